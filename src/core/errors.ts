@@ -1,0 +1,32 @@
+/** Exit codes from SPEC.md. */
+export const ExitCode = {
+  ok: 0,
+  /** A runbook is invalid, or a session ended aborted or with a failed step. */
+  failed: 1,
+  /** Usage or input error: unknown flag, missing file, no terminal, journal not writable. */
+  usage: 2,
+  /** Paused by Ctrl-C. */
+  paused: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * The one error type that reaches main.ts: its message is printed as one line and its
+ * exit code is set. Anything else that escapes is a bug and is reported as such.
+ */
+export class DrbookError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode = ExitCode.usage) {
+    super(message);
+    this.name = 'DrbookError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** Raised by a Ui when the operator presses Ctrl-C at a prompt: the session pauses. */
+export class PromptInterrupted extends Error {
+  constructor() {
+    super('interrupted at a prompt');
+    this.name = 'PromptInterrupted';
+  }
+}

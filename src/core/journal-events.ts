@@ -1,0 +1,177 @@
+/**
+ * The journal format (version 1): one JSON object a line, append-only.
+ * Every line carries `v`, `seq` (1-based, gapless for the driver's events), `ts` (UTC,
+ * milliseconds), `type` and `prev`: the sha256 hex of the previous line's bytes (without
+ * its newline), or null on the first line. docs/journal.md documents each type.
+ */
+export const JOURNAL_VERSION = 1;
+
+export type Mode = 'live' | 'rehearsal';
+export type StepOutcome = 'done' | 'skipped' | 'failed' | 'marked-done';
+export type EndStatus = 'completed' | 'aborted' | 'failed';
+export type VarSource = 'cli' | 'vars-file' | 'env' | 'prompt' | 'default' | 'capture' | 'placeholder';
+
+export interface SessionStarted {
+  type: 'session.started';
+  session: string;
+  runbook: { id: string; title: string; path: string; sha256: string; steps: number; rto?: string };
+  mode: Mode;
+  operator: { user: string; host: string };
+  /** IANA zone of the operator, e.g. Europe/Paris. */
+  tz: string;
+  /** The zone's UTC offset in minutes at the start (e.g. 60 for +01:00). */
+  tzOffsetMinutes: number;
+  drbook: string;
+  pid: number;
+  from?: string;
+}
+
+export interface VarSet {
+  type: 'var.set';
+  name: string;
+  /** The value, or '***' for a secret. */
+  value: string;
+  source: VarSource;
+  secret?: boolean;
+  step?: string;
+}
+
+export interface StepStarted {
+  type: 'step.started';
+  step: string;
+  index: number;
+  title: string;
+}
+
+export interface StepFinished {
+  type: 'step.finished';
+  step: string;
+  index: number;
+  outcome: StepOutcome;
+  /** Why a step was skipped or failed: 'when: dns_plan == reuse is false', 'operator', '--from'. */
+  reason?: string;
+  durationMs: number;
+}
+
+export interface CommandStarted {
+  type: 'command.started';
+  step: string;
+  attempt: number;
+  /** As it runs, secrets as ***. */
+  command: string;
+  cwd: string;
+  /** Output log, relative to the session directory. */
+  log?: string;
+}
+
+export interface CommandSpawned {
+  type: 'command.spawned';
+  step: string;
+  attempt: number;
+  pid: number;
+  /** Process start time as the OS reports it (Linux: clock ticks since boot), to tell a reused pid. */
+  procStart?: string;
+}
+
+export interface CommandFinished {
+  type: 'command.finished';
+  step: string;
+  attempt: number;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  ok: boolean;
+  timedOut?: boolean;
+  interrupted?: boolean;
+  /** Why it counts as failed when the exit code alone does not say it. */
+  reason?: string;
+  /** Last lines of stdout+stderr, secrets as ***. */
+  tail: string;
+  outputBytes: number;
+}
+
+/** In a rehearsal: the command was shown, not executed. */
+export interface CommandRehearsed {
+  type: 'command.rehearsed';
+  step: string;
+  command: string;
+}
+
+export interface CommandEdited {
+  type: 'command.edited';
+  step: string;
+  attempt: number;
+  from: string;
+  to: string;
+}
+
+export interface Decision {
+  type: 'decision';
+  step?: string;
+  question: string;
+  answer: string;
+}
+
+export interface Note {
+  type: 'note';
+  text: string;
+  step?: string;
+  /** When it happened, if given with --at (ISO UTC). `ts` stays the time it was recorded. */
+  at?: string;
+  by: string;
+  source: 'walk' | 'cli';
+}
+
+export interface SessionPaused {
+  type: 'session.paused';
+  step?: string;
+  reason: string;
+}
+
+export interface SessionResumed {
+  type: 'session.resumed';
+  /** Time since the last event before this one. */
+  gapMs: number;
+  step?: string;
+  pid: number;
+  runbookChanged?: { from: string; to: string };
+}
+
+export interface SessionEnded {
+  type: 'session.ended';
+  status: EndStatus;
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+  /** Wall time from the first event to this one, pauses included. */
+  durationMs: number;
+}
+
+export type EventBody =
+  | SessionStarted
+  | VarSet
+  | StepStarted
+  | StepFinished
+  | CommandStarted
+  | CommandSpawned
+  | CommandFinished
+  | CommandRehearsed
+  | CommandEdited
+  | Decision
+  | Note
+  | SessionPaused
+  | SessionResumed
+  | SessionEnded;
+
+export type EventType = EventBody['type'];
+
+export interface EventMeta {
+  v: number;
+  seq: number;
+  ts: string;
+  prev: string | null;
+}
+
+export type JournalEvent = EventMeta & EventBody;
+export type EventOf<T extends EventType> = EventMeta & Extract<EventBody, { type: T }>;

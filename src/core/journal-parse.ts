@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { JOURNAL_VERSION, type JournalEvent } from './journal-events.js';
+
+/** sha256 hex of one journal line, without its newline: what the next event's `prev` holds. */
+export function hashLine(line: string): string {
+  return createHash('sha256').update(line, 'utf8').digest('hex');
+}
+
+export interface ParsedJournal {
+  events: JournalEvent[];
+  /** The raw lines of `events`, same order (for hashing). */
+  lines: string[];
+  /** A last line without its newline that is not valid JSON: a write cut by a crash. */
+  tornTail?: { line: number; bytes: number };
+  /** Lines that are not events (corrupt mid-file, newer format): 1-based line and why. */
+  bad: { line: number; reason: string }[];
+  /** The newest format version seen, when newer than this drbook reads. */
+  newerVersion?: number;
+}
+
+/**
+ * Reads a journal's text. Tolerates a torn last line (ignored and reported), never throws
+ * on content. No reader ever rewrites a journal: this only reads.
+ */
+export function parseJournal(text: string): ParsedJournal {
+  const result: ParsedJournal = { events: [], lines: [], bad: [] };
+  if (text === '') return result;
+  const endsClean = text.endsWith('\n');
+  const rawLines = text.split('\n');
+  if (endsClean) rawLines.pop();
+  rawLines.forEach((line, i) => {
+    const isLast = i === rawLines.length - 1;
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      if (isLast && !endsClean) result.tornTail = { line: i + 1, bytes: Buffer.byteLength(line) };
+      else result.bad.push({ line: i + 1, reason: 'not valid JSON' });
+      return;
+    }
+    if (!isEvent(value)) {
+      result.bad.push({ line: i + 1, reason: 'not a journal event' });
+      return;
+    }
+    if (value.v > JOURNAL_VERSION) {
+      result.newerVersion = Math.max(result.newerVersion ?? 0, value.v);
+    }
+    result.events.push(value);
+    result.lines.push(line);
+  });
+  return result;
+}
+
+function isEvent(value: unknown): value is JournalEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.type === 'string' && typeof v.seq === 'number' && typeof v.ts === 'string' && typeof v.v === 'number';
+}
+
+export interface ChainCheck {
+  ok: boolean;
+  /** 1-based index among the parsed events of the first event whose `prev` does not match. */
+  brokenAt?: number;
+  /** sha256 of the last line: the journal's final hash. */
+  finalHash: string | null;
+}
+
+/** Checks that each event's `prev` is the hash of the line before it. */
+export function verifyChain(parsed: Pick<ParsedJournal, 'events' | 'lines'>): ChainCheck {
+  let prev: string | null = null;
+  for (let i = 0; i < parsed.events.length; i++) {
+    const event = parsed.events[i]!;
+    if (event.prev !== prev) return { ok: false, brokenAt: i + 1, finalHash: lastHash(parsed.lines) };
+    prev = hashLine(parsed.lines[i]!);
+  }
+  return { ok: true, finalHash: prev };
+}
+
+function lastHash(lines: string[]): string | null {
+  const last = lines[lines.length - 1];
+  return last === undefined ? null : hashLine(last);
+}

@@ -1,0 +1,61 @@
+import type { DocLink, StepDef, VarDef } from './runbook-schema.js';
+
+export type { DocLink, StepDef, VarDef } from './runbook-schema.js';
+
+/** A doc as the operator sees it: the local path made absolute, the anchor kept apart. */
+export interface ResolvedDoc {
+  key?: string;
+  title: string;
+  url?: string;
+  /** Absolute local path, without the '#anchor'. */
+  path?: string;
+  anchor?: string;
+}
+
+export interface Condition {
+  name: string;
+  op: '==' | '!=';
+  value: string;
+}
+
+export interface Step extends StepDef {
+  /** 0-based position in the runbook. */
+  index: number;
+  docLinks: ResolvedDoc[];
+  timeoutMs?: number;
+  condition?: Condition;
+}
+
+/** A loaded, validated runbook. Only loader.ts builds one. */
+export interface Runbook {
+  id: string;
+  title: string;
+  summary?: string;
+  owner?: string;
+  rto?: string;
+  rtoMs?: number;
+  tags: string[];
+  shell: 'bash' | 'sh';
+  docs: Record<string, DocLink>;
+  vars: Record<string, VarDef>;
+  steps: Step[];
+  /** Absolute path of the runbook file. */
+  file: string;
+  /** sha256 hex of the file's bytes. */
+  sha256: string;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One validation problem, rendered as `file:line:col: severity: message`. */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  severity: Severity;
+  message: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`;
+}

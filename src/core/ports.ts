@@ -1,0 +1,104 @@
+/**
+ * The engine's ports. The engine walks a runbook through these and nothing else, so the
+ * same walk serves `run`, `rehearse` and `resume`, and tests drive it with fakes.
+ */
+import type { EventBody, JournalEvent, Mode } from './journal-events.js';
+import type { ResolvedDoc, Step, VarDef } from './model.js';
+
+export type StepAction = 'run' | 'skip' | 'done' | 'note' | 'abort';
+export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'abort';
+
+/** What the operator sees of a step before choosing. All strings are already redacted. */
+export interface StepView {
+  /** 1-based position and total, for the `[3/12] title` header. */
+  position: number;
+  total: number;
+  step: Step;
+  title: string;
+  description?: string;
+  docs: ResolvedDoc[];
+  /** The command as it will run, secrets as ***. Absent for a manual step. */
+  command?: string;
+  cwd?: string;
+  mode: Mode;
+  /** In a rehearsal: whether this command would be executed (safe step with --run-safe). */
+  willExecute: boolean;
+}
+
+export interface VarQuestion {
+  name: string;
+  def: VarDef;
+  /** Returns an error message for a refused value, or undefined. */
+  validate: (value: string) => string | undefined;
+  /** The value offered as the answer (from `default`). */
+  initial?: string;
+}
+
+export interface Ui {
+  showStep(view: StepView): void;
+  chooseStepAction(view: StepView, choices: readonly StepAction[]): Promise<StepAction>;
+  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction>;
+  /** A yes/no question; `true` is the default answer. */
+  confirm(question: string): Promise<boolean>;
+  askVar(question: VarQuestion): Promise<string>;
+  /** Free text: a note, an edited command (prefilled with `initial`). */
+  askText(message: string, initial?: string): Promise<string>;
+  info(message: string): void;
+  warn(message: string): void;
+  /** Before a command runs, so output and prompts do not mix. */
+  commandStarting(view: StepView): void;
+  commandFinished(view: StepView, result: CommandResult): void;
+}
+
+export interface CommandRequest {
+  step: string;
+  attempt: number;
+  /** The rendered command, with the real values of secrets. Never print or store this. */
+  command: string;
+  shell: 'bash' | 'sh';
+  cwd: string;
+  /** Extra environment on top of the process environment. */
+  env: Record<string, string>;
+  timeoutMs?: number;
+  /** Absolute path of the output log (created 0600), or undefined for no log. */
+  logFile?: string;
+  /** Applied to everything shown or written: replaces secret values with ***. */
+  redact: (text: string) => string;
+  /** Called once the process exists, before it can do anything that matters to a journal. */
+  onSpawn?: (pid: number, procStart: string | undefined) => void;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  timedOut: boolean;
+  /** Stopped by the operator's Ctrl-C. */
+  interrupted: boolean;
+  /** The command could not start at all (shell missing, cwd missing): the reason. */
+  spawnError?: string;
+  /** Stdout, unredacted, kept up to a bound for `expect` and `capture`. */
+  stdout: string;
+  stderr: string;
+  /** True when stdout/stderr above were cut at the bound. */
+  truncated: boolean;
+  /** The last lines of the combined output, redacted. */
+  tail: string;
+  outputBytes: number;
+}
+
+export interface Executor {
+  run(request: CommandRequest): Promise<CommandResult>;
+}
+
+export interface Journal {
+  /** Appends and makes durable (fsync) before returning. */
+  append(event: EventBody): JournalEvent;
+}
+
+export interface Clock {
+  /** Wall clock, for timestamps. */
+  now(): Date;
+  /** Monotonic milliseconds, for durations. */
+  monotonic(): number;
+}
