@@ -4,6 +4,7 @@
  */
 import type { EventBody, JournalEvent, Mode } from './journal-events.js';
 import type { ResolvedDoc, Step, VarDef } from './model.js';
+import type { Redactor } from './redact.js';
 
 export type StepAction = 'run' | 'skip' | 'done' | 'note' | 'abort';
 export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'abort';
@@ -62,8 +63,8 @@ export interface CommandRequest {
   timeoutMs?: number;
   /** Absolute path of the output log (created 0600), or undefined for no log. */
   logFile?: string;
-  /** Applied to everything shown or written: replaces secret values with ***. */
-  redact: (text: string) => string;
+  /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
+  redactor: Redactor;
   /** Called once the process exists, before it can do anything that matters to a journal. */
   onSpawn?: (pid: number, procStart: string | undefined) => void;
 }
