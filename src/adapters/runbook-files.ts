@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { DrbookError, ExitCode } from '../core/errors.js';
+import type { Problem, Runbook } from '../core/model.js';
+import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
+
+/** A runbook is a page of YAML; anything this large is a mistake, not a runbook. */
+const MAX_RUNBOOK_BYTES = 4 * 1024 * 1024;
+const RUNBOOK_FILE = /\.ya?ml$/i;
+
+export function runbooksDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(option ?? env.DRBOOK_DIR ?? 'runbooks');
+}
+
+export interface FileLoad extends LoadResult {
+  file: string;
+}
+
+/** Reads and checks one runbook file. Unreadable files are a problem of the file, exit 2. */
+export function loadRunbookFile(file: string): FileLoad {
+  const absFile = resolve(file);
+  const shown = displayPath(file);
+  const fail = (message: string): FileLoad => ({ file: shown, problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }] });
+  let bytes: Buffer;
+  try {
+    const stat = statSync(absFile);
+    if (stat.isDirectory()) return fail('is a directory, not a runbook file');
+    if (stat.size > MAX_RUNBOOK_BYTES) return fail(`is ${(stat.size / 1048576).toFixed(1)} MB: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
+    bytes = readFileSync(absFile);
+  } catch (error) {
+    return fail(`cannot read: ${errnoText(error)}`);
+  }
+  if (bytes.includes(0)) return fail('is not a text file (it holds NUL bytes)');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const result = loadRunbookText(bytes.toString('utf8'), { file: shown, absFile, sha256, fileExists: (p) => existsSync(p) });
+  return { ...result, file: shown };
+}
+
+/** The runbook files of a directory, sorted. */
+export function runbookFilesIn(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch (error) {
+    throw new DrbookError(`runbooks directory ${displayPath(dir)}: ${errnoText(error)} (set --dir or DRBOOK_DIR)`, ExitCode.usage);
+  }
+  return entries
+    .filter((name) => RUNBOOK_FILE.test(name))
+    .sort()
+    .map((name) => join(dir, name))
+    .filter((path) => {
+      try {
+        return statSync(path).isFile();
+      } catch {
+        return false;
+      }
+    });
+}
+
+/**
+ * Finds a runbook given as a path or as an id in the runbooks directory, then loads it.
+ * An invalid runbook is reported with every problem (exit 1); a missing one is exit 2.
+ */
+export function findRunbook(ref: string, dirOption?: string): { runbook: Runbook; warnings: Problem[] } {
+  const file = locateRunbook(ref, dirOption);
+  const loaded = loadRunbookFile(file);
+  if (!loaded.runbook) {
+    const errors = loaded.problems.filter((p) => p.severity === 'error');
+    throw new RunbookInvalid(loaded.problems, `${displayPath(file)} is not a valid runbook (${errors.length} error${errors.length === 1 ? '' : 's'}); fix it, then check with: drbook validate ${displayPath(file)}`);
+  }
+  return { runbook: loaded.runbook, warnings: loaded.problems };
+}
+
+export class RunbookInvalid extends DrbookError {
+  constructor(readonly problems: Problem[], message: string) {
+    super(message, ExitCode.failed);
+  }
+}
+
+export function locateRunbook(ref: string, dirOption?: string): string {
+  if (ref.includes('/') || RUNBOOK_FILE.test(ref) || existsSync(ref)) {
+    if (existsSync(ref)) return ref;
+    if (ref.includes('/') || RUNBOOK_FILE.test(ref)) throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);
+  }
+  const dir = runbooksDir(dirOption);
+  for (const ext of ['.yml', '.yaml']) {
+    const candidate = join(dir, ref + ext);
+    if (existsSync(candidate)) return candidate;
+  }
+  // The id may differ from the file name: look inside.
+  if (existsSync(dir)) {
+    for (const file of runbookFilesIn(dir)) {
+      const head = readHead(file);
+      if (new RegExp(`^id:\\s*['"]?${escapeRegex(ref)}['"]?\\s*(#.*)?$`, 'm').test(head)) return file;
+    }
+  } else {
+    throw new DrbookError(`no runbook "${ref}": the runbooks directory ${displayPath(dir)} does not exist (give a path, or set --dir / DRBOOK_DIR)`, ExitCode.usage);
+  }
+  const known = runbookFilesIn(dir).map((f) => basename(f).replace(RUNBOOK_FILE, ''));
+  throw new DrbookError(`no runbook "${ref}" in ${displayPath(dir)}${known.length ? ` (there: ${known.join(', ')})` : ''}`, ExitCode.usage);
+}
+
+function readHead(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').slice(0, 64 * 1024);
+  } catch {
+    return '';
+  }
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Paths under the working directory are shown relative, the rest absolute. */
+export function displayPath(path: string): string {
+  const abs = resolve(path);
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !rel.startsWith('/') ? rel : abs;
+}
+
+export function errnoText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': case 'EPERM': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'a part of the path is not a directory';
+    case 'ENOSPC': return 'no space left on the device';
+    case 'EROFS': return 'read-only file system';
+    default: return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  }
+}

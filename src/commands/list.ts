@@ -1,0 +1,42 @@
+import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { makeChalk } from '../adapters/style.js';
+
+export interface ListOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+export async function runList(options: ListOptions): Promise<number> {
+  const dir = runbooksDir(options.dir);
+  const rows = runbookFilesIn(dir).map((file) => {
+    const loaded = loadRunbookFile(file);
+    const errors = loaded.problems.filter((p) => p.severity === 'error');
+    const rb = loaded.runbook;
+    return {
+      id: rb?.id ?? file.split('/').pop()!.replace(/\.ya?ml$/i, ''),
+      title: rb?.title ?? '',
+      steps: rb?.steps.length ?? null,
+      rto: rb?.rto ?? null,
+      path: loaded.file,
+      valid: errors.length === 0,
+      errors: errors.length,
+    };
+  });
+  if (options.json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stderr.write(`no runbooks in ${dir}\n`);
+    return 0;
+  }
+  const c = makeChalk();
+  const table = [['ID', 'TITLE', 'STEPS', 'RTO', 'PATH'], ...rows.map((r) => [r.id, r.valid ? r.title : `INVALID (${r.errors} error${r.errors === 1 ? '' : 's'}: drbook validate ${r.path})`, r.steps === null ? '-' : String(r.steps), r.rto ?? '-', r.path])];
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  table.forEach((row, i) => {
+    const line = row.map((cell, j) => (j === row.length - 1 ? cell : cell.padEnd(widths[j]!))).join('  ');
+    const valid = i === 0 || rows[i - 1]!.valid;
+    process.stdout.write((i === 0 ? c.bold(line) : valid ? line : c.red(line)) + '\n');
+  });
+  return 0;
+}

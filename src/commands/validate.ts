@@ -1,0 +1,65 @@
+import { statSync } from 'node:fs';
+import { ExitCode } from '../core/errors.js';
+import { formatProblem, type Problem } from '../core/model.js';
+import { displayPath, loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+
+export interface ValidateOptions {
+  json?: boolean;
+  dir?: string;
+}
+
+interface FileReport {
+  file: string;
+  id?: string;
+  title?: string;
+  steps?: number;
+  valid: boolean;
+  errors: number;
+  warnings: number;
+}
+
+export async function runValidate(paths: string[], options: ValidateOptions): Promise<number> {
+  const targets = paths.length > 0 ? paths : [runbooksDir(options.dir)];
+  const problems: Problem[] = [];
+  const files: FileReport[] = [];
+  let inputError = false;
+
+  for (const target of targets) {
+    let isDir = false;
+    try {
+      isDir = statSync(target).isDirectory();
+    } catch {
+      inputError = true;
+      problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'error', message: 'no such file or directory' });
+      continue;
+    }
+    const list = isDir ? runbookFilesIn(target) : [target];
+    if (isDir && list.length === 0) {
+      problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'warning', message: 'no runbook files (*.yml, *.yaml) in this directory' });
+    }
+    for (const file of list) {
+      const loaded = loadRunbookFile(file);
+      problems.push(...loaded.problems);
+      const errors = loaded.problems.filter((p) => p.severity === 'error').length;
+      const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: loaded.problems.length - errors };
+      if (loaded.runbook) Object.assign(report, { id: loaded.runbook.id, title: loaded.runbook.title, steps: loaded.runbook.steps.length });
+      files.push(report);
+    }
+  }
+
+  const errorCount = problems.filter((p) => p.severity === 'error').length;
+  const exitCode = inputError ? ExitCode.usage : errorCount > 0 ? ExitCode.failed : ExitCode.ok;
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ ok: exitCode === 0, files, problems }, null, 2) + '\n');
+    return exitCode;
+  }
+  for (const problem of problems) process.stdout.write(formatProblem(problem) + '\n');
+  const invalid = files.filter((f) => !f.valid).length;
+  const warnings = problems.length - errorCount;
+  const summary =
+    `${files.length} runbook${files.length === 1 ? '' : 's'} checked: ` +
+    (invalid === 0 ? 'all valid' : `${invalid} invalid`) +
+    ` (${errorCount} error${errorCount === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`;
+  process.stderr.write(summary + '\n');
+  return exitCode;
+}

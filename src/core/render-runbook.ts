@@ -1,0 +1,146 @@
+import { choiceValues } from './runbook-loader.js';
+import type { ResolvedDoc, Runbook, Step, VarDef } from './model.js';
+
+/** How a local doc path is shown or linked (relative to the reader, or into a bundle). */
+export type DocHref = (doc: ResolvedDoc) => string | undefined;
+
+function docLocation(doc: ResolvedDoc): string | undefined {
+  if (!doc.path) return undefined;
+  return doc.anchor ? `${doc.path}#${doc.anchor}` : doc.path;
+}
+
+function varLine(name: string, def: VarDef): string {
+  const parts: string[] = [];
+  if (def.prompt) parts.push(def.prompt);
+  else if (def.description) parts.push(def.description);
+  const choices = choiceValues(def.choices);
+  if (choices) parts.push(`one of: ${choices.join(', ')}`);
+  if (def.default !== undefined) parts.push(`default ${def.secret ? '***' : String(def.default)}`);
+  if (def.env) parts.push(`from $${def.env}`);
+  if (def.pattern) parts.push(`must match ${def.pattern}`);
+  if (def.secret) parts.push('secret');
+  return `${name}: ${parts.join('; ') || 'asked when needed'}`;
+}
+
+function stepFlags(step: Step): string[] {
+  const flags: string[] = [];
+  if (!step.run) flags.push('manual');
+  if (step.safe) flags.push('safe (read-only)');
+  if (step.when) flags.push(`only when ${step.when}`);
+  if (step.timeout) flags.push(`timeout ${step.timeout}`);
+  if (step.on_failure && step.on_failure !== 'ask') flags.push(`on failure: ${step.on_failure}`);
+  if (step.ask?.length) flags.push(`asks ${step.ask.join(', ')}`);
+  if (step.capture) flags.push(`captures ${step.capture}`);
+  if (step.expect?.exit !== undefined) flags.push(`expects exit ${[step.expect.exit].flat().join(' or ')}`);
+  if (step.expect?.stdout) flags.push(`expects stdout /${step.expect.stdout}/`);
+  if (step.expect?.stderr) flags.push(`expects stderr /${step.expect.stderr}/`);
+  return flags;
+}
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? '' : prefix + line))
+    .join('\n');
+}
+
+/** `drbook show`: the runbook as plain text for a terminal. */
+export function renderRunbookText(runbook: Runbook): string {
+  const out: string[] = [];
+  out.push(runbook.title);
+  out.push('='.repeat(Math.min(runbook.title.length, 72)));
+  if (runbook.summary) out.push(runbook.summary.trim());
+  const meta = [`id: ${runbook.id}`, `steps: ${runbook.steps.length}`];
+  if (runbook.rto) meta.push(`rto: ${runbook.rto}`);
+  if (runbook.owner) meta.push(`owner: ${runbook.owner}`);
+  if (runbook.tags.length) meta.push(`tags: ${runbook.tags.join(', ')}`);
+  out.push(meta.join('   '), `file: ${runbook.file}`, '');
+  const vars = Object.entries(runbook.vars);
+  if (vars.length) {
+    out.push('Variables');
+    for (const [name, def] of vars) out.push(`  ${varLine(name, def)}`);
+    out.push('');
+  }
+  runbook.steps.forEach((step) => {
+    out.push(`[${step.index + 1}/${runbook.steps.length}] ${step.title}   (${step.id})`);
+    const flags = stepFlags(step);
+    if (flags.length) out.push(`      ${flags.join(' · ')}`);
+    if (step.description) out.push(indent(step.description.trim(), '      '));
+    for (const doc of step.docLinks) {
+      out.push(`      doc: ${doc.title}`);
+      const local = docLocation(doc);
+      if (local) out.push(`           ${local}`);
+      if (doc.url) out.push(`           ${doc.url}`);
+    }
+    if (step.run) out.push(indent(step.run.trim(), '      $ '));
+    if (step.cwd) out.push(`      (in ${step.cwd})`);
+    if (step.confirm) out.push(`      ? ${step.confirm}`);
+    out.push('');
+  });
+  return out.join('\n');
+}
+
+/** Escapes text for markdown so runbook text cannot break the document. */
+export function escapeMarkdownInline(text: string): string {
+  return text.replace(/([\\`*_{}[\]<>()#+!|~])/g, '\\$1').replace(/\r?\n/g, ' ');
+}
+
+function fence(code: string): string {
+  const longest = Math.max(2, ...[...code.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  return `${ticks}sh\n${code.trimEnd()}\n${ticks}`;
+}
+
+function mdLink(title: string, href: string): string {
+  return `[${escapeMarkdownInline(title)}](<${href.replace(/[<>]/g, encodeURIComponent)}>)`;
+}
+
+/**
+ * `drbook show --format md`: a printable checklist — `- [ ]` items, commands in fenced
+ * blocks, doc links — to keep on paper or beside the terminal when the wiki is down.
+ */
+export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLocation): string {
+  const out: string[] = [];
+  out.push(`# ${escapeMarkdownInline(runbook.title)}`, '');
+  if (runbook.summary) out.push(escapeMarkdownInline(runbook.summary.trim()), '');
+  const meta = [`**id** \`${runbook.id}\``, `**steps** ${runbook.steps.length}`];
+  if (runbook.rto) meta.push(`**RTO** ${escapeMarkdownInline(runbook.rto)}`);
+  if (runbook.owner) meta.push(`**owner** ${escapeMarkdownInline(runbook.owner)}`);
+  if (runbook.tags.length) meta.push(`**tags** ${runbook.tags.map(escapeMarkdownInline).join(', ')}`);
+  out.push(meta.join(' · '), '');
+  out.push('Started at: ________  Operator: ________________', '');
+
+  const vars = Object.entries(runbook.vars);
+  if (vars.length) {
+    out.push('## Variables', '', '| name | what | value |', '| --- | --- | --- |');
+    for (const [name, def] of vars) {
+      const what = varLine(name, def).slice(name.length + 2);
+      out.push(`| \`${name}\` | ${escapeMarkdownInline(what)} | |`);
+    }
+    out.push('');
+  }
+
+  out.push('## Steps', '');
+  runbook.steps.forEach((step) => {
+    out.push(`- [ ] **${step.index + 1}. ${escapeMarkdownInline(step.title)}** \`${step.id}\``);
+    const body: string[] = [];
+    const flags = stepFlags(step);
+    if (flags.length) body.push(`_${escapeMarkdownInline(flags.join(' · '))}_`, '');
+    if (step.description) body.push(step.description.trim(), '');
+    for (const doc of step.docLinks) {
+      const href = docHref(doc);
+      const links = [href ? mdLink(doc.title, href) : escapeMarkdownInline(doc.title)];
+      if (doc.url && doc.url !== href) links.push(mdLink(doc.url, doc.url));
+      body.push(`- Doc: ${links.join(' — ')}`);
+    }
+    if (step.docLinks.length) body.push('');
+    if (step.run) {
+      if (step.cwd) body.push(`In \`${step.cwd}\`:`, '');
+      body.push(fence(step.run), '');
+    }
+    if (step.confirm) body.push(`- [ ] ${escapeMarkdownInline(step.confirm)}`, '');
+    body.push('Done at: ________', '');
+    out.push(indent(body.join('\n').trimEnd(), '  '), '');
+  });
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}
