@@ -1,0 +1,409 @@
+/**
+ * The walk at a terminal: what the operator reads and how they answer. The operator is
+ * tired and under stress, so every screen ends with what to do next, defaults are the
+ * safe common answer, and nothing typed earlier can answer a question they have not seen.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { confirm as confirmPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
+import { Chalk } from 'chalk';
+import { PromptInterrupted } from '../core/errors.js';
+import type { CommandResult, FailureAction, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
+import {
+  FAILURE_ACTION_LABELS,
+  STEP_ACTION_LABELS,
+  asciiSymbols,
+  renderCommandFinished,
+  renderStep,
+  unicodeSymbols,
+  type Paint,
+  type RenderOptions,
+  type Symbols,
+} from './plain-ui.js';
+import { discardTypeAhead } from './type-ahead.js';
+
+export interface TerminalUiOptions {
+  input?: NodeJS.ReadStream;
+  output?: NodeJS.WriteStream;
+  /** Force colour on or off (a `--color`/`--no-color` flag). Unset: decided from the environment. */
+  color?: boolean;
+  /** @internal For tests: the environment read for NO_COLOR and TERM. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The one-key choices: the letter is what the operator types. */
+const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
+const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', abort: 'a' } as const satisfies Record<FailureAction, string>;
+
+type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
+
+interface KeyChoice<T extends string> {
+  key: ChoiceKey;
+  value: T;
+  name: string;
+}
+
+/**
+ * Colour follows the environment unless forced: NO_COLOR (any non-empty value), TERM=dumb
+ * and output that is not a terminal all mean plain text.
+ */
+export function terminalWantsColor(output: { isTTY?: boolean }, env: NodeJS.ProcessEnv, forced?: boolean): boolean {
+  if (forced !== undefined) return forced;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
+  if (env.TERM === 'dumb') return false;
+  return output.isTTY === true;
+}
+
+export class TerminalUi implements Ui {
+  private readonly input: NodeJS.ReadStream;
+  private readonly output: NodeJS.WriteStream;
+  private readonly paint: Paint;
+  private readonly symbols: Symbols;
+  /**
+   * Line mode: questions asked one line at a time, no cursor movement. For TERM=dumb and
+   * output that is not a terminal (a pipe to `tee`), where @inquirer's redrawing would
+   * leave escape sequences in the log.
+   */
+  private readonly lineMode: boolean;
+  private readonly chalk: InstanceType<typeof Chalk>;
+
+  constructor(options: TerminalUiOptions = {}) {
+    this.input = options.input ?? process.stdin;
+    this.output = options.output ?? process.stdout;
+    const env = options.env ?? process.env;
+    this.lineMode = env.TERM === 'dumb' || this.output.isTTY !== true || this.input.isTTY !== true;
+    const color = terminalWantsColor(this.output, env, options.color);
+    this.chalk = new Chalk({ level: color ? 1 : 0 });
+    const c = this.chalk;
+    this.paint = {
+      header: (s) => c.bold(s),
+      strong: (s) => c.bold(s),
+      em: (s) => c.italic(s),
+      code: (s) => c.cyan(s),
+      command: (s) => c.bold.cyan(s),
+      dim: (s) => c.dim(s),
+      warn: (s) => c.yellow(s),
+      ok: (s) => c.green(s),
+      fail: (s) => c.red(s),
+      link: (s) => c.underline(s),
+    };
+    // The Linux console font lacks these glyphs; dumb terminals and logs get ASCII.
+    this.symbols = this.lineMode || env.TERM === 'linux' ? asciiSymbols : unicodeSymbols;
+  }
+
+  private get render(): RenderOptions {
+    const columns = this.output.columns ?? 80;
+    return { paint: this.paint, symbols: this.symbols, width: Math.max(20, columns > 0 ? columns : 80) };
+  }
+
+  private line(text = ''): void {
+    this.output.write(text + '\n');
+  }
+
+  /** @inquirer's look, painted with our colours so NO_COLOR reaches the prompts too. */
+  private get theme() {
+    const c = this.chalk;
+    return {
+      prefix: { idle: c.blue('?'), done: c.green(this.symbols === asciiSymbols ? '>' : '✔') },
+      spinner: { interval: 120, frames: ['-', '\\', '|', '/'] },
+      icon: { cursor: this.symbols === asciiSymbols ? '>' : '❯' },
+      style: {
+        answer: (s: string) => c.cyan(s),
+        message: (s: string) => c.bold(s),
+        error: (s: string) => c.red(`> ${s}`),
+        defaultAnswer: (s: string) => c.dim(`(${s})`),
+        help: (s: string) => c.dim(s),
+        highlight: (s: string) => c.cyan(s),
+        key: (s: string) => c.cyan.bold(`<${s}>`),
+        description: (s: string) => c.cyan(s),
+        disabled: (s: string) => c.dim(`- ${s}`),
+        keysHelpTip: (keys: [string, string][]) => keys.map(([key, action]) => `${c.bold(key)} ${c.dim(action)}`).join(c.dim(' • ')),
+      },
+    };
+  }
+
+  private get context() {
+    return { input: this.input, output: this.output, clearPromptOnDone: false };
+  }
+
+  /**
+   * Every question goes through here: stale keys are thrown away first, and Ctrl-C, however
+   * it surfaces, becomes the one error the engine knows (the session pauses).
+   */
+  private async ask<T>(question: () => Promise<T>): Promise<T> {
+    const drained = await discardTypeAhead(this.input);
+    if (drained.interrupted) {
+      this.line();
+      throw new PromptInterrupted();
+    }
+    try {
+      return await question();
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
+        throw new PromptInterrupted();
+      }
+      throw error;
+    }
+  }
+
+  showStep(view: StepView): void {
+    this.line();
+    for (const l of renderStep(view, this.render)) this.line(l);
+  }
+
+  async chooseStepAction(view: StepView, choices: readonly StepAction[]): Promise<StepAction> {
+    const options = choices.map((action) => ({
+      key: STEP_KEYS[action],
+      value: action,
+      name: stepActionLabel(action, view),
+    }));
+    return this.choose(`Step ${view.position}/${view.total}: what now?`, options);
+  }
+
+  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction> {
+    const where = `Step ${view.position}/${view.total}`;
+    const headline = this.symbols === asciiSymbols ? `${where} FAILED: ${failure}` : `${this.symbols.fail} ${where} failed: ${failure}`;
+    this.line(this.paint.fail(headline));
+    const options = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
+    return this.choose('The step failed. What now?', options);
+  }
+
+  private async choose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+    const first = choices[0];
+    if (first === undefined) throw new Error('a question was asked with no choices');
+    const named = choices.map((choice, n) => ({ ...choice, name: n === 0 ? `${choice.name} (default)` : choice.name }));
+    const full = `${message} Type a letter, then Enter.`;
+    if (this.lineMode) return this.ask(() => this.lineChoose(full, named));
+    const theme = this.theme;
+    // Once answered, the instruction is noise in the scrollback: keep the question only.
+    const style = {
+      ...theme.style,
+      message: (text: string, status: string) => this.chalk.bold(status === 'done' ? message : text),
+      answer: (text: string) => this.chalk.cyan(text.replace(/ \(default\)$/, '')),
+    };
+    return this.ask(() =>
+      expand({ message: full, choices: named, default: first.key, expanded: true, theme: { ...theme, style } }, this.context),
+    );
+  }
+
+  async confirm(question: string): Promise<boolean> {
+    if (this.lineMode) {
+      return this.ask(async () => {
+        for (;;) {
+          const answer = (await this.readLine(`${question} [Y/n] `)).trim().toLowerCase();
+          if (answer === '' || answer === 'y' || answer === 'yes') return true;
+          if (answer === 'n' || answer === 'no') return false;
+          this.line(this.paint.fail('> Please answer y or n.'));
+        }
+      });
+    }
+    return this.ask(() => confirmPrompt({ message: question, default: true, theme: this.theme }, this.context));
+  }
+
+  async askVar(question: VarQuestion): Promise<string> {
+    const { name, def, initial } = question;
+    const label = def.prompt ?? def.description;
+    const message = label !== undefined ? `${label} [${name}]` : `${def.choices !== undefined ? 'Choose' : 'Value of'} ${name}`;
+    const check = (value: string): string | true => {
+      if (value === '') return 'A value is needed here (Ctrl-C pauses the session).';
+      return question.validate(value) ?? true;
+    };
+
+    if (def.choices !== undefined) {
+      const options = Array.isArray(def.choices)
+        ? def.choices.map((v) => ({ value: String(v), name: String(v) }))
+        : Object.entries(def.choices).map(([value, text]) => ({ value, name: `${value}: ${text}`, short: value }));
+      const preset = initial !== undefined && options.some((o) => o.value === initial) ? initial : undefined;
+      if (this.lineMode) return this.ask(() => this.lineSelect(message, options, preset));
+      return this.ask(() =>
+        select<string>(
+          { message, choices: options, default: preset, pageSize: Math.max(options.length, 7), theme: this.theme },
+          this.context,
+        ),
+      );
+    }
+
+    if (def.secret) {
+      // A password prompt cannot show a default without showing the secret: Enter keeps it.
+      const keep = initial !== undefined && initial !== '' ? ' (Enter keeps the default)' : '';
+      const resolve = (value: string): string => (value === '' && initial !== undefined ? initial : value);
+      if (this.lineMode) {
+        return this.ask(() => this.lineAsk(`${message}${keep}: `, (v) => check(resolve(v)), { mask: true }).then(resolve));
+      }
+      const answer = await this.ask(() =>
+        password({ message: message + keep, mask: '*', validate: (v) => check(resolve(v)), theme: this.theme }, this.context),
+      );
+      return resolve(answer);
+    }
+
+    if (this.lineMode) {
+      const shown = initial !== undefined && initial !== '' ? ` [${initial}]` : '';
+      return this.ask(() =>
+        this.lineAsk(`${message}${shown}: `, (v) => check(v === '' ? (initial ?? '') : v)).then((v) => (v === '' ? (initial ?? '') : v)),
+      );
+    }
+    // The default is shown, not typed in: typing replaces it (Tab to edit it), so a
+    // hurried operator cannot append a new value to the old one by accident.
+    return this.ask(() =>
+      inputPrompt({ message, default: initial, prefill: 'tab', validate: check, theme: this.theme }, this.context),
+    );
+  }
+
+  async askText(message: string, initial?: string): Promise<string> {
+    if (this.lineMode) {
+      return this.ask(async () => {
+        if (initial !== undefined && initial !== '') {
+          this.line(`Current: ${initial}`);
+          this.line(this.paint.dim('Type the new text, or press Enter to keep it.'));
+        }
+        const answer = await this.readLine(`${message}: `);
+        return answer === '' && initial !== undefined ? initial : answer;
+      });
+    }
+    // Prefilled and editable: fixing one wrong flag in a long command is the common case.
+    return this.ask(() =>
+      inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context),
+    );
+  }
+
+  info(message: string): void {
+    this.line(message);
+  }
+
+  warn(message: string): void {
+    const prefix = this.symbols === asciiSymbols ? 'WARNING:' : '⚠ Warning:';
+    this.line(this.paint.warn(`${prefix} ${message}`));
+  }
+
+  commandStarting(view: StepView): void {
+    // A plain line, never a spinner: the command owns the terminal now (its output, its
+    // own questions such as a sudo password) and a spinner would fight it for both.
+    const what = view.mode === 'rehearsal' ? 'running (rehearsal, safe step)' : 'running';
+    const dots = this.symbols === asciiSymbols ? '...' : '…';
+    this.line(this.paint.dim(`${what}${dots} Ctrl-C stops this command, not drbook.`));
+  }
+
+  commandFinished(view: StepView, result: CommandResult): void {
+    this.line(renderCommandFinished(view, result, this.render));
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Line mode
+
+  private async lineChoose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+    this.line(this.paint.strong(message));
+    for (const choice of choices) this.line(`  ${choice.key}) ${choice.name}`);
+    const first = choices[0];
+    if (first === undefined) throw new Error('a question was asked with no choices');
+    for (;;) {
+      const answer = (await this.readLine(`Choice [${first.key}]: `)).trim().toLowerCase();
+      if (answer === '') return first.value;
+      const found = choices.find((c) => c.key === answer || c.value === answer);
+      if (found) return found.value;
+      this.line(this.paint.fail(`> "${answer}" is not one of: ${choices.map((c) => c.key).join(', ')}`));
+    }
+  }
+
+  private async lineSelect(message: string, options: { value: string; name: string }[], preset?: string): Promise<string> {
+    this.line(this.paint.strong(message));
+    options.forEach((o, n) => this.line(`  ${n + 1}) ${o.name}`));
+    const presetIndex = preset === undefined ? -1 : options.findIndex((o) => o.value === preset);
+    const hint = presetIndex >= 0 ? ` [${presetIndex + 1}]` : '';
+    for (;;) {
+      const answer = (await this.readLine(`Number or value${hint}: `)).trim();
+      if (answer === '' && preset !== undefined) return preset;
+      const byNumber = /^\d+$/.test(answer) ? options[Number(answer) - 1] : undefined;
+      const found = byNumber ?? options.find((o) => o.value === answer);
+      if (found) return found.value;
+      this.line(this.paint.fail(`> Type a number from 1 to ${options.length}.`));
+    }
+  }
+
+  private async lineAsk(prompt: string, check: (value: string) => string | true, opts: { mask?: boolean } = {}): Promise<string> {
+    for (;;) {
+      const answer = await this.readLine(prompt, opts);
+      const verdict = check(answer);
+      if (verdict === true) return answer;
+      this.line(this.paint.fail(`> ${verdict}`));
+    }
+  }
+
+  /**
+   * Reads one line without cursor movement. On a terminal it reads in raw mode, so Ctrl-C
+   * arrives as a key (not a signal that would kill drbook) and a secret is never echoed;
+   * backspace is the only editing, drawn with a plain backspace character.
+   */
+  private readLine(prompt: string, opts: { mask?: boolean } = {}): Promise<string> {
+    const input = this.input;
+    const tty = input.isTTY === true && typeof input.setRawMode === 'function';
+    this.output.write(prompt);
+    return new Promise<string>((resolve, reject) => {
+      const decoder = new StringDecoder('utf8');
+      let value = '';
+      // 0: normal, 1: after ESC, 2: inside a CSI sequence (arrow keys and the like).
+      let escape = 0;
+      const echo = (s: string): void => {
+        if (tty) this.output.write(opts.mask ? '*'.repeat([...s].length) : s);
+      };
+      const finish = (error: Error | undefined, rest: string): void => {
+        input.removeListener('data', onData);
+        input.removeListener('end', onEnd);
+        if (tty) input.setRawMode(false);
+        input.pause();
+        if (rest !== '') input.unshift(Buffer.from(rest));
+        if (tty) this.output.write('\n');
+        if (error) reject(error);
+        else resolve(value);
+      };
+      const onEnd = (): void => finish(new PromptInterrupted(), '');
+      const onData = (chunk: Buffer | string): void => {
+        const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+        const chars = [...text];
+        for (let k = 0; k < chars.length; k++) {
+          const ch = chars[k] ?? '';
+          if (escape === 1) {
+            escape = ch === '[' || ch === 'O' ? 2 : 0;
+            continue;
+          }
+          if (escape === 2) {
+            if (ch >= '@' && ch <= '~') escape = 0;
+            continue;
+          }
+          if (ch === '\r' || ch === '\n') {
+            const skip = ch === '\r' && chars[k + 1] === '\n' ? 2 : 1;
+            finish(undefined, chars.slice(k + skip).join(''));
+            return;
+          }
+          if (ch === '\x03' || (ch === '\x04' && value === '')) {
+            finish(new PromptInterrupted(), '');
+            return;
+          }
+          if (ch === '\x1b') {
+            escape = 1;
+          } else if (ch === '\x7f' || ch === '\b') {
+            if (value !== '') {
+              value = [...value].slice(0, -1).join('');
+              if (tty) this.output.write('\b \b');
+            }
+          } else if (ch === '\x15') {
+            if (tty) this.output.write('\b \b'.repeat([...value].length));
+            value = '';
+          } else if (ch >= ' ') {
+            value += ch;
+            echo(ch);
+          }
+        }
+      };
+      if (tty) input.setRawMode(true);
+      input.on('data', onData);
+      input.once('end', onEnd);
+      input.resume();
+    });
+  }
+}
+
+function stepActionLabel(action: StepAction, view: StepView): string {
+  if (action === 'run' && view.mode === 'rehearsal' && !view.willExecute) return 'run (rehearsal: the command is only recorded)';
+  if (action === 'done' && view.command === undefined) return 'done: I did it';
+  return STEP_ACTION_LABELS[action];
+}
