@@ -1,0 +1,676 @@
+/**
+ * The post-mortem as GitHub/GitLab-flavoured markdown. Every string that came from a
+ * person or a program goes through markdown-text.ts; only the fixed words are written here.
+ */
+import { formatDuration } from '../duration.js';
+import { MASK } from '../redact.js';
+import type { StepOutcome, VarSource } from '../journal-events.js';
+import { code, codeBlock, inline, shorten } from './markdown-text.js';
+import type { ExportReport, FailedAttempt, Instant, Moment, StepAside, StepRow } from './report.js';
+import type { LastAttempt, RtoCheck, SessionStatus } from './summary.js';
+import { longDate } from './time-zone.js';
+
+/** Commands in the chronology are cut to this; the deviations and the JSON keep them whole. */
+const CHRONOLOGY_COMMAND_CHARS = 160;
+/** A command named again on its result line, once its full text is on the line above. */
+const RESULT_COMMAND_CHARS = 60;
+/** Variable values (a captured host key) in the chronology. */
+const CHRONOLOGY_VALUE_CHARS = 48;
+/** A run of identical failed attempts longer than this is folded into one line. */
+const FOLD_ATTEMPTS_FROM = 4;
+
+export function renderMarkdown(report: ExportReport): string {
+  const out: string[] = [];
+  header(report, out);
+  chronology(report, out);
+  steps(report, out);
+  deviations(report, out);
+  notes(report, out);
+  fillIn(report, out);
+  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+// ---------------------------------------------------------------- header
+
+function header(r: ExportReport, out: string[]): void {
+  const kind = r.mode === 'rehearsal' ? 'Post-mortem (rehearsal)' : 'Post-mortem';
+  out.push(`# ${kind}: ${inline(r.runbook.title)}`, '');
+
+  const startDay = longDate(wallOf(r.start));
+  const endText = r.end === null ? 'not finished' : sameDay(r.start, r.end) ? hhmm(r.end) : `${longDate(wallOf(r.end))} ${hhmm(r.end)}`;
+  const mode = r.mode === 'rehearsal' ? 'Rehearsal' : 'Live run';
+  out.push(
+    `${mode} of ${code(r.runbook.id)} by ${inline(operator(r))}, ${startDay} ${hhmm(r.start)} – ${endText}: ` +
+      `${statusPhrase(r.status)}${r.status === 'completed' ? ' in' : ' after'} ${formatDuration(r.totalMs)}, ${rtoShort(r.rto, r.status)}.`,
+    '',
+  );
+
+  const zone =
+    r.timeZone.offsetAtStart === r.timeZone.offsetAtEnd
+      ? `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart})`
+      : `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart} at the start, UTC${r.timeZone.offsetAtEnd} at the end)`;
+  const zoneNote = r.timeZone.source === 'option' && r.timeZone.name !== r.timeZone.sessionZone ? `; the session was recorded in ${r.timeZone.sessionZone}` : '';
+  const paused = r.pausedMs > 0 || r.resumes > 0 ? `, of which ${formatDuration(r.pausedMs)} paused (${plural(r.resumes, 'resume')})` : '';
+  const chain = r.journal.chainVerifies
+    ? 'the chain verifies'
+    : `**the chain does not verify** (event ${r.journal.brokenAt ?? '?'} does not follow the one before: the file was changed after it was written)`;
+
+  out.push(
+    `- **Runbook:** ${inline(r.runbook.title)} (${code(r.runbook.id)}, ${code(r.runbook.path)}, sha256 ${code(r.runbook.sha256.slice(0, 12))})`,
+    `- **Mode:** ${r.mode === 'rehearsal' ? 'rehearsal (dry run: commands shown, not executed, except safe ones)' : 'live'}`,
+    `- **Operator:** ${inline(operator(r))}`,
+    `- **Times:** ${zone}${zoneNote}`,
+    `- **Start:** ${r.start.local}`,
+    `- **End:** ${r.end === null ? `not finished (last event ${r.lastEvent.local}, ${statusPhrase(r.status)})` : `${r.end.local} (${r.status})`}`,
+    `- **Total time:** ${formatDuration(r.totalMs)}${r.end === null ? ' so far' : ''}${paused}`,
+    `- **RTO:** ${rtoLong(r.rto, r.status, r.totalMs)}${r.mode === 'rehearsal' && r.rto !== null ? ' (a rehearsal: commands were shown, not run, so this time says little about a real recovery)' : ''}`,
+    `- **Steps:** ${countsText(r)}`,
+    `- **Journal:** ${code(r.session)}, ${plural(r.journal.events, 'event')}, final hash ${r.journal.finalHash === null ? 'none' : code(r.journal.finalHash)}; ${chain}`,
+    '',
+  );
+}
+
+function operator(r: ExportReport): string {
+  return `${r.operator.user}@${r.operator.host}`;
+}
+
+/** Notes taken during the walk are by "operator": the session's operator. */
+function author(r: ExportReport, by: string): string {
+  return by === 'operator' ? operator(r) : by;
+}
+
+function statusPhrase(status: SessionStatus): string {
+  switch (status) {
+    case 'completed':
+      return 'completed';
+    case 'aborted':
+      return 'aborted';
+    case 'failed':
+      return 'ended with a failed step';
+    case 'paused':
+      return 'paused, not finished';
+    case 'not finished':
+      return 'not finished';
+  }
+}
+
+function rtoShort(rto: RtoCheck | null, status: SessionStatus): string {
+  if (rto === null) return 'no RTO set';
+  if (rto.met === true) return `RTO ${rto.target} met`;
+  if (rto.met === false) return `**RTO ${rto.target} missed by ${formatDuration(rto.marginMs)}**`;
+  return status === 'paused' || status === 'not finished' ? `RTO ${rto.target} not reached yet` : `**RTO ${rto.target} not met**: recovery did not complete`;
+}
+
+function rtoLong(rto: RtoCheck | null, status: SessionStatus, totalMs: number): string {
+  if (rto === null) return 'none set in the runbook';
+  if (rto.met === true) return `${rto.target}: met, ${formatDuration(rto.marginMs)} to spare`;
+  if (rto.met === false) {
+    const tail = status === 'completed' ? '' : ` (${statusPhrase(status)})`;
+    return `${rto.target}: **missed by ${formatDuration(rto.marginMs)}**${tail}`;
+  }
+  if (status === 'paused' || status === 'not finished') return `${rto.target}: not finished, ${formatDuration(totalMs)} elapsed, ${formatDuration(rto.marginMs)} left`;
+  return `${rto.target}: **not met**, the session ${statusPhrase(status)} after ${formatDuration(totalMs)}`;
+}
+
+function countsText(r: ExportReport): string {
+  const c = r.steps;
+  const parts = [`${c.done} done`, `${c.skipped} skipped`, `${c.failed} failed`, `${c.markedDone} done by hand`];
+  if (c.unfinished > 0) parts.push(`${c.unfinished} unfinished`);
+  if (c.notReached > 0) parts.push(`${c.notReached} not reached`);
+  return `${parts.join(', ')} (of ${c.total})`;
+}
+
+// ---------------------------------------------------------------- chronology
+
+/** One line of the chronology before it is written: a moment, or a span of folded moments. */
+interface Line {
+  start: Instant;
+  end: Instant;
+  text: string;
+  /** For folding identical failed attempts: step + command + result. */
+  failure?: string;
+  /** A decision taken at this step (folded with the attempts around it), and its answer. */
+  decision?: { step: string; answer: string };
+}
+
+function chronology(r: ExportReport, out: string[]): void {
+  out.push('## Chronology', '');
+  if (r.chronology.length === 0) {
+    out.push('_No events._', '');
+    return;
+  }
+  const lines = foldRepeats(toLines(r));
+  let day = '';
+  let offset = '';
+  let inList = false;
+  for (const line of lines) {
+    const wall = wallOf(line.start);
+    if (wall.date !== day) {
+      if (inList) out.push('');
+      out.push(`**${longDate(wall)}**`, '');
+      day = wall.date;
+      inList = true;
+    }
+    if (offset !== '' && line.start.offset !== offset) {
+      out.push('', `_From here on, ${r.timeZone.name} is UTC${line.start.offset}._`, '');
+    }
+    offset = line.start.offset;
+    out.push(`- ${span(line.start, line.end)} — ${line.text}`);
+  }
+  out.push('');
+}
+
+function toLines(r: ExportReport): Line[] {
+  const moments = r.chronology;
+  const lines: Line[] = [];
+  let i = 0;
+  while (i < moments.length) {
+    const m = moments[i]!;
+    const next = moments[i + 1];
+    if (m.kind === 'step.started') {
+      const smooth = smoothStep(r, moments, i);
+      if (smooth) {
+        lines.push(smooth.line);
+        i = smooth.next;
+        continue;
+      }
+    }
+    // A command and its result, when nothing happened in between.
+    if (m.kind === 'command.started' && next?.kind === 'command.finished' && next.step === m.step && next.attempt === m.attempt) {
+      const attempt = m.attempt > 1 ? ` (attempt ${m.attempt})` : '';
+      lines.push({
+        start: m.at,
+        end: next.at,
+        text: `Ran ${command(m.command)}${attempt}: ${next.ok ? result(next) : `**failed**, ${result(next)}`}`,
+        ...(next.ok ? {} : { failure: `${m.step ?? ''}\u0000${m.command}\u0000${exitText(next)}` }),
+      });
+      i += 2;
+      continue;
+    }
+    // Variables set together (at the start: defaults, --var, environment) on one line.
+    if (m.kind === 'var.set') {
+      const group: Extract<Moment, { kind: 'var.set' }>[] = [m];
+      let j = i + 1;
+      for (; j < moments.length; j++) {
+        const v = moments[j]!;
+        if (v.kind !== 'var.set' || VAR_VERBS[v.source] !== VAR_VERBS[m.source] || v.at.local.slice(0, 16) !== m.at.local.slice(0, 16)) break;
+        group.push(v);
+      }
+      const last = group[group.length - 1]!;
+      lines.push({ start: m.at, end: last.at, text: `${VAR_VERBS[m.source]} ${group.map(varText).join(', ')}` });
+      i = j;
+      continue;
+    }
+    const single = momentLine(r, m);
+    if (single !== null) lines.push(single);
+    i++;
+  }
+  return lines;
+}
+
+/** How far ahead a step's one-line summary may look: a smooth step has only a few moments. */
+const SMOOTH_STEP_MOMENTS = 12;
+
+/**
+ * A step that went as written (at most one command, which did what was expected; only
+ * "yes" to its confirmations): all its moments on one line, so a smooth run reads like
+ * the seed's chronology and the lines that remain are the ones that matter.
+ */
+function smoothStep(r: ExportReport, moments: readonly Moment[], i: number): { line: Line; next: number } | null {
+  const first = moments[i]!;
+  const parts: string[] = [];
+  let commands = 0;
+  for (let j = i + 1; j < moments.length && j <= i + SMOOTH_STEP_MOMENTS; j++) {
+    const m = moments[j]!;
+    if (m.step !== first.step) return null;
+    switch (m.kind) {
+      case 'step.finished': {
+        if (m.outcome !== 'done' && m.outcome !== 'skipped') return null;
+        parts.push(stepOutcome(m));
+        return { line: { start: first.at, end: m.at, text: `${stepLabel(r, first)}: ${parts.join('; ')}` }, next: j + 1 };
+      }
+      case 'command.started': {
+        const finished = moments[j + 1];
+        if (commands > 0 || finished?.kind !== 'command.finished' || finished.step !== m.step || finished.attempt !== m.attempt || !finished.ok) return null;
+        parts.push(`ran ${command(m.command)}, ${result(finished)}`);
+        commands++;
+        j++;
+        break;
+      }
+      case 'command.rehearsed':
+        if (commands > 0) return null;
+        parts.push(`would run ${command(m.command)} (not executed)`);
+        commands++;
+        break;
+      case 'var.set':
+        parts.push(`${VAR_VERBS[m.source].toLowerCase()} ${varText(m)}`);
+        break;
+      case 'decision':
+        if (m.answer !== 'yes') return null;
+        parts.push(`confirmed “${inline(m.question)}”`);
+        break;
+      default:
+        return null;
+    }
+  }
+  return null;
+}
+
+function momentLine(r: ExportReport, m: Moment): Line | null {
+  const at = { start: m.at, end: m.at };
+  switch (m.kind) {
+    case 'session.started': {
+      const from = m.from === null ? '' : `, from step ${code(m.from)}`;
+      const what = m.mode === 'rehearsal' ? 'rehearsal' : 'live run';
+      return { ...at, text: `Session started: ${what} of ${code(r.runbook.id)} by ${inline(m.operator)}${from}` };
+    }
+    case 'step.started':
+      return { ...at, text: `${stepLabel(r, m)} started` };
+    case 'step.finished':
+      return { ...at, text: `${stepLabel(r, m)}: ${stepOutcome(m)}` };
+    case 'command.started': {
+      const lost = m.finished ? '' : ': no result recorded, drbook stopped while it ran';
+      return { ...at, text: `Started ${command(m.command)}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''}${lost}` };
+    }
+    case 'command.finished':
+      return {
+        ...at,
+        text: `${m.command === '' ? 'The command' : command(m.command, RESULT_COMMAND_CHARS)}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''} ${m.ok ? 'finished' : '**failed**'}: ${result(m)}`,
+      };
+    case 'command.rehearsed':
+      return { ...at, text: `Would run ${command(m.command)} (rehearsal: not executed)` };
+    case 'command.edited':
+      return { ...at, text: `Edited the command before attempt ${m.attempt}: now ${command(m.to)} (diff under Deviations)` };
+    case 'decision':
+      return { ...at, text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**`, ...(m.step === null ? {} : { decision: { step: m.step, answer: m.answer } }) };
+    case 'note': {
+      const by = author(r, m.by) === operator(r) ? 'Note' : `Note by ${inline(m.by)}`;
+      const noted = m.notedAt === null ? '' : ` _(noted at ${notedAt(m.at, m.notedAt)})_`;
+      return { ...at, text: `${by}: ${inline(m.text)}${noted}` };
+    }
+    case 'session.paused':
+      return { ...at, text: `Paused${m.step === null ? '' : ` at ${stepLabel(r, m)}`}: ${inline(m.reason)}` };
+    case 'session.resumed': {
+      const changed = m.runbookChanged === null ? '' : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
+      return { ...at, text: `Resumed after a gap of ${formatDuration(m.gapMs)}${changed}` };
+    }
+    case 'session.ended':
+      return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}` };
+    case 'var.set':
+      return { ...at, text: `Set ${varText(m)}` };
+  }
+}
+
+/**
+ * A command retried many times with the same failure reads as one span: the first and the
+ * last attempt stay, the ones between become a count.
+ */
+function foldRepeats(lines: Line[]): Line[] {
+  const out: Line[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i]!;
+    if (first.failure === undefined) {
+      out.push(first);
+      i++;
+      continue;
+    }
+    const step = first.failure.slice(0, first.failure.indexOf('\u0000'));
+    const attempts: number[] = [];
+    let j = i;
+    for (; j < lines.length; j++) {
+      const l = lines[j]!;
+      if (l.failure === first.failure) attempts.push(j);
+      else if (l.decision?.step !== step) break;
+    }
+    const lastAttempt = attempts[attempts.length - 1]!;
+    if (attempts.length < FOLD_ATTEMPTS_FROM) {
+      out.push(...lines.slice(i, lastAttempt + 1));
+      i = lastAttempt + 1;
+      continue;
+    }
+    const second = attempts[1]!;
+    out.push(...lines.slice(i, second));
+    const folded = lines.slice(second, lastAttempt);
+    const answers = new Set(folded.flatMap((l) => (l.decision ? [l.decision.answer] : [])));
+    const each = answers.size === 1 ? `, and each time the answer was **${inline([...answers][0]!)}**` : '';
+    out.push({
+      start: folded[0]!.start,
+      end: folded[folded.length - 1]!.end,
+      text: `… ${plural(attempts.length - 2, 'more attempt')} failed the same way${each}`,
+    });
+    out.push(lines[lastAttempt]!);
+    i = lastAttempt + 1;
+  }
+  return out;
+}
+
+const rowIndexes = new WeakMap<ExportReport, Map<string, StepRow>>();
+
+/** The step table by id, built once per report: the chronology looks steps up per moment. */
+function rowOf(r: ExportReport, step: string | null): StepRow | undefined {
+  let rows = rowIndexes.get(r);
+  if (!rows) {
+    rows = new Map(r.stepRows.map((row) => [row.step, row]));
+    rowIndexes.set(r, rows);
+  }
+  return step === null ? undefined : rows.get(step);
+}
+
+function stepLabel(r: ExportReport, m: Pick<Moment, 'step' | 'position'> & { title?: string }): string {
+  const title = m.title ?? rowOf(r, m.step)?.title ?? m.step ?? '';
+  return `**${m.position === null ? '' : `${m.position}/${r.runbook.steps} `}${titleText(title, m.step)}**`;
+}
+
+/**
+ * A step's title, or its id in code when the journal has no title for it: a step skipped
+ * by its `when` never starts, so only its id was recorded.
+ */
+function titleText(title: string, step: string | null, options: { inTable?: boolean } = {}): string {
+  return title === step ? code(step, options) : inline(title);
+}
+
+function stepOutcome(m: Extract<Moment, { kind: 'step.finished' }>): string {
+  const took = m.durationMs >= 1000 ? `, ${formatDuration(m.durationMs)}` : '';
+  const why = outcomeReason(m.outcome, m.reason);
+  switch (m.outcome) {
+    case 'done':
+      return `done${took}`;
+    case 'skipped':
+      return `skipped${why}`;
+    case 'failed':
+      return `**failed**${why}${took}`;
+    case 'marked-done':
+      return `**done by hand**${why}${took}`;
+  }
+}
+
+/**
+ * The engine's reasons, worded for the sentence they end: `operator: too late` after
+ * "skipped" reads "skipped by the operator: too late"; "done by hand" is not repeated.
+ */
+function outcomeReason(outcome: StepOutcome, reason: string | null): string {
+  if (reason === null || reason === '') return '';
+  if (outcome === 'skipped' && /^operator(?::|$)/.test(reason)) return ` by the operator${reason.length > 'operator'.length ? `: ${inline(reason.slice('operator:'.length).trim())}` : ''}`;
+  const rest = outcome === 'marked-done' ? reason.replace(/^done by hand\s*/, '') : reason;
+  if (rest === '') return '';
+  return outcome === 'skipped' ? `, ${inline(rest)}` : ` (${inline(rest)})`;
+}
+
+function result(m: Extract<Moment, { kind: 'command.finished' }> | FailedAttempt['result']): string {
+  const why = failureDetail(m);
+  return `${exitText(m)} after ${formatDuration(m.durationMs)}${why === '' ? '' : ` (${inline(why)})`}`;
+}
+
+/** The failure reason minus what the exit text already says ("exit code 1", "timed out"). */
+function failureDetail(m: Pick<FailedAttempt['result'], 'reason' | 'exitCode' | 'signal' | 'timedOut' | 'interrupted'>): string {
+  const reason = m.reason;
+  if (reason === null) return '';
+  if (m.exitCode !== null && reason.startsWith(`exit code ${m.exitCode}`)) return reason.slice(`exit code ${m.exitCode}`.length).replace(/^,\s*/, '');
+  if ((m.timedOut && reason.startsWith('timed out')) || (m.interrupted && reason.startsWith('interrupted')) || (m.signal !== null && reason === `killed by ${m.signal}`)) return '';
+  return reason;
+}
+
+function exitText(m: Pick<LastAttempt, 'exitCode' | 'signal' | 'timedOut' | 'interrupted'>): string {
+  if (m.timedOut) return 'timed out';
+  if (m.interrupted) return 'interrupted';
+  if (m.signal !== null) return `killed by ${m.signal}`;
+  return m.exitCode === null ? 'no exit code' : `exit ${m.exitCode}`;
+}
+
+/** The steps table's column is already "Exit code": a bare number there. */
+function exitCell(m: LastAttempt): string {
+  return m.exitCode !== null && !m.timedOut && !m.interrupted && m.signal === null ? String(m.exitCode) : exitText(m);
+}
+
+function command(text: string, max = CHRONOLOGY_COMMAND_CHARS): string {
+  return code(shorten(text.trim().replace(/\s*\n\s*/g, ' ⏎ '), max));
+}
+
+const VAR_VERBS: Record<VarSource, string> = {
+  cli: 'Set',
+  'vars-file': 'Set',
+  env: 'Set',
+  prompt: 'Answered',
+  default: 'Set',
+  capture: 'Captured',
+  placeholder: 'Set',
+};
+
+const SOURCES: Record<VarSource, string> = {
+  cli: '--var',
+  'vars-file': 'vars file',
+  env: 'from the environment',
+  prompt: 'asked',
+  default: 'default',
+  capture: 'captured',
+  placeholder: 'placeholder',
+};
+
+function varText(m: Extract<Moment, { kind: 'var.set' }>): string {
+  const value = m.secret ? code(MASK) : code(shorten(m.value, CHRONOLOGY_VALUE_CHARS));
+  const about = [...(m.secret ? ['secret'] : []), ...(m.source === 'prompt' || m.source === 'capture' ? [] : [SOURCES[m.source]])];
+  return `${code(m.name)} = ${value}${about.length === 0 ? '' : ` (${about.join(', ')})`}`;
+}
+
+function notedAt(at: Instant, noted: Instant): string {
+  return sameDay(at, noted) ? hhmm(noted) : `${noted.local.slice(0, 10)} ${hhmm(noted)}`;
+}
+
+// ---------------------------------------------------------------- steps
+
+function steps(r: ExportReport, out: string[]): void {
+  out.push('## Steps', '');
+  if (r.stepRows.length === 0) {
+    out.push('_No step was started._', '');
+    return;
+  }
+  out.push('| # | Step | Outcome | Start | Duration | Attempts | Exit code |', '| ---: | --- | --- | --- | ---: | ---: | --- |');
+  for (const row of r.stepRows) {
+    out.push(
+      `| ${row.position ?? ''} | ${row.title === row.step ? code(row.step, { inTable: true }) : `${inline(row.title)} (${code(row.step, { inTable: true })})`} | ${outcomeCell(row)} | ${
+        row.start === null ? '—' : dayTime(r, row.start)
+      } | ${row.durationMs === null || (row.outcome === 'skipped' && row.durationMs === 0) ? '—' : formatDuration(row.durationMs)} | ${attemptsCell(row)} | ${row.last === null ? '—' : exitCell(row.last)} |`,
+    );
+  }
+  out.push('');
+  if (r.steps.notReached > 0) out.push(`_${plural(r.steps.notReached, 'more step')} of the runbook ${r.steps.notReached === 1 ? 'was' : 'were'} not reached._`, '');
+}
+
+const OUTCOMES: Record<StepOutcome, string> = { done: 'done', skipped: 'skipped', failed: '**failed**', 'marked-done': 'done by hand' };
+
+function outcomeCell(row: StepRow): string {
+  return row.outcome === null ? 'not finished' : OUTCOMES[row.outcome];
+}
+
+function attemptsCell(row: StepRow): string {
+  if (row.attempts > 0) return String(row.attempts);
+  return row.rehearsed ? 'rehearsed' : '—';
+}
+
+// ---------------------------------------------------------------- deviations
+
+function deviations(r: ExportReport, out: string[]): void {
+  const d = r.deviations;
+  out.push('## Deviations', '', '_Where the session left the runbook: each one is a place where the docs may be wrong._', '');
+  if (d.failedAttempts.length + d.editedCommands.length + d.skippedSteps.length + d.markedDone.length + d.timing.length === 0) {
+    out.push('None: every step ran as written.', '');
+    return;
+  }
+  if (d.failedAttempts.length > 0) {
+    out.push('### Failed attempts', '');
+    for (const group of sameFailures(d.failedAttempts)) failedAttempt(r, group, out);
+  }
+  if (d.editedCommands.length > 0) {
+    out.push('### Edited commands', '', '_The runbook said the first version; the operator ran the second._', '');
+    for (const e of d.editedCommands) {
+      out.push(`**${stepName(r, e)}**, before attempt ${e.attempt} (${dayTime(r, e.at)}):`, '', codeBlock(lineDiff(e.from, e.to), 'diff'), '');
+    }
+  }
+  if (d.skippedSteps.length > 0) {
+    out.push('### Skipped steps', '');
+    for (const s of d.skippedSteps) out.push(`- **${stepName(r, s)}** (${dayTime(r, s.at)}): ${s.reason === null ? 'no reason recorded' : inline(s.reason)}`);
+    out.push('');
+  }
+  if (d.markedDone.length > 0) {
+    out.push('### Done by hand', '', '_The operator did these outside drbook and marked them done._', '');
+    for (const s of d.markedDone) out.push(`- **${stepName(r, s)}** (${dayTime(r, s.at)})${s.reason === null ? '' : `: ${inline(s.reason)}`}`);
+    out.push('');
+  }
+  if (d.timing.length > 0) {
+    out.push(
+      '### Time against earlier sessions',
+      '',
+      `_Each step against its median in earlier ${r.mode === 'rehearsal' ? 'rehearsals' : 'live runs'} of this runbook._`,
+      '',
+      '| # | Step | This session | Median before | Sessions | Difference |',
+      '| ---: | --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const t of d.timing) {
+      const delta = t.durationMs - t.medianMs;
+      const slow = delta > 60_000 && t.durationMs > 1.5 * t.medianMs;
+      const diff = Math.abs(delta) < 1000 ? 'same' : `${delta > 0 ? '+' : '−'}${formatDuration(Math.abs(delta))}`;
+      out.push(`| ${t.position ?? ''} | ${titleText(t.title, t.step, { inTable: true })} | ${formatDuration(t.durationMs)} | ${formatDuration(t.medianMs)} | ${t.sessions} | ${slow ? `**${diff}**` : diff} |`);
+    }
+    out.push('');
+  }
+}
+
+/** Consecutive attempts of a step that failed the same way, with the same output: shown once. */
+function sameFailures(attempts: readonly FailedAttempt[]): FailedAttempt[][] {
+  const groups: FailedAttempt[][] = [];
+  const key = (f: FailedAttempt): string => [f.step, f.command, exitText(f.result), f.result.reason ?? '', f.tail].join('\u0000');
+  for (const f of attempts) {
+    const last = groups[groups.length - 1];
+    const previous = last?.[last.length - 1];
+    if (last && previous && key(previous) === key(f) && f.attempt === previous.attempt + 1) last.push(f);
+    else groups.push([f]);
+  }
+  return groups;
+}
+
+function failedAttempt(r: ExportReport, group: readonly FailedAttempt[], out: string[]): void {
+  const first = group[0]!;
+  const last = group[group.length - 1]!;
+  const which = group.length === 1 ? `attempt ${first.attempt}` : `attempts ${first.attempt} to ${last.attempt}, the same failure each time`;
+  const when = `${dayTime(r, first.startedAt ?? first.at)}${hhmm(last.at) === hhmm(first.startedAt ?? first.at) ? '' : ` – ${hhmm(last.at)}`}`;
+  const multiLine = first.command.trim().includes('\n');
+  const what = multiLine ? result(first.result) : `${command(first.command, Infinity)}: ${result(first.result)}`;
+  out.push(`**${stepName(r, first)}**, ${which} (${when}): ${what}${group.length > 1 ? ' (each)' : ''}.`, '');
+  if (multiLine) out.push(codeBlock(first.command, 'sh'), '');
+  if (first.tail.trim() === '') {
+    out.push('_No output._', '');
+    return;
+  }
+  out.push(`<details><summary>Last lines of output (${formatBytes(first.outputBytes)} in all)</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
+}
+
+function stepName(r: ExportReport, s: Pick<StepAside, 'position' | 'title' | 'step'>): string {
+  return `${s.position === null ? 'Step' : `Step ${s.position}/${r.runbook.steps}`}: ${titleText(s.title, s.step)}`;
+}
+
+/**
+ * A line diff of an edited command: common lines at both ends kept as context, the
+ * middle shown as removed then added. Commands are short; this is all a reader needs.
+ */
+export function lineDiff(from: string, to: string): string {
+  const a = from.split('\n');
+  const b = to.split('\n');
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  return [
+    ...a.slice(0, head).map((l) => `  ${l}`),
+    ...a.slice(head, a.length - tail).map((l) => `- ${l}`),
+    ...b.slice(head, b.length - tail).map((l) => `+ ${l}`),
+    ...a.slice(a.length - tail).map((l) => `  ${l}`),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- notes and fill-in
+
+function notes(r: ExportReport, out: string[]): void {
+  out.push('## Notes', '');
+  if (r.notes.length === 0) {
+    out.push('_No notes were taken during the session._', '');
+    return;
+  }
+  for (const n of r.notes) {
+    const where = n.step === null ? '' : `, at ${stepName(r, { position: rowOf(r, n.step)?.position ?? null, title: n.stepTitle ?? n.step, step: n.step }).replace(/^Step /, 'step ')}`;
+    const noted = n.notedAt === null ? '' : `, noted at ${notedAt(n.at, n.notedAt)}`;
+    out.push(`- ${dayTime(r, n.at)} — ${inline(n.text)} _(${inline(author(r, n.by))}${where}${noted})_`);
+  }
+  out.push('');
+}
+
+const PROMPTS: [string, string][] = [
+  ['Summary', 'What happened and how service came back, in three sentences, for someone who was not there.'],
+  ['Impact', 'Who and what was affected, from when to when, and what was lost or delayed.'],
+  ['What went well', 'What worked as planned: alerts, backups, docs, people.'],
+  ['What went less well', 'What slowed the recovery down or added load at the worst moment.'],
+  ['Where we got lucky', 'What saved us this time but may not next time.'],
+];
+
+function fillIn(r: ExportReport, out: string[]): void {
+  for (const [heading, prompt] of PROMPTS) out.push(`## ${heading}`, '', `_${prompt}_`, '');
+  out.push('## Action items', '', '_One owner and a due date each; the deviations above are the first candidates._', '', '| Owner | Item | Due |', '| --- | --- | --- |');
+  for (const item of suggestedActions(r)) out.push(`|  | ${item} |  |`);
+  out.push('|  |  |  |', '');
+}
+
+/** Rows the deviations suggest, owner and date left for people to fill in. */
+function suggestedActions(r: ExportReport): string[] {
+  const items: string[] = [];
+  const seen = new Set<string>();
+  const add = (key: string, s: Pick<StepAside, 'position' | 'title' | 'step'>, text: string): void => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    const name = `${s.position === null ? 'Step' : `Step ${s.position}`} (${titleText(s.title, s.step, { inTable: true })})`;
+    items.push(`${name}: ${text}`);
+  };
+  for (const e of r.deviations.editedCommands) add(`edit:${e.step}`, e, 'fix the command in the runbook, it was edited during the session');
+  for (const s of r.stepRows) if (s.outcome === 'failed') add(`failed:${s.step}`, s, 'find out why it failed and fix the runbook or the system');
+  for (const s of r.deviations.markedDone) add(`hand:${s.step}`, s, 'make it work as written, it was done by hand');
+  return items;
+}
+
+// ---------------------------------------------------------------- small helpers
+
+interface Wall {
+  date: string;
+  weekday: number;
+}
+
+function wallOf(i: Instant): Wall {
+  const date = i.local.slice(0, 10);
+  const [y, m, d] = date.split('-').map(Number);
+  return { date, weekday: new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1)).getUTCDay() };
+}
+
+function hhmm(i: Instant): string {
+  return i.local.slice(11, 16);
+}
+
+function sameDay(a: Instant, b: Instant): boolean {
+  return a.local.slice(0, 10) === b.local.slice(0, 10);
+}
+
+/** HH:MM, with the date when it is not the day the session started. */
+function dayTime(r: ExportReport, i: Instant): string {
+  return sameDay(r.start, i) ? hhmm(i) : `${i.local.slice(0, 10)} ${hhmm(i)}`;
+}
+
+function span(start: Instant, end: Instant): string {
+  return hhmm(start) === hhmm(end) && sameDay(start, end) ? hhmm(start) : `${hhmm(start)} – ${hhmm(end)}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return plural(bytes, 'byte');
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,494 @@
+/**
+ * The post-mortem of one session as data: what the markdown shows and what `--format json`
+ * prints (docs/export.md documents it, version 1). Built from parsed journal events only,
+ * so it is tested without files and the same data feeds both renderers.
+ */
+import type { EndStatus, JournalEvent, Mode, StepOutcome, VarSource } from '../journal-events.js';
+import { verifyChain, type ParsedJournal } from '../journal-parse.js';
+import { MASK, Redactor } from '../redact.js';
+import {
+  analyze,
+  attemptKey,
+  median,
+  type Analysis,
+  type LastAttempt,
+  type RtoCheck,
+  type SessionStatus,
+  type SessionSummary,
+  type StepCounts,
+} from './summary.js';
+import { ZoneClock } from './time-zone.js';
+
+export const EXPORT_FORMAT = 'drbook-export';
+export const EXPORT_VERSION = 1;
+
+/** An instant both ways: UTC for machines, the report's zone for people. */
+export interface Instant {
+  /** ISO 8601 UTC with milliseconds, as in the journal. */
+  utc: string;
+  /** `2026-03-11 09:05:12` in the report's zone. */
+  local: string;
+  /** The zone's offset at that instant, `+01:00`. */
+  offset: string;
+}
+
+interface MomentBase {
+  at: Instant;
+  /** The journal event's `seq`: ties keep journal order. */
+  seq: number;
+  step: string | null;
+  /** 1-based place of the step in the runbook (the journal's 0-based `index` + 1). */
+  position: number | null;
+}
+
+export type Moment = MomentBase &
+  (
+    | { kind: 'session.started'; mode: Mode; operator: string; from: string | null }
+    | { kind: 'var.set'; name: string; value: string; source: VarSource; secret: boolean }
+    | { kind: 'step.started'; title: string }
+    | { kind: 'step.finished'; title: string; outcome: StepOutcome; reason: string | null; durationMs: number }
+    | { kind: 'command.started'; attempt: number; command: string; /** false: no result was journalled (drbook stopped while it ran). */ finished: boolean }
+    | ({ kind: 'command.finished'; attempt: number; command: string } & AttemptResult)
+    | { kind: 'command.rehearsed'; command: string }
+    | { kind: 'command.edited'; attempt: number; from: string; to: string }
+    | { kind: 'decision'; question: string; answer: string }
+    | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
+    | { kind: 'session.paused'; reason: string }
+    | { kind: 'session.resumed'; gapMs: number; runbookChanged: { from: string; to: string } | null }
+    | { kind: 'session.ended'; status: EndStatus }
+  );
+
+export type MomentKind = Moment['kind'];
+
+export type { RtoCheck, SessionStatus, StepCounts };
+
+export interface AttemptResult {
+  exitCode: number | null;
+  signal: string | null;
+  ok: boolean;
+  durationMs: number;
+  timedOut: boolean;
+  interrupted: boolean;
+  reason: string | null;
+}
+
+export interface StepRow {
+  step: string;
+  /** 1-based place in the runbook. */
+  position: number | null;
+  title: string;
+  /** null: started, no outcome recorded. */
+  outcome: StepOutcome | null;
+  reason: string | null;
+  start: Instant | null;
+  /** When its outcome was recorded. */
+  end: Instant | null;
+  durationMs: number | null;
+  /** Commands started for this step (rehearsed ones not counted). */
+  attempts: number;
+  rehearsed: boolean;
+  /** The last attempt's result, null for a manual step. */
+  last: LastAttempt | null;
+}
+
+export interface FailedAttempt {
+  step: string;
+  position: number | null;
+  title: string;
+  attempt: number;
+  command: string;
+  /** When the command started; null if its start was not journalled. */
+  startedAt: Instant | null;
+  /** When it finished. */
+  at: Instant;
+  result: AttemptResult;
+  /** Last lines of output, secrets as ***. */
+  tail: string;
+  outputBytes: number;
+}
+
+export interface EditedCommand {
+  step: string;
+  position: number | null;
+  title: string;
+  /** The attempt the edited command ran as. */
+  attempt: number;
+  at: Instant;
+  from: string;
+  to: string;
+}
+
+export interface StepAside {
+  step: string;
+  position: number | null;
+  title: string;
+  at: Instant;
+  reason: string | null;
+}
+
+export interface StepTiming {
+  step: string;
+  position: number | null;
+  title: string;
+  durationMs: number;
+  /** Median of the same step in earlier sessions of this runbook in the same mode. */
+  medianMs: number;
+  sessions: number;
+}
+
+export interface NoteItem {
+  at: Instant;
+  /** When it was written down, for a backdated note; null otherwise. */
+  notedAt: Instant | null;
+  by: string;
+  step: string | null;
+  stepTitle: string | null;
+  source: 'walk' | 'cli';
+  text: string;
+}
+
+export interface VarItem {
+  name: string;
+  /** *** for a secret. */
+  value: string;
+  secret: boolean;
+  source: VarSource;
+  step: string | null;
+  at: Instant;
+}
+
+export interface ExportReport {
+  format: typeof EXPORT_FORMAT;
+  version: typeof EXPORT_VERSION;
+  session: string;
+  runbook: { id: string; title: string; path: string; sha256: string; steps: number; rto: string | null };
+  mode: Mode;
+  operator: { user: string; host: string };
+  drbook: string;
+  timeZone: {
+    name: string;
+    /** `session`: the zone recorded at the start; `option`: given with --tz. */
+    source: 'session' | 'option';
+    sessionZone: string;
+    offsetAtStart: string;
+    offsetAtEnd: string;
+  };
+  start: Instant;
+  /** session.ended, or null when the session did not finish. */
+  end: Instant | null;
+  /** The last event: equals `end` when finished. */
+  lastEvent: Instant;
+  status: SessionStatus;
+  /** First event to session.ended (or to the last event when not finished), pauses included. */
+  totalMs: number;
+  pausedMs: number;
+  resumes: number;
+  rto: RtoCheck | null;
+  steps: StepCounts;
+  journal: {
+    events: number;
+    finalHash: string | null;
+    chainVerifies: boolean;
+    /** 1-based event whose `prev` does not match, when the chain is broken. */
+    brokenAt: number | null;
+  };
+  chronology: Moment[];
+  stepRows: StepRow[];
+  deviations: {
+    failedAttempts: FailedAttempt[];
+    editedCommands: EditedCommand[];
+    skippedSteps: StepAside[];
+    markedDone: StepAside[];
+    timing: StepTiming[];
+  };
+  notes: NoteItem[];
+  vars: VarItem[];
+}
+
+export interface ReportOptions {
+  /** IANA zone for every time shown; the session's own zone when absent. Validated by the caller. */
+  timeZone?: string;
+  /**
+   * Summaries of other sessions (see summarizeSession). Those of the same runbook and mode
+   * that started before this one give each step's median time.
+   */
+  earlier?: readonly SessionSummary[];
+}
+
+export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
+  const analysis = analyze(journal.events);
+  const { started } = analysis;
+  const zone = options.timeZone ?? started.tz;
+  const clock = new ZoneClock(zone);
+  const instant = (iso: string): Instant => toInstant(clock, iso);
+  const clean = cleaner(journal.events);
+  const chain = verifyChain(journal);
+
+  const titles = new Map<string, string>();
+  for (const row of analysis.steps.values()) titles.set(row.step, clean(row.title));
+  const titleOf = (step: string | undefined): string => (step === undefined ? '' : (titles.get(step) ?? step));
+  const positionOf = (step: string | undefined): number | null => {
+    const index = step === undefined ? undefined : analysis.steps.get(step)?.index;
+    return index === undefined || index === null ? null : index + 1;
+  };
+
+  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf);
+
+  const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
+    step: row.step,
+    position: row.index === null ? null : row.index + 1,
+    title: clean(row.title),
+    outcome: row.outcome,
+    reason: row.reason === null ? null : clean(row.reason),
+    start: row.startTs === null ? null : instant(row.startTs),
+    end: row.endTs === null ? null : instant(row.endTs),
+    durationMs: row.durationMs,
+    attempts: row.attempts,
+    rehearsed: row.rehearsed,
+    last: row.last,
+  }));
+
+  const deviations: ExportReport['deviations'] = {
+    failedAttempts: analysis.failedAttempts.map((f) => {
+      const started = analysis.commands.get(attemptKey(f.step, f.attempt));
+      return {
+      step: f.step,
+      position: positionOf(f.step),
+      title: titleOf(f.step),
+      attempt: f.attempt,
+      command: clean(started?.command ?? ''),
+      startedAt: started === undefined ? null : instant(started.ts),
+      at: instant(f.ts),
+      result: { ...attemptResult(f), reason: f.reason === undefined ? null : clean(f.reason) },
+      tail: clean(f.tail),
+      outputBytes: f.outputBytes,
+      };
+    }),
+    editedCommands: analysis.edits.map((e) => ({
+      step: e.step,
+      position: positionOf(e.step),
+      title: titleOf(e.step),
+      attempt: e.attempt,
+      at: instant(e.ts),
+      from: clean(e.from),
+      to: clean(e.to),
+    })),
+    skippedSteps: asides(stepRows, 'skipped'),
+    markedDone: asides(stepRows, 'marked-done'),
+    timing: timings(analysis, options.earlier ?? [], titleOf, positionOf),
+  };
+
+  const notes: NoteItem[] = [];
+  for (const m of chronology) {
+    if (m.kind !== 'note') continue;
+    notes.push({
+      at: m.at,
+      notedAt: m.notedAt,
+      by: m.by,
+      step: m.step,
+      stepTitle: m.step === null ? null : titleOf(m.step),
+      source: m.source,
+      text: m.text,
+    });
+  }
+
+  const vars: VarItem[] = [];
+  for (const m of chronology) {
+    if (m.kind === 'var.set') vars.push({ name: m.name, value: m.value, secret: m.secret, source: m.source, step: m.step, at: m.at });
+  }
+
+  const endTs = analysis.ended?.ts ?? analysis.lastTs;
+  return {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    session: started.session,
+    runbook: {
+      id: started.runbook.id,
+      title: clean(started.runbook.title),
+      path: clean(started.runbook.path),
+      sha256: started.runbook.sha256,
+      steps: started.runbook.steps,
+      rto: started.runbook.rto ?? null,
+    },
+    mode: started.mode,
+    operator: { user: clean(started.operator.user), host: clean(started.operator.host) },
+    drbook: started.drbook,
+    timeZone: {
+      name: zone,
+      source: options.timeZone === undefined ? 'session' : 'option',
+      sessionZone: started.tz,
+      offsetAtStart: clock.wall(Date.parse(analysis.firstTs)).offset,
+      offsetAtEnd: clock.wall(Date.parse(endTs)).offset,
+    },
+    start: instant(analysis.firstTs),
+    end: analysis.ended === null ? null : instant(analysis.ended.ts),
+    lastEvent: instant(analysis.lastTs),
+    status: analysis.status,
+    totalMs: analysis.totalMs,
+    pausedMs: analysis.pausedMs,
+    resumes: analysis.resumes,
+    rto: analysis.rto,
+    steps: analysis.counts,
+    journal: {
+      events: journal.events.length,
+      finalHash: chain.finalHash,
+      chainVerifies: chain.ok,
+      brokenAt: chain.brokenAt ?? null,
+    },
+    chronology,
+    stepRows,
+    deviations,
+    notes,
+    vars,
+  };
+}
+
+function toInstant(clock: ZoneClock, iso: string): Instant {
+  const ms = Date.parse(iso);
+  const wall = clock.wall(ms);
+  return { utc: new Date(ms).toISOString(), local: `${wall.date} ${wall.timeSeconds}`, offset: wall.offset };
+}
+
+/**
+ * Secrets are *** in the journal already. If a secret value ever reached it unmasked (an
+ * older writer, a hand-edited file), it is masked here too wherever it appears.
+ */
+function cleaner(events: readonly JournalEvent[]): (text: string) => string {
+  const redactor = new Redactor();
+  for (const e of events) {
+    if (e.type === 'var.set' && e.secret && e.value !== MASK) redactor.add(e.value);
+  }
+  return (text) => redactor.redact(text);
+}
+
+function buildChronology(
+  events: readonly JournalEvent[],
+  commands: ReadonlyMap<string, { command: string }>,
+  instant: (iso: string) => Instant,
+  clean: (text: string) => string,
+  titleOf: (step: string | undefined) => string,
+  positionOf: (step: string | undefined) => number | null,
+): Moment[] {
+  const finished = new Set<string>();
+  for (const e of events) if (e.type === 'command.finished') finished.add(attemptKey(e.step, e.attempt));
+  const keyed: { ms: number; order: number; moment: Moment }[] = [];
+  events.forEach((e, order) => {
+    const step = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
+    const base: MomentBase = { at: instant(e.ts), seq: e.seq, step: step ?? null, position: positionOf(step) };
+    let moment: Moment | undefined;
+    switch (e.type) {
+      case 'session.started':
+        moment = { ...base, kind: e.type, mode: e.mode, operator: clean(`${e.operator.user}@${e.operator.host}`), from: e.from ?? null };
+        break;
+      case 'var.set':
+        moment = { ...base, kind: e.type, name: e.name, value: e.secret ? MASK : clean(e.value), source: e.source, secret: e.secret === true };
+        break;
+      case 'step.started':
+        moment = { ...base, kind: e.type, title: titleOf(e.step) };
+        break;
+      case 'step.finished':
+        moment = {
+          ...base,
+          kind: e.type,
+          title: titleOf(e.step),
+          outcome: e.outcome,
+          reason: e.reason === undefined ? null : clean(e.reason),
+          durationMs: e.durationMs,
+        };
+        break;
+      case 'command.started':
+        moment = { ...base, kind: e.type, attempt: e.attempt, command: clean(e.command), finished: finished.has(attemptKey(e.step, e.attempt)) };
+        break;
+      case 'command.finished':
+        moment = {
+          ...base,
+          kind: e.type,
+          attempt: e.attempt,
+          command: clean(commands.get(attemptKey(e.step, e.attempt))?.command ?? ''),
+          ...attemptResult(e),
+          reason: e.reason === undefined ? null : clean(e.reason),
+        };
+        break;
+      case 'command.rehearsed':
+        moment = { ...base, kind: e.type, command: clean(e.command) };
+        break;
+      case 'command.edited':
+        moment = { ...base, kind: e.type, attempt: e.attempt, from: clean(e.from), to: clean(e.to) };
+        break;
+      case 'decision':
+        moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer) };
+        break;
+      case 'note': {
+        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+        moment = {
+          ...base,
+          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
+          kind: e.type,
+          text: clean(e.text),
+          by: clean(e.by),
+          source: e.source,
+          notedAt: backdated ? base.at : null,
+        };
+        break;
+      }
+      case 'session.paused':
+        moment = { ...base, kind: e.type, reason: clean(e.reason) };
+        break;
+      case 'session.resumed':
+        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null };
+        break;
+      case 'session.ended':
+        moment = { ...base, kind: e.type, status: e.status };
+        break;
+      case 'command.spawned':
+        // A pid matters to resume, not to the people reading the post-mortem.
+        break;
+    }
+    if (moment) keyed.push({ ms: Date.parse(moment.at.utc), order, moment });
+  });
+  // Array.prototype.sort is stable: equal instants keep journal order.
+  keyed.sort((a, b) => a.ms - b.ms || a.order - b.order);
+  return keyed.map((k) => k.moment);
+}
+
+function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): AttemptResult {
+  return {
+    exitCode: e.exitCode,
+    signal: e.signal,
+    ok: e.ok,
+    durationMs: e.durationMs,
+    timedOut: e.timedOut === true,
+    interrupted: e.interrupted === true,
+    reason: e.reason ?? null,
+  };
+}
+
+function asides(rows: readonly StepRow[], outcome: StepOutcome): StepAside[] {
+  const out: StepAside[] = [];
+  for (const row of rows) {
+    const at = row.end ?? row.start;
+    if (row.outcome !== outcome || at === null) continue;
+    out.push({ step: row.step, position: row.position, title: row.title, at, reason: row.reason });
+  }
+  return out;
+}
+
+function timings(
+  analysis: Analysis,
+  earlier: readonly SessionSummary[],
+  titleOf: (step: string) => string,
+  positionOf: (step: string) => number | null,
+): StepTiming[] {
+  const startMs = Date.parse(analysis.firstTs);
+  const comparable = earlier.filter(
+    (s) => s.runbook.id === analysis.started.runbook.id && s.session !== analysis.started.session && s.mode === analysis.started.mode && Date.parse(s.start) < startMs,
+  );
+  if (comparable.length === 0) return [];
+  const out: StepTiming[] = [];
+  for (const [step, durationMs] of Object.entries(analysis.stepDurations)) {
+    const before = comparable.map((s) => s.stepDurations[step]).filter((d): d is number => d !== undefined);
+    if (before.length === 0) continue;
+    out.push({ step, position: positionOf(step), title: titleOf(step), durationMs, medianMs: median(before), sessions: before.length });
+  }
+  return out;
+}

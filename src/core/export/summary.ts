@@ -1,0 +1,275 @@
+/**
+ * One pass over a session's events that both the post-mortem and the drill history use:
+ * step outcomes, attempts, edits, times against the RTO.
+ */
+import { parseDuration } from '../duration.js';
+import type { EndStatus, EventOf, JournalEvent, Mode, StepOutcome } from '../journal-events.js';
+
+export type SessionStatus = EndStatus | 'paused' | 'not finished';
+
+export interface RtoCheck {
+  /** As written in the runbook: `2h`. */
+  target: string;
+  targetMs: number;
+  /**
+   * true: completed within the target; false: the target passed, finished or not; null: the
+   * session did not complete (aborted, failed, still open) before the target passed.
+   */
+  met: boolean | null;
+  /** Time to spare when met, time over when missed, time left otherwise. */
+  marginMs: number;
+}
+
+export interface StepCounts {
+  /** Steps in the runbook when the session started. */
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+  /** Started but with no outcome recorded (the session stopped during the step). */
+  unfinished: number;
+  notReached: number;
+}
+
+export interface LastAttempt {
+  exitCode: number | null;
+  signal: string | null;
+  ok: boolean;
+  timedOut: boolean;
+  interrupted: boolean;
+}
+
+/** @internal Raw per-step facts, before the report puts times in a zone. */
+export interface StepFacts {
+  step: string;
+  index: number | null;
+  title: string;
+  outcome: StepOutcome | null;
+  reason: string | null;
+  startTs: string | null;
+  /** When its outcome was recorded. */
+  endTs: string | null;
+  durationMs: number | null;
+  attempts: number;
+  rehearsed: boolean;
+  last: LastAttempt | null;
+}
+
+/** @internal */
+export interface Analysis {
+  started: EventOf<'session.started'>;
+  ended: EventOf<'session.ended'> | null;
+  firstTs: string;
+  lastTs: string;
+  status: SessionStatus;
+  totalMs: number;
+  pausedMs: number;
+  resumes: number;
+  rto: RtoCheck | null;
+  counts: StepCounts;
+  /** In the order steps first appear. */
+  steps: Map<string, StepFacts>;
+  failedAttempts: EventOf<'command.finished'>[];
+  /** Each attempt's command.started, by attemptKey(step, attempt). */
+  commands: Map<string, EventOf<'command.started'>>;
+  edits: EventOf<'command.edited'>[];
+  /** Time of each step that ended done or done by hand: what the next drill compares with. */
+  stepDurations: Record<string, number>;
+}
+
+/** The events are not a drbook session: the first one is not session.started. */
+export class NotASessionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotASessionError';
+  }
+}
+
+export function attemptKey(step: string, attempt: number): string {
+  return `${step}\u0000${attempt}`;
+}
+
+/** @internal */
+export function analyze(events: readonly JournalEvent[]): Analysis {
+  const first = events[0];
+  if (first === undefined) throw new NotASessionError('the journal has no events');
+  if (first.type !== 'session.started') throw new NotASessionError(`the journal starts with ${first.type}, not session.started`);
+  const started = first;
+  const last = events[events.length - 1] ?? first;
+
+  let ended: EventOf<'session.ended'> | null = null;
+  let pausedMs = 0;
+  let resumes = 0;
+  const steps = new Map<string, StepFacts>();
+  const failedAttempts: EventOf<'command.finished'>[] = [];
+  const commands = new Map<string, EventOf<'command.started'>>();
+  const edits: EventOf<'command.edited'>[] = [];
+
+  const factsOf = (step: string, index: number | null, title?: string): StepFacts => {
+    let facts = steps.get(step);
+    if (!facts) {
+      facts = { step, index, title: title ?? step, outcome: null, reason: null, startTs: null, endTs: null, durationMs: null, attempts: 0, rehearsed: false, last: null };
+      steps.set(step, facts);
+    }
+    if (facts.index === null && index !== null) facts.index = index;
+    if (title !== undefined) facts.title = title;
+    return facts;
+  };
+
+  for (const e of events) {
+    switch (e.type) {
+      case 'step.started': {
+        const facts = factsOf(e.step, e.index, e.title);
+        facts.startTs ??= e.ts;
+        break;
+      }
+      case 'step.finished': {
+        const facts = factsOf(e.step, e.index);
+        facts.startTs ??= e.ts;
+        facts.outcome = e.outcome;
+        facts.endTs = e.ts;
+        facts.reason = e.reason ?? null;
+        // A step run again after a resume: its time is the sum of its passes.
+        facts.durationMs = (facts.durationMs ?? 0) + e.durationMs;
+        break;
+      }
+      case 'command.started':
+        factsOf(e.step, null).attempts++;
+        commands.set(attemptKey(e.step, e.attempt), e);
+        break;
+      case 'command.finished': {
+        const facts = factsOf(e.step, null);
+        facts.last = { exitCode: e.exitCode, signal: e.signal, ok: e.ok, timedOut: e.timedOut === true, interrupted: e.interrupted === true };
+        if (!e.ok) failedAttempts.push(e);
+        break;
+      }
+      case 'command.rehearsed':
+        factsOf(e.step, null).rehearsed = true;
+        break;
+      case 'command.edited':
+        edits.push(e);
+        break;
+      case 'session.resumed':
+        resumes++;
+        pausedMs += Math.max(0, e.gapMs);
+        break;
+      case 'session.ended':
+        ended = e;
+        break;
+      default:
+        break;
+    }
+  }
+
+  const counts: StepCounts = { total: started.runbook.steps, done: 0, skipped: 0, failed: 0, markedDone: 0, unfinished: 0, notReached: 0 };
+  const stepDurations: Record<string, number> = {};
+  for (const facts of steps.values()) {
+    switch (facts.outcome) {
+      case 'done':
+        counts.done++;
+        break;
+      case 'skipped':
+        counts.skipped++;
+        break;
+      case 'failed':
+        counts.failed++;
+        break;
+      case 'marked-done':
+        counts.markedDone++;
+        break;
+      case null:
+        counts.unfinished++;
+        break;
+    }
+    if ((facts.outcome === 'done' || facts.outcome === 'marked-done') && facts.durationMs !== null) stepDurations[facts.step] = facts.durationMs;
+  }
+  counts.notReached = Math.max(0, counts.total - steps.size);
+
+  const endTs = ended?.ts ?? last.ts;
+  const totalMs = Math.max(0, Date.parse(endTs) - Date.parse(first.ts));
+  const status: SessionStatus = ended ? ended.status : last.type === 'session.paused' ? 'paused' : 'not finished';
+  return {
+    started,
+    ended,
+    firstTs: first.ts,
+    lastTs: last.ts,
+    status,
+    totalMs,
+    pausedMs,
+    resumes,
+    rto: checkRto(started.runbook.rto, totalMs, status === 'completed'),
+    counts,
+    steps,
+    failedAttempts,
+    commands,
+    edits,
+    stepDurations,
+  };
+}
+
+/** What the drill history shows of one session, and what a later export compares with. */
+export interface SessionSummary {
+  session: string;
+  runbook: { id: string; title: string; sha256: string; rto: string | null };
+  mode: Mode;
+  operator: string;
+  timeZone: string;
+  /** ISO UTC of the first event. */
+  start: string;
+  /** ISO UTC of session.ended, null when the session did not finish. */
+  end: string | null;
+  status: SessionStatus;
+  totalMs: number;
+  pausedMs: number;
+  rto: RtoCheck | null;
+  steps: StepCounts;
+  /** Command attempts that failed, including ones retried with success. */
+  failedAttempts: number;
+  /** Steps whose outcome is failed. */
+  failedSteps: string[];
+  editedCommands: number;
+  stepDurations: Record<string, number>;
+}
+
+/**
+ * A session's summary. Strings here are not redacted: a summary never carries command
+ * text, output or notes, only ids, titles and numbers.
+ */
+export function summarizeSession(events: readonly JournalEvent[]): SessionSummary {
+  const a = analyze(events);
+  return {
+    session: a.started.session,
+    runbook: { id: a.started.runbook.id, title: a.started.runbook.title, sha256: a.started.runbook.sha256, rto: a.started.runbook.rto ?? null },
+    mode: a.started.mode,
+    operator: `${a.started.operator.user}@${a.started.operator.host}`,
+    timeZone: a.started.tz,
+    start: a.firstTs,
+    end: a.ended?.ts ?? null,
+    status: a.status,
+    totalMs: a.totalMs,
+    pausedMs: a.pausedMs,
+    rto: a.rto,
+    steps: a.counts,
+    failedAttempts: a.failedAttempts.length,
+    failedSteps: [...a.steps.values()].filter((s) => s.outcome === 'failed').map((s) => s.step),
+    editedCommands: a.edits.length,
+    stepDurations: a.stepDurations,
+  };
+}
+
+/** The RTO check: met only by a completed session within the target. */
+export function checkRto(rto: string | undefined, totalMs: number, completed: boolean): RtoCheck | null {
+  if (rto === undefined) return null;
+  const targetMs = parseDuration(rto);
+  if (targetMs === undefined) return null;
+  if (totalMs > targetMs) return { target: rto, targetMs, met: false, marginMs: totalMs - targetMs };
+  return { target: rto, targetMs, met: completed ? true : null, marginMs: targetMs - totalMs };
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  if (sorted.length % 2 === 1) return sorted[mid] ?? 0;
+  return ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}

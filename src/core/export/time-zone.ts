@@ -1,0 +1,116 @@
+/**
+ * Wall-clock formatting in an IANA zone. The offset is computed for each instant (not
+ * once per session) so a session that crosses a DST change reads right on both sides.
+ */
+
+/** The canonical name of a zone Intl knows (`utc` → `UTC`), or undefined for an unknown one. */
+export function canonicalTimeZone(zone: string): string | undefined {
+  if (zone.trim() === '') return undefined;
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WallTime {
+  /** `2026-03-11` */
+  date: string;
+  /** `09:05` */
+  time: string;
+  /** `09:05:12` */
+  timeSeconds: string;
+  /** `+01:00` */
+  offset: string;
+  offsetMinutes: number;
+  /** 0 = Sunday, of the local date. */
+  weekday: number;
+}
+
+const MINUTE = 60_000;
+
+/**
+ * Formats instants in one zone. Offsets are cached per UTC minute: zone transitions fall on
+ * whole minutes, and a 100,000-event journal would otherwise cost one `formatToParts` each.
+ */
+export class ZoneClock {
+  readonly zone: string;
+  private readonly parts: Intl.DateTimeFormat;
+  private readonly offsets = new Map<number, number>();
+
+  constructor(zone: string) {
+    this.zone = zone;
+    this.parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+  }
+
+  /** Offset from UTC in minutes at this instant (60 for Paris in winter). */
+  offsetMinutes(ms: number): number {
+    const minute = Math.floor(ms / MINUTE);
+    let offset = this.offsets.get(minute);
+    if (offset === undefined) {
+      offset = this.computeOffset(minute * MINUTE);
+      this.offsets.set(minute, offset);
+    }
+    return offset;
+  }
+
+  wall(ms: number): WallTime {
+    const offsetMinutes = this.offsetMinutes(ms);
+    const local = new Date(ms + offsetMinutes * MINUTE);
+    const date = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
+    const time = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}`;
+    return {
+      date,
+      time,
+      timeSeconds: `${time}:${pad(local.getUTCSeconds())}`,
+      offset: formatOffset(offsetMinutes),
+      offsetMinutes,
+      weekday: local.getUTCDay(),
+    };
+  }
+
+  private computeOffset(ms: number): number {
+    const values: Record<string, number> = {};
+    for (const part of this.parts.formatToParts(new Date(ms))) {
+      if (part.type !== 'literal') values[part.type] = Number(part.value);
+    }
+    const asUtc = Date.UTC(
+      values.year ?? 1970,
+      (values.month ?? 1) - 1,
+      values.day ?? 1,
+      values.hour ?? 0,
+      values.minute ?? 0,
+      values.second ?? 0,
+    );
+    return Math.round((asUtc - ms) / MINUTE);
+  }
+}
+
+/** `60` → `+01:00`, `-330` → `-05:30`. */
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/** `Wednesday 11 March 2026`: fixed English words, so a golden file does not depend on the machine's locale. */
+export function longDate(wall: Pick<WallTime, 'date' | 'weekday'>): string {
+  const [year, month, day] = wall.date.split('-');
+  return `${WEEKDAYS[wall.weekday] ?? ''} ${Number(day)} ${MONTHS[Number(month) - 1] ?? ''} ${year ?? ''}`;
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
