@@ -1,0 +1,394 @@
+import { describeCondition, evaluateCondition } from './condition.js';
+import { formatDuration } from './duration.js';
+import { PromptInterrupted } from './errors.js';
+import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
+import type { Runbook, Step } from './model.js';
+import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
+import { MASK, type Redactor } from './redact.js';
+import { renderTemplate, templateNames } from './template.js';
+import { checkVarValue, type VarStore } from './vars.js';
+
+export interface WalkPlan {
+  runbook: Runbook;
+  mode: Mode;
+  /** Take every default: run, confirm, abort on a failure. */
+  yes: boolean;
+  /** In a rehearsal, execute the steps marked `safe`. */
+  runSafe: boolean;
+  /** Index of the first step to walk; earlier unfinished ones are journaled as skipped with `skipReason`. */
+  startIndex: number;
+  skipReason?: string;
+  /** Steps already finished (on resume): their outcome, by id. */
+  finished: Map<string, StepOutcome>;
+  /** Attempts already made per step (on resume), so numbering goes on. */
+  attempts: Map<string, number>;
+  /** When the session began, for the total time. */
+  sessionStartedAt: Date;
+  /** Directory that relative `cwd` resolves against (the runbook's). */
+  baseDir: string;
+  vars: VarStore;
+  redactor: Redactor;
+  /** Log file for an attempt: absolute path, and the same relative to the session directory. */
+  logFile?: (step: Step, attempt: number) => { absolute: string; relative: string };
+  /** Resolves a `cwd` against baseDir (injected: path handling belongs to the shell). */
+  resolveCwd: (cwd: string | undefined) => string;
+}
+
+export interface WalkDeps {
+  ui: Ui;
+  executor: Executor;
+  journal: Journal;
+  clock: Clock;
+}
+
+export interface WalkCounts {
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+}
+
+export interface WalkResult {
+  status: EndStatus | 'paused';
+  counts: WalkCounts;
+  durationMs: number;
+  /** The step the walk stopped at (paused or aborted). */
+  stoppedAt?: string;
+}
+
+class Abort {
+  constructor(readonly step: string) {}
+}
+
+/**
+ * The walk: one engine for `run`, `rehearse` and `resume`. It talks to the operator, the
+ * shell and the journal only through its ports, never exits the process, and journals
+ * every event before it moves on.
+ */
+export class Walk {
+  private readonly counts: WalkCounts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+
+  constructor(
+    private readonly plan: WalkPlan,
+    private readonly deps: WalkDeps,
+  ) {
+    for (const outcome of plan.finished.values()) this.count(outcome);
+  }
+
+  async run(): Promise<WalkResult> {
+    const { runbook } = this.plan;
+    let current: Step | undefined;
+    try {
+      for (const step of runbook.steps) {
+        current = step;
+        if (this.plan.finished.has(step.id)) continue;
+        if (step.index < this.plan.startIndex) {
+          this.finishStep(step, 'skipped', 0, this.plan.skipReason ?? 'skipped');
+          continue;
+        }
+        await this.walkStep(step);
+      }
+    } catch (error) {
+      if (error instanceof PromptInterrupted) {
+        this.deps.journal.append({ type: 'session.paused', ...(current ? { step: current.id } : {}), reason: 'Ctrl-C at a prompt' });
+        return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), ...(current ? { stoppedAt: current.id } : {}) };
+      }
+      if (error instanceof Abort) return this.end('aborted', error.step);
+      throw error;
+    }
+    return this.end(this.counts.failed > 0 ? 'failed' : 'completed');
+  }
+
+  private end(status: EndStatus, stoppedAt?: string): WalkResult {
+    const durationMs = this.elapsed();
+    this.deps.journal.append({ type: 'session.ended', status, ...this.counts, durationMs });
+    return { status, counts: this.counts, durationMs, ...(stoppedAt ? { stoppedAt } : {}) };
+  }
+
+  private elapsed(): number {
+    return Math.max(0, this.deps.clock.now().getTime() - this.plan.sessionStartedAt.getTime());
+  }
+
+  private async walkStep(step: Step): Promise<void> {
+    const { ui, journal, clock } = this.deps;
+    const { runbook } = this.plan;
+    const started = clock.monotonic();
+
+    if (step.condition) {
+      await this.ensureVars(step, [step.condition.name]);
+      const value = this.plan.vars.get(step.condition.name);
+      if (!evaluateCondition(step.condition, value)) {
+        const shown = this.plan.vars.entry(step.condition.name)?.secret ? MASK : value;
+        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`);
+        ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
+        return;
+      }
+    }
+    await this.ensureVars(step, this.namesNeeded(step));
+
+    journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
+    const view = this.view(step);
+    ui.showStep(view);
+
+    const manual = step.run === undefined;
+    const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
+    for (;;) {
+      const action = this.plan.yes ? choices[0]! : await ui.chooseStepAction(view, choices);
+      switch (action) {
+        case 'note':
+          await this.takeNote(step);
+          continue;
+        case 'abort':
+          journal.append({ type: 'decision', step: step.id, question: 'What next?', answer: 'abort' });
+          throw new Abort(step.id);
+        case 'skip': {
+          const reason = await ui.askText('Why skip this step? (recorded for the post-mortem, Enter for none)', '');
+          this.finishStep(step, 'skipped', clock.monotonic() - started, reason.trim() ? `operator: ${reason.trim()}` : 'operator');
+          return;
+        }
+        case 'done': {
+          if (manual && step.confirm && !(await this.confirm(step, this.render(step.confirm)))) continue;
+          if (manual) {
+            this.finishStep(step, 'done', clock.monotonic() - started);
+          } else {
+            journal.append({ type: 'decision', step: step.id, question: 'Run the command?', answer: 'marked done: did it by hand' });
+            this.finishStep(step, 'marked-done', clock.monotonic() - started, 'done by hand');
+          }
+          return;
+        }
+        case 'run': {
+          const outcome = await this.runCommand(step, view);
+          if (outcome === 'back') continue;
+          this.finishStep(step, outcome.outcome, clock.monotonic() - started, outcome.reason);
+          return;
+        }
+      }
+    }
+  }
+
+  /** Runs the step's command until it succeeds or the operator decides otherwise. */
+  private async runCommand(step: Step, view: StepView): Promise<{ outcome: StepOutcome; reason?: string } | 'back'> {
+    const { ui, journal, executor } = this.deps;
+    const { mode, runSafe, redactor } = this.plan;
+    let template = step.run!;
+    for (;;) {
+      const attempt = (this.plan.attempts.get(step.id) ?? 0) + 1;
+      this.plan.attempts.set(step.id, attempt);
+      const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
+      const command = renderTemplate(template, (n) => this.plan.vars.get(n), 'shell');
+      const shown = redactor.redact(command);
+      const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : this.render(step.cwd));
+
+      if (mode === 'rehearsal' && !(step.safe && runSafe)) {
+        journal.append({ type: 'command.rehearsed', step: step.id, command: shown });
+        ui.info(`rehearsal: not executed${step.safe ? ' (safe step: add --run-safe to execute it)' : ''}`);
+        if (step.capture && !this.plan.vars.has(step.capture)) this.setVar(step.capture, `<${step.capture}>`, 'placeholder', step);
+        if (step.confirm && !(await this.confirm(step, this.render(step.confirm)))) return 'back';
+        return { outcome: 'done' };
+      }
+
+      let result: CommandResult | undefined;
+      let failure: string | undefined;
+      if (missing.length > 0) {
+        failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+      } else {
+        const log = this.plan.logFile?.(step, attempt);
+        journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd, ...(log ? { log: log.relative } : {}) });
+        ui.commandStarting({ ...view, command: shown });
+        result = await executor.run({
+          step: step.id,
+          attempt,
+          command,
+          shell: this.plan.runbook.shell,
+          cwd,
+          env: this.renderEnv(step),
+          ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+          ...(log ? { logFile: log.absolute } : {}),
+          redactor,
+          onSpawn: (pid, procStart) => {
+            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}) });
+          },
+        });
+        failure = this.judge(step, result);
+        journal.append({
+          type: 'command.finished',
+          step: step.id,
+          attempt,
+          exitCode: result.exitCode,
+          signal: result.signal,
+          durationMs: Math.round(result.durationMs),
+          ok: failure === undefined,
+          ...(result.timedOut ? { timedOut: true } : {}),
+          ...(result.interrupted ? { interrupted: true } : {}),
+          ...(failure ? { reason: failure } : {}),
+          tail: redactor.redact(result.tail),
+          outputBytes: result.outputBytes,
+        });
+        ui.commandFinished(view, result);
+      }
+
+      if (failure === undefined && result) {
+        if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
+        if (step.confirm && !(await this.confirm(step, this.render(step.confirm)))) {
+          return { outcome: 'failed', reason: `not confirmed: ${this.render(step.confirm)}` };
+        }
+        return { outcome: 'done' };
+      }
+
+      const reason = failure ?? 'failed';
+      const policy = step.on_failure ?? 'ask';
+      const interrupted = result?.interrupted === true;
+      ui.warn(`${this.render(step.title)}: ${reason}`);
+      if (!interrupted && policy === 'continue') return { outcome: 'failed', reason };
+      if (!interrupted && policy === 'abort') {
+        this.finishStep(step, 'failed', 0, `${reason} (on_failure: abort)`);
+        throw new Abort(step.id);
+      }
+      const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
+      const action = this.plan.yes ? 'abort' : await ui.chooseFailureAction(view, reason, choices);
+      journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
+      switch (action) {
+        case 'retry':
+          continue;
+        case 'edit': {
+          const edited = (await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim();
+          if (edited && edited !== template) {
+            journal.append({ type: 'command.edited', step: step.id, attempt: attempt + 1, from: redactor.redact(template), to: redactor.redact(edited) });
+            template = edited;
+          }
+          continue;
+        }
+        case 'skip':
+          return { outcome: 'skipped', reason: `after failure: ${reason}` };
+        case 'done':
+          return { outcome: 'marked-done', reason: `done by hand after failure: ${reason}` };
+        case 'abort':
+          this.finishStep(step, 'failed', 0, reason);
+          throw new Abort(step.id);
+      }
+    }
+  }
+
+  /** Why a result is a failure, or undefined for a success. */
+  private judge(step: Step, result: CommandResult): string | undefined {
+    if (result.spawnError) return `could not start: ${result.spawnError}`;
+    if (result.interrupted) return 'interrupted (Ctrl-C)';
+    if (result.timedOut) return `timed out after ${step.timeout ?? formatDuration(step.timeoutMs ?? 0)}`;
+    if (result.signal) return `killed by ${result.signal}`;
+    const allowed = step.expect?.exit === undefined ? [0] : [step.expect.exit].flat();
+    if (result.exitCode === null || !allowed.includes(result.exitCode)) {
+      return `exit code ${result.exitCode ?? '?'}${allowed.length === 1 && allowed[0] === 0 ? '' : `, expected ${allowed.join(' or ')}`}`;
+    }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pattern = step.expect?.[stream];
+      if (pattern && !new RegExp(pattern, 'm').test(result[stream])) return `${stream} did not match /${pattern}/`;
+    }
+    return undefined;
+  }
+
+  private async confirm(step: Step, question: string): Promise<boolean> {
+    const answer = this.plan.yes ? true : await this.deps.ui.confirm(question);
+    this.deps.journal.append({ type: 'decision', step: step.id, question, answer: answer ? 'yes' : 'no' });
+    return answer;
+  }
+
+  private async takeNote(step: Step): Promise<void> {
+    const text = (await this.deps.ui.askText('Note (recorded in the timeline):', '')).trim();
+    if (!text) return;
+    this.deps.journal.append({ type: 'note', text: this.plan.redactor.redact(text), step: step.id, by: 'operator', source: 'walk' });
+  }
+
+  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string): void {
+    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(durationMs) });
+    this.plan.finished.set(step.id, outcome);
+    this.count(outcome);
+  }
+
+  private count(outcome: StepOutcome): void {
+    if (outcome === 'done') this.counts.done++;
+    else if (outcome === 'skipped') this.counts.skipped++;
+    else if (outcome === 'failed') this.counts.failed++;
+    else this.counts.markedDone++;
+  }
+
+  /** Vars a step uses: those it asks for, then those its templates name, in order. */
+  private namesNeeded(step: Step): string[] {
+    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
+    const names = [...(step.ask ?? []), ...texts.flatMap((t) => (t === undefined ? [] : templateNames(t)))];
+    return [...new Set(names)];
+  }
+
+  /**
+   * Gives each needed var a value: the operator is asked at the first step that needs it
+   * (the default offered); a var with only a default takes it; with --yes the default is
+   * taken, and in a rehearsal a var with none gets a visible placeholder.
+   */
+  private async ensureVars(step: Step, names: readonly string[]): Promise<void> {
+    const { vars } = this.plan;
+    const explicit = new Set(step.ask ?? []);
+    for (const name of names) {
+      if (vars.has(name)) continue;
+      const def = vars.defs[name];
+      if (!def) continue; // a capture from a step not run: the command reports it missing
+      const fallback = def.default === undefined ? undefined : String(def.default);
+      const mustAsk = explicit.has(name) || def.prompt !== undefined || def.choices !== undefined || fallback === undefined;
+      if (!mustAsk && fallback !== undefined) {
+        this.setVar(name, fallback, 'default', step);
+        continue;
+      }
+      if (this.plan.yes) {
+        if (fallback !== undefined) this.setVar(name, fallback, 'default', step);
+        else if (this.plan.mode === 'rehearsal') this.setVar(name, `<${name}>`, 'placeholder', step);
+        continue; // live: the command reports the missing value and the failure policy applies
+      }
+      const value = await this.deps.ui.askVar({
+        name,
+        def,
+        validate: (v) => checkVarValue(name, def, v),
+        ...(fallback !== undefined ? { initial: fallback } : {}),
+      });
+      const problem = checkVarValue(name, def, value);
+      if (problem) {
+        // The UI validates as the operator types; this guards a UI that does not.
+        this.deps.ui.warn(problem);
+        continue;
+      }
+      this.setVar(name, value, 'prompt', step);
+    }
+  }
+
+  private setVar(name: string, value: string, source: 'prompt' | 'default' | 'capture' | 'placeholder', step: Step): void {
+    const { vars, redactor } = this.plan;
+    // A value derived from a secret (a capture that echoes one) is a secret too.
+    const secret = vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value);
+    vars.set(name, value, source, secret);
+    this.deps.journal.append({ type: 'var.set', name, value: vars.shown(name), source, ...(secret ? { secret: true } : {}), step: step.id });
+  }
+
+  private render(text: string): string {
+    return this.plan.redactor.redact(renderTemplate(text, (n) => this.plan.vars.get(n)));
+  }
+
+  private renderEnv(step: Step): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(step.env ?? {})) env[key] = renderTemplate(String(value), (n) => this.plan.vars.get(n));
+    return env;
+  }
+
+  private view(step: Step): StepView {
+    const { runbook, mode, runSafe, redactor } = this.plan;
+    const view: StepView = {
+      position: step.index + 1,
+      total: runbook.steps.length,
+      step,
+      title: this.render(step.title),
+      docs: step.docLinks,
+      mode,
+      willExecute: step.run !== undefined && (mode === 'live' || (step.safe === true && runSafe)),
+    };
+    if (step.description) view.description = this.render(step.description);
+    if (step.run) view.command = redactor.redact(renderTemplate(step.run, (n) => this.plan.vars.get(n), 'shell'));
+    if (step.cwd) view.cwd = this.plan.resolveCwd(this.render(step.cwd));
+    return view;
+  }
+}

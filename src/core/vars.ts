@@ -1,0 +1,123 @@
+import type { VarSource } from './journal-events.js';
+import type { Runbook, VarDef } from './model.js';
+import { MASK, type Redactor } from './redact.js';
+import { choiceValues } from './runbook-loader.js';
+import { DrbookError, ExitCode } from './errors.js';
+
+export interface VarValue {
+  value: string;
+  source: VarSource;
+  secret: boolean;
+}
+
+/**
+ * The walk's variables. Every secret value is handed to the redactor the moment it is
+ * known, so nothing printed or written afterwards can carry it.
+ */
+export class VarStore {
+  private readonly values = new Map<string, VarValue>();
+  constructor(
+    readonly defs: Record<string, VarDef>,
+    private readonly redactor: Redactor,
+  ) {}
+
+  get(name: string): string | undefined {
+    return this.values.get(name)?.value;
+  }
+
+  entry(name: string): VarValue | undefined {
+    return this.values.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+
+  set(name: string, value: string, source: VarSource, secret = this.defs[name]?.secret === true): VarValue {
+    if (secret) this.redactor.add(value);
+    const entry = { value, source, secret };
+    this.values.set(name, entry);
+    return entry;
+  }
+
+  /** As journaled: secrets as ***. */
+  shown(name: string): string {
+    const entry = this.values.get(name);
+    if (!entry) return '';
+    return entry.secret ? MASK : this.redactor.redact(entry.value);
+  }
+
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+/** Why a value is refused for a var (pattern, choices), or undefined when it is fine. */
+export function checkVarValue(name: string, def: VarDef | undefined, value: string): string | undefined {
+  if (!def) return undefined;
+  const choices = choiceValues(def.choices);
+  if (choices && !choices.includes(value)) return `${name} must be one of: ${choices.join(', ')}`;
+  if (def.pattern) {
+    let re: RegExp;
+    try {
+      re = new RegExp(def.pattern);
+    } catch {
+      return undefined; // validation reports a bad pattern; do not block the operator on it
+    }
+    if (!re.test(value)) return `${name} must match ${def.pattern}`;
+  }
+  if (value === '' && def.default === undefined) return `${name} needs a value`;
+  return undefined;
+}
+
+export interface VarInputs {
+  /** `--var name=value`, in the order given. */
+  cli: Record<string, string>;
+  /** `--vars-file`. */
+  file: Record<string, string>;
+  env: Record<string, string | undefined>;
+}
+
+/**
+ * The values known before the walk: --var, then --vars-file, then each var's `env`.
+ * The rest is asked at the first step that needs it, or falls back to its default.
+ * A value given on the command line that breaks its pattern is an input error.
+ */
+export function resolveInitialVars(runbook: Runbook, inputs: VarInputs, store: VarStore): void {
+  for (const [origin, values] of [['--var', inputs.cli], ['--vars-file', inputs.file]] as const) {
+    for (const name of Object.keys(values)) {
+      if (!(name in runbook.vars)) {
+        const declared = Object.keys(runbook.vars);
+        throw new DrbookError(`${origin} ${name}: ${runbook.id} declares no var "${name}"${declared.length ? ` (it declares: ${declared.join(', ')})` : ''}`, ExitCode.usage);
+      }
+    }
+  }
+  for (const [name, def] of Object.entries(runbook.vars)) {
+    const fromCli = inputs.cli[name];
+    const fromFile = inputs.file[name];
+    const fromEnv = def.env ? inputs.env[def.env] : undefined;
+    const [value, source] =
+      fromCli !== undefined ? [fromCli, 'cli' as const]
+      : fromFile !== undefined ? [fromFile, 'vars-file' as const]
+      : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'env' as const]
+      : [undefined, undefined];
+    if (value === undefined || source === undefined) continue;
+    const problem = checkVarValue(name, def, value);
+    if (problem) {
+      const where = source === 'env' ? `$${def.env}` : source === 'cli' ? `--var ${name}` : `--vars-file`;
+      throw new DrbookError(`${where}: ${problem}${def.secret ? '' : ` (got "${value}")`}`, ExitCode.usage);
+    }
+    store.set(name, value, source);
+  }
+}
+
+/** `name=value` pairs from --var; the value may contain '='. */
+export function parseVarAssignments(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new DrbookError(`--var ${pair}: expected name=value`, ExitCode.usage);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
