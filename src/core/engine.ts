@@ -341,19 +341,28 @@ export class Walk {
         else if (this.plan.mode === 'rehearsal') this.setVar(name, `<${name}>`, 'placeholder', step);
         continue; // live: the command reports the missing value and the failure policy applies
       }
-      const value = await this.deps.ui.askVar({
-        name,
-        def,
-        validate: (v) => checkVarValue(name, def, v),
-        ...(fallback !== undefined ? { initial: fallback } : {}),
-      });
-      const problem = checkVarValue(name, def, value);
-      if (problem) {
-        // The UI validates as the operator types; this guards a UI that does not.
-        this.deps.ui.warn(problem);
-        continue;
+      for (;;) {
+        const value = await this.deps.ui.askVar({
+          name,
+          def,
+          validate: (v) => checkVarValue(name, def, v),
+          ...(fallback !== undefined ? { initial: fallback } : {}),
+        });
+        // Enter on the offered default: a UI that hands back '' means "the default".
+        if (value === '' && fallback !== undefined) {
+          this.setVar(name, fallback, 'default', step);
+          break;
+        }
+        const problem = checkVarValue(name, def, value);
+        if (problem) {
+          // The UI validates as the operator types; this guards a UI that does not, and
+          // asks again: moving on would leave the var unset and fail the command later.
+          this.deps.ui.warn(problem);
+          continue;
+        }
+        this.setVar(name, value, 'prompt', step);
+        break;
       }
-      this.setVar(name, value, 'prompt', step);
     }
   }
 
