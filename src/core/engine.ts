@@ -157,7 +157,7 @@ export class Walk {
           return;
         }
         case 'run': {
-          const outcome = await this.runCommand(step, view);
+          const outcome = await this.runCommand(step, view, started);
           if (outcome === 'back') continue;
           this.finishStep(step, outcome.outcome, clock.monotonic() - started, outcome.reason);
           return;
@@ -166,9 +166,12 @@ export class Walk {
     }
   }
 
-  /** Runs the step's command until it succeeds or the operator decides otherwise. */
-  private async runCommand(step: Step, view: StepView): Promise<{ outcome: StepOutcome; reason?: string } | 'back'> {
-    const { ui, journal, executor } = this.deps;
+  /**
+   * Runs the step's command until it succeeds or the operator decides otherwise.
+   * `started` is when the step began (monotonic): an abort ends the step from in here.
+   */
+  private async runCommand(step: Step, view: StepView, started: number): Promise<{ outcome: StepOutcome; reason?: string } | 'back'> {
+    const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
     for (;;) {
@@ -241,7 +244,7 @@ export class Walk {
       ui.warn(`${this.render(step.title)}: ${reason}`);
       if (!interrupted && policy === 'continue') return { outcome: 'failed', reason };
       if (!interrupted && policy === 'abort') {
-        this.finishStep(step, 'failed', 0, `${reason} (on_failure: abort)`);
+        this.finishStep(step, 'failed', clock.monotonic() - started, `${reason} (on_failure: abort)`);
         throw new Abort(step.id);
       }
       const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
@@ -263,7 +266,7 @@ export class Walk {
         case 'done':
           return { outcome: 'marked-done', reason: `done by hand after failure: ${reason}` };
         case 'abort':
-          this.finishStep(step, 'failed', 0, reason);
+          this.finishStep(step, 'failed', clock.monotonic() - started, reason);
           throw new Abort(step.id);
       }
     }
