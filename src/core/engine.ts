@@ -232,10 +232,11 @@ export class Walk {
 
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
-        if (step.confirm && !(await this.confirm(step, this.render(step.confirm)))) {
-          return { outcome: 'failed', reason: `not confirmed: ${this.render(step.confirm)}` };
-        }
-        return { outcome: 'done' };
+        const question = step.confirm === undefined ? undefined : this.render(step.confirm);
+        if (question === undefined || (await this.confirm(step, question))) return { outcome: 'done' };
+        // A "no" means the command did not do its job: a failure like any other, so the
+        // operator chooses what next and on_failure applies (abort must not carry on).
+        failure = `not confirmed: ${question}`;
       }
 
       const reason = failure ?? 'failed';
