@@ -259,6 +259,9 @@ export class Walk {
           if (edited && edited !== template) {
             journal.append({ type: 'command.edited', step: step.id, attempt: attempt + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
+            // The fix may name a declared var no step has needed yet: ask for it now, or
+            // the retry could only fail with "no value".
+            await this.ensureVars(step, templateNames(template));
           }
           continue;
         }
