@@ -180,6 +180,8 @@ export class Walk {
       const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
       const command = renderTemplate(template, (n) => this.plan.vars.get(n), 'shell');
       const shown = redactor.redact(command);
+      // The view of this attempt: after an edit, the command shown is the new one.
+      const current: StepView = { ...view, command: shown };
       const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : this.render(step.cwd));
 
       if (mode === 'rehearsal' && !(step.safe && runSafe)) {
@@ -197,7 +199,7 @@ export class Walk {
       } else {
         const log = this.plan.logFile?.(step, attempt);
         journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd, ...(log ? { log: log.relative } : {}) });
-        ui.commandStarting({ ...view, command: shown });
+        ui.commandStarting(current);
         result = await executor.run({
           step: step.id,
           attempt,
@@ -227,7 +229,7 @@ export class Walk {
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
         });
-        ui.commandFinished(view, result);
+        ui.commandFinished(current, result);
       }
 
       if (failure === undefined && result) {
@@ -249,7 +251,7 @@ export class Walk {
         throw new Abort(step.id);
       }
       const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
-      const action = this.plan.yes ? 'abort' : await ui.chooseFailureAction(view, reason, choices);
+      const action = this.plan.yes ? 'abort' : await ui.chooseFailureAction(current, reason, choices);
       journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
       switch (action) {
         case 'retry':
