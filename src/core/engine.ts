@@ -182,7 +182,9 @@ export class Walk {
       const shown = redactor.redact(command);
       // The view of this attempt: after an edit, the command shown is the new one.
       const current: StepView = { ...view, command: shown };
-      const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : this.render(step.cwd));
+      // The shell needs the real directory (render() masks secrets); what is shown or
+      // journaled of it is redacted.
+      const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : renderTemplate(step.cwd, (n) => this.plan.vars.get(n)));
 
       if (mode === 'rehearsal' && !(step.safe && runSafe)) {
         journal.append({ type: 'command.rehearsed', step: step.id, command: shown });
@@ -198,7 +200,7 @@ export class Walk {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
       } else {
         const log = this.plan.logFile?.(step, attempt);
-        journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd, ...(log ? { log: log.relative } : {}) });
+        journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(current);
         result = await executor.run({
           step: step.id,
@@ -214,7 +216,10 @@ export class Walk {
             journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}) });
           },
         });
-        failure = this.judge(step, result);
+        // A reason can quote the command's world (a spawn error names the cwd): redacted
+        // here, it is safe in every event and question that repeats it.
+        const judged = this.judge(step, result);
+        failure = judged === undefined ? undefined : redactor.redact(judged);
         journal.append({
           type: 'command.finished',
           step: step.id,
@@ -229,7 +234,14 @@ export class Walk {
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
         });
-        ui.commandFinished(current, result);
+        // The UI gets what it may show: the executor's raw output is for expect and capture.
+        ui.commandFinished(current, {
+          ...result,
+          stdout: redactor.redact(result.stdout),
+          stderr: redactor.redact(result.stderr),
+          tail: redactor.redact(result.tail),
+          ...(result.spawnError !== undefined ? { spawnError: redactor.redact(result.spawnError) } : {}),
+        });
       }
 
       if (failure === undefined && result) {
@@ -406,7 +418,7 @@ export class Walk {
     };
     if (step.description) view.description = this.render(step.description);
     if (step.run) view.command = redactor.redact(renderTemplate(step.run, (n) => this.plan.vars.get(n), 'shell'));
-    if (step.cwd) view.cwd = this.plan.resolveCwd(this.render(step.cwd));
+    if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
 }
