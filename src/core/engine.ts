@@ -175,8 +175,9 @@ export class Walk {
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
     for (;;) {
+      // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
+      // attempts, log names and command.started events agree (and resume counts the same).
       const attempt = (this.plan.attempts.get(step.id) ?? 0) + 1;
-      this.plan.attempts.set(step.id, attempt);
       const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
       const command = renderTemplate(template, (n) => this.plan.vars.get(n), 'shell');
       const shown = redactor.redact(command);
@@ -199,6 +200,7 @@ export class Walk {
       if (missing.length > 0) {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
       } else {
+        this.plan.attempts.set(step.id, attempt);
         const log = this.plan.logFile?.(step, attempt);
         journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(current);
@@ -271,7 +273,7 @@ export class Walk {
         case 'edit': {
           const edited = (await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim();
           if (edited && edited !== template) {
-            journal.append({ type: 'command.edited', step: step.id, attempt: attempt + 1, from: redactor.redact(template), to: redactor.redact(edited) });
+            journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
             // The fix may name a declared var no step has needed yet: ask for it now, or
             // the retry could only fail with "no value".
