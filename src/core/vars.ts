@@ -2,6 +2,7 @@ import type { VarSource } from './journal-events.js';
 import type { Runbook, VarDef } from './model.js';
 import { MASK, type Redactor } from './redact.js';
 import { choiceValues } from './runbook-loader.js';
+import { shellWord } from './template.js';
 import { DrbookError, ExitCode } from './errors.js';
 
 export interface VarValue {
@@ -34,7 +35,12 @@ export class VarStore {
   }
 
   set(name: string, value: string, source: VarSource, secret = this.defs[name]?.secret === true): VarValue {
-    if (secret) this.redactor.add(value);
+    if (secret) {
+      this.redactor.add(value);
+      // In a command the value is inserted as one shell word: quoted and escaped (`it's`
+      // becomes 'it'\''s'), the raw value no longer appears in it and would show.
+      this.redactor.add(shellWord(value));
+    }
     const entry = { value, source, secret };
     this.values.set(name, entry);
     return entry;
