@@ -36,14 +36,17 @@ function header(r: ExportReport, out: string[]): void {
   const kind = r.mode === 'rehearsal' ? 'Post-mortem (rehearsal)' : 'Post-mortem';
   out.push(`# ${kind}: ${inline(r.runbook.title)}`, '');
 
-  const startDay = longDate(wallOf(r.start));
-  const endText = r.end === null ? 'not finished' : sameDay(r.start, r.end) ? hhmm(r.end) : `${longDate(wallOf(r.end))} ${hhmm(r.end)}`;
   const mode = r.mode === 'rehearsal' ? 'Rehearsal' : 'Live run';
-  out.push(
-    `${mode} of ${code(r.runbook.id)} by ${inline(operator(r))}, ${startDay} ${hhmm(r.start)} – ${endText}: ` +
-      `${statusPhrase(r.status)}${r.status === 'completed' ? ' in' : ' after'} ${formatDuration(r.totalMs)}, ${rtoShort(r.rto, r.status)}.`,
-    '',
-  );
+  const started = `${longDate(wallOf(r.start))} ${hhmm(r.start)}`;
+  const took = formatDuration(r.totalMs);
+  let when: string;
+  if (r.end === null) {
+    when = `${started}, not finished: ${r.status === 'paused' ? 'paused' : 'no end recorded'} after ${took}`;
+  } else {
+    const ended = sameDay(r.start, r.end) ? hhmm(r.end) : `${longDate(wallOf(r.end))} ${hhmm(r.end)}`;
+    when = `${started} – ${ended}: ${statusPhrase(r.status)} ${r.status === 'completed' ? 'in' : 'after'} ${took}`;
+  }
+  out.push(`${mode} of ${code(r.runbook.id)} by ${inline(operator(r))}, ${when}, ${rtoShort(r.rto, r.status)}.`, '');
 
   const zone =
     r.timeZone.offsetAtStart === r.timeZone.offsetAtEnd
@@ -61,7 +64,7 @@ function header(r: ExportReport, out: string[]): void {
     `- **Operator:** ${inline(operator(r))}`,
     `- **Times:** ${zone}${zoneNote}`,
     `- **Start:** ${r.start.local}`,
-    `- **End:** ${r.end === null ? `not finished (last event ${r.lastEvent.local}, ${statusPhrase(r.status)})` : `${r.end.local} (${r.status})`}`,
+    `- **End:** ${r.end === null ? `not finished (${r.status === 'paused' ? 'paused; ' : ''}last event ${r.lastEvent.local})` : `${r.end.local} (${statusPhrase(r.status)})`}`,
     `- **Total time:** ${formatDuration(r.totalMs)}${r.end === null ? ' so far' : ''}${paused}`,
     `- **RTO:** ${rtoLong(r.rto, r.status, r.totalMs)}${r.mode === 'rehearsal' && r.rto !== null ? ' (a rehearsal: commands were shown, not run, so this time says little about a real recovery)' : ''}`,
     `- **Steps:** ${countsText(r)}`,
@@ -88,7 +91,7 @@ function statusPhrase(status: SessionStatus): string {
     case 'failed':
       return 'ended with a failed step';
     case 'paused':
-      return 'paused, not finished';
+      return 'paused';
     case 'not finished':
       return 'not finished';
   }
