@@ -8,8 +8,9 @@ export class Redactor {
   private secrets: string[] = [];
 
   add(value: string): void {
-    // Very short values would mask half of every output line and protect nothing.
-    if (value.length < 3 || this.secrets.includes(value)) return;
+    // Even a one-character secret is masked: the contract is that no secret reaches the
+    // disk or the screen, and a noisy log is a smaller harm than a leaked value.
+    if (value.length === 0 || this.secrets.includes(value)) return;
     this.secrets.push(value);
     this.secrets.sort((a, b) => b.length - a.length);
   }
