@@ -16,6 +16,11 @@ export interface ParsedJournal {
   bad: { line: number; reason: string }[];
   /** The newest format version seen, when newer than this drbook reads. */
   newerVersion?: number;
+  /**
+   * 1-based file line of each of `events`, same order: so a broken chain or a bad event can
+   * be reported as `file:line`. Optional because callers build ParsedJournal values by hand.
+   */
+  lineNumbers?: number[];
 }
 
 /**
@@ -23,7 +28,8 @@ export interface ParsedJournal {
  * on content. No reader ever rewrites a journal: this only reads.
  */
 export function parseJournal(text: string): ParsedJournal {
-  const result: ParsedJournal = { events: [], lines: [], bad: [] };
+  const lineNumbers: number[] = [];
+  const result: ParsedJournal = { events: [], lines: [], bad: [], lineNumbers };
   if (text === '') return result;
   const endsClean = text.endsWith('\n');
   const rawLines = text.split('\n');
@@ -39,7 +45,7 @@ export function parseJournal(text: string): ParsedJournal {
       else result.bad.push({ line: i + 1, reason: 'not valid JSON' });
       return;
     }
-    if (!isEvent(value)) {
+    if (!isJournalEvent(value)) {
       result.bad.push({ line: i + 1, reason: 'not a journal event' });
       return;
     }
@@ -48,11 +54,13 @@ export function parseJournal(text: string): ParsedJournal {
     }
     result.events.push(value);
     result.lines.push(line);
+    lineNumbers.push(i + 1);
   });
   return result;
 }
 
-function isEvent(value: unknown): value is JournalEvent {
+/** The shape every journal line has, whatever its type: what counts as a valid line. */
+export function isJournalEvent(value: unknown): value is JournalEvent {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.type === 'string' && typeof v.seq === 'number' && typeof v.ts === 'string' && typeof v.v === 'number';
@@ -62,16 +70,24 @@ export interface ChainCheck {
   ok: boolean;
   /** 1-based index among the parsed events of the first event whose `prev` does not match. */
   brokenAt?: number;
+  /** The file line of that event, when the parse recorded line numbers. */
+  brokenLine?: number;
   /** sha256 of the last line: the journal's final hash. */
   finalHash: string | null;
 }
 
-/** Checks that each event's `prev` is the hash of the line before it. */
-export function verifyChain(parsed: Pick<ParsedJournal, 'events' | 'lines'>): ChainCheck {
+/**
+ * Checks that each event's `prev` is the hash of the line before it. Lines that are not
+ * events (a torn line a crash left mid-file) are not links: writers chain past them.
+ */
+export function verifyChain(parsed: Pick<ParsedJournal, 'events' | 'lines' | 'lineNumbers'>): ChainCheck {
   let prev: string | null = null;
   for (let i = 0; i < parsed.events.length; i++) {
     const event = parsed.events[i]!;
-    if (event.prev !== prev) return { ok: false, brokenAt: i + 1, finalHash: lastHash(parsed.lines) };
+    if (event.prev !== prev) {
+      const brokenLine = parsed.lineNumbers?.[i];
+      return { ok: false, brokenAt: i + 1, ...(brokenLine === undefined ? {} : { brokenLine }), finalHash: lastHash(parsed.lines) };
+    }
     prev = hashLine(parsed.lines[i]!);
   }
   return { ok: true, finalHash: prev };
