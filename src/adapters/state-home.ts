@@ -1,0 +1,214 @@
+/**
+ * Where sessions live: `DRBOOK_HOME/sessions/<SESSION>.jsonl`, the command logs in
+ * `DRBOOK_HOME/sessions/<SESSION>/`, and the lock files beside the journal.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { DrbookError, ExitCode } from '../core/errors.js';
+import { parseJournal } from '../core/journal-parse.js';
+import { summarizeSession, type SessionSummary } from '../core/session-summary.js';
+import { readDriverLock } from './file-lock.js';
+import { errnoText } from './runbook-files.js';
+
+/** DRBOOK_HOME, else $XDG_STATE_HOME/drbook, else ~/.local/state/drbook. */
+export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
+  const own = env.DRBOOK_HOME;
+  if (own !== undefined && own !== '') return resolve(own);
+  const xdg = env.XDG_STATE_HOME;
+  // The XDG spec says a relative value is invalid and must be ignored.
+  if (xdg !== undefined && isAbsolute(xdg)) return join(xdg, 'drbook');
+  return join(env.HOME !== undefined && env.HOME !== '' ? env.HOME : homedir(), '.local', 'state', 'drbook');
+}
+
+export function sessionsDir(home: string): string {
+  return join(home, 'sessions');
+}
+
+/**
+ * Creates the sessions directory (mode 0700: journals name hosts, users and commands).
+ * mkdir -p by hand, one level at a time: Node's recursive mkdirSync spins forever on some
+ * paths (under /proc, for one), and a hang is the worst answer to a typo in DRBOOK_HOME.
+ */
+export function ensureSessionsDir(home: string): string {
+  const dir = sessionsDir(resolve(home));
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw notWritable(dir, error);
+    }
+  }
+  let isDir: boolean;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (error) {
+    throw notWritable(dir, error);
+  }
+  if (!isDir) throw new DrbookError(`cannot keep sessions in ${dir}: it is not a directory; set DRBOOK_HOME to a writable directory`, ExitCode.usage);
+  return dir;
+}
+
+function notWritable(dir: string, error: unknown): DrbookError {
+  return new DrbookError(`cannot create the sessions directory ${dir}: ${errnoText(error)}; set DRBOOK_HOME to a writable directory`, ExitCode.usage);
+}
+
+/** `20260311T090512Z` from a date: the UTC start, sortable, safe in a file name. */
+export function sessionStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+}
+
+/**
+ * A new session id like `20260311T090512Z-mail-server`, with `-2`, `-3`… when that second
+ * already has a session of the runbook. FileJournal.create still creates exclusively, so two
+ * drbooks starting in the same second cannot share a journal.
+ */
+export function newSessionId(runbookId: string, now: Date, home: string): string {
+  const base = `${sessionStamp(now)}-${runbookId}`;
+  const dir = sessionsDir(home);
+  const taken = (id: string): boolean => existsSync(join(dir, `${id}.jsonl`)) || existsSync(join(dir, id));
+  if (!taken(base)) return base;
+  for (let n = 2; ; n++) {
+    const id = `${base}-${n}`;
+    if (!taken(id)) return id;
+  }
+}
+
+/**
+ * The journal of a session. `id` may also be the absolute path of a journal kept outside the
+ * sessions directory (resolveSessionId returns one for a path given on the command line).
+ */
+export function sessionJournalPath(home: string, id: string): string {
+  if (isAbsolute(id) && id.endsWith('.jsonl')) return id;
+  return join(sessionsDir(home), `${id}.jsonl`);
+}
+
+/** The directory of a session's command logs (no trailing slash; join into it). */
+export function sessionOutputDir(home: string, id: string): string {
+  return sessionJournalPath(home, id).replace(/\.jsonl$/, '');
+}
+
+/** Session ids, oldest first (ids start with their UTC start; `-10` sorts after `-9`). */
+export function listSessionIds(home: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(sessionsDir(home));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new DrbookError(`cannot read the sessions directory ${sessionsDir(home)}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  return names
+    .filter((name) => name.endsWith('.jsonl'))
+    .map((name) => name.slice(0, -'.jsonl'.length))
+    .sort(naturalCompare);
+}
+
+/** Compares runs of digits as numbers, the rest as text. */
+export function naturalCompare(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const bothDigits = /^\d/.test(x) && /^\d/.test(y);
+    if (bothDigits && x.length !== y.length) return x.length - y.length;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+/**
+ * A session's summary from its files: journal and driver lock. Reads only. A journal that
+ * cannot be read gives a DrbookError (exit 2).
+ */
+export function loadSessionSummary(home: string, id: string): SessionSummary {
+  const path = sessionJournalPath(home, id);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DrbookError(`cannot read the journal ${path}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  const shownId = isAbsolute(id) ? basename(id).replace(/\.jsonl$/, '') : id;
+  return summarizeSession(shownId, parseJournal(text), readDriverLock(path));
+}
+
+/** Summaries of every session, oldest first; an unreadable journal is left out. */
+export function listSessions(home: string): SessionSummary[] {
+  const out: SessionSummary[] = [];
+  for (const id of listSessionIds(home)) {
+    try {
+      out.push(loadSessionSummary(home, id));
+    } catch {
+      // Vanished or unreadable: `sessions` lists what it can.
+    }
+  }
+  return out;
+}
+
+/**
+ * The session a command means. `given` may be an exact id, a unique prefix of one, the path
+ * of a journal (`.jsonl`), or a runbook id (its latest session). Without `given`, the latest
+ * session that passes `filter` (e.g. not finished, for resume). An exact id or a path is
+ * returned even if `filter` rejects it, so the caller can say why it cannot use it.
+ * Returns an id, or for a journal outside the sessions directory its absolute path (which
+ * sessionJournalPath and sessionOutputDir accept).
+ */
+export function resolveSessionId(home: string, given?: string, filter?: (s: SessionSummary) => boolean): string {
+  const accepts = (id: string): boolean => {
+    if (!filter) return true;
+    try {
+      return filter(loadSessionSummary(home, id));
+    } catch {
+      return false;
+    }
+  };
+  const ids = listSessionIds(home);
+
+  if (given === undefined || given === '') {
+    for (let i = ids.length - 1; i >= 0; i--) if (accepts(ids[i]!)) return ids[i]!;
+    const dir = sessionsDir(home);
+    if (ids.length === 0) throw new DrbookError(`no sessions yet in ${dir} (DRBOOK_HOME=${home}); start one with drbook run`, ExitCode.usage);
+    throw new DrbookError(`no matching session among the ${ids.length} in ${dir}; see drbook sessions`, ExitCode.usage);
+  }
+
+  if (given.endsWith('.jsonl') || given.includes('/')) {
+    const path = resolve(given);
+    if (!existsSync(path)) throw new DrbookError(`no journal at ${given}`, ExitCode.usage);
+    const inHome = dirname(path) === resolve(sessionsDir(home)) && path.endsWith('.jsonl');
+    return inHome ? basename(path, '.jsonl') : path;
+  }
+
+  if (ids.includes(given)) return given;
+
+  const byPrefix = ids.filter((id) => id.startsWith(given));
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  if (byPrefix.length > 1) {
+    const narrowed = filter ? byPrefix.filter(accepts) : byPrefix;
+    if (narrowed.length === 1) return narrowed[0]!;
+    const shown = (narrowed.length > 0 ? narrowed : byPrefix).slice(-5).join(', ');
+    throw new DrbookError(`session ${given} is ambiguous: it starts ${byPrefix.length} sessions (${shown}${byPrefix.length > 5 ? ', …' : ''}); give more of the id`, ExitCode.usage);
+  }
+
+  // A runbook id: its latest session. The id names the runbook, but `db-2` may be runbook
+  // db's second session of a second or runbook db-2: the journal says which.
+  const byRunbook = ids.filter((id) => {
+    const rest = id.replace(/^\d{8}T\d{6}Z-/, '');
+    if (rest !== given && !rest.startsWith(`${given}-`)) return false;
+    try {
+      return loadSessionSummary(home, id).runbook.id === given;
+    } catch {
+      return false;
+    }
+  });
+  for (let i = byRunbook.length - 1; i >= 0; i--) if (accepts(byRunbook[i]!)) return byRunbook[i]!;
+  if (byRunbook.length > 0) throw new DrbookError(`no matching session of runbook ${given} (it has ${byRunbook.length}); see drbook sessions`, ExitCode.usage);
+  throw new DrbookError(`no session ${given} in ${sessionsDir(home)}; see drbook sessions`, ExitCode.usage);
+}
