@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseJournal, type ParsedJournal } from '../src/core/journal-parse.js';
-import { buildReport, renderJson, renderMarkdown, summarizeSession, NotASessionError } from '../src/core/export/index.js';
+import { buildReport, renderJson, renderMarkdown, summarizeDrill, NotASessionError } from '../src/core/export/index.js';
 import { code, codeBlock, inline } from '../src/core/export/markdown-text.js';
 import { lineDiff } from '../src/core/export/markdown.js';
 import { checkRto } from '../src/core/export/summary.js';
@@ -166,7 +166,7 @@ describe('buildReport', () => {
   });
 
   it('compares step times only with earlier sessions of the same runbook and mode', () => {
-    const all = ['mail-server-gameday-1', 'mail-server-gameday-2', 'rehearsal', 'completed-live', 'failed-edited'].map((n) => summarizeSession(load(n).events));
+    const all = ['mail-server-gameday-1', 'mail-server-gameday-2', 'rehearsal', 'completed-live', 'failed-edited'].map((n) => summarizeDrill(load(n).events));
     const r = buildReport(load('completed-live'), { earlier: all });
     const restore = r.deviations.timing.find((t) => t.step === 'restore-backup')!;
     // Game days took 83m and 65m: the median of those two, not of the rehearsal or this run.

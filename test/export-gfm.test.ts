@@ -9,14 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { marked, type Token, type Tokens } from 'marked';
 import { describe, expect, it } from 'vitest';
 import { parseJournal } from '../src/core/journal-parse.js';
-import { buildHistory, buildReport, renderHistoryMarkdown, renderMarkdown, summarizeSession, type ExportReport } from '../src/core/export/index.js';
+import { buildHistory, buildReport, renderHistoryMarkdown, renderMarkdown, summarizeDrill, type ExportReport } from '../src/core/export/index.js';
 
 const journals = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'journals');
 const names = readdirSync(journals)
   .filter((f) => f.endsWith('.jsonl'))
   .map((f) => f.replace(/\.jsonl$/, ''))
   .sort();
-const summaries = names.map((n) => summarizeSession(load(n).events));
+const summaries = names.map((n) => summarizeDrill(load(n).events));
 
 function load(name: string) {
   return parseJournal(readFileSync(join(journals, `${name}.jsonl`), 'utf8'));

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseJournal, type ParsedJournal } from '../src/core/journal-parse.js';
-import { buildHistory, buildReport, renderHistoryMarkdown, renderJson, renderMarkdown, summarizeSession } from '../src/core/export/index.js';
+import { buildHistory, buildReport, renderHistoryMarkdown, renderJson, renderMarkdown, summarizeDrill } from '../src/core/export/index.js';
 
 const root = dirname(fileURLToPath(import.meta.url));
 const journals = join(root, 'fixtures', 'journals');
@@ -26,7 +26,7 @@ function allSummaries() {
   return readdirSync(journals)
     .filter((f) => f.endsWith('.jsonl'))
     .sort()
-    .map((f) => summarizeSession(parseJournal(readFileSync(join(journals, f), 'utf8')).events));
+    .map((f) => summarizeDrill(parseJournal(readFileSync(join(journals, f), 'utf8')).events));
 }
 
 function compare(file: string, actual: string): void {

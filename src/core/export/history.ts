@@ -6,7 +6,7 @@ import { formatDuration } from '../duration.js';
 import type { Mode } from '../journal-events.js';
 import { code, inline } from './markdown-text.js';
 import type { Instant } from './report.js';
-import type { RtoCheck, SessionStatus, SessionSummary, StepCounts } from './summary.js';
+import type { RtoCheck, SessionStatus, DrillSummary, StepCounts } from './summary.js';
 import { ZoneClock } from './time-zone.js';
 
 export const HISTORY_FORMAT = 'drbook-history';
@@ -55,7 +55,7 @@ export interface DrillHistory {
  * `summaries` may hold sessions of any runbook; only `runbookId`'s are kept. The zone is
  * the given one, else the latest session's, so the dates of one table share one zone.
  */
-export function buildHistory(runbookId: string, summaries: readonly SessionSummary[], options: { timeZone?: string } = {}): DrillHistory {
+export function buildHistory(runbookId: string, summaries: readonly DrillSummary[], options: { timeZone?: string } = {}): DrillHistory {
   const mine = summaries.filter((s) => s.runbook.id === runbookId).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const latest = mine[mine.length - 1];
   const zone = options.timeZone ?? latest?.timeZone ?? 'UTC';

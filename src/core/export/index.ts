@@ -5,6 +5,6 @@ export { renderMarkdown } from './markdown.js';
 export { renderJson } from './json.js';
 export { buildHistory, renderHistoryMarkdown, HISTORY_FORMAT, HISTORY_VERSION } from './history.js';
 export type { DrillHistory, HistoryRow } from './history.js';
-export { summarizeSession, NotASessionError } from './summary.js';
-export type { SessionSummary, RtoCheck, SessionStatus, StepCounts } from './summary.js';
+export { summarizeDrill, NotASessionError } from './summary.js';
+export type { DrillSummary, RtoCheck, SessionStatus, StepCounts } from './summary.js';
 export { canonicalTimeZone } from './time-zone.js';

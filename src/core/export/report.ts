@@ -14,7 +14,7 @@ import {
   type LastAttempt,
   type RtoCheck,
   type SessionStatus,
-  type SessionSummary,
+  type DrillSummary,
   type StepCounts,
 } from './summary.js';
 import { ZoneClock } from './time-zone.js';
@@ -209,10 +209,10 @@ export interface ReportOptions {
   /** IANA zone for every time shown; the session's own zone when absent. Validated by the caller. */
   timeZone?: string;
   /**
-   * Summaries of other sessions (see summarizeSession). Those of the same runbook and mode
+   * Summaries of other sessions (see summarizeDrill). Those of the same runbook and mode
    * that started before this one give each step's median time.
    */
-  earlier?: readonly SessionSummary[];
+  earlier?: readonly DrillSummary[];
 }
 
 export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
@@ -475,7 +475,7 @@ function asides(rows: readonly StepRow[], outcome: StepOutcome): StepAside[] {
 
 function timings(
   analysis: Analysis,
-  earlier: readonly SessionSummary[],
+  earlier: readonly DrillSummary[],
   titleOf: (step: string) => string,
   positionOf: (step: string) => number | null,
 ): StepTiming[] {

@@ -208,10 +208,13 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
   };
 }
 
-/** What the drill history shows of one session, and what a later export compares with. */
-export interface SessionSummary {
+/**
+ * What the drill history shows of one session, and what a later export compares step
+ * times with. (`drbook sessions` has its own, lighter summary in core/session-summary.ts.)
+ */
+export interface DrillSummary {
   session: string;
-  runbook: { id: string; title: string; sha256: string; rto: string | null };
+  runbook: { id: string; title: string; path: string; sha256: string; rto: string | null };
   mode: Mode;
   operator: string;
   timeZone: string;
@@ -236,11 +239,17 @@ export interface SessionSummary {
  * A session's summary. Strings here are not redacted: a summary never carries command
  * text, output or notes, only ids, titles and numbers.
  */
-export function summarizeSession(events: readonly JournalEvent[]): SessionSummary {
+export function summarizeDrill(events: readonly JournalEvent[]): DrillSummary {
   const a = analyze(events);
   return {
     session: a.started.session,
-    runbook: { id: a.started.runbook.id, title: a.started.runbook.title, sha256: a.started.runbook.sha256, rto: a.started.runbook.rto ?? null },
+    runbook: {
+      id: a.started.runbook.id,
+      title: a.started.runbook.title,
+      path: a.started.runbook.path,
+      sha256: a.started.runbook.sha256,
+      rto: a.started.runbook.rto ?? null,
+    },
     mode: a.started.mode,
     operator: `${a.started.operator.user}@${a.started.operator.host}`,
     timeZone: a.started.tz,
