@@ -1,0 +1,152 @@
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DrbookError, ExitCode } from '../core/errors.js';
+import type { ParsedJournal } from '../core/journal-parse.js';
+import {
+  buildHistory,
+  buildReport,
+  canonicalTimeZone,
+  NotASessionError,
+  renderHistoryMarkdown,
+  renderJson,
+  renderMarkdown,
+  summarizeDrill,
+  type DrillSummary,
+} from '../core/export/index.js';
+import { readJournalFile } from '../adapters/file-journal.js';
+import { displayPath, errnoText } from '../adapters/runbook-files.js';
+import { listSessionIds, resolveSessionId, sessionJournalPath, sessionsDir, stateHome } from '../adapters/state-home.js';
+
+export interface ExportOptions {
+  /** md (default) or json. */
+  format?: string;
+  /** IANA zone for the times; the session's own zone by default. */
+  tz?: string;
+  /** A file to write instead of stdout (`-` is stdout). */
+  output?: string;
+  /** A runbook id (or file): the drill history of its sessions instead of one post-mortem. */
+  all?: string;
+}
+
+type Format = 'md' | 'json';
+
+/**
+ * `drbook export [SESSION]`: the post-mortem of a session (default: the latest), or with
+ * `--all RUNBOOK` the drill history of a runbook. Returns the exit code.
+ */
+export async function runExport(session: string | undefined, options: ExportOptions): Promise<number> {
+  const format = parseFormat(options.format);
+  const timeZone = parseZone(options.tz);
+  const home = stateHome(process.env);
+
+  let text: string;
+  if (options.all !== undefined) {
+    if (session !== undefined) throw new DrbookError(`give a SESSION or --all RUNBOOK, not both (got ${session} and --all ${options.all})`);
+    text = drillHistory(home, options.all, format, timeZone);
+  } else {
+    const id = resolveSessionId(home, session);
+    const journal = readSession(home, id);
+    const first = journal.events[0];
+    const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
+    const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier }));
+    text = format === 'json' ? renderJson(report) : renderMarkdown(report);
+  }
+
+  if (options.output === undefined || options.output === '-') process.stdout.write(text);
+  else writeAtomically(options.output, text);
+  return ExitCode.ok;
+}
+
+function parseFormat(format: string | undefined): Format {
+  if (format === undefined || format === 'md' || format === 'markdown') return 'md';
+  if (format === 'json') return 'json';
+  throw new DrbookError(`unknown --format "${format}": use md or json`);
+}
+
+function parseZone(tz: string | undefined): string | undefined {
+  if (tz === undefined) return undefined;
+  const zone = canonicalTimeZone(tz);
+  if (zone === undefined) throw new DrbookError(`unknown time zone "${tz}" for --tz: give an IANA name such as Europe/Paris, America/New_York or UTC`);
+  return zone;
+}
+
+/** The exported session's journal; what the reader notices (a torn line, a broken chain) goes to stderr. */
+function readSession(home: string, id: string): ParsedJournal {
+  const journal = readJournalFile(sessionJournalPath(home, id));
+  for (const warning of journal.warnings) process.stderr.write(`${warning}\n`);
+  return journal;
+}
+
+/**
+ * Summaries of the other sessions of a runbook, for the per-step medians. Ids end with the
+ * runbook id, which spares reading every journal; a journal that cannot be read is only
+ * missing from the comparison, never a reason to fail the export.
+ */
+function otherSessions(home: string, exclude: string, runbookId: string): DrillSummary[] {
+  const out: DrillSummary[] = [];
+  for (const id of listSessionIds(home)) {
+    if (id === exclude || !id.includes(runbookId)) continue;
+    const summary = trySummary(home, id);
+    if (summary?.runbook.id === runbookId) out.push(summary);
+  }
+  return out;
+}
+
+function trySummary(home: string, id: string): DrillSummary | undefined {
+  try {
+    return summarizeDrill(readJournalFile(sessionJournalPath(home, id)).events);
+  } catch {
+    return undefined;
+  }
+}
+
+function drillHistory(home: string, runbook: string, format: Format, timeZone: string | undefined): string {
+  const summaries: DrillSummary[] = [];
+  for (const id of listSessionIds(home)) {
+    const summary = trySummary(home, id);
+    if (summary) summaries.push(summary);
+  }
+  // A runbook is named by its id, or by the file it was run from.
+  const byPath = resolve(runbook);
+  const id = summaries.find((s) => s.runbook.id === runbook)?.runbook.id ?? summaries.find((s) => resolve(s.runbook.path) === byPath)?.runbook.id;
+  if (id === undefined) {
+    throw new DrbookError(`no session of runbook "${runbook}" in ${displayPath(sessionsDir(home))} (drbook sessions lists them)`);
+  }
+  const history = buildHistory(id, summaries, timeZone ? { timeZone } : {});
+  return format === 'json' ? renderJson(history) : renderHistoryMarkdown(history);
+}
+
+function asDrbookError<T>(path: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof NotASessionError) throw new DrbookError(`${displayPath(path)} is not a drbook session: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Temp file then rename, so a reader never sees half a post-mortem; 0600 because it holds
+ * command output, which may say more than the operator meant to share.
+ */
+function writeAtomically(file: string, text: string): void {
+  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Nothing was created, or it is already gone.
+    }
+    throw new DrbookError(`cannot write ${displayPath(file)}: ${errnoText(error)}`);
+  }
+}
