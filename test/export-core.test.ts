@@ -129,6 +129,12 @@ describe('buildReport', () => {
     expect(md).toContain('HTTP/2 401\nwww-authenticate');
   });
 
+  it('keeps output tails as they were, blank lines included', () => {
+    const journal = text('aborted').replace('"tail":"ssh: connect to host db1 port 22: Connection timed out"', '"tail":"first\\n\\n\\n\\nlast"');
+    const md = renderMarkdown(buildReport(parseJournal(journal)));
+    expect(md).toContain('```text\nfirst\n\n\n\nlast\n```');
+  });
+
   it('says when the chain does not verify', () => {
     const lines = text('aborted').trimEnd().split('\n');
     // Event 3 changed after it was written: event 4's `prev` no longer matches.

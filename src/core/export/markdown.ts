@@ -27,7 +27,10 @@ export function renderMarkdown(report: ExportReport): string {
   deviations(report, out);
   notes(report, out);
   fillIn(report, out);
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  // Sections end with a blank entry and some start with one: keep one blank line between
+  // blocks. Entries are compared whole, so blank lines inside a code block are kept.
+  const lines = out.filter((line, i) => line !== '' || (i > 0 && out[i - 1] !== ''));
+  return `${lines.join('\n').trimEnd()}\n`;
 }
 
 // ---------------------------------------------------------------- header

@@ -236,7 +236,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
 
   const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
     step: row.step,
-    position: row.index === null ? null : row.index + 1,
+    position: positionOf(row.step),
     title: clean(row.title),
     outcome: row.outcome,
     reason: row.reason === null ? null : clean(row.reason),
@@ -252,16 +252,16 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     failedAttempts: analysis.failedAttempts.map((f) => {
       const started = analysis.commands.get(attemptKey(f.step, f.attempt));
       return {
-      step: f.step,
-      position: positionOf(f.step),
-      title: titleOf(f.step),
-      attempt: f.attempt,
-      command: clean(started?.command ?? ''),
-      startedAt: started === undefined ? null : instant(started.ts),
-      at: instant(f.ts),
-      result: { ...attemptResult(f), reason: f.reason === undefined ? null : clean(f.reason) },
-      tail: clean(f.tail),
-      outputBytes: f.outputBytes,
+        step: f.step,
+        position: positionOf(f.step),
+        title: titleOf(f.step),
+        attempt: f.attempt,
+        command: clean(started?.command ?? ''),
+        startedAt: started === undefined ? null : instant(started.ts),
+        at: instant(f.ts),
+        result: { ...attemptResult(f), reason: f.reason === undefined ? null : clean(f.reason) },
+        tail: clean(f.tail),
+        outputBytes: f.outputBytes,
       };
     }),
     editedCommands: analysis.edits.map((e) => ({
