@@ -11,13 +11,13 @@
  * - a torn last line (a crash mid-write) is never rewritten: the next line starts after a
  *   '\n' of its own and links to the last valid line, and readers report the torn one.
  */
-import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeSync, fchmodSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { JOURNAL_VERSION, type EventBody, type JournalEvent } from '../core/journal-events.js';
 import { hashLine, isJournalEvent, parseJournal, verifyChain, type ParsedJournal } from '../core/journal-parse.js';
 import type { Clock, Journal } from '../core/ports.js';
-import { withAppendLock } from './file-lock.js';
+import { sleepSync, withAppendLock } from './file-lock.js';
 import { errnoText } from './runbook-files.js';
 import { ensureSessionsDir, sessionJournalPath, sessionOutputDir } from './state-home.js';
 
@@ -215,14 +215,32 @@ function readFully(fd: number, buf: Buffer, position: number): void {
 
 /** A journal as read from disk, with what the reader should be told about it. */
 export function readJournalFile(path: string): ParsedJournal & { warnings: string[] } {
-  let text: string;
+  let parsed = parseJournal(readText(path));
+  // A line being appended right now can look torn to a reader that takes no lock (and
+  // readers take none: the journal may sit on a read-only copy). Give the writer a moment.
+  for (let tries = 0; parsed.tornTail !== undefined && tries < 5; tries++) {
+    const size = sizeOf(path);
+    sleepSync(2);
+    if (sizeOf(path) === size) break;
+    parsed = parseJournal(readText(path));
+  }
+  return { ...parsed, warnings: journalWarnings(path, parsed) };
+}
+
+function readText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     throw new DrbookError(`cannot read the journal ${path}: ${errnoText(error)}`, ExitCode.usage);
   }
-  const parsed = parseJournal(text);
-  return { ...parsed, warnings: journalWarnings(path, parsed) };
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return -1;
+  }
 }
 
 /** One `file:line: warning: …` line for each thing a reader should know about a journal. */

@@ -25,7 +25,7 @@ const APPEND_LOCK_GIVE_UP_MS = APPEND_LOCK_STALE_MS + 5_000;
 
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms`: appends are synchronous by contract (the Journal port). */
-function sleepSync(ms: number): void {
+export function sleepSync(ms: number): void {
   Atomics.wait(sleepCell, 0, 0, ms);
 }
 
