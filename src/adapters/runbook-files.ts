@@ -1,16 +1,30 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { Problem, Runbook } from '../core/model.js';
 import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
+import { runningSingleFile } from './single-file.js';
 
 /** A runbook is a page of YAML; anything this large is a mistake, not a runbook. */
 const MAX_RUNBOOK_BYTES = 4 * 1024 * 1024;
 const RUNBOOK_FILE = /\.ya?ml$/i;
 
-export function runbooksDir(option?: string, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(option ?? env.DRBOOK_DIR ?? 'runbooks');
+/**
+ * `--dir`, else $DRBOOK_DIR, else ./runbooks. A bundle's drbook.mjs (`besideScript`: its
+ * directory) falls back to the runbooks beside it, so it works from any directory.
+ */
+export function runbooksDir(option?: string, env: NodeJS.ProcessEnv = process.env, besideScript: string | undefined = singleFileDir()): string {
+  const given = option ?? env.DRBOOK_DIR;
+  if (given !== undefined || besideScript === undefined) return resolve(given ?? 'runbooks');
+  const here = resolve('runbooks');
+  const beside = join(besideScript, 'runbooks');
+  return !existsSync(here) && existsSync(beside) ? beside : here;
+}
+
+function singleFileDir(): string | undefined {
+  const self = runningSingleFile();
+  return self === undefined ? undefined : dirname(self);
 }
 
 export interface FileLoad extends LoadResult {
