@@ -73,10 +73,10 @@ describe('drbook export', () => {
   });
 
   it('exports the latest session by default', async () => {
-    installFixtures();
+    const ids = installFixtures();
+    const [latestName] = [...ids].sort((a, b) => (a[1] < b[1] ? 1 : -1))[0]!;
     await runExport(undefined, {});
-    // hostile.jsonl is the newest fixture (1 July 2026).
-    expect(stdout).toBe(readFileSync(join(golden, 'hostile.md'), 'utf8'));
+    expect(stdout).toBe(readFileSync(join(golden, `${latestName}.md`), 'utf8'));
   });
 
   it('prints JSON with --format json and takes --tz', async () => {

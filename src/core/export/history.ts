@@ -137,7 +137,7 @@ export function renderHistoryMarkdown(h: DrillHistory): string {
       code(s.session, { inTable: true }),
       s.mode,
       inline(s.operator),
-      s.status === 'completed' ? formatDuration(s.totalMs) : `${formatDuration(s.totalMs)} (unfinished)`,
+      s.status === 'paused' || s.status === 'not finished' ? `${formatDuration(s.totalMs)} so far` : formatDuration(s.totalMs),
       s.changeMs === null ? '—' : signed(s.changeMs),
       s.mode === 'live' ? rtoCell(s.rto) : '—',
       outcomeCell(s),
