@@ -75,12 +75,6 @@ export function codeBlock(text: string, info = ''): string {
   return `${fence}${info}\n${body}\n${fence}`;
 }
 
-/** A table cell: inline text whose `|` cannot end the cell. `inline` already escapes it. */
-export function cell(text: string): string {
-  const value = inline(text);
-  return value === '' ? ' ' : value;
-}
-
 function longestRun(text: string, char: string): number {
   let longest = 0;
   let run = 0;

@@ -58,9 +58,6 @@ export type Moment = MomentBase &
     | { kind: 'session.ended'; status: EndStatus }
   );
 
-export type MomentKind = Moment['kind'];
-
-export type { RtoCheck, SessionStatus, StepCounts };
 
 export interface AttemptResult {
   exitCode: number | null;
@@ -118,10 +115,12 @@ export interface EditedCommand {
   to: string;
 }
 
+/** A step skipped or done by hand. */
 export interface StepAside {
   step: string;
   position: number | null;
   title: string;
+  /** When its outcome was recorded. */
   at: Instant;
   reason: string | null;
 }

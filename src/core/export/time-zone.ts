@@ -96,7 +96,7 @@ export class ZoneClock {
 }
 
 /** `60` → `+01:00`, `-330` → `-05:30`. */
-export function formatOffset(minutes: number): string {
+function formatOffset(minutes: number): string {
   const sign = minutes < 0 ? '-' : '+';
   const abs = Math.abs(minutes);
   return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
