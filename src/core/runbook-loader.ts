@@ -1,15 +1,19 @@
 import { isAbsolute, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isAlias, isCollection, isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { insideShellQuotes, scanTemplate } from './template.js';
-import { locate, toPosition, type PathSegment } from './yaml-positions.js';
+import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
 /** Aliases beyond this are a resource-exhaustion attack ("billion laughs"), not a runbook. */
 const MAX_ALIASES = 200;
+/** A runbook nests five or six levels; hundreds are a mistake or an attack, and the checks recurse. */
+const MAX_DEPTH = 64;
+/** Timers hold at most 2^31-1 ms; a longer timeout would fire at once. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
 
 export interface LoadContext {
   /** The path as the operator gave it, used in messages. */
@@ -30,31 +34,55 @@ const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] 
 
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
 export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
+  try {
+    return loadUnsafe(text, ctx);
+  } catch (error) {
+    // Every known input is handled below; this keeps an unforeseen one a problem of the
+    // file (the run stops with exit 1 and a message) instead of a crash with a stack trace.
+    const message = error instanceof RangeError ? 'the file nests too deeply to be read' : `cannot check this file: ${oneLine(error)}`;
+    return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message }] };
+  }
+}
+
+function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const problems: Problem[] = [];
   const lines = new LineCounter();
   let doc: Document;
   try {
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    // merge: `<<: *defaults`, as in GitLab CI and compose files, which authors will copy.
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   } catch (error) {
-    // The parser recurses: absurdly deep nesting can exhaust the stack.
-    return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `cannot parse YAML: ${oneLine(error)}` }] };
+    return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `cannot parse YAML: ${yamlMessage(oneLine(error))}` }] };
   }
+  const at = (pos: Position, severity: Severity, message: string) => problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message });
   const report = (severity: Severity, path: readonly PathSegment[], message: string, target: 'key' | 'value' = 'value') => {
-    const pos = locate(doc, lines, path, target);
-    problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message });
+    at(locate(doc, lines, path, target), severity, message);
   };
 
-  for (const error of doc.errors) {
-    const pos = toPosition(lines, error.pos[0]);
-    problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity: 'error', message: `YAML: ${oneLine(error.message)}` });
-  }
+  for (const error of doc.errors) at(yamlErrorPosition(doc, lines, text, error), 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}`);
   if (problems.length > 0) return { problems };
+  for (const warning of doc.warnings) {
+    const message = warning.code === 'TAG_RESOLVE_FAILED' ? `${oneLine(warning.message)}: the value is read as plain text` : oneLine(warning.message);
+    at(yamlErrorPosition(doc, lines, text, warning), 'warning', `YAML: ${message}`);
+  }
+
+  const deep = tooDeep(doc);
+  if (deep !== undefined) {
+    at(toPosition(lines, deep), 'error', `YAML: nested more than ${MAX_DEPTH} levels deep: a runbook is a few levels of mappings and lists`);
+    return { problems };
+  }
 
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (error) {
-    return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `YAML: ${oneLine(error)}` }] };
+    const message = oneLine(error);
+    const alias = firstAlias(doc, /Unresolved alias/i.test(message));
+    const pos = alias === undefined ? { line: 1, col: 1 } : toPosition(lines, alias);
+    const shown = /Excessive alias count/i.test(message)
+      ? `YAML: aliases expand to too many nodes (an "alias bomb"): a runbook needs at most a few aliases`
+      : `YAML: ${message}`;
+    return { problems: [{ file: ctx.file, line: pos.line, col: pos.col, severity: 'error', message: shown }] };
   }
   if (data === null || data === undefined) {
     return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: 'the file is empty: a runbook starts with `drbook: 1`' }] };
@@ -71,30 +99,98 @@ export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.path[0] === 'drbook') continue; // checkVersion says it better
-      const path = issue.path.filter((s): s is string | number => typeof s !== 'symbol');
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${key}\`${suggest(key, path)}`, 'key');
-        continue;
-      }
-      const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
-      if (missing) {
-        const field = String(path[path.length - 1]);
-        report('error', path.slice(0, -1), `${describePath(path.slice(0, -1))}: missing required field \`${field}\``);
-      } else {
-        report('error', path, `${describePath(path)}: ${cleanMessage(issue.message)}`);
-      }
+      reportIssue(issue as SchemaIssue, [], report);
     }
   }
 
   // Meaning checks run even when the schema failed, on what can be read, so one pass
   // reports every problem of the file.
-  checkMeaning(raw, ctx, report);
+  const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
+    at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
+  };
+  checkMeaning(raw, ctx, report, reportAt);
   sortProblems(problems);
   if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
   return { runbook: buildRunbook(parsed.data, ctx), problems };
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
+/** Reports at a piece of a value (a `{{name}}` in a run): the `occurrence`-th copy of `needle`. */
+type ReportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => void;
+
+/** The parts of a zod issue the messages use; zod's own union type is wider than needed. */
+interface SchemaIssue {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  input?: unknown;
+  keys?: string[];
+  values?: unknown[];
+  expected?: string;
+  errors?: SchemaIssue[][];
+  issues?: SchemaIssue[];
+}
+
+function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: Report): void {
+  const path = [...base, ...issue.path.filter((s): s is string | number => typeof s !== 'symbol')];
+  const where = describePath(path);
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      for (const key of issue.keys ?? []) report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${key}\`${suggest(key, path)}`, 'key');
+      return;
+    case 'invalid_key': {
+      // A bad name in a map (vars, docs, env): the key is at fault, and the inner issue says why.
+      const why = issue.issues?.[0]?.message;
+      report('error', path, `${where}: ${why ? cleanMessage(why) : 'invalid name'}`, 'key');
+      return;
+    }
+    case 'invalid_value':
+      if (issue.values && issue.values.length > 0) {
+        report('error', path, `${where}: must be one of ${issue.values.map(String).join(', ')}${issue.input === undefined ? '' : ` (not ${JSON.stringify(issue.input)})`}`);
+        return;
+      }
+      break;
+    case 'invalid_union': {
+      // zod says only "Invalid input". The branch whose type matched (an array for
+      // `exit: [0, x]`) knows what is wrong inside; when none matched, list the types.
+      const branches = issue.errors ?? [];
+      const typeOnly = (b: SchemaIssue[]) => b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0;
+      const deep = branches.filter((b) => !typeOnly(b));
+      if (deep.length === 1) {
+        for (const inner of deep[0]!) reportIssue(inner, path, report);
+        return;
+      }
+      if (deep.length === 0 && branches.length > 0) {
+        const expected = [...new Set(branches.map((b) => b[0]!.expected ?? 'value'))];
+        report('error', path, `${where}: expected ${joinOr(expected)}, received ${typeName(issue.input)}`);
+        return;
+      }
+      break;
+    }
+    case 'invalid_type':
+      if (issue.input === undefined && path.length > 0) {
+        const field = String(path[path.length - 1]);
+        report('error', path.slice(0, -1), `${describePath(path.slice(0, -1))}: missing required field \`${field}\``);
+        return;
+      }
+      if (issue.input === null && issue.expected) {
+        report('error', path, `${where}: is empty (expected ${issue.expected})`);
+        return;
+      }
+      break;
+  }
+  report('error', path, `${where}: ${cleanMessage(issue.message)}`);
+}
+
+function joinOr(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
 
 function checkVersion(raw: Record<string, unknown>, report: Report): void {
   if (!('drbook' in raw)) {
@@ -102,6 +198,14 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
     return;
   }
   const version = raw.drbook;
+  if (version === null) {
+    report('error', ['drbook'], 'the format version is empty: write `drbook: 1`', 'key');
+    return;
+  }
+  if (typeof version === 'string' && Number(version) === FORMAT_VERSION) {
+    report('error', ['drbook'], `the format version must be the number ${FORMAT_VERSION}, not the string ${JSON.stringify(version)}: write \`drbook: ${FORMAT_VERSION}\``);
+    return;
+  }
   if (version !== FORMAT_VERSION) {
     const shown = JSON.stringify(version) ?? String(version);
     const newer = typeof version === 'number' && version > FORMAT_VERSION;
@@ -109,7 +213,7 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report): void {
+function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): void {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -121,8 +225,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const base = baseName(ctx.absFile);
     if (!SLUG.test(base)) report('error', [], `the file name "${base}" is not a valid runbook id: add \`id:\` (lower-case letters, digits, dashes)`);
   }
-  if (typeof raw.rto === 'string' && parseDuration(raw.rto) === undefined) {
-    report('error', ['rto'], `rto: cannot read duration "${raw.rto}": use forms like 90m, 2h, 1h30m`);
+  if (typeof raw.rto === 'string') {
+    const rto = parseDuration(raw.rto);
+    if (rto === undefined) report('error', ['rto'], `rto: cannot read duration "${raw.rto}": use forms like 90m, 2h, 1h30m`);
+    else if (rto === 0) report('error', ['rto'], 'rto: must be more than 0');
   }
 
   for (const [name, value] of Object.entries(vars)) {
@@ -141,7 +247,8 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   }
 
   for (const [key, value] of Object.entries(docs)) {
-    checkDocLink(asRecord(value), ['docs', key], `docs.${key}`, ctx, report);
+    // A doc that is not a mapping already has its schema error.
+    if (isRecord(value)) checkDocLink(value, ['docs', key], `docs.${key}`, ctx, report);
   }
 
   const seenIds = new Map<string, number>();
@@ -158,12 +265,25 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const checkTemplate = (text: unknown, path: PathSegment[], label: string) => {
       if (typeof text !== 'string') return;
       const { refs, malformed } = scanTemplate(text);
-      for (const bad of malformed) report('error', path, `${label}: malformed template "{{${bad.name}}}": use {{name}} with a declared var`);
+      // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
+      const seen = new Map<string, number>();
+      const here = (ref: { offset: number; length: number }) => {
+        const raw = text.slice(ref.offset, ref.offset + ref.length);
+        const n = seen.get(raw) ?? 0;
+        seen.set(raw, n + 1);
+        return [raw, n] as const;
+      };
+      for (const bad of malformed) {
+        const [raw, n] = here(bad);
+        reportAt('error', path, raw, n, `${label}: malformed template "${oneLine(raw)}": use {{name}} with a declared var`);
+      }
+      seen.clear();
       for (const ref of refs) {
+        const [raw, n] = here(ref);
         used.add(ref.name);
-        if (!known(ref.name)) report('error', path, `${label}: unknown variable {{${ref.name}}}${laterCapture(ref.name, steps, index)}`);
+        if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(ref.name, steps, index)}`);
         if (path[path.length - 1] === 'run' && insideShellQuotes(text, ref.offset)) {
-          report('warning', path, `${label}: {{${ref.name}}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally`);
+          reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally`);
         }
       }
     };
@@ -184,23 +304,27 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         if (typeof ref === 'string') {
           usedDocs.add(ref);
           if (!(ref in docs)) report('error', ['steps', index, 'docs', i], `${where}.docs: "${ref}" is not defined under the top-level docs:`);
-        } else if (typeof ref === 'object' && ref !== null) {
-          checkDocLink(asRecord(ref), ['steps', index, 'docs', i], `${where}.docs[${i}]`, ctx, report);
+        } else if (isRecord(ref)) {
+          checkDocLink(ref, ['steps', index, 'docs', i], `${where}.docs[${i}]`, ctx, report);
         }
       });
     }
     if (typeof step.when === 'string') {
       used.add(parseCondition(step.when)?.name ?? '');
-      checkWhen(step.when, vars, declared, ['steps', index, 'when'], `${where}.when`, report);
+      checkWhen(step.when, vars, known, ['steps', index, 'when'], `${where}.when`, report);
     }
-    if (typeof step.timeout === 'string' && parseDuration(step.timeout) === undefined) {
-      report('error', ['steps', index, 'timeout'], `${where}.timeout: cannot read duration "${step.timeout}": use forms like 30s, 10m, 1h30m`);
+    if (typeof step.timeout === 'string') {
+      const timeout = parseDuration(step.timeout);
+      if (timeout === undefined) report('error', ['steps', index, 'timeout'], `${where}.timeout: cannot read duration "${step.timeout}": use forms like 30s, 10m, 1h30m`);
+      else if (timeout === 0) report('error', ['steps', index, 'timeout'], `${where}.timeout: must be more than 0 (leave it out for no timeout)`);
+      else if (timeout > MAX_TIMEOUT_MS) report('error', ['steps', index, 'timeout'], `${where}.timeout: "${step.timeout}" is longer than the 24 days a timer can wait (leave it out for no timeout)`);
     }
     const expect = asRecord(step.expect);
     for (const stream of ['stdout', 'stderr'] as const) {
       if (typeof expect[stream] === 'string') compileRegex(expect[stream] as string, ['steps', index, 'expect', stream], `${where}.expect.${stream}`, report);
     }
-    const hasRun = typeof step.run === 'string';
+    // A run of the wrong type is a schema error, not a manual step.
+    const hasRun = step.run !== undefined && step.run !== null;
     if (typeof step.capture === 'string') {
       if (declared.has(step.capture)) {
         report('error', ['steps', index, 'capture'], `${where}.capture: "${step.capture}" shadows the declared var of the same name: pick another name`);
@@ -215,7 +339,6 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
-  if (Array.isArray(raw.steps) && steps.length === 0) report('error', ['steps'], 'steps: a runbook needs at least one step');
   for (const name of declared) {
     if (!used.has(name)) report('warning', ['vars', name], `vars.${name} is never used by any step`, 'key');
   }
@@ -237,13 +360,14 @@ function checkDocLink(doc: Partial<DocLink>, path: PathSegment[], label: string,
   }
 }
 
-function checkWhen(text: string, vars: Record<string, unknown>, declared: Set<string>, path: PathSegment[], label: string, report: Report): void {
+function checkWhen(text: string, vars: Record<string, unknown>, known: (name: string) => boolean, path: PathSegment[], label: string, report: Report): void {
   const condition = parseCondition(text);
   if (!condition) {
     report('error', path, `${label}: "${text}" is not a condition: use \`name == value\` or \`name != value\``);
     return;
   }
-  if (!declared.has(condition.name)) {
+  // A var captured by an earlier step is as good as a declared one: the engine reads both.
+  if (!known(condition.name)) {
     report('error', path, `${label}: unknown variable "${condition.name}"`);
     return;
   }
@@ -333,7 +457,11 @@ function baseName(file: string): string {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+  return isRecord(value) ? value : {};
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function describePath(path: readonly PathSegment[]): string {
@@ -362,7 +490,8 @@ function suggest(key: string, path: readonly PathSegment[]): string {
     : 'doc';
   const candidates = KNOWN_FIELDS[kind] ?? [];
   let best: string | undefined;
-  let bestDistance = 3;
+  // At most 2 edits, and no more than a third of the key: `<<` is not a typo of `id`.
+  let bestDistance = Math.min(3, Math.floor(key.length / 3) + 1);
   for (const candidate of candidates) {
     const d = editDistance(key.toLowerCase(), candidate);
     if (d < bestDistance) {
@@ -391,6 +520,69 @@ function editDistance(a: string, b: string): number {
 
 function cleanMessage(message: string): string {
   return oneLine(message.replace(/^Invalid input: /, ''));
+}
+
+/** The yaml library's messages, reworded where they speak to a programmer. */
+function yamlMessage(message: string, code?: string): string {
+  if (/call stack/i.test(message)) return `nested too deeply to read (a runbook is a few levels of mappings and lists)`;
+  if (code === 'MULTIPLE_DOCS') return 'a runbook file holds one YAML document: remove the second `---` and what follows, or split it into two files';
+  return message.replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/**
+ * Where a YAML error is best shown. The library points an unclosed quote at the end of
+ * the file and a badly indented line at its first column; the author needs the opening
+ * quote and the first character of the line.
+ */
+function yamlErrorPosition(doc: Document, lines: LineCounter, text: string, error: YAMLError): Position {
+  let offset = error.pos[0];
+  if (/closing .?quote/i.test(error.message)) {
+    let open: number | undefined;
+    visit(doc, {
+      Scalar(_key, node) {
+        const range = node.range;
+        if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && range && range[0] < offset && offset <= range[1] + 1) open = range[0];
+      },
+    });
+    if (open !== undefined) return toPosition(lines, open);
+  }
+  if (error.code !== 'TAB_AS_INDENT') {
+    while (text[offset] === ' ') offset++;
+    if (offset > error.pos[0] && (text[offset] === '\n' || offset >= text.length)) offset = error.pos[0];
+  }
+  return toPosition(lines, Math.min(offset, text.length));
+}
+
+/** The offset of the first node nested deeper than MAX_DEPTH, found without recursion. */
+function tooDeep(doc: Document): number | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 1 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (!isCollection(node)) continue;
+    if (depth > MAX_DEPTH) return node.range?.[0] ?? 0;
+    for (const item of node.items as unknown[]) {
+      const pair = item as { key?: unknown; value?: unknown };
+      if (isCollection(item) || isScalar(item) || isAlias(item)) stack.push({ node: item, depth: depth + 1 });
+      else {
+        stack.push({ node: pair.key, depth: depth + 1 });
+        stack.push({ node: pair.value, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The first alias in the file (or the first that names no anchor), to point at. */
+function firstAlias(doc: Document, unresolvedOnly: boolean): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (unresolvedOnly && node.resolve(doc) !== undefined) return undefined;
+      found = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function oneLine(error: unknown): string {

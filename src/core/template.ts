@@ -1,21 +1,36 @@
-/** `{{ name }}` with optional spaces; anything else between braces is malformed. */
+/** `{{ name }}` with optional spaces (newlines included); the one syntax drbook substitutes. */
 const TEMPLATE = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
-const ANY_BRACES = /\{\{(.*?)\}\}/g;
+const ANY_BRACES = /\{\{([\s\S]*?)\}\}/g;
+/**
+ * Inside braces, one bare token that is not a valid name (`{{1abc}}`, `{{new-ip}}`, `{{}}`)
+ * is a mistyped drbook template. Anything with template-language punctuation
+ * (`{{.State.Running}}`, `{{range .items}}`, `{{ x | default }}`) belongs to another tool
+ * (docker, kubectl, consul-template) and is passed on literally, as renderTemplate does.
+ */
+const MISTYPED_NAME = /^[^\s.|(){}'"]*$/;
 
 export interface TemplateRef {
   name: string;
   /** Offset of `{{` in the text. */
   offset: number;
+  /** Length of the whole `{{...}}`, so a problem can point at it. */
+  length: number;
 }
 
-/** The names a text refers to, and the malformed `{{...}}` it holds. */
+/**
+ * The names a text refers to, and the malformed `{{...}}` it holds. The refs are exactly
+ * what renderTemplate substitutes, so validation checks every name a run would use.
+ */
 export function scanTemplate(text: string): { refs: TemplateRef[]; malformed: TemplateRef[] } {
   const refs: TemplateRef[] = [];
+  for (const m of text.matchAll(TEMPLATE)) refs.push({ name: m[1] ?? '', offset: m.index, length: m[0].length });
   const malformed: TemplateRef[] = [];
   for (const m of text.matchAll(ANY_BRACES)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (refs.some((r) => r.offset < end && start < r.offset + r.length)) continue;
     const inner = m[1] ?? '';
-    if (/^\s*[A-Za-z_][A-Za-z0-9_]*\s*$/.test(inner)) refs.push({ name: inner.trim(), offset: m.index });
-    else malformed.push({ name: inner, offset: m.index });
+    if (MISTYPED_NAME.test(inner.trim())) malformed.push({ name: inner, offset: start, length: m[0].length });
   }
   return { refs, malformed };
 }

@@ -11,6 +11,31 @@ export interface Position {
  * offending node rather than the top of the file. Falls back to the deepest node found.
  */
 export function locate(doc: Document, lines: LineCounter, path: readonly PathSegment[], target: 'key' | 'value' = 'value'): Position {
+  return toPosition(lines, find(doc, path, target).offset);
+}
+
+/**
+ * Where `needle` (its `occurrence`-th copy, from 0) stands inside the scalar at `path`:
+ * the `{{name}}` inside a run rather than the start of the run. Plain, quoted and block
+ * scalars hold the needle verbatim unless it was escaped or folded; then the value's
+ * start is the best answer.
+ */
+export function locateInValue(doc: Document, lines: LineCounter, source: string, path: readonly PathSegment[], needle: string, occurrence = 0): Position {
+  const found = find(doc, path, 'value');
+  const range = isScalar(found.node) ? found.node.range : undefined;
+  if (found.complete && range && needle !== '') {
+    const slice = source.slice(range[0], range[1]);
+    let at = -1;
+    for (let n = 0; n <= occurrence; n++) {
+      at = slice.indexOf(needle, at + 1);
+      if (at === -1) break;
+    }
+    if (at !== -1) return toPosition(lines, range[0] + at);
+  }
+  return toPosition(lines, found.offset);
+}
+
+function find(doc: Document, path: readonly PathSegment[], target: 'key' | 'value'): { node: unknown; offset: number; complete: boolean } {
   let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
   for (let i = 0; i < path.length; i++) {
@@ -18,27 +43,32 @@ export function locate(doc: Document, lines: LineCounter, path: readonly PathSeg
     const last = i === path.length - 1;
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
-      if (!pair) break;
+      if (!pair) return { node, offset, complete: false };
       const keyStart = rangeStart(pair.key);
-      if (last && target === 'key' && keyStart !== undefined) return toPosition(lines, keyStart);
+      if (last && target === 'key' && keyStart !== undefined) return { node: pair.key, offset: keyStart, complete: true };
       node = pair.value;
       const start = rangeStart(node) ?? keyStart;
       if (start !== undefined) offset = start;
-      if (pair.value === null || pair.value === undefined) {
+      // `key:` with nothing after it: the empty value has no text to point at, the key has.
+      if (pair.value === null || pair.value === undefined || isEmptyScalar(pair.value)) {
         if (keyStart !== undefined) offset = keyStart;
-        break;
+        return { node, offset, complete: last };
       }
     } else if (isSeq(node) && typeof seg === 'number') {
       const item = node.items[seg];
-      if (item === undefined) break;
+      if (item === undefined) return { node, offset, complete: false };
       node = item;
       const start = rangeStart(node);
       if (start !== undefined) offset = start;
     } else {
-      break;
+      return { node, offset, complete: false };
     }
   }
-  return toPosition(lines, offset);
+  return { node, offset, complete: true };
+}
+
+function isEmptyScalar(node: unknown): boolean {
+  return isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
 }
 
 function keyText(key: unknown): string | undefined {
