@@ -40,6 +40,65 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .addOption(dirOption())
     .action(async (ref: string, opts) => done(await (await import('./commands/show.js')).runShow(ref, opts)));
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  const walkCommand = (name: 'run' | 'rehearse', description: string) => {
+    const command = program
+      .command(name)
+      .description(description)
+      .argument('<runbook>', 'runbook file or id')
+      .option('--var <name=value>', 'set a variable (repeatable)', collect)
+      .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
+      .option('--from <step>', 'start at this step id (earlier steps are journaled as skipped)')
+      .option('-y, --yes', 'answer every question with its default: run, confirm, abort on a failure')
+      .addOption(dirOption());
+    if (name === 'rehearse') command.option('--run-safe', 'execute the steps marked safe (read-only checks)');
+    command.action(async (ref: string, opts) => done(await (await import('./commands/walk.js')).runWalk(ref, name === 'run' ? 'live' : 'rehearsal', opts)));
+  };
+  walkCommand('run', 'walk a runbook live: run or confirm each step, journaling everything');
+  walkCommand('rehearse', 'dry run: walk the runbook, show commands without executing them');
+
+  program
+    .command('resume')
+    .description('continue the latest (or given) session that did not finish')
+    .argument('[session]', 'session id or unique prefix (default: the latest paused or interrupted one)')
+    .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again', collect)
+    .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
+    .option('-y, --yes', 'answer every question with its default')
+    .option('--force', "take over a session whose driver lock belongs to another host")
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
+
+  program
+    .command('note')
+    .description('append a note to the open session, from any terminal')
+    .argument('<text...>', 'the note')
+    .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
+    .option('--at <time>', 'when it happened: HH:MM, HH:MM:SS (today, or yesterday if later than now) or an ISO time')
+    .action(async (words: string[], opts) => done(await (await import('./commands/note.js')).runNote(words, opts)));
+
+  program
+    .command('sessions')
+    .description('list sessions: id, runbook, mode, status, start, duration, progress')
+    .option('--json', 'print JSON')
+    .option('--verify [session]', 'check the hash chain of a session journal (default: the latest)')
+    .action(async (opts) => done(await (await import('./commands/sessions.js')).runSessions(opts)));
+
+  program
+    .command('verify')
+    .description("check a session journal's hash chain (tamper evidence)")
+    .argument('[session]', 'session id (default: the latest)')
+    .option('--json', 'print JSON')
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/sessions.js')).runVerify(session, opts)));
+
+  program
+    .command('export')
+    .description('the post-mortem of a session as markdown (default) or JSON')
+    .argument('[session]', 'session id (default: the latest)')
+    .addOption(new Option('--format <format>', 'md or json').default('md'))
+    .option('--tz <zone>', "IANA time zone for the times (default: the session's)")
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--all <runbook>', "the drill history of a runbook's sessions instead")
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/export.js')).runExport(session, opts)));
+
   program
     .command('schema')
     .description('print the JSON Schema of the runbook format (for editors)')

@@ -1,0 +1,55 @@
+import { DrbookError, ExitCode } from '../core/errors.js';
+import { replaySession, type SessionSummary } from '../core/session-summary.js';
+import { parseNoteTime } from '../core/zone-time.js';
+import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
+import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
+import { localZone, operatorName, systemClock } from '../adapters/system.js';
+
+export interface NoteOptions {
+  session?: string;
+  at?: string;
+}
+
+/**
+ * `drbook note TEXT...` from any terminal: appended to the open session (running or
+ * paused), or with --session to any session, even a finished one, for the post-mortem.
+ * The journal's append lock keeps it from tearing the driver's lines.
+ */
+export async function runNote(words: string[], options: NoteOptions): Promise<number> {
+  const text = words.join(' ').trim();
+  if (text === '') throw new DrbookError('a note needs text: drbook note "what you saw"', ExitCode.usage);
+  const home = stateHome();
+  const open = (s: SessionSummary) => s.status === 'running' || s.status === 'paused' || s.status === 'interrupted';
+  if (options.session === undefined && !listSessions(home).some(open)) {
+    throw new DrbookError('no open session (running, paused or interrupted) to add the note to: give --session ID to add it to a finished one (see drbook sessions)', ExitCode.usage);
+  }
+  const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
+  const path = sessionJournalPath(home, id);
+  const parsed = readJournalFile(path);
+  const replay = replaySession(parsed);
+  const started = replay.started;
+  const zone = started?.tz ?? localZone().tz;
+
+  let at: string | undefined;
+  if (options.at !== undefined) {
+    const when = parseNoteTime(options.at, systemClock.now(), zone);
+    if (typeof when === 'string') throw new DrbookError(when, ExitCode.usage);
+    at = when.toISOString();
+  }
+  const operator = operatorName();
+  const journal = FileJournal.open(path, systemClock);
+  try {
+    journal.append({
+      type: 'note',
+      text,
+      ...(replay.currentStep ? { step: replay.currentStep.step } : {}),
+      ...(at ? { at } : {}),
+      by: `${operator.user}@${operator.host}`,
+      source: 'cli',
+    });
+  } finally {
+    journal.close();
+  }
+  process.stderr.write(`noted in ${id}${at ? ` at ${options.at} (${at})` : ''}\n`);
+  return ExitCode.ok;
+}

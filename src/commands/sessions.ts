@@ -1,0 +1,98 @@
+import { formatDuration } from '../core/duration.js';
+import { ExitCode } from '../core/errors.js';
+import { ZoneClock } from '../core/export/time-zone.js';
+import { verifyChain } from '../core/journal-parse.js';
+import type { SessionSummary } from '../core/session-summary.js';
+import { readJournalFile } from '../adapters/file-journal.js';
+import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
+import { makeChalk } from '../adapters/style.js';
+import { localZone } from '../adapters/system.js';
+
+export interface SessionsOptions {
+  json?: boolean;
+  verify?: string | boolean;
+}
+
+/** `drbook sessions`: every session with its status derived from the journal and the lock. */
+export async function runSessions(options: SessionsOptions): Promise<number> {
+  if (options.verify !== undefined && options.verify !== false) {
+    return runVerify(typeof options.verify === 'string' ? options.verify : undefined, { json: options.json === true });
+  }
+  const home = stateHome();
+  const sessions = listSessions(home);
+  if (options.json) {
+    process.stdout.write(JSON.stringify(sessions, null, 2) + '\n');
+    return ExitCode.ok;
+  }
+  if (sessions.length === 0) {
+    process.stderr.write(`no sessions yet in ${home}; start one with: drbook run RUNBOOK\n`);
+    return ExitCode.ok;
+  }
+  const zone = new ZoneClock(localZone().tz);
+  const c = makeChalk();
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)]);
+  const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  process.stdout.write(c.bold(line(header)) + '\n');
+  sessions.forEach((s, i) => {
+    const text = line(rows[i]!);
+    const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.steps.failed > 0 ? c.red : (t: string) => t;
+    process.stdout.write(colour(text) + '\n');
+  });
+  const open = sessions.filter((s) => s.status === 'paused' || s.status === 'interrupted');
+  if (open.length > 0) process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
+  return ExitCode.ok;
+}
+
+function statusText(s: SessionSummary): string {
+  if (s.status === 'completed' && s.steps.failed > 0) return `completed (${s.steps.failed} failed)`;
+  if ((s.status === 'paused' || s.status === 'interrupted') && s.currentStep) return `${s.status} at ${s.currentStep}`;
+  return s.status;
+}
+
+function startText(s: SessionSummary, zone: ZoneClock): string {
+  const ms = Date.parse(s.startedAt);
+  if (Number.isNaN(ms)) return '?';
+  const wall = zone.wall(ms);
+  return `${wall.date} ${wall.time}`;
+}
+
+function progress(s: SessionSummary): string {
+  const finished = s.steps.done + s.steps.skipped + s.steps.failed + s.steps.markedDone;
+  return `${finished}/${s.steps.total}`;
+}
+
+/**
+ * `drbook verify [SESSION]`: checks the hash chain. Each event holds the sha256 of the line
+ * before it, so an edited, inserted or removed line breaks the chain from there on.
+ */
+export async function runVerify(session: string | undefined, options: { json?: boolean }): Promise<number> {
+  const home = stateHome();
+  const id = resolveSessionId(home, session);
+  const path = sessionJournalPath(home, id);
+  const journal = readJournalFile(path);
+  const check = verifyChain(journal);
+  const result = {
+    session: id,
+    journal: path,
+    events: journal.events.length,
+    ok: check.ok,
+    ...(check.ok ? {} : { brokenAtLine: check.brokenLine ?? check.brokenAt }),
+    finalHash: check.finalHash,
+    tornLastLine: journal.tornTail !== undefined,
+    badLines: journal.bad.map((b) => b.line),
+  };
+  if (options.json) {
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  } else {
+    for (const warning of journal.warnings) process.stderr.write(warning + '\n');
+    if (check.ok) {
+      process.stdout.write(`${path}: chain verifies: ${journal.events.length} events, final hash ${check.finalHash ?? '(empty)'}\n`);
+      if (journal.tornTail) process.stdout.write(`${path}:${journal.tornTail.line}: a torn last line (${journal.tornTail.bytes} bytes) was left out: a write cut by a crash\n`);
+    } else {
+      process.stdout.write(`${path}:${result.brokenAtLine}: chain broken: this event's prev does not match the line before it (edited, inserted or removed lines)\n`);
+    }
+  }
+  return check.ok ? ExitCode.ok : ExitCode.failed;
+}

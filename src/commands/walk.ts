@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { formatDuration } from '../core/duration.js';
+import { DrbookError, ExitCode } from '../core/errors.js';
+import { Walk, type WalkResult } from '../core/engine.js';
+import type { Mode } from '../core/journal-events.js';
+import { formatProblem, type Runbook, type Step } from '../core/model.js';
+import type { Ui } from '../core/ports.js';
+import { Redactor } from '../core/redact.js';
+import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { acquireDriverLock } from '../adapters/file-lock.js';
+import { FileJournal } from '../adapters/file-journal.js';
+import { PlainUi } from '../adapters/plain-ui.js';
+import { ProcessExecutor } from '../adapters/process-executor.js';
+import { errnoText, findRunbook } from '../adapters/runbook-files.js';
+import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
+import { makeChalk } from '../adapters/style.js';
+import { localZone, operatorName, systemClock } from '../adapters/system.js';
+import { TerminalUi } from '../adapters/terminal-ui.js';
+import { VERSION } from '../version.js';
+
+export interface WalkOptions {
+  var?: string[];
+  varsFile?: string;
+  from?: string;
+  yes?: boolean;
+  runSafe?: boolean;
+  dir?: string;
+}
+
+/** `drbook run` and `drbook rehearse`: the same walk, live or as a drill. */
+export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Promise<number> {
+  const yes = options.yes === true;
+  requireTerminal(mode === 'live' ? 'run' : 'rehearse', yes);
+  const { runbook, warnings } = findRunbook(ref, options.dir);
+  for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+
+  const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
+  const redactor = new Redactor();
+  const vars = new VarStore(runbook.vars, redactor);
+  resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
+
+  const home = stateHome();
+  ensureSessionsDir(home);
+  const startedAt = systemClock.now();
+  const sessionId = newSessionId(runbook.id, startedAt, home);
+  const journal = FileJournal.create(home, sessionId, systemClock);
+  const lock = acquireDriverLock(journal.path);
+  try {
+    journal.append({
+      type: 'session.started',
+      session: sessionId,
+      runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}) },
+      mode,
+      operator: operatorName(),
+      ...localZone(startedAt),
+      drbook: VERSION,
+      pid: process.pid,
+      ...(options.from ? { from: options.from } : {}),
+    });
+    for (const name of vars.names()) {
+      const entry = vars.entry(name)!;
+      journal.append({ type: 'var.set', name, value: vars.shown(name), source: entry.source, ...(entry.secret ? { secret: true } : {}) });
+    }
+    const ui = makeUi(yes);
+    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
+    const walk = new Walk(
+      {
+        runbook,
+        mode,
+        yes,
+        runSafe: options.runSafe === true,
+        startIndex,
+        skipReason: `--from ${options.from ?? ''}`.trim(),
+        finished: new Map(),
+        attempts: new Map(),
+        sessionStartedAt: startedAt,
+        baseDir: dirname(runbook.file),
+        vars,
+        redactor,
+        logFile: logFileFor(journal.outputDir),
+        resolveCwd: cwdResolver(runbook),
+      },
+      { ui, executor: new ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }), journal, clock: systemClock },
+    );
+    const result = await walk.run();
+    printSummary(result, sessionId, mode);
+    return exitCodeOf(result);
+  } finally {
+    lock.release();
+    journal.close();
+  }
+}
+
+export function requireTerminal(command: string, yes: boolean): void {
+  if (!yes && !process.stdin.isTTY) {
+    throw new DrbookError(`drbook ${command} asks questions and needs a terminal, but stdin is not one: run it in a terminal, or add --yes to take every default (run each step, confirm, abort on a failure)`, ExitCode.usage);
+  }
+}
+
+export function makeUi(yes: boolean): Ui {
+  return yes ? new PlainUi() : new TerminalUi();
+}
+
+export function stepIndex(runbook: Runbook, id: string): number {
+  const index = runbook.steps.findIndex((s) => s.id === id);
+  if (index === -1) throw new DrbookError(`--from ${id}: no such step in ${runbook.id} (steps: ${runbook.steps.map((s) => s.id).join(', ')})`, ExitCode.usage);
+  return index;
+}
+
+export function logFileFor(outputDir: string): (step: Step, attempt: number) => { absolute: string; relative: string } {
+  return (step, attempt) => {
+    const name = `${String(step.index + 1).padStart(2, '0')}-${step.id}${attempt > 1 ? `.${attempt}` : ''}.log`;
+    return { absolute: resolve(outputDir, name), relative: name };
+  };
+}
+
+/** A step's `cwd` is relative to the runbook file; without one, commands run where drbook was started. */
+export function cwdResolver(runbook: Runbook): (cwd: string | undefined) => string {
+  return (cwd) => (cwd === undefined ? process.cwd() : resolve(dirname(runbook.file), cwd));
+}
+
+export function readVarsFile(path: string | undefined): Record<string, string> {
+  if (path === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new DrbookError(`--vars-file ${path}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (error) {
+    throw new DrbookError(`--vars-file ${path}: not YAML or JSON: ${(error as Error).message.split('\n')[0]}`, ExitCode.usage);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new DrbookError(`--vars-file ${path}: expected a mapping of name: value`, ExitCode.usage);
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value !== null && typeof value === 'object') throw new DrbookError(`--vars-file ${path}: ${key} must be a single value`, ExitCode.usage);
+    out[key] = String(value ?? '');
+  }
+  return out;
+}
+
+export function exitCodeOf(result: WalkResult): number {
+  if (result.status === 'paused') return ExitCode.paused;
+  return result.status === 'completed' ? ExitCode.ok : ExitCode.failed;
+}
+
+export function printSummary(result: WalkResult, sessionId: string, mode: Mode): void {
+  const c = makeChalk(process.stderr);
+  const { done, skipped, failed, markedDone } = result.counts;
+  const counts = `${done} done, ${markedDone} done by hand, ${skipped} skipped, ${failed} failed`;
+  const headline =
+    result.status === 'completed' ? c.green(`${mode === 'rehearsal' ? 'Rehearsal' : 'Run'} completed`)
+    : result.status === 'paused' ? c.yellow('Paused')
+    : result.status === 'aborted' ? c.red(`Aborted${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`)
+    : c.red('Finished with failed steps');
+  const lines = [
+    '',
+    `${headline}: ${counts}; total time ${formatDuration(result.durationMs)}.`,
+    `Session: ${sessionId}`,
+    result.status === 'paused' ? `Next: drbook resume ${sessionId}` : `Next: drbook export ${sessionId} > postmortem.md`,
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
