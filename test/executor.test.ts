@@ -150,6 +150,9 @@ describe('ProcessExecutor: running and reporting', () => {
     const result = await exec.run(request('for i in $(seq 1 30); do echo "line $i"; done'));
     expect(result.truncated).toBe(true);
     expect(result.stdout).toBe('line 1\nlin');
+    const multibyte = await exec.run(request(`printf '123456789é'`));
+    // The limit falls inside é: the half character is dropped.
+    expect(multibyte.stdout).toBe('123456789');
     expect(result.outputBytes).toBe(9 * 7 + 21 * 8);
     expect(result.tail.split('\n')).toEqual(Array.from({ length: 20 }, (_, i) => `line ${i + 11}`));
   });
@@ -294,6 +297,7 @@ describe('ProcessExecutor: stopping commands', () => {
     const elapsed = performance.now() - started;
     expect(result).toMatchObject({ timedOut: true, interrupted: false, exitCode: null, signal: 'SIGKILL' });
     for (const pid of pids) expect(isProcessAlive(pid), `pid ${pid}`).toBe(false);
+    console.log(`timeout kill: returned ${(elapsed - 1500 - 300).toFixed(0)} ms after SIGKILL was due`);
     // timeout + grace, plus the time to notice.
     expect(elapsed).toBeGreaterThanOrEqual(1500 + 300);
     expect(elapsed).toBeLessThan(1500 + 300 + 1500);
@@ -333,6 +337,36 @@ describe('ProcessExecutor: stopping commands', () => {
     const result = await run;
     expect(result).toMatchObject({ interrupted: true, signal: 'SIGINT' });
     expect(performance.now() - started).toBeLessThan(900);
+  });
+
+  it('on SIGINT, also stops what the command left behind when its parent died', async () => {
+    const pidfile = join(dir, 'pids');
+    const { exec, out } = executor({ killGraceMs: 300 });
+    const run = exec.run(request(`(sleep 30 & echo $! > ${pidfile}); echo ready; sleep 30`));
+    await until(() => out.text.includes('ready'), 'the command to start');
+    const [orphan = 0] = readPids(pidfile);
+    cleanupPids.push(orphan);
+    expect(isProcessAlive(orphan)).toBe(true);
+    process.kill(process.pid, 'SIGINT');
+    const result = await run;
+    expect(result.interrupted).toBe(true);
+    expect(isProcessAlive(orphan)).toBe(false);
+  });
+
+  it('when the terminal Ctrl-C kills the shell first, still stops its background jobs', async () => {
+    // The terminal signals the whole foreground group: the shell dies of SIGINT, background
+    // jobs ignore it. Here only the shell is signalled, which is what the jobs see of it.
+    const pidfile = join(dir, 'pids');
+    const { exec, out } = executor({ killGraceMs: 300 });
+    let shell = 0;
+    const run = exec.run(request(`sleep 30 & echo $! > ${pidfile}; echo ready; wait`, { onSpawn: (pid) => (shell = pid) }));
+    await until(() => out.text.includes('ready'), 'the command to start');
+    const [job = 0] = readPids(pidfile);
+    cleanupPids.push(job);
+    process.kill(shell, 'SIGINT');
+    const result = await run;
+    expect(result).toMatchObject({ interrupted: true, signal: 'SIGINT' });
+    expect(isProcessAlive(job)).toBe(false);
   });
 
   it('returns promptly when the command leaves a daemon holding its output open', async () => {

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { CommandRequest, CommandResult, Executor } from '../core/ports.js';
 import type { StreamRedactor } from '../core/redact.js';
-import { findDescendants, isWaitingForTerminal, readProcStart, terminateTree } from './process-tree.js';
+import { findDescendants, isWaitingForTerminal, readProcessGroup, readProcStart, terminateTree } from './process-tree.js';
 import type { KillStage, Termination } from './process-tree.js';
 
 export interface ProcessExecutorOptions {
@@ -212,6 +212,7 @@ export class ProcessExecutor implements Executor {
     const statusEnabled = this.showElapsed && (this.stderr as { isTTY?: boolean }).isTTY === true;
     let statusShown = false;
     let statusSecond = -1;
+    let checkedSecond = -1;
     const clearStatus = (): void => {
       if (!statusShown) return;
       statusShown = false;
@@ -227,7 +228,8 @@ export class ProcessExecutor implements Executor {
         // command writes straight to the terminal (sudo, ssh).
         if (exited || now - lastOutputAt < STATUS_AFTER_MS || !atLineStart) return;
         const second = Math.floor((now - started) / 1000);
-        if (second === statusSecond) return;
+        if (second === statusSecond || second === checkedSecond) return;
+        checkedSecond = second;
         if (isWaitingForTerminal([pid, ...findDescendants(pid)])) {
           clearStatus();
           return;
@@ -327,27 +329,26 @@ export class ProcessExecutor implements Executor {
       check();
     });
 
-    // Timeout and Ctrl-C: both stop the whole tree, in stages.
+    // Timeout and Ctrl-C: both stop the whole tree, in stages, including what the command
+    // left in drbook's process group after its parent died.
+    const pgid = readProcessGroup(pid);
+    const group = pgid !== undefined && procStart !== undefined ? { pgid, since: procStart } : undefined;
     let termination: Termination | undefined;
     let timedOut = false;
     let interrupted = false;
     const terminate = (stages: KillStage[]): void => {
-      termination ??= terminateTree(pid, stages, { rootStart: procStart });
+      termination ??= terminateTree(pid, stages, { rootStart: procStart, ...(group === undefined ? {} : { group }) });
     };
+    const interruptStages: KillStage[] = [
+      { signal: 'SIGINT', afterMs: 0 },
+      { signal: 'SIGTERM', afterMs: SIGINT_GRACE_MS },
+      { signal: 'SIGKILL', afterMs: this.killGraceMs },
+    ];
     const onSigint = (): void => {
-      if (exited) return;
-      if (termination !== undefined) {
-        // A second Ctrl-C, or one during a timeout's grace: no more waiting.
-        interrupted = true;
-        termination.hurry();
-        return;
-      }
       interrupted = true;
-      terminate([
-        { signal: 'SIGINT', afterMs: 0 },
-        { signal: 'SIGTERM', afterMs: SIGINT_GRACE_MS },
-        { signal: 'SIGKILL', afterMs: this.killGraceMs },
-      ]);
+      // A second Ctrl-C, or one during a timeout's grace: no more waiting.
+      if (termination !== undefined) termination.hurry();
+      else terminate(interruptStages);
     };
     process.on('SIGINT', onSigint);
     const timeoutTimer =
@@ -368,6 +369,12 @@ export class ProcessExecutor implements Executor {
     exited = true;
     const durationMs = performance.now() - started;
     if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
+    if (exit.signal === 'SIGINT' && termination === undefined) {
+      // The terminal's Ctrl-C reached the shell first: its background jobs ignore SIGINT
+      // and outlive it unless stopped here.
+      interrupted = true;
+      terminate(interruptStages);
+    }
     exitedAt = performance.now();
     draining = true;
     armDrain();
@@ -506,7 +513,8 @@ function handTerminalToChild(): () => void {
 }
 
 function capturedText(source: Source | undefined): string {
-  return source === undefined ? '' : Buffer.concat(source.captured).toString('utf8');
+  // write(), not end(): a character cut in half at the limit is dropped, not shown as U+FFFD.
+  return source === undefined ? '' : new StringDecoder('utf8').write(Buffer.concat(source.captured));
 }
 
 function lastLines(text: string): string {

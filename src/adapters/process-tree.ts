@@ -13,6 +13,7 @@ interface ProcStat {
   pid: number;
   ppid: number;
   state: string;
+  pgrp: number;
   start: string;
 }
 
@@ -37,9 +38,10 @@ function readStat(pid: number): ProcStat | undefined {
   const fields = text.slice(close + 2).split(' ');
   const state = fields[0];
   const ppid = Number(fields[1]);
+  const pgrp = Number(fields[2]);
   const start = fields[19];
   if (state === undefined || start === undefined || !Number.isInteger(ppid)) return undefined;
-  return { pid, ppid, state, start };
+  return { pid, ppid, state, pgrp, start };
 }
 
 /**
@@ -69,6 +71,34 @@ export function isProcessAlive(pid: number, procStart?: string): boolean {
     // EPERM: it exists, it is just not ours to signal.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The process group of `pid` (Linux only). */
+export function readProcessGroup(pid: number): number | undefined {
+  return hasProc ? readStat(pid)?.pgrp : undefined;
+}
+
+/**
+ * Processes a command left behind in drbook's process group: orphans re-parented away from
+ * the command when their parent died (`(sleep 300 &)`, or a background job after the shell
+ * died of the terminal's Ctrl-C), which parent pids no longer lead to. Only orphans (whose
+ * parent is outside the group) started since the command (`since`, from readProcStart)
+ * qualify, which leaves alone whatever else shares the group: a pipeline drbook is part of
+ * started before it, and children of other processes of the group. Linux only.
+ */
+export function findStrays(pgid: number, since: string): number[] {
+  if (!hasProc) return [];
+  const stats: ProcStat[] = [];
+  for (const name of safeReaddir('/proc') ?? []) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') stats.push(stat);
+  }
+  const group = new Map(stats.map((stat) => [stat.pid, stat.pgrp]));
+  const floor = BigInt(since);
+  return stats
+    .filter((stat) => stat.pgrp === pgid && group.get(stat.ppid) !== pgid && stat.pid !== process.pid && BigInt(stat.start) >= floor)
+    .map((stat) => stat.pid);
 }
 
 /** Every process as [pid, ppid]. */
@@ -159,7 +189,13 @@ export interface Termination {
 export function terminateTree(
   rootPid: number,
   stages: readonly KillStage[],
-  options: { pollMs?: number; finalWaitMs?: number; rootStart?: string } = {},
+  options: {
+    pollMs?: number;
+    finalWaitMs?: number;
+    rootStart?: string;
+    /** Also stop the command's strays in this process group (see findStrays). */
+    group?: { pgid: number; since: string };
+  } = {},
 ): Termination {
   const pollMs = options.pollMs ?? 50;
   const finalWaitMs = options.finalWaitMs ?? 2000;
@@ -173,6 +209,12 @@ export function terminateTree(
     remember(rootPid);
     const roots = alive();
     for (const pid of findDescendants(roots.length > 0 ? roots : [rootPid])) remember(pid);
+    if (options.group !== undefined) {
+      for (const pid of findStrays(options.group.pgid, options.group.since)) {
+        remember(pid);
+        for (const child of findDescendants(pid)) remember(child);
+      }
+    }
   };
 
   let next = 0;
