@@ -1,6 +1,7 @@
 import type { Condition } from './model.js';
 
-const CONDITION = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)\s*(.*?)\s*$/;
+// The value may not start with `=`: `a === b` is a typo, not a comparison with "= b".
+const CONDITION = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(==|!=)(?!=)\s*(.*?)\s*$/;
 
 /** Parses `name == value` or `name != value`; the value may be quoted. */
 export function parseCondition(text: string): Condition | undefined {

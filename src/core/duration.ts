@@ -1,5 +1,6 @@
 const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-const DURATION = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+// Parts may be spaced (`1h 30m`), the way formatDuration writes them and people type them.
+const DURATION = /^(?:(\d+)d\s*)?(?:(\d+)h\s*)?(?:(\d+)m(?!s)\s*)?(?:(\d+)s\s*)?(?:(\d+)ms)?$/;
 
 /** Parses `90m`, `2h`, `1h30m`, `45s`, `1d`, `500ms`. Returns milliseconds, or undefined. */
 export function parseDuration(text: string): number | undefined {
@@ -23,9 +24,10 @@ export function parseDuration(text: string): number | undefined {
 /** `3723000` → `1h 2m 3s`; below a minute keeps one decimal of seconds. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) ms = 0;
-  if (ms < 60_000) {
+  // 59.6 s rounds to a minute: show `1m`, not `60s`.
+  if (ms < 59_500) {
     const s = ms / 1000;
-    return s < 10 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
+    return s < 9.95 ? `${s.toFixed(1)}s` : `${Math.round(s)}s`;
   }
   const totalSeconds = Math.round(ms / 1000);
   const d = Math.floor(totalSeconds / 86_400);
