@@ -100,6 +100,14 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/export.js')).runExport(session, opts)));
 
   program
+    .command('bundle')
+    .description('write an offline bundle: validated runbooks, their local docs, a printable INDEX.md, drbook.mjs and SHA256SUMS')
+    .option('-o, --output <dir>', 'bundle directory (default: ./drbook-bundle)')
+    .option('--check <dir>', 'verify a bundle against its SHA256SUMS: what changed, is missing or was added')
+    .addOption(dirOption())
+    .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
+
+  program
     .command('schema')
     .description('print the JSON Schema of the runbook format (for editors)')
     .action(async () => done(await (await import('./commands/schema.js')).runSchema()));
