@@ -327,7 +327,7 @@ const yamlSyntax: Row[] = [
   { name: 'a key indented one space too little', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '   title: A'), expect: ['5:4: error: YAML: '] },
   { name: 'an unclosed double quote: at the opening quote', yaml: y('drbook: 1', 'title: "Restore', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Missing closing "quote'] },
   { name: "an unclosed single quote", yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', "    title: 'A"), expect: ["5:12: error: YAML: Missing closing 'quote"] },
-  { name: 'an unclosed flow list', yaml: y('drbook: 1', 'title: T', 'tags: [mail, dns', 'steps:', '  - id: a', '    title: A'), expect: ['4:1: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+  { name: 'an unclosed flow list', yaml: y('drbook: 1', 'title: T', 'tags: [mail, dns', 'steps:', '  - id: a', '    title: A'), expect: ['3:7: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
   { name: 'tab indentation', yaml: y('drbook: 1', 'title: T', 'steps:', '\t- id: a'), expect: ['4:1: error: YAML: Tabs are not allowed as indentation'] },
   { name: 'a duplicate key', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A'), expect: ['3:1: error: YAML: Map keys must be unique'] },
   { name: 'a duplicate key in a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    run: y'), expect: ['7:5: error: YAML: Map keys must be unique'] },
@@ -335,6 +335,11 @@ const yamlSyntax: Row[] = [
   { name: 'an alias to no anchor', yaml: y('drbook: 1', 'title: *name', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Unresolved alias'] },
   { name: 'a key without a value', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run'), expect: ['6:5: error: YAML: Implicit map keys need to be followed by map values'] },
   { name: 'a colon inside a plain value', yaml: y('drbook: 1', 'title: Step: restore', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Nested mappings are not allowed in compact mappings'] },
+  { name: 'an unclosed flow map inside a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    env: { A: "1"', '  - id: b', '    title: B'), expect: ['6:10: error: YAML: Flow map in block collection must be sufficiently indented and end with a }', '7:9: error: YAML: Nested mappings', '7:9: error: YAML: Implicit keys'] },
+  { name: 'a raw control character', yaml: y('drbook: 1', 'title: "bell \x07"', 'steps:', '  - id: a', '    title: A\x1b[2J'), expect: ['2:14: error: YAML: control character U+0007 in the file; if it is meant, write it as "\\x07" inside double quotes', '5:13: error: YAML: control character U+001B'] },
+  { name: 'a control character written as an escape', yaml: y('drbook: 1', 'title: "bell \\x07"', 'steps:', '  - id: a', '    title: A'), expect: [] },
+  { name: 'a merge of a scalar', yaml: y('drbook: 1', 'title: T', 'steps:', '  - <<: 5', '    id: a', '    title: A'), expect: ['4:5: error: YAML: Merge sources must be maps or map aliases'] },
+  { name: 'a list as a key', yaml: y('drbook: 1', 'title: T', '? [a, b]', ': c', 'steps:', '  - id: a', '    title: A'), expect: ['3:3: error: [ a, b ]: unknown field'] },
   { name: 'every syntax error of the file', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A', '    title: B'), expect: ['3:1: error: YAML: Map keys must be unique', '7:5: error: YAML: Map keys must be unique'] },
 ];
 

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { isAlias, isCollection, isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
@@ -46,11 +46,14 @@ export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
 
 function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const problems: Problem[] = [];
+  const control = controlCharacters(text, ctx.file);
+  if (control.length > 0) return { problems: control };
   const lines = new LineCounter();
   let doc: Document;
   try {
     // merge: `<<: *defaults`, as in GitLab CI and compose files, which authors will copy.
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+    // logLevel: the library would print its own warnings to stderr; they become problems.
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'error' });
   } catch (error) {
     return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `cannot parse YAML: ${yamlMessage(oneLine(error))}` }] };
   }
@@ -77,8 +80,8 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (error) {
     const message = oneLine(error);
-    const alias = firstAlias(doc, /Unresolved alias/i.test(message));
-    const pos = alias === undefined ? { line: 1, col: 1 } : toPosition(lines, alias);
+    const culprit = /merge/i.test(message) ? firstMergeKey(doc) : firstAlias(doc, /Unresolved alias/i.test(message));
+    const pos = culprit === undefined ? { line: 1, col: 1 } : toPosition(lines, culprit);
     const shown = /Excessive alias count/i.test(message)
       ? `YAML: aliases expand to too many nodes (an "alias bomb"): a runbook needs at most a few aliases`
       : `YAML: ${message}`;
@@ -546,6 +549,18 @@ function yamlErrorPosition(doc: Document, lines: LineCounter, text: string, erro
     });
     if (open !== undefined) return toPosition(lines, open);
   }
+  const unclosed = /^Flow (sequence|map) .*end with a [\]}]/.exec(error.message);
+  if (unclosed) {
+    // The bracket that was never closed, not the end of the file where the parser gave up.
+    let open: number | undefined;
+    const wanted = unclosed[1] === 'sequence' ? 'seq' : 'map';
+    visit(doc, (_key, node) => {
+      const collection = wanted === 'seq' ? (isSeq(node) ? node : undefined) : isMap(node) ? node : undefined;
+      const range = collection?.range;
+      if (collection?.flow && range && range[0] < offset && offset <= range[1] + 1 && (open === undefined || range[0] > open)) open = range[0];
+    });
+    if (open !== undefined) return toPosition(lines, open);
+  }
   if (error.code !== 'TAB_AS_INDENT') {
     while (text[offset] === ' ') offset++;
     if (offset > error.pos[0] && (text[offset] === '\n' || offset >= text.length)) offset = error.pos[0];
@@ -570,6 +585,45 @@ function tooDeep(doc: Document): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * YAML allows no control characters but tab and line breaks in a file; one there is a
+ * paste from a terminal or a binary file, and would reach the operator's terminal from a
+ * title as an escape sequence. Written as an escape ("\x1b") inside double quotes it is
+ * deliberate and allowed.
+ */
+function controlCharacters(text: string, file: string): Problem[] {
+  const problems: Problem[] = [];
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 10) {
+      line++;
+      lineStart = i + 1;
+    } else if ((code < 32 && code !== 9 && code !== 13) || (code >= 0x7f && code <= 0x9f && code !== 0x85)) {
+      const hex = code.toString(16).padStart(2, '0');
+      problems.push({ file, line, col: i - lineStart + 1, severity: 'error', message: `YAML: control character U+00${hex.toUpperCase()} in the file; if it is meant, write it as "\\x${hex}" inside double quotes` });
+      if (problems.length === 20) break; // a binary file would give thousands
+    }
+  }
+  return problems;
+}
+
+/** The first merge key (`<<`) in the file, to point at. */
+function firstMergeKey(doc: Document): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Pair(_key, pair) {
+      if (isPair(pair) && isScalar(pair.key) && pair.key.source === '<<') {
+        found = pair.key.range?.[0];
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** The first alias in the file (or the first that names no anchor), to point at. */

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 
 export type PathSegment = string | number;
 export interface Position {
@@ -42,7 +42,7 @@ function find(doc: Document, path: readonly PathSegment[], target: 'key' | 'valu
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg));
+      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg)) ?? node.items.find((p) => isPair(p) && complexKeyMatches(p.key, String(seg)));
       if (!pair) return { node, offset, complete: false };
       const keyStart = rangeStart(pair.key);
       if (last && target === 'key' && keyStart !== undefined) return { node: pair.key, offset: keyStart, complete: true };
@@ -69,6 +69,16 @@ function find(doc: Document, path: readonly PathSegment[], target: 'key' | 'valu
 
 function isEmptyScalar(node: unknown): boolean {
   return isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+}
+
+/**
+ * `? [a, b]` as a key: toJS names it `[ a, b ]`, String() gives `["a","b"]`. Without
+ * quotes and spaces both read `[a,b]`, close enough to find a key nobody writes on purpose.
+ */
+function complexKeyMatches(key: unknown, seg: string): boolean {
+  if (!isCollection(key)) return false;
+  const bare = (text: string) => text.replace(/["'\s]/g, '');
+  return bare(String(key)) === bare(seg);
 }
 
 function keyText(key: unknown): string | undefined {
