@@ -307,7 +307,9 @@ describe('ProcessExecutor: stopping commands', () => {
     const { exec } = executor({ killGraceMs: 5000 });
     const started = performance.now();
     const result = await exec.run(request('sleep 30 & sleep 30; wait', { timeoutMs: 300 }));
-    expect(result).toMatchObject({ timedOut: true, signal: 'SIGTERM' });
+    expect(result.timedOut).toBe(true);
+    // The shell dies of SIGTERM, or first sees its foreground job die of it and exits 128+15.
+    expect(result.signal === 'SIGTERM' || result.exitCode === 143).toBe(true);
     expect(performance.now() - started).toBeLessThan(2000);
   });
 

@@ -201,8 +201,13 @@ export function terminateTree(
   const finalWaitMs = options.finalWaitMs ?? 2000;
   const known = new Map<number, string | undefined>();
   if (options.rootStart !== undefined) known.set(rootPid, options.rootStart);
+  let lastSignal: NodeJS.Signals | undefined;
   const remember = (pid: number): void => {
-    if (!known.has(pid)) known.set(pid, readProcStart(pid));
+    if (known.has(pid)) return;
+    known.set(pid, readProcStart(pid));
+    // Forked after the last stage was sent (a loop starting its next `sleep`): it gets that
+    // signal too, or it would outlive everything by its own means.
+    if (lastSignal !== undefined) signalPid(pid, lastSignal);
   };
   const alive = (): number[] => [...known].filter(([pid, start]) => isProcessAlive(pid, start)).map(([pid]) => pid);
   const rescan = (): void => {
@@ -236,6 +241,7 @@ export function terminateTree(
 
   const sendStage = (stage: KillStage): void => {
     rescan();
+    lastSignal = stage.signal;
     // Deepest (latest found) first, as in killTree.
     for (const pid of alive().reverse()) signalPid(pid, stage.signal);
     next += 1;
