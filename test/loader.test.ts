@@ -329,8 +329,9 @@ const yamlSyntax: Row[] = [
   { name: "an unclosed single quote", yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', "    title: 'A"), expect: ["5:12: error: YAML: Missing closing 'quote"] },
   { name: 'an unclosed flow list', yaml: y('drbook: 1', 'title: T', 'tags: [mail, dns', 'steps:', '  - id: a', '    title: A'), expect: ['3:7: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
   { name: 'tab indentation', yaml: y('drbook: 1', 'title: T', 'steps:', '\t- id: a'), expect: ['4:1: error: YAML: Tabs are not allowed as indentation'] },
-  { name: 'a duplicate key', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A'), expect: ['3:1: error: YAML: Map keys must be unique'] },
-  { name: 'a duplicate key in a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    run: y'), expect: ['7:5: error: YAML: Map keys must be unique'] },
+  { name: 'a duplicate key', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A'), expect: ['3:1: error: YAML: duplicate key "title" (first at line 2): map keys must be unique'] },
+  { name: 'a duplicate key in a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    run: y'), expect: ['7:5: error: YAML: duplicate key "run" (first at line 6)'] },
+  { name: 'a duplicate key in a flow map', yaml: y('drbook: 1', 'title: T', 'vars:', '  a: { default: 1, default: 2 }', 'steps:', '  - id: s', '    title: S {{a}}'), expect: ['4:20: error: YAML: duplicate key "default" (first at line 4)'] },
   { name: 'two documents', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '---', 'drbook: 1'), expect: ['6:1: error: YAML: a runbook file holds one YAML document'] },
   { name: 'an alias to no anchor', yaml: y('drbook: 1', 'title: *name', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Unresolved alias'] },
   { name: 'a key without a value', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run'), expect: ['6:5: error: YAML: Implicit map keys need to be followed by map values'] },
@@ -340,7 +341,7 @@ const yamlSyntax: Row[] = [
   { name: 'a control character written as an escape', yaml: y('drbook: 1', 'title: "bell \\x07"', 'steps:', '  - id: a', '    title: A'), expect: [] },
   { name: 'a merge of a scalar', yaml: y('drbook: 1', 'title: T', 'steps:', '  - <<: 5', '    id: a', '    title: A'), expect: ['4:5: error: YAML: Merge sources must be maps or map aliases'] },
   { name: 'a list as a key', yaml: y('drbook: 1', 'title: T', '? [a, b]', ': c', 'steps:', '  - id: a', '    title: A'), expect: ['3:3: error: [ a, b ]: unknown field'] },
-  { name: 'every syntax error of the file', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A', '    title: B'), expect: ['3:1: error: YAML: Map keys must be unique', '7:5: error: YAML: Map keys must be unique'] },
+  { name: 'every syntax error of the file', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A', '    title: B'), expect: ['3:1: error: YAML: duplicate key "title"', '7:5: error: YAML: duplicate key "title"'] },
 ];
 
 const schema: Row[] = [

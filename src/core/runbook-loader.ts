@@ -53,17 +53,26 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   try {
     // merge: `<<: *defaults`, as in GitLab CI and compose files, which authors will copy.
     // logLevel: the library would print its own warnings to stderr; they become problems.
-    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'error' });
+    // uniqueKeys: the library compares each key with every other (minutes for a file of
+    // 100 000 keys); duplicateKeys does it in one pass.
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true, logLevel: 'error' });
   } catch (error) {
     return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `cannot parse YAML: ${yamlMessage(oneLine(error))}` }] };
   }
-  const at = (pos: Position, severity: Severity, message: string) => problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message });
+  const at = (pos: Position, severity: Severity, message: string) => problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message: singleLine(message) });
   const report = (severity: Severity, path: readonly PathSegment[], message: string, target: 'key' | 'value' = 'value') => {
     at(locate(doc, lines, path, target), severity, message);
   };
 
   for (const error of doc.errors) at(yamlErrorPosition(doc, lines, text, error), 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}`);
-  if (problems.length > 0) return { problems };
+  for (const dup of duplicateKeys(doc)) {
+    const first = toPosition(lines, dup.first);
+    at(toPosition(lines, dup.at), 'error', `YAML: duplicate key "${dup.key}" (first at line ${first.line}): map keys must be unique`);
+  }
+  if (problems.length > 0) {
+    sortProblems(problems);
+    return { problems };
+  }
   for (const warning of doc.warnings) {
     const message = warning.code === 'TAG_RESOLVE_FAILED' ? `${oneLine(warning.message)}: the value is read as plain text` : oneLine(warning.message);
     at(yamlErrorPosition(doc, lines, text, warning), 'warning', `YAML: ${message}`);
@@ -139,7 +148,7 @@ function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: R
   const where = describePath(path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      for (const key of issue.keys ?? []) report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${key}\`${suggest(key, path)}`, 'key');
+      for (const key of issue.keys ?? []) report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`, 'key');
       return;
     case 'invalid_key': {
       // A bad name in a map (vars, docs, env): the key is at fault, and the inner issue says why.
@@ -256,6 +265,12 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
 
   const seenIds = new Map<string, number>();
   const captured = new Map<string, number>();
+  // Which steps capture each name, for "captured only later": one pass, not one per reference.
+  const capturedBy = new Map<string, number[]>();
+  steps.forEach((s, i) => {
+    const name = asRecord(s).capture;
+    if (typeof name === 'string') capturedBy.set(name, [...(capturedBy.get(name) ?? []), i]);
+  });
   steps.forEach((value, index) => {
     const step = asRecord(value) as Partial<StepDef> & Record<string, unknown>;
     const where = `steps[${index}]${typeof step.id === 'string' ? ` (${step.id})` : ''}`;
@@ -284,7 +299,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       for (const ref of refs) {
         const [raw, n] = here(ref);
         used.add(ref.name);
-        if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(ref.name, steps, index)}`);
+        if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (path[path.length - 1] === 'run' && insideShellQuotes(text, ref.offset)) {
           reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally`);
         }
@@ -389,9 +404,9 @@ function compileRegex(source: string, path: PathSegment[], label: string, report
   }
 }
 
-function laterCapture(name: string, steps: unknown[], index: number): string {
-  const later = steps.findIndex((s, i) => i >= index && asRecord(s).capture === name);
-  if (later === -1) return ': declare it under vars: or capture it in an earlier step';
+function laterCapture(capturedAt: number[] | undefined, index: number): string {
+  const later = capturedAt?.find((i) => i >= index);
+  if (later === undefined) return ': declare it under vars: or capture it in an earlier step';
   return later === index ? ': a step cannot use the var it captures itself' : `: it is captured only later, by steps[${later}]`;
 }
 
@@ -469,7 +484,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function describePath(path: readonly PathSegment[]): string {
   if (path.length === 0) return 'runbook';
-  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  return path.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? shortKey(s) : `.${shortKey(s)}`)).join('');
+}
+
+/** A key as it can stand in a one-line message: a multi-line or 2 MB key is cut. */
+function shortKey(key: string): string {
+  const flat = key.replace(/\r?\n|\r/g, '\\n');
+  return flat.length > 60 ? `${flat.slice(0, 57)}...` : flat;
+}
+
+/**
+ * Every problem is one `file:line:col: severity: message` line, whatever text of the
+ * file a message quotes (a multi-line key, a 1 MB value).
+ */
+function singleLine(message: string): string {
+  const flat = message.replace(/\r?\n|\r/g, '\\n');
+  return flat.length > 500 ? `${flat.slice(0, 497)}...` : flat;
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
@@ -566,6 +596,32 @@ function yamlErrorPosition(doc: Document, lines: LineCounter, text: string, erro
     if (offset > error.pos[0] && (text[offset] === '\n' || offset >= text.length)) offset = error.pos[0];
   }
   return toPosition(lines, Math.min(offset, text.length));
+}
+
+/** Keys repeated in a mapping, each with where it first appeared; without recursion. */
+function duplicateKeys(doc: Document): { key: string; at: number; first: number }[] {
+  const found: { key: string; at: number; first: number }[] = [];
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Map<string, number>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isScalar(key) && key.range) {
+          // As the yaml library compares: the value and its type (1 and "1" differ).
+          const id = `${typeof key.value}:${String(key.value)}`;
+          const first = seen.get(id);
+          if (first === undefined) seen.set(id, key.range[0]);
+          else found.push({ key: String(key.value), at: key.range[0], first });
+        }
+        stack.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items as unknown[]) stack.push(item);
+    }
+  }
+  return found;
 }
 
 /** The offset of the first node nested deeper than MAX_DEPTH, found without recursion. */

@@ -1,4 +1,4 @@
-import { isCollection, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
 
 export type PathSegment = string | number;
 export interface Position {
@@ -42,7 +42,7 @@ function find(doc: Document, path: readonly PathSegment[], target: 'key' | 'valu
     const seg = path[i];
     const last = i === path.length - 1;
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && keyText(p.key) === String(seg)) ?? node.items.find((p) => isPair(p) && complexKeyMatches(p.key, String(seg)));
+      const pair = pairsOf(node).get(String(seg)) ?? node.items.find((p) => isPair(p) && complexKeyMatches(p.key, String(seg)));
       if (!pair) return { node, offset, complete: false };
       const keyStart = rangeStart(pair.key);
       if (last && target === 'key' && keyStart !== undefined) return { node: pair.key, offset: keyStart, complete: true };
@@ -69,6 +69,25 @@ function find(doc: Document, path: readonly PathSegment[], target: 'key' | 'valu
 
 function isEmptyScalar(node: unknown): boolean {
   return isScalar(node) && node.value === null && node.range !== undefined && node.range !== null && node.range[0] === node.range[1];
+}
+
+/**
+ * The pairs of a mapping by key, built once: a file with 100 000 unknown keys gets a
+ * problem for each, and a linear search for each would take minutes.
+ */
+const pairIndex = new WeakMap<object, Map<string, Pair>>();
+function pairsOf(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const item of map.items) {
+      if (!isPair(item)) continue;
+      const key = keyText(item.key);
+      if (key !== undefined && !index.has(key)) index.set(key, item);
+    }
+    pairIndex.set(map, index);
+  }
+  return index;
 }
 
 /**
