@@ -169,7 +169,7 @@ describe('drbook bundle', () => {
     const made = bundle(['--dir', source, '-o', out]);
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
-    expect(made.stdout).toContain('bundled 2 runbooks and 4 docs');
+    expect(made.stdout).toContain('bundled 2 runbooks, 4 docs and 0 scripts');
 
     expect(filesUnder(out)).toEqual([
       'INDEX.md',
@@ -345,6 +345,11 @@ describe('drbook bundle', () => {
     const validated = node([join(out, 'drbook.mjs'), 'validate'], mkdtempSync(join(work, 'cwd-')));
     expect(validated.status).toBe(0);
     expect(bundle(['--check', out]).status).toBe(0);
+    // The scripts the steps call come along, executable, so a live run works from the bundle.
+    expect(statSync(join(out, 'runbooks', 'scripts', 'dns-check.sh')).mode & 0o111).not.toBe(0);
+    const run = node([join(out, 'drbook.mjs'), 'run', 'dns-failover', '--yes'], mkdtempSync(join(work, 'cwd-')));
+    expect(run.stderr).toContain('Run completed');
+    expect(run.status).toBe(0);
   });
 
   it('from its own drbook.mjs, bundles again with the same single file', (ctx) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Scalar } from 'yaml';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -65,7 +65,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   const shown = displayPath(out);
   const lines = [...notes];
-  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'} and ${made.docs} doc${made.docs === 1 ? '' : 's'} into ${shown}/ (${describeSource(made.single)})`);
+  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'}, ${made.docs} doc${made.docs === 1 ? '' : 's'} and ${made.companions} script${made.companions === 1 ? '' : 's'} or other file${made.companions === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`);
   if (previous) lines.push(`  updated the previous bundle: ${describeChanges(previous, made.sums)}`);
   if (made.urls > 0) lines.push(`  not in the bundle: ${made.urls} external URL${made.urls === 1 ? '' : 's'}, listed at the end of ${INDEX}`);
   lines.push(`use it with only Node.js:  node ${shown}/${SINGLE_FILE} list`);
@@ -77,6 +77,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 interface BundleContent {
   runbooks: number;
   docs: number;
+  /** Scripts and other files of the runbooks directory. */
+  companions: number;
   urls: number;
   single: SingleFileResult;
   sums: Map<string, string>;
@@ -128,6 +130,9 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
     bundled.push({ runbook: load.runbook, source: source.file });
   }
 
+  // Runbooks are written above and linked docs live in docs/: neither is copied twice.
+  const companions = copyCompanions(sourceDir, join(root, 'runbooks'), new Set([...files.map((f) => resolve(f)), ...docFiles]));
+
   const single = await writeSingleFile(join(root, SINGLE_FILE));
   const index = renderIndex(bundled, { root, sourceDir, docs: names.size, made: new Date(), single, docLinks });
   writeDurable(join(root, INDEX), index.text);
@@ -136,7 +141,34 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
   for (const rel of filesUnder(root)) sums.set(rel, sha256File(join(root, rel)));
   writeDurable(join(root, SUMS), [...sums].map(([rel, hash]) => sumsLine(hash, rel)).join(''));
   for (const d of [join(root, 'docs'), join(root, 'runbooks'), root]) fsyncDir(d);
-  return { runbooks: bundled.length, docs: names.size, urls: index.urls, single, sums };
+  return { runbooks: bundled.length, docs: names.size, companions, urls: index.urls, single, sums };
+}
+
+/**
+ * The other files of the runbooks directory (the scripts steps call as `./scripts/x.sh`
+ * or through `cwd`), copied beside the bundled runbooks with their modes, so the steps
+ * run from the bundle as they do from the repository. Hidden entries and node_modules
+ * are left out. Returns how many files were copied.
+ */
+function copyCompanions(sourceDir: string, targetDir: string, alreadyBundled: ReadonlySet<string>): number {
+  let count = 0;
+  const walk = (from: string, to: string) => {
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const source = join(from, entry.name);
+      const target = join(to, entry.name);
+      if (entry.isDirectory()) {
+        walk(source, target);
+      } else if (entry.isFile() && !alreadyBundled.has(resolve(source))) {
+        mkdirSync(to, { recursive: true });
+        writeDurable(target, readFileSync(source));
+        chmodSync(target, statSync(source).mode & 0o777);
+        count++;
+      }
+    }
+  };
+  walk(resolve(sourceDir), targetDir);
+  return count;
 }
 
 // ---------------------------------------------------------------------------------------
