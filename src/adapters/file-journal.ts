@@ -11,7 +11,7 @@
  * - a torn last line (a crash mid-write) is never rewritten: the next line starts after a
  *   '\n' of its own and links to the last valid line, and readers report the torn one.
  */
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { JOURNAL_VERSION, type EventBody, type JournalEvent } from '../core/journal-events.js';
@@ -19,7 +19,7 @@ import { hashLine, isJournalEvent, parseJournal, verifyChain, type ParsedJournal
 import type { Clock, Journal } from '../core/ports.js';
 import { sleepSync, withAppendLock } from './file-lock.js';
 import { errnoText } from './runbook-files.js';
-import { ensureSessionsDir, sessionJournalPath, sessionOutputDir } from './state-home.js';
+import { ensureSessionsDir, readJournalText, sessionJournalPath, sessionOutputDir } from './state-home.js';
 
 const defaultClock: Clock = {
   now: () => new Date(),
@@ -84,13 +84,25 @@ export class FileJournal implements Journal {
     return new FileJournal(path, fd, clock);
   }
 
-  /** Opens an existing journal to append to it: resume, or a note from another terminal. */
+  /**
+   * Opens an existing journal to append to it: resume, or a note from another terminal.
+   * Refuses anything but a regular file.
+   */
   static open(path: string, clock: Clock = defaultClock): FileJournal {
     let fd: number;
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_APPEND);
+      // Non-blocking: a FIFO named like a journal must not hang the open.
+      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_NONBLOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DrbookError(`no journal at ${path}`, ExitCode.usage);
+      throw notWritable(path, error);
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new DrbookError(`cannot write to the journal ${path}: not a regular file`, ExitCode.usage);
+    } catch (error) {
+      closeSync(fd);
+      if (error instanceof DrbookError) throw error;
       throw notWritable(path, error);
     }
     return new FileJournal(path, fd, clock);
@@ -228,11 +240,7 @@ export function readJournalFile(path: string): ParsedJournal & { warnings: strin
 }
 
 function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new DrbookError(`cannot read the journal ${path}: ${errnoText(error)}`, ExitCode.usage);
-  }
+  return readJournalText(path);
 }
 
 function sizeOf(path: string): number {

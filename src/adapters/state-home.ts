@@ -2,7 +2,7 @@
  * Where sessions live: `DRBOOK_HOME/sessions/<SESSION>.jsonl`, the command logs in
  * `DRBOOK_HOME/sessions/<SESSION>/`, and the lock files beside the journal.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -130,14 +130,34 @@ export function naturalCompare(a: string, b: string): number {
  */
 export function loadSessionSummary(home: string, id: string): SessionSummary {
   const path = sessionJournalPath(home, id);
-  let text: string;
+  const text = readJournalText(path);
+  const shownId = isAbsolute(id) ? basename(id).replace(/\.jsonl$/, '') : id;
+  return summarizeSession(shownId, parseJournal(text), readDriverLock(path));
+}
+
+/**
+ * The text of a journal file. Only a regular file is read: a FIFO named like a journal would
+ * block the reader forever, and a device (a symlink to /dev/zero) would never end. Opened
+ * non-blocking and checked on the descriptor, so nothing can be swapped in between.
+ */
+export function readJournalText(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw new DrbookError(`cannot read the journal ${path}: ${errnoText(error)}`, ExitCode.usage);
   }
-  const shownId = isAbsolute(id) ? basename(id).replace(/\.jsonl$/, '') : id;
-  return summarizeSession(shownId, parseJournal(text), readDriverLock(path));
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new DrbookError(`cannot read the journal ${path}: is a directory`, ExitCode.usage);
+    if (!stat.isFile()) throw new DrbookError(`cannot read the journal ${path}: not a regular file (a FIFO, socket or device)`, ExitCode.usage);
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    if (error instanceof DrbookError) throw error;
+    throw new DrbookError(`cannot read the journal ${path}: ${errnoText(error)}`, ExitCode.usage);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Summaries of every session, oldest first; an unreadable journal is left out. */
