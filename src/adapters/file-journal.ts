@@ -84,10 +84,7 @@ export class FileJournal implements Journal {
     return new FileJournal(path, fd, clock);
   }
 
-  /**
-   * Opens an existing journal to append to it: resume, or a note from another terminal.
-   * Refuses anything but a regular file.
-   */
+  /** Opens an existing journal to append to it: resume, or a note from another terminal. */
   static open(path: string, clock: Clock = defaultClock): FileJournal {
     let fd: number;
     try {
@@ -95,14 +92,6 @@ export class FileJournal implements Journal {
       fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_NONBLOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DrbookError(`no journal at ${path}`, ExitCode.usage);
-      throw notWritable(path, error);
-    }
-    try {
-      const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new DrbookError(`cannot write to the journal ${path}: not a regular file`, ExitCode.usage);
-    } catch (error) {
-      closeSync(fd);
-      if (error instanceof DrbookError) throw error;
       throw notWritable(path, error);
     }
     return new FileJournal(path, fd, clock);
