@@ -33,6 +33,8 @@ interface Tail {
   lastHash: string | null;
   /** False after a torn line: the next write must start with '\n'. */
   endsWithNewline: boolean;
+  /** The format version (`v`) of the last valid event, if there is one. */
+  lastVersion?: number;
 }
 
 const TAIL_CHUNK = 64 * 1024;
@@ -84,7 +86,11 @@ export class FileJournal implements Journal {
     return new FileJournal(path, fd, clock);
   }
 
-  /** Opens an existing journal to append to it: resume, or a note from another terminal. */
+  /**
+   * Opens an existing journal to append to it: resume, or a note from another terminal.
+   * Refuses a journal a newer drbook wrote: its events may mean what this drbook cannot
+   * know, and one file must not mix two formats.
+   */
   static open(path: string, clock: Clock = defaultClock): FileJournal {
     let fd: number;
     try {
@@ -92,6 +98,13 @@ export class FileJournal implements Journal {
       fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_NONBLOCK);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new DrbookError(`no journal at ${path}`, ExitCode.usage);
+      throw notWritable(path, error);
+    }
+    try {
+      checkVersion(path, readTail(fd, fstatSync(fd).size));
+    } catch (error) {
+      closeSync(fd);
+      if (error instanceof DrbookError) throw error;
       throw notWritable(path, error);
     }
     return new FileJournal(path, fd, clock);
@@ -113,7 +126,7 @@ export class FileJournal implements Journal {
   private appendLocked(fd: number, body: EventBody): JournalEvent {
     const size = fstatSync(fd).size;
     // Another process appended since our last write: learn the new end from the file.
-    if (this.tail === undefined || this.tail.size !== size) this.tail = readTail(fd, size);
+    if (this.tail === undefined || this.tail.size !== size) this.tail = checkVersion(this.path, readTail(fd, size));
     const tail = this.tail;
     const event = { v: JOURNAL_VERSION, seq: tail.lastSeq + 1, ts: this.clock.now().toISOString(), prev: tail.lastHash, ...body } as JournalEvent;
     const line = JSON.stringify(event);
@@ -140,6 +153,17 @@ export class FileJournal implements Journal {
       // Every line was fsynced already: a failing close loses nothing.
     }
   }
+}
+
+/** A journal whose last event is in a newer format than this drbook writes is left alone. */
+function checkVersion(path: string, tail: Tail): Tail {
+  if (tail.lastVersion !== undefined && tail.lastVersion > JOURNAL_VERSION) {
+    throw new DrbookError(
+      `${path} was written in journal format ${tail.lastVersion} by a newer drbook; this one writes format ${JOURNAL_VERSION} and will not append to it (nothing was written): use the newer drbook`,
+      ExitCode.usage,
+    );
+  }
+  return tail;
 }
 
 function notWritable(path: string, error: unknown): DrbookError {
@@ -187,13 +211,13 @@ export function readTail(fd: number, size: number): Tail {
   return found ? { size, endsWithNewline, ...found } : { size, endsWithNewline, lastSeq: 0, lastHash: null };
 }
 
-function validLine(bytes: Buffer): { lastSeq: number; lastHash: string } | undefined {
+function validLine(bytes: Buffer): { lastSeq: number; lastHash: string; lastVersion: number } | undefined {
   if (bytes.length === 0) return undefined;
   const line = bytes.toString('utf8');
   if (line.trim() === '') return undefined;
   try {
     const value: unknown = JSON.parse(line);
-    if (isJournalEvent(value)) return { lastSeq: value.seq, lastHash: hashLine(line) };
+    if (isJournalEvent(value)) return { lastSeq: value.seq, lastHash: hashLine(line), lastVersion: value.v };
   } catch {
     // Not JSON: torn or corrupt, not a link of the chain.
   }
