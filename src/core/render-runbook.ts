@@ -82,7 +82,12 @@ export function renderRunbookText(runbook: Runbook): string {
 
 /** Escapes text for markdown so runbook text cannot break the document. */
 export function escapeMarkdownInline(text: string): string {
-  return text.replace(/([\\`*_{}[\]<>()#+!|~])/g, '\\$1').replace(/\r?\n/g, ' ');
+  // `#` and `+` only mean something at the start of a line; escaping them elsewhere
+  // leaves stray backslashes in URLs and anchors when the file is read as plain text.
+  return text
+    .replace(/([\\`*[\]<>!|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))/g, (m) => `\\${m}`)
+    .replace(/^([#+])/, '\\$1')
+    .replace(/\r?\n/g, ' ');
 }
 
 function fence(code: string): string {
