@@ -29,13 +29,19 @@ function singleFileDir(): string | undefined {
 
 export interface FileLoad extends LoadResult {
   file: string;
+  /** The file could not be read at all (missing, permissions): an input error, exit 2. */
+  unreadable?: boolean;
 }
 
 /** Reads and checks one runbook file. Unreadable files are a problem of the file, exit 2. */
 export function loadRunbookFile(file: string): FileLoad {
   const absFile = resolve(file);
   const shown = displayPath(file);
-  const fail = (message: string): FileLoad => ({ file: shown, problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }] });
+  const fail = (message: string, unreadable = false): FileLoad => ({
+    file: shown,
+    problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }],
+    ...(unreadable ? { unreadable } : {}),
+  });
   let bytes: Buffer;
   try {
     const stat = statSync(absFile);
@@ -43,11 +49,18 @@ export function loadRunbookFile(file: string): FileLoad {
     if (stat.size > MAX_RUNBOOK_BYTES) return fail(`is ${(stat.size / 1048576).toFixed(1)} MB: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
     bytes = readFileSync(absFile);
   } catch (error) {
-    return fail(`cannot read: ${errnoText(error)}`);
+    return fail(`cannot read: ${errnoText(error)}`, true);
   }
   if (bytes.includes(0)) return fail('is not a text file (it holds NUL bytes)');
+  let text: string;
+  try {
+    // fatal: binary garbage gets one clear message instead of YAML errors about U+FFFD.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return fail('is not a UTF-8 text file (binary, or another encoding: save it as UTF-8)');
+  }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const result = loadRunbookText(bytes.toString('utf8'), { file: shown, absFile, sha256, fileExists: (p) => existsSync(p) });
+  const result = loadRunbookText(text, { file: shown, absFile, sha256, fileExists: (p) => existsSync(p) });
   return { ...result, file: shown };
 }
 

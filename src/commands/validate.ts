@@ -23,13 +23,15 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   const problems: Problem[] = [];
   const files: FileReport[] = [];
   let inputError = false;
+  let missing = 0;
 
   for (const target of targets) {
-    let isDir = false;
+    let isDir: boolean;
     try {
       isDir = statSync(target).isDirectory();
     } catch {
       inputError = true;
+      missing++;
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'error', message: 'no such file or directory' });
       continue;
     }
@@ -39,7 +41,9 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
     }
     for (const file of list) {
       const loaded = loadRunbookFile(file);
-      problems.push(...loaded.problems);
+      if (loaded.unreadable) inputError = true;
+      // A loop, not push(...): a file can hold more problems than a call has room for arguments.
+      for (const problem of loaded.problems) problems.push(problem);
       const errors = loaded.problems.filter((p) => p.severity === 'error').length;
       const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: loaded.problems.length - errors };
       if (loaded.runbook) Object.assign(report, { id: loaded.runbook.id, title: loaded.runbook.title, steps: loaded.runbook.steps.length });
@@ -59,7 +63,8 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   const summary =
     `${files.length} runbook${files.length === 1 ? '' : 's'} checked: ` +
     (invalid === 0 ? 'all valid' : `${invalid} invalid`) +
-    ` (${errorCount} error${errorCount === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})`;
+    ` (${errorCount} error${errorCount === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})` +
+    (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
   return exitCode;
 }
