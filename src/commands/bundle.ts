@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Scalar } from 'yaml';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -49,18 +49,27 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     );
   }
 
-  const notes = prepareDestination(out);
+  let notes: string[];
+  try {
+    notes = prepareDestination(out);
+  } catch (error) {
+    throw cannotWrite(out, error);
+  }
   const previous = existsSync(join(out, SUMS)) ? readSums(join(out, SUMS)).entries : undefined;
   const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   let made: BundleContent;
   try {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
     made = await writeBundle(tmp, loads.map((l) => l.file), dir);
     publish(out, tmp);
   } catch (error) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw error;
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // A read-only or full file system may refuse even that; the next bundle removes it.
+    }
+    throw cannotWrite(out, error);
   }
 
   const shown = displayPath(out);
@@ -454,7 +463,7 @@ function pidAlive(pid: number): boolean {
  * Returns what it repaired, for the operator.
  */
 function prepareDestination(out: string): string[] {
-  mkdirSync(dirname(out), { recursive: true });
+  makeParents(dirname(out));
   const leftovers = leftoversOf(out).filter((l) => l.pid !== process.pid);
   for (const l of leftovers) {
     if (pidAlive(l.pid)) {
@@ -482,6 +491,38 @@ function prepareDestination(out: string): string[] {
     }
   }
   return notes;
+}
+
+/**
+ * mkdir -p one level at a time: Node's recursive mkdirSync spins forever on some paths
+ * (under /proc), and reports EEXIST, not ENOTDIR, when a part of the path is a file.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+}
+
+/**
+ * A file system error while writing the bundle (read-only, full, a file where a directory
+ * should be) is the operator's to fix: one line, exit 2. Anything else is a bug and stays one.
+ */
+function cannotWrite(out: string, error: unknown): unknown {
+  if (error instanceof DrbookError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return error;
+  const hint = code === 'ENOSPC' ? 'free some space, or choose another -o' : 'choose another -o';
+  return new DrbookError(`cannot write the bundle ${displayPath(out)}: ${errnoText(error)}; ${hint}`, ExitCode.usage);
 }
 
 /**
@@ -530,7 +571,14 @@ function filesUnder(root: string): string[] {
 }
 
 function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
+  // Non-blocking and checked on the descriptor: a FIFO left in a bundle must not hang --check.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
+    return createHash('sha256').update(readFileSync(fd)).digest('hex');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** GNU escapes a name holding `\` or a line break, and marks the line with a leading `\`. */
@@ -542,7 +590,13 @@ function sumsLine(hash: string, name: string): string {
 function readSums(file: string): { entries: Map<string, string>; bad: number[] } {
   const entries = new Map<string, string>();
   const bad: number[] = [];
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new DrbookError(`cannot read ${displayPath(file)}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  text.split('\n').forEach((line, i) => {
     if (line === '') return;
     const match = /^(\\?)([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
     if (!match) {
