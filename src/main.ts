@@ -32,9 +32,20 @@ function exitCodeFor(error: unknown, debug: boolean): number {
   return ExitCode.failed;
 }
 
-// EPIPE when the reader goes away (drbook list | head) is not an error worth a trace.
+// EPIPE when the reader goes away (drbook list | head) is not an error worth a trace. When
+// the command had not finished yet (a walk piped to head), it did not succeed either: say so,
+// and exit 2. The journal already holds every event; `resume` continues the session.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  if (error.code !== 'EPIPE') return;
+  if (process.exitCode === undefined) {
+    try {
+      process.stderr.write('drbook: standard output was closed before drbook finished: stopped (an unfinished session can be continued with drbook resume)\n');
+    } catch {
+      // stderr may be the same closed pipe.
+    }
+    process.exit(ExitCode.usage);
+  }
+  process.exit(process.exitCode);
 });
 
 await main(process.argv);
