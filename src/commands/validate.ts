@@ -60,10 +60,12 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   for (const problem of problems) process.stdout.write(formatProblem(problem) + '\n');
   const invalid = files.filter((f) => !f.valid).length;
   const warnings = problems.length - errorCount;
+  // The errors of the runbooks checked; a path not found is counted apart.
+  const fileErrors = errorCount - missing;
   const summary =
     `${files.length} runbook${files.length === 1 ? '' : 's'} checked: ` +
     (invalid === 0 ? 'all valid' : `${invalid} invalid`) +
-    ` (${errorCount} error${errorCount === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})` +
+    ` (${fileErrors} error${fileErrors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})` +
     (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
   return exitCode;
