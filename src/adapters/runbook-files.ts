@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { Problem, Runbook } from '../core/model.js';
@@ -44,11 +44,11 @@ export function loadRunbookFile(file: string): FileLoad {
   });
   let bytes: Buffer;
   try {
-    const stat = statSync(absFile);
-    if (stat.isDirectory()) return fail('is a directory, not a runbook file');
-    if (stat.size > MAX_RUNBOOK_BYTES) return fail(`is ${(stat.size / 1048576).toFixed(1)} MB: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
-    bytes = readFileSync(absFile);
+    bytes = readInputFile(absFile, MAX_RUNBOOK_BYTES);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') return fail('is a directory, not a runbook file (drbook validate DIR checks the runbooks in a directory)', true);
+    if (code === 'EFBIG') return fail(`is ${(error as Error).message}: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
     return fail(`cannot read: ${errnoText(error)}`, true);
   }
   if (bytes.includes(0)) return fail('is not a text file (it holds NUL bytes)');
@@ -62,6 +62,55 @@ export function loadRunbookFile(file: string): FileLoad {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const result = loadRunbookText(text, { file: shown, absFile, sha256, fileExists: (p) => existsSync(p) });
   return { ...result, file: shown };
+}
+
+/** How long a pipe may stay silent while its writer keeps it open. */
+const PIPE_WAIT_MS = 10_000;
+const waitCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Reads a file named on the command line (a runbook, a --vars-file) without ever hanging:
+ * a regular file as is; a pipe (`--vars-file <(pass show dr/vars)`) until its writer closes
+ * it, giving up after PIPE_WAIT_MS without data; a FIFO that nobody writes reads as empty.
+ * Never more than `limit` bytes (a device such as /dev/zero has no end). Errors carry an
+ * errno code: EISDIR for a directory, EFBIG past the limit (the message says how large),
+ * ETIMEDOUT for a silent pipe.
+ */
+export function readInputFile(path: string, limit: number): Buffer {
+  // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw errnoError('EISDIR', 'is a directory');
+    if (stat.isFile() && stat.size > limit) throw errnoError('EFBIG', `${(stat.size / 1048576).toFixed(1)} MB`);
+    const chunks: Buffer[] = [];
+    const buf = Buffer.alloc(64 * 1024);
+    let total = 0;
+    let lastData = Date.now();
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+        if (Date.now() - lastData > PIPE_WAIT_MS) throw errnoError('ETIMEDOUT', `nothing came through the pipe for ${PIPE_WAIT_MS / 1000} s`);
+        Atomics.wait(waitCell, 0, 0, 5);
+        continue;
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > limit) throw errnoError('EFBIG', `more than ${(limit / 1048576).toFixed(1)} MB`);
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+      lastData = Date.now();
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function errnoError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
 }
 
 /** The runbook files of a directory, sorted. */
@@ -92,6 +141,10 @@ export function runbookFilesIn(dir: string): string[] {
 export function findRunbook(ref: string, dirOption?: string): { runbook: Runbook; warnings: Problem[] } {
   const file = locateRunbook(ref, dirOption);
   const loaded = loadRunbookFile(file);
+  if (loaded.unreadable) {
+    // Not a runbook with mistakes but no runbook at all: an input error, exit 2.
+    throw new DrbookError(`${loaded.file}: ${loaded.problems[0]?.message ?? 'cannot read'}`, ExitCode.usage);
+  }
   if (!loaded.runbook) {
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     throw new RunbookInvalid(loaded.problems, `${displayPath(file)} is not a valid runbook (${errors.length} error${errors.length === 1 ? '' : 's'}); fix it, then check with: drbook validate ${displayPath(file)}`);
