@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { formatDuration } from '../core/duration.js';
@@ -13,7 +12,7 @@ import { acquireDriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { PlainUi } from '../adapters/plain-ui.js';
 import { ProcessExecutor } from '../adapters/process-executor.js';
-import { errnoText, findRunbook, RunbookInvalid } from '../adapters/runbook-files.js';
+import { errnoText, findRunbook, readInputFile, RunbookInvalid } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
@@ -131,13 +130,17 @@ export function cwdResolver(runbook: Runbook): (cwd: string | undefined) => stri
   return (cwd) => (cwd === undefined ? process.cwd() : resolve(dirname(runbook.file), cwd));
 }
 
+const VARS_FILE_LIMIT = 1024 * 1024;
+
 export function readVarsFile(path: string | undefined): Record<string, string> {
   if (path === undefined) return {};
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // Never blocks on a FIFO; a pipe (--vars-file <(pass show dr/vars)) keeps secrets off the disk.
+    text = readInputFile(path, VARS_FILE_LIMIT).toString('utf8');
   } catch (error) {
-    throw new DrbookError(`--vars-file ${path}: ${errnoText(error)}`, ExitCode.usage);
+    const tooLarge = (error as NodeJS.ErrnoException).code === 'EFBIG';
+    throw new DrbookError(`--vars-file ${path}: ${tooLarge ? `is ${(error as Error).message}: too large for a vars file` : errnoText(error)}`, ExitCode.usage);
   }
   let data: unknown;
   try {
