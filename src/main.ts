@@ -22,6 +22,7 @@ function exitCodeFor(error: unknown, debug: boolean): number {
     return ExitCode.usage;
   }
   if (error instanceof DrbookError) {
+    for (const line of error.details) process.stderr.write(line + '\n');
     process.stderr.write(`drbook: ${error.message}\n`);
     if (debug && error.stack) process.stderr.write(error.stack + '\n');
     return error.exitCode;

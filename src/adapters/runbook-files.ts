@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
-import type { Problem, Runbook } from '../core/model.js';
+import { formatProblem, type Problem, type Runbook } from '../core/model.js';
 import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
 import { runningSingleFile } from './single-file.js';
 
@@ -154,7 +154,8 @@ export function findRunbook(ref: string, dirOption?: string): { runbook: Runbook
 
 export class RunbookInvalid extends DrbookError {
   constructor(readonly problems: Problem[], message: string) {
-    super(message, ExitCode.failed);
+    // Every command that loads a runbook shows why it is invalid, not only that it is.
+    super(message, ExitCode.failed, problems.map(formatProblem));
   }
 }
 

@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
 import { renderRunbookMarkdown, renderRunbookText } from '../core/render-runbook.js';
-import { findRunbook, RunbookInvalid } from '../adapters/runbook-files.js';
+import { findRunbook } from '../adapters/runbook-files.js';
 
 export interface ShowOptions {
   format?: string;
@@ -12,15 +12,7 @@ export interface ShowOptions {
 export async function runShow(ref: string, options: ShowOptions): Promise<number> {
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'md') throw new DrbookError(`--format must be text or md, not "${format}"`, ExitCode.usage);
-  let found: ReturnType<typeof findRunbook>;
-  try {
-    found = findRunbook(ref, options.dir);
-  } catch (error) {
-    // The error line alone says "not valid"; the operator needs to see why.
-    if (error instanceof RunbookInvalid) for (const p of error.problems) process.stderr.write(formatProblem(p) + '\n');
-    throw error;
-  }
-  const { runbook, warnings } = found;
+  const { runbook, warnings } = findRunbook(ref, options.dir);
   for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
   if (format === 'md') {
     // Links relative to where the operator stands, so the printed file's links work from there.

@@ -12,7 +12,7 @@ import { acquireDriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { PlainUi } from '../adapters/plain-ui.js';
 import { ProcessExecutor } from '../adapters/process-executor.js';
-import { errnoText, findRunbook, readInputFile, RunbookInvalid } from '../adapters/runbook-files.js';
+import { errnoText, findRunbook, readInputFile } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
@@ -32,7 +32,7 @@ export interface WalkOptions {
 export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Promise<number> {
   const yes = options.yes === true;
   requireTerminal(mode === 'live' ? 'run' : 'rehearse', yes);
-  const { runbook, warnings } = findRunbookShowingProblems(ref, options.dir);
+  const { runbook, warnings } = findRunbook(ref, options.dir);
   for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
 
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
@@ -89,16 +89,6 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   } finally {
     lock.release();
     journal.close();
-  }
-}
-
-/** findRunbook, and when the runbook is invalid each problem first: the error line alone does not say why. */
-export function findRunbookShowingProblems(ref: string, dir?: string): ReturnType<typeof findRunbook> {
-  try {
-    return findRunbook(ref, dir);
-  } catch (error) {
-    if (error instanceof RunbookInvalid) for (const p of error.problems) process.stderr.write(formatProblem(p) + '\n');
-    throw error;
   }
 }
 

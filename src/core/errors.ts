@@ -16,10 +16,13 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
  */
 export class DrbookError extends Error {
   readonly exitCode: ExitCode;
-  constructor(message: string, exitCode: ExitCode = ExitCode.usage) {
+  /** Lines printed before the message: the problems behind it (`file:line:col: ...`). */
+  readonly details: readonly string[];
+  constructor(message: string, exitCode: ExitCode = ExitCode.usage, details: readonly string[] = []) {
     super(message);
     this.name = 'DrbookError';
     this.exitCode = exitCode;
+    this.details = details;
   }
 }
 
