@@ -1,3 +1,4 @@
+import { rmdirSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { formatDuration } from '../core/duration.js';
@@ -8,7 +9,7 @@ import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
-import { acquireDriverLock } from '../adapters/file-lock.js';
+import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { PlainUi } from '../adapters/plain-ui.js';
 import { ProcessExecutor } from '../adapters/process-executor.js';
@@ -45,8 +46,9 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const startedAt = systemClock.now();
   const sessionId = newSessionId(runbook.id, startedAt, home);
   const journal = FileJournal.create(home, sessionId, systemClock);
-  const lock = acquireDriverLock(journal.path);
+  let lock: DriverLock | undefined;
   try {
+    lock = acquireDriverLock(journal.path);
     journal.append({
       type: 'session.started',
       session: sessionId,
@@ -58,6 +60,14 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       pid: process.pid,
       ...(options.from ? { from: options.from } : {}),
     });
+  } catch (error) {
+    // The session never started (a full disk): leave no empty journal to pass for one.
+    lock?.release();
+    journal.close();
+    abandonEmptySession(journal);
+    throw error;
+  }
+  try {
     for (const name of vars.names()) {
       const entry = vars.entry(name)!;
       journal.append({ type: 'var.set', name, value: vars.shown(name), source: entry.source, ...(entry.secret ? { secret: true } : {}) });
@@ -89,6 +99,21 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   } finally {
     lock.release();
     journal.close();
+  }
+}
+
+/**
+ * Removes a journal this run created when nothing could be written to it, and its empty
+ * output directory: an empty journal would be listed as an interrupted session that resume
+ * cannot continue. Anything with a byte in it stays.
+ */
+function abandonEmptySession(journal: FileJournal): void {
+  try {
+    if (statSync(journal.path).size !== 0) return;
+    unlinkSync(journal.path);
+    rmdirSync(journal.outputDir);
+  } catch {
+    // Not empty, or already gone: leave it.
   }
 }
 
