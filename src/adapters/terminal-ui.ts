@@ -284,6 +284,8 @@ export class TerminalUi implements Ui {
   }
 
   commandFinished(view: StepView, result: CommandResult): void {
+    // The terminal echoed ^C where the cursor was: start the verdict on a line of its own.
+    if (result.interrupted) this.line('');
     this.line(renderCommandFinished(view, result, this.render));
   }
 

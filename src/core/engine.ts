@@ -133,7 +133,7 @@ export class Walk {
     const manual = step.run === undefined;
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
     for (;;) {
-      const action = this.plan.yes ? choices[0]! : await ui.chooseStepAction(view, choices);
+      const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
       switch (action) {
         case 'note':
           await this.takeNote(step);
@@ -265,7 +265,7 @@ export class Walk {
         throw new Abort(step.id);
       }
       const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
-      const action = this.plan.yes ? 'abort' : await ui.chooseFailureAction(current, reason, choices);
+      const action = this.plan.yes ? this.byDefault<FailureAction>('abort') : await ui.chooseFailureAction(current, reason, choices);
       journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
       switch (action) {
         case 'retry':
@@ -309,8 +309,15 @@ export class Walk {
     return undefined;
   }
 
+  /** With --yes: the default answer, said on screen so a scripted run shows what it chose. */
+  private byDefault<T extends string | boolean>(answer: T, question?: string): T {
+    const shown = answer === true ? 'yes' : String(answer);
+    this.deps.ui.info(`${question ? `${question} ` : ''}-> ${shown} (--yes)`);
+    return answer;
+  }
+
   private async confirm(step: Step, question: string): Promise<boolean> {
-    const answer = this.plan.yes ? true : await this.deps.ui.confirm(question);
+    const answer = this.plan.yes ? this.byDefault(true, question) : await this.deps.ui.confirm(question);
     this.deps.journal.append({ type: 'decision', step: step.id, question, answer: answer ? 'yes' : 'no' });
     return answer;
   }
