@@ -1,18 +1,19 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
-import type { StepOutcome } from '../core/journal-events.js';
-import { formatProblem, type Runbook } from '../core/model.js';
+import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
+import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
+import { renderTemplate } from '../core/template.js';
 import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { ProcessExecutor } from '../adapters/process-executor.js';
-import { isProcessAlive, terminateTree } from '../adapters/process-tree.js';
+import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -83,7 +84,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     applyEdits(runbook, replay);
 
     if (replay.inFlight) {
-      const answer = await settleInFlight(replay.inFlight, runbook, ui, journal, yes);
+      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);
       if (answer === 'abort') {
         finished.set(replay.inFlight.step, 'failed');
         const counts = countOutcomes(finished);
@@ -93,6 +94,9 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         return ExitCode.failed;
       }
       if (answer !== 'retry') finished.set(replay.inFlight.step, answer);
+    } else if (replay.currentStep) {
+      const outcome = await settleFinishedWork(replay.currentStep.step, parsed.events, replay, runbook, ui, journal, yes);
+      if (outcome) finished.set(replay.currentStep.step, outcome);
     }
 
     const walk = new Walk(
@@ -150,25 +154,37 @@ type InFlightAnswer = StepOutcome | 'retry' | 'abort';
  * A command was running when drbook stopped. If it still runs on its own, wait for it or
  * stop it: never start it a second time beside itself. Then ask what became of it.
  */
-async function settleInFlight(inFlight: InFlightCommand, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean): Promise<InFlightAnswer> {
+async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean): Promise<InFlightAnswer> {
   const step = runbook.steps.find((s) => s.id === inFlight.step);
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
   ui.warn(`${label}: its command was running when drbook stopped:\n  $ ${inFlight.command}`);
   const started = Date.parse(inFlight.startedAt);
   let outcomeNote = 'drbook stopped while it ran; its exit code is unknown';
 
-  if (inFlight.pid !== undefined && isProcessAlive(inFlight.pid, inFlight.procStart)) {
-    ui.warn(`It is still running on its own (pid ${inFlight.pid}).`);
-    const wait = yes ? true : await ui.confirm(`Wait for pid ${inFlight.pid} to finish? (no: stop it and everything it started)`);
-    journal.append({ type: 'decision', step: inFlight.step, question: `Command still running (pid ${inFlight.pid}): wait for it?`, answer: wait ? 'wait' : 'stop it' });
+  const running = survivors(inFlight, driverPid);
+  if (running.length > 0) {
+    const pids = running.map((p) => p.pid).join(', ');
+    const them = running.length === 1 ? `pid ${pids}` : `pids ${pids}`;
+    if (inFlight.pid === undefined) {
+      // drbook died between starting the process and journaling its pid: what it left in
+      // its process group since the command started is that command.
+      ui.warn(`It seems to be still running on its own (${them}, left by drbook pid ${driverPid ?? '?'} since the command started).`);
+    } else {
+      ui.warn(`It is still running on its own (${them}).`);
+    }
+    const wait = yes ? true : await ui.confirm(`Wait for ${them} to finish? (no: stop it and everything it started)`);
+    journal.append({ type: 'decision', step: inFlight.step, question: `Command still running (${them}): wait for it?`, answer: wait ? 'wait' : 'stop it' });
     if (wait) {
-      ui.info(`Waiting for pid ${inFlight.pid}… (Ctrl-C stops waiting and pauses)`);
-      await waitForExit(inFlight.pid, inFlight.procStart);
+      ui.info(`Waiting for ${them}… (Ctrl-C stops waiting and pauses)`);
+      for (const p of running) await waitForExit(p.pid, p.procStart);
       outcomeNote = 'finished on its own while drbook was away; its exit code is unknown';
     } else {
-      const termination = terminateTree(inFlight.pid, [{ signal: 'SIGTERM', afterMs: 0 }, { signal: 'SIGKILL', afterMs: 5000 }], inFlight.procStart === undefined ? {} : { rootStart: inFlight.procStart });
-      const { survivors } = await termination.done;
-      outcomeNote = survivors.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${survivors.join(', ')}`;
+      const left: number[] = [];
+      for (const p of running) {
+        const termination = terminateTree(p.pid, [{ signal: 'SIGTERM', afterMs: 0 }, { signal: 'SIGKILL', afterMs: 5000 }], p.procStart === undefined ? {} : { rootStart: p.procStart });
+        left.push(...(await termination.done).survivors);
+      }
+      outcomeNote = left.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${left.join(', ')}`;
     }
   }
   journal.append({
@@ -215,8 +231,137 @@ async function settleInFlight(inFlight: InFlightCommand, runbook: Runbook, ui: U
 
 async function waitForExit(pid: number, procStart: string | undefined): Promise<void> {
   while (isProcessAlive(pid, procStart)) {
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+interface Survivor {
+  pid: number;
+  procStart?: string;
+}
+
+/**
+ * What still runs of an in-flight command. With its pid journaled, that process if alive.
+ * Without (drbook died between starting it and journaling command.spawned), the processes
+ * the dead drbook left in its own process group since the command started: a shell with
+ * job control makes each command line a group led by drbook, its commands stay in it, and
+ * the kernel does not give a group's id to a new process while the group has members.
+ */
+function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Survivor[] {
+  if (inFlight.pid !== undefined) {
+    return isProcessAlive(inFlight.pid, inFlight.procStart) ? [{ pid: inFlight.pid, ...(inFlight.procStart === undefined ? {} : { procStart: inFlight.procStart }) }] : [];
+  }
+  // A live process with the old driver's pid is another process now: leave its group alone.
+  if (driverPid === undefined || driverPid === process.pid || isProcessAlive(driverPid)) return [];
+  const since = ticksAt(Date.parse(inFlight.startedAt));
+  if (since === undefined) return [];
+  return findStrays(driverPid, since).map((pid) => {
+    const procStart = readProcStart(pid);
+    return procStart === undefined ? { pid } : { pid, procStart };
+  });
+}
+
+/** Linux's USER_HZ, the unit of process start times in /proc/PID/stat: 100 on every current architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * A wall-clock instant as a process start time (clock ticks since boot), one tick early so
+ * that the coarse clocks (ticks, /proc/uptime in hundredths) never leave out a process
+ * started at that instant. Undefined off Linux.
+ */
+function ticksAt(ms: number): string | undefined {
+  if (Number.isNaN(ms)) return undefined;
+  let uptime: number;
+  try {
+    uptime = Number.parseFloat(readFileSync('/proc/uptime', 'utf8').split(' ')[0] ?? '');
+  } catch {
+    return undefined;
+  }
+  if (!Number.isFinite(uptime)) return undefined;
+  const bootMs = Date.now() - uptime * 1000;
+  return String(Math.max(0, Math.floor(((ms - bootMs) * CLOCK_TICKS_PER_SECOND) / 1000) - 1));
+}
+
+/** The pid of the drbook that drove the session last: the latest session.started or session.resumed. */
+function lastDriverPid(events: readonly JournalEvent[]): number | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.type === 'session.started' || event.type === 'session.resumed') return event.pid;
+  }
+  return undefined;
+}
+
+/**
+ * drbook stopped inside a step, after its work was done but before the step was journaled
+ * finished: its command had succeeded (command.finished ok, then at most its capture and
+ * the confirmation), or a manual step's confirmation was answered yes. The step is
+ * finished now instead of being walked again: a command that succeeded is not run twice.
+ * Returns undefined when the step has to be walked again (nothing done yet, a failure to
+ * decide on, or a captured value that was lost with drbook).
+ */
+async function settleFinishedWork(stepId: string, events: readonly JournalEvent[], replay: SessionReplay, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean): Promise<StepOutcome | undefined> {
+  const step = runbook.steps.find((s) => s.id === stepId);
+  if (!step) return undefined;
+  let from = -1;
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    if (event.type === 'step.started' && event.step === stepId) {
+      from = i;
+      break;
+    }
+  }
+  if (from === -1) return undefined;
+  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'session.resumed' && e.type !== 'session.paused');
+  const confirmedYes = (list: readonly JournalEvent[]) => list.some((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
+  const label = `[${step.index + 1}/${runbook.steps.length}] ${step.title}`;
+  const startedAt = Date.parse(events[from]!.ts);
+
+  if (step.run === undefined) {
+    // A manual step: only its confirmation can have been answered before the stop.
+    const yesAt = since.find((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
+    if (!step.confirm || !yesAt || since.some((e) => e.type !== 'decision')) return undefined;
+    ui.info(`${label}: confirmed before drbook stopped: done.`);
+    return finishNow(step, 'done', startedAt, journal, yesAt.ts);
+  }
+
+  let finishedAt = -1;
+  for (let i = since.length - 1; i >= 0; i--) {
+    const event = since[i]!;
+    if (event.type === 'command.started' || event.type === 'command.spawned' || event.type === 'command.edited') return undefined;
+    if (event.type === 'command.finished' && event.step === stepId) {
+      finishedAt = i;
+      break;
+    }
+  }
+  const result = since[finishedAt];
+  if (result?.type !== 'command.finished' || !result.ok) return undefined;
+  const after = since.slice(finishedAt + 1);
+  // After a success only the capture and the confirmation come; anything else (a "no") is a failure to walk again.
+  if (after.some((e) => !(e.type === 'var.set' && e.name === step.capture) && !(e.type === 'decision' && e.answer === 'yes'))) return undefined;
+  if (step.capture !== undefined && !replay.vars.has(step.capture)) {
+    ui.warn(`${label}: its command had succeeded, but the output it captures into {{${step.capture}}} was lost with drbook: the step is walked again.`);
+    return undefined;
+  }
+  ui.info(`${label}: its command had succeeded (exit ${result.exitCode ?? '?'}) before drbook stopped; it is not run again.`);
+  if (step.confirm !== undefined && !confirmedYes(after)) {
+    const question = renderConfirm(step, replay);
+    const answer = yes ? true : await ui.confirm(question);
+    journal.append({ type: 'decision', step: stepId, question, answer: answer ? 'yes' : 'no' });
+    if (!answer) return undefined;
+  }
+  return finishNow(step, 'done', startedAt, journal, result.ts);
+}
+
+function finishNow(step: Step, outcome: StepOutcome, startedAt: number, journal: Journal, doneAt: string): StepOutcome {
+  const end = Date.parse(doneAt);
+  const durationMs = Number.isNaN(startedAt) || Number.isNaN(end) ? 0 : Math.max(0, end - startedAt);
+  journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, durationMs });
+  return outcome;
+}
+
+/** The confirmation as the walk asked it, with the journaled (redacted) values. */
+function renderConfirm(step: Step, replay: SessionReplay): string {
+  return renderTemplate(step.confirm ?? '', (name) => replay.vars.get(name)?.value);
 }
 
 function countOutcomes(finished: Map<string, StepOutcome>): { done: number; skipped: number; failed: number; markedDone: number } {
