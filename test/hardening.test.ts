@@ -697,8 +697,9 @@ describe('odd commands in a walk', () => {
 // Terminals: narrow, dumb, colourless
 
 describe.skipIf(!tmuxAvailable()).concurrent('run at a terminal', () => {
-  const cases: { name: string; cols: number; env: Record<string, string | undefined>; plain: boolean; prompt: string }[] = [
+  const cases: { name: string; cols: number; resizeTo?: number; env: Record<string, string | undefined>; plain: boolean; prompt: string }[] = [
     { name: '40 columns', cols: 40, env: { NO_COLOR: undefined, FORCE_COLOR: undefined }, plain: false, prompt: 'Step 1/2: what now?' },
+    { name: 'resized from 100 to 40 columns mid-walk', cols: 100, resizeTo: 40, env: { NO_COLOR: undefined, FORCE_COLOR: undefined }, plain: false, prompt: 'Step 1/2: what now?' },
     { name: 'TERM=dumb', cols: 80, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'dumb' }, plain: true, prompt: 'Choice [r]:' },
     { name: 'NO_COLOR', cols: 80, env: { NO_COLOR: '1', FORCE_COLOR: undefined }, plain: true, prompt: 'Step 1/2: what now?' },
     { name: 'NO_COLOR and TERM=dumb at 40 columns', cols: 40, env: { NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'dumb' }, plain: true, prompt: 'Choice [r]:' },
@@ -719,6 +720,9 @@ describe.skipIf(!tmuxAvailable()).concurrent('run at a terminal', () => {
       const first = await tmux.waitFor(c.prompt);
       expect(first).toContain('[1/2] Say hello');
       expect(first).toContain('$ echo hello');
+      if (c.resizeTo !== undefined) {
+        spawnSync('tmux', ['-L', tmux.socket, 'resize-window', '-t', 'main', '-x', String(c.resizeTo)], { stdio: 'ignore' });
+      }
       await tmux.sendKeys('Enter');
       const second = await tmux.waitFor(/\[2\/2\] Say goodbye[\s\S]*\$ echo goodbye[\s\S]*(Step 2\/2: what now\?|Choice \[r\]:)/);
       expect(second).toMatch(/^hello$/m);
@@ -727,6 +731,11 @@ describe.skipIf(!tmuxAvailable()).concurrent('run at a terminal', () => {
       const screen = await tmux.screen();
       expect(screen).toContain('Run completed: 2 done');
       expect(screen).not.toMatch(STACK_TRACE);
+      // Each step opens with a rule as wide as the terminal was when it was drawn.
+      const rules = screen.split('\n').filter((line) => /^[─-]{10,}$/.test(line.trim())).map((line) => line.trim().length);
+      expect(rules).toHaveLength(2);
+      expect(rules[1]).toBeLessThanOrEqual(c.resizeTo ?? c.cols);
+      if (c.resizeTo !== undefined) expect(rules[0]).toBeGreaterThan(c.resizeTo);
       // capture-pane -e keeps the colours and attributes drbook asked for.
       const painted = await tmux.screen({ escapes: true });
       if (c.plain) expect(JSON.stringify(painted.match(/\x1b\[[0-9;?]*[A-Za-z]/g) ?? [])).toBe('[]');
