@@ -64,7 +64,7 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   const fileErrors = errorCount - missing;
   const summary =
     `${files.length} runbook${files.length === 1 ? '' : 's'} checked: ` +
-    (invalid === 0 ? 'all valid' : `${invalid} invalid`) +
+    (files.length === 0 ? 'none' : invalid === 0 ? 'all valid' : `${invalid} invalid`) +
     ` (${fileErrors} error${fileErrors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})` +
     (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
