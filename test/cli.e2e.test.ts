@@ -72,7 +72,7 @@ describe('drbook validate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')).toEqual([
       `${box.dir}/with-warnings.yml:4:3: warning: vars.unused is never used by any step`,
-      `${box.dir}/with-warnings.yml:9:16: warning: steps[0] (quoted).run: {{host}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally`,
+      `${box.dir}/with-warnings.yml:9:5: warning: steps[0] (quoted).timeout has no effect on a manual step (no run:)`,
       '',
     ]);
     expect(r.stderr).toBe('4 runbooks checked: all valid (0 errors, 2 warnings)\n');
@@ -281,7 +281,7 @@ describe('drbook show', () => {
     withRunbooks();
     const r = await drbook(['show', 'with-warnings']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`${sandbox!.dir}/with-warnings.yml:4:3: warning: vars.unused is never used by any step\n${sandbox!.dir}/with-warnings.yml:9:16: warning: steps[0] (quoted).run: {{host}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally\n`);
+    expect(r.stderr).toBe(`${sandbox!.dir}/with-warnings.yml:4:3: warning: vars.unused is never used by any step\n${sandbox!.dir}/with-warnings.yml:9:5: warning: steps[0] (quoted).timeout has no effect on a manual step (no run:)\n`);
     expect(r.stdout.split('\n')[0]).toBe('Valid, with things worth a second look');
   });
 

@@ -302,9 +302,14 @@ const warnings: Row[] = [
     expect: ['4:3: warning: docs.wiki is never linked from a step'],
   },
   {
-    name: 'a template inside shell quotes',
+    name: 'a template inside shell quotes: a value there could run code',
     yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', `    run: echo "x {{v}}" '{{v}}' {{v}}`),
-    expect: ['8:18: warning: steps[0] (a).run: {{v}} stands inside quotes', '8:26: warning: steps[0] (a).run: {{v}} stands inside quotes'],
+    expect: ['8:18: error: steps[0] (a).run: {{v}} stands inside quotes', '8:26: error: steps[0] (a).run: {{v}} stands inside quotes'],
+  },
+  {
+    name: 'a template in a here-document body',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', '      cat <<EOF', '      {{v}}', '      EOF', '      echo {{v}}'),
+    expect: ['10:7: error: steps[0] (a).run: {{v}} stands in a here-document'],
   },
   {
     name: 'a secret with a default',

@@ -4,7 +4,7 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { insideShellQuotes, scanTemplate } from './template.js';
+import { scanTemplate, unsafeTemplateContext } from './template.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
@@ -300,8 +300,11 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const [raw, n] = here(ref);
         used.add(ref.name);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        if (path[path.length - 1] === 'run' && insideShellQuotes(text, ref.offset)) {
-          reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes; values are already inserted as one quoted shell word, so the quotes are passed on literally`);
+        const unsafe = path[path.length - 1] === 'run' ? unsafeTemplateContext(text, ref.offset) : undefined;
+        if (unsafe === 'quotes') {
+          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes, where a value could run shell code: remove the quotes around it (drbook inserts every value as one safely quoted word)`);
+        } else if (unsafe === 'heredoc') {
+          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands in a here-document, where a value could run shell code: pass it as an argument or through env: instead`);
         }
       }
     };

@@ -84,3 +84,33 @@ export function insideShellQuotes(command: string, offset: number): boolean {
   }
   return single || double;
 }
+
+/**
+ * Where a `{{name}}` in a `run` would not be one shell word: inside quotes (the quoting
+ * drbook adds is undone there, so `$(...)` in a value would run) or in a here-document
+ * body (expanded without word splitting). Both are refused by validation.
+ */
+export function unsafeTemplateContext(command: string, offset: number): 'quotes' | 'heredoc' | undefined {
+  if (insideHeredoc(command, offset)) return 'heredoc';
+  if (insideShellQuotes(command, offset)) return 'quotes';
+  return undefined;
+}
+
+const HEREDOC = /<<(?!<)-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+
+function insideHeredoc(command: string, offset: number): boolean {
+  const lines = command.split('\n');
+  let start = 0;
+  const pending: string[] = [];
+  for (const line of lines) {
+    const end = start + line.length;
+    if (pending.length > 0) {
+      if (line.replace(/^\t+/, '').trim() === pending[0]) pending.shift();
+      else if (offset >= start && offset <= end) return true;
+    } else {
+      for (const m of line.matchAll(HEREDOC)) pending.push(m[2]!);
+    }
+    start = end + 1;
+  }
+  return false;
+}
