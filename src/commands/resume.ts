@@ -68,7 +68,9 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       }
     }
 
-    const gapMs = Math.max(0, systemClock.now().getTime() - Date.parse(replay.lastEventAt ?? started.ts));
+    // The gap is since drbook last drove the session: notes added meanwhile from other
+    // terminals do not shorten it.
+    const gapMs = Math.max(0, systemClock.now().getTime() - Date.parse(replay.lastDriverEvent?.ts ?? started.ts));
     journal.append({
       type: 'session.resumed',
       gapMs,
