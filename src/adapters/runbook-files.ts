@@ -160,26 +160,39 @@ export class RunbookInvalid extends DrbookError {
 }
 
 export function locateRunbook(ref: string, dirOption?: string): string {
-  if (ref.includes('/') || RUNBOOK_FILE.test(ref) || existsSync(ref)) {
+  if (ref.includes('/') || RUNBOOK_FILE.test(ref)) {
     if (existsSync(ref)) return ref;
-    if (ref.includes('/') || RUNBOOK_FILE.test(ref)) throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);
+    throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);
   }
+  // A bare name is a runbook id first: a stray file or directory of that name in the
+  // current directory must not hide the runbook the operator means.
   const dir = runbooksDir(dirOption);
-  for (const ext of ['.yml', '.yaml']) {
-    const candidate = join(dir, ref + ext);
-    if (existsSync(candidate)) return candidate;
-  }
-  // The id may differ from the file name: look inside.
-  if (existsSync(dir)) {
+  const dirExists = existsSync(dir);
+  if (dirExists) {
+    for (const ext of ['.yml', '.yaml']) {
+      const candidate = join(dir, ref + ext);
+      if (existsSync(candidate)) return candidate;
+    }
+    // The id may differ from the file name: look inside.
     for (const file of runbookFilesIn(dir)) {
       const head = readHead(file);
       if (new RegExp(`^id:\\s*['"]?${escapeRegex(ref)}['"]?\\s*(#.*)?$`, 'm').test(head)) return file;
     }
-  } else {
+  }
+  if (isRegularFile(ref)) return ref;
+  if (!dirExists) {
     throw new DrbookError(`no runbook "${ref}": the runbooks directory ${displayPath(dir)} does not exist (give a path, or set --dir / DRBOOK_DIR)`, ExitCode.usage);
   }
   const known = runbookFilesIn(dir).map((f) => basename(f).replace(RUNBOOK_FILE, ''));
   throw new DrbookError(`no runbook "${ref}" in ${displayPath(dir)}${known.length ? ` (there: ${known.join(', ')})` : ''}`, ExitCode.usage);
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function readHead(file: string): string {
