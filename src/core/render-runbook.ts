@@ -72,7 +72,8 @@ export function renderRunbookText(runbook: Runbook): string {
       if (local) out.push(`           ${local}`);
       if (doc.url) out.push(`           ${doc.url}`);
     }
-    if (step.run) out.push(indent(step.run.trim(), '      $ '));
+    // One `$ ` for the whole command: a multi-line run (a heredoc, a loop) is one command.
+    if (step.run) out.push(step.run.trim().split('\n').map((line, i) => (i === 0 ? `      $ ${line}` : `        ${line}`)).join('\n'));
     if (step.cwd) out.push(`      (in ${step.cwd})`);
     if (step.confirm) out.push(`      ? ${step.confirm}`);
     out.push('');
