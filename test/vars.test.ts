@@ -3,7 +3,7 @@ import { DrbookError, ExitCode } from '../src/core/errors.js';
 import { formatProblem, type Runbook, type VarDef } from '../src/core/model.js';
 import { MASK, Redactor } from '../src/core/redact.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
-import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, type VarInputs } from '../src/core/vars.js';
+import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer, type VarInputs } from '../src/core/vars.js';
 
 const RUNBOOK = `
 drbook: 1
@@ -158,5 +158,16 @@ describe('VarStore', () => {
     expect(store.set('derived', 'abc-123', 'capture', true)).toEqual({ value: 'abc-123', source: 'capture', secret: true });
     expect(store.shown('derived')).toBe(MASK);
     expect(redactor.redact('x abc-123')).toBe(`x ${MASK}`);
+  });
+});
+
+describe('varsNobodyCanAnswer: what run --yes would have to ask', () => {
+  it('names the used vars with no value and no default', () => {
+    expect(varsNobodyCanAnswer(runbook(), resolve({}))).toEqual(['new_ip', 'dns_token', 'dns_plan']);
+  });
+
+  it('is empty once --var and env give them', () => {
+    const store = resolve({ cli: { new_ip: '10.0.0.1', dns_plan: 'reuse' }, env: { DNS_API_TOKEN: 'tok-1' } });
+    expect(varsNobodyCanAnswer(runbook(), store)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { PlainUi } from '../adapters/plain-ui.js';
@@ -40,6 +40,16 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const redactor = new Redactor();
   const vars = new VarStore(runbook.vars, redactor);
   resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
+  if (yes && mode === 'live') {
+    const missing = varsNobodyCanAnswer(runbook, vars);
+    if (missing.length > 0) {
+      const how = missing.map((name) => {
+        const env = runbook.vars[name]?.env;
+        return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
+      });
+      throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
+    }
+  }
 
   const home = stateHome();
   ensureSessionsDir(home);

@@ -4,6 +4,7 @@ import { MASK, type Redactor } from './redact.js';
 import { choiceValues } from './runbook-loader.js';
 import { shellWord } from './template.js';
 import { DrbookError, ExitCode } from './errors.js';
+import { templateNames } from './template.js';
 
 export interface VarValue {
   value: string;
@@ -126,4 +127,21 @@ export function parseVarAssignments(pairs: readonly string[]): Record<string, st
     out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+/**
+ * Declared vars a walk would have to ask for: used by some step, with no value yet and
+ * no default. Under `run --yes` nobody can answer, so these are named before anything runs.
+ */
+export function varsNobodyCanAnswer(runbook: Runbook, store: VarStore): string[] {
+  const used = new Set<string>();
+  for (const step of runbook.steps) {
+    for (const name of step.ask ?? []) used.add(name);
+    if (step.condition) used.add(step.condition.name);
+    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
+    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
+  }
+  return Object.entries(runbook.vars)
+    .filter(([name, def]) => used.has(name) && !store.has(name) && def.default === undefined)
+    .map(([name]) => name);
 }
