@@ -327,6 +327,13 @@ describe('drbook bundle', () => {
     expect(bundle(['--check', out]).status).toBe(0);
   });
 
+  it('bundles into a directory inside the runbooks directory without copying itself', () => {
+    const source = fixture('ok');
+    const out = join(source, 'offline');
+    for (let i = 0; i < 2; i++) expect(bundle(['--dir', source, '-o', out]).status).toBe(0);
+    expect(filesUnder(join(out, 'runbooks')).filter((f) => f.includes('offline') || f.includes('.tmp-'))).toEqual([]);
+  });
+
   it('never replaces a directory that is not a bundle', () => {
     const out = join(work, 'home');
     mkdirSync(out);

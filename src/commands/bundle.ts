@@ -74,7 +74,12 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   const shown = displayPath(out);
   const lines = [...notes];
-  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'}, ${made.docs} doc${made.docs === 1 ? '' : 's'} and ${made.companions} script${made.companions === 1 ? '' : 's'} or other file${made.companions === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`);
+  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'}, ${made.docs} doc${made.docs === 1 ? '' : 's'} and ${made.companions.length} script${made.companions.length === 1 ? '' : 's'} or other file${made.companions.length === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`);
+  // Named, so a credentials file lying beside the runbooks does not travel unnoticed.
+  if (made.companions.length > 0) {
+    const shownFiles = made.companions.slice(0, 12).join(', ');
+    lines.push(`  copied beside the runbooks: ${shownFiles}${made.companions.length > 12 ? `, and ${made.companions.length - 12} more` : ''}`);
+  }
   if (previous) lines.push(`  updated the previous bundle: ${describeChanges(previous, made.sums)}`);
   if (made.urls > 0) lines.push(`  not in the bundle: ${made.urls} external URL${made.urls === 1 ? '' : 's'}, listed at the end of ${INDEX}`);
   lines.push(`use it with only Node.js:  node ${shown}/${SINGLE_FILE} list`);
@@ -86,8 +91,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 interface BundleContent {
   runbooks: number;
   docs: number;
-  /** Scripts and other files of the runbooks directory. */
-  companions: number;
+  /** Scripts and other files of the runbooks directory, relative to it. */
+  companions: string[];
   urls: number;
   single: SingleFileResult;
   sums: Map<string, string>;
@@ -140,7 +145,7 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
   }
 
   // Runbooks are written above and linked docs live in docs/: neither is copied twice.
-  const companions = copyCompanions(sourceDir, join(root, 'runbooks'), new Set([...files.map((f) => resolve(f)), ...docFiles]));
+  const companions = copyCompanions(sourceDir, join(root, 'runbooks'), new Set([...files.map((f) => resolve(f)), ...docFiles]), resolve(root));
 
   const single = await writeSingleFile(join(root, SINGLE_FILE));
   const index = renderIndex(bundled, { root, sourceDir, docs: names.size, made: new Date(), single, docLinks });
@@ -159,25 +164,31 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
  * run from the bundle as they do from the repository. Hidden entries and node_modules
  * are left out. Returns how many files were copied.
  */
-function copyCompanions(sourceDir: string, targetDir: string, alreadyBundled: ReadonlySet<string>): number {
-  let count = 0;
-  const walk = (from: string, to: string) => {
+function copyCompanions(sourceDir: string, targetDir: string, alreadyBundled: ReadonlySet<string>, bundleRoot: string): string[] {
+  const copied: string[] = [];
+  const walk = (from: string, to: string, rel: string) => {
     for (const entry of readdirSync(from, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const source = join(from, entry.name);
       const target = join(to, entry.name);
       if (entry.isDirectory()) {
-        walk(source, target);
+        // Never the bundle being written, a half-written one, or any other bundle.
+        if (resolve(source) === bundleRoot || /\.(tmp|old)-\d+$/.test(entry.name) || isBundleDir(source)) continue;
+        walk(source, target, `${rel}${entry.name}/`);
       } else if (entry.isFile() && !alreadyBundled.has(resolve(source))) {
         mkdirSync(to, { recursive: true });
         writeDurable(target, readFileSync(source));
         chmodSync(target, statSync(source).mode & 0o777);
-        count++;
+        copied.push(`${rel}${entry.name}`);
       }
     }
   };
-  walk(resolve(sourceDir), targetDir);
-  return count;
+  walk(resolve(sourceDir), targetDir, '');
+  return copied;
+}
+
+function isBundleDir(dir: string): boolean {
+  return existsSync(join(dir, SUMS)) && existsSync(join(dir, SINGLE_FILE));
 }
 
 // ---------------------------------------------------------------------------------------
