@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileJournal, readJournalFile } from '../src/adapters/file-journal.js';
-import { acquireDriverLock, appendLockPath, driverLockPath, readDriverLock } from '../src/adapters/file-lock.js';
+import { acquireDriverLock, APPEND_LOCK_STALE_MS, appendLockPath, driverLockPath, readDriverLock } from '../src/adapters/file-lock.js';
 import {
   ensureSessionsDir,
   listSessionIds,
@@ -335,7 +335,7 @@ describe('FileJournal', () => {
     expect(existsSync(appendLockPath(j.path))).toBe(false);
   });
 
-  it('breaks an append lock left by a dead process or older than 10 s', () => {
+  it('breaks an append lock left by a dead process, or one older than the stale age', () => {
     const j = FileJournal.create(freshHome(), 's');
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     writeFileSync(appendLockPath(j.path), JSON.stringify({ pid: dead, host: hostname(), since: new Date().toISOString() }));
@@ -345,7 +345,7 @@ describe('FileJournal', () => {
 
     // A live holder (this very process, as far as the file says) that has held it too long.
     writeFileSync(appendLockPath(j.path), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));
-    const old = new Date(Date.now() - 20_000);
+    const old = new Date(Date.now() - APPEND_LOCK_STALE_MS - 10_000);
     utimesSync(appendLockPath(j.path), old, old);
     j.append(note('past an old lock'));
     expect(existsSync(appendLockPath(j.path))).toBe(false);

@@ -18,8 +18,13 @@ import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { errnoText } from './runbook-files.js';
 
-/** An append lock older than this is stale whoever holds it: an append takes milliseconds. */
-export const APPEND_LOCK_STALE_MS = 10_000;
+/**
+ * An append lock held by a live process on this host is only broken after this long.
+ * An append takes milliseconds, but an fsync on a failing disk or NFS (likely during a
+ * disaster) can take seconds, and breaking a live holder's lock forks the hash chain.
+ * A lock whose holder is dead, or was written by another host, is judged by age alone.
+ */
+export const APPEND_LOCK_STALE_MS = 120_000;
 /** A waiter gives up after this: past the stale age, so a stale lock is always broken first. */
 const APPEND_LOCK_GIVE_UP_MS = APPEND_LOCK_STALE_MS + 5_000;
 
