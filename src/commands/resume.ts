@@ -95,6 +95,13 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         printSummary({ status: 'aborted', counts, durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
         return ExitCode.failed;
       }
+      if (answer === 'paused') {
+        // Ctrl-C while waiting: the command still runs; the next resume asks about it again.
+        journal.append({ type: 'session.paused', step: replay.inFlight.step, reason: 'Ctrl-C while waiting for the command left running' });
+        const durationMs = Math.max(0, systemClock.now().getTime() - Date.parse(started.ts));
+        printSummary({ status: 'paused', counts: countOutcomes(finished), durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
+        return ExitCode.paused;
+      }
       if (answer !== 'retry') finished.set(replay.inFlight.step, answer);
     } else if (replay.currentStep) {
       const outcome = await settleFinishedWork(replay.currentStep.step, parsed.events, replay, runbook, ui, journal, yes);
@@ -150,7 +157,7 @@ function applyEdits(runbook: Runbook, replay: SessionReplay): void {
   }
 }
 
-type InFlightAnswer = StepOutcome | 'retry' | 'abort';
+type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
 
 /**
  * A command was running when drbook stopped. If it still runs on its own, wait for it or
@@ -178,7 +185,10 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
     journal.append({ type: 'decision', step: inFlight.step, question: `Command still running (${them}): wait for it?`, answer: wait ? 'wait' : 'stop it' });
     if (wait) {
       ui.info(`Waiting for ${them}… (Ctrl-C stops waiting and pauses)`);
-      for (const p of running) await waitForExit(p.pid, p.procStart);
+      if (!(await waitForAll(running))) {
+        ui.warn(`Stopped waiting: ${them} still running. The session is paused; drbook resume asks about it again.`);
+        return 'paused';
+      }
       outcomeNote = 'finished on its own while drbook was away; its exit code is unknown';
     } else {
       const left: number[] = [];
@@ -231,10 +241,24 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
   }
 }
 
-async function waitForExit(pid: number, procStart: string | undefined): Promise<void> {
-  while (isProcessAlive(pid, procStart)) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/**
+ * Waits until every process has ended: true. Ctrl-C (SIGINT) stops the wait and leaves them
+ * running: false. Without the handler, Ctrl-C here would kill drbook with nothing journaled.
+ */
+async function waitForAll(running: readonly Survivor[]): Promise<boolean> {
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    while (!interrupted && running.some((p) => isProcessAlive(p.pid, p.procStart))) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
   }
+  return !interrupted;
 }
 
 interface Survivor {
