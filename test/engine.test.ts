@@ -323,7 +323,8 @@ describe('the walk: failures', () => {
       { type: 'step.finished', step: 'a', outcome: 'done', durationMs: 200 },
     ]);
     expect(t.executor.requests.map((r) => [r.step, r.attempt])).toEqual([['a', 1], ['a', 2], ['b', 1]]);
-    expect(t.ui.messages('warn')).toEqual(['Step A: exit code 1']);
+    // The failure question carries the reason: no separate warning repeats it.
+    expect(t.ui.messages('warn')).toEqual([]);
     expect(result.status).toBe('completed');
   });
 

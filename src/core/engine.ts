@@ -258,7 +258,9 @@ export class Walk {
       const reason = failure ?? 'failed';
       const policy = step.on_failure ?? 'ask';
       const interrupted = result?.interrupted === true;
-      ui.warn(`${this.render(step.title)}: ${reason}`);
+      // The failure question shows the reason itself; say it here only when nobody is asked.
+      const asked = !this.plan.yes && (interrupted || policy === 'ask');
+      if (!asked) ui.warn(`${this.render(step.title)}: ${reason}${interrupted || policy === 'ask' ? '' : ` (on_failure: ${policy})`}`);
       if (!interrupted && policy === 'continue') return { outcome: 'failed', reason };
       if (!interrupted && policy === 'abort') {
         this.finishStep(step, 'failed', clock.monotonic() - started, `${reason} (on_failure: abort)`);
