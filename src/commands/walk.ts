@@ -69,6 +69,8 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       drbook: VERSION,
       pid: process.pid,
       ...(options.from ? { from: options.from } : {}),
+      cwd: process.cwd(),
+      ...(options.runSafe ? { runSafe: true } : {}),
     });
   } catch (error) {
     // The session never started (a full disk): leave no empty journal to pass for one.
@@ -151,8 +153,8 @@ export function logFileFor(outputDir: string): (step: Step, attempt: number) => 
 }
 
 /** A step's `cwd` is relative to the runbook file; without one, commands run where drbook was started. */
-export function cwdResolver(runbook: Runbook): (cwd: string | undefined) => string {
-  return (cwd) => (cwd === undefined ? process.cwd() : resolve(dirname(runbook.file), cwd));
+export function cwdResolver(runbook: Runbook, startDir: string = process.cwd()): (cwd: string | undefined) => string {
+  return (cwd) => (cwd === undefined ? startDir : resolve(dirname(runbook.file), cwd));
 }
 
 const VARS_FILE_LIMIT = 1024 * 1024;

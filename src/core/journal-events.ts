@@ -24,6 +24,10 @@ export interface SessionStarted {
   drbook: string;
   pid: number;
   from?: string;
+  /** Where drbook was started: steps without `cwd` run there, also after a resume. */
+  cwd?: string;
+  /** A rehearsal with --run-safe: its safe steps are executed, also after a resume. */
+  runSafe?: boolean;
 }
 
 export interface VarSet {
