@@ -421,9 +421,13 @@ process.stdout.write(`Each figure: median of its runs (min–max), its baseline 
 
 const rows = [];
 let failed = false;
+// Other work on the machine moves every figure: the load of each group is kept beside them.
+const load1 = () => Number(os.loadavg()[0].toFixed(1));
+meta.loadByGroup = {};
 try {
   for (const group of GROUPS.filter((g) => options.only.includes(g))) {
     const started = Date.now();
+    const loadBefore = load1();
     process.stderr.write(`bench: ${group}…`);
     try {
       rows.push(...(await runners[group]()));
@@ -431,6 +435,7 @@ try {
       failed = true;
       rows.push(errorRow(group, group, error));
     }
+    meta.loadByGroup[group] = [loadBefore, load1()];
     process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   }
 } finally {
@@ -439,7 +444,8 @@ try {
 meta.loadAverageAtEnd = os.loadavg().map((n) => Number(n.toFixed(2)));
 meta.finishedAt = new Date().toISOString();
 
-process.stdout.write(`${formatTable(rows)}\n\nLoad average at the end: ${meta.loadAverageAtEnd.join(' ')}\n`);
+const loads = Object.entries(meta.loadByGroup).map(([g, [from, to]]) => `${g} ${from}→${to}`);
+process.stdout.write(`${formatTable(rows)}\n\nLoad average (1 min) before→after each group, on ${meta.cores} cores: ${loads.join(', ')}\n`);
 const missed = rows.filter((r) => r.pass === false);
 process.stdout.write(missed.length === 0 ? 'Every target holds.\n' : `Missed: ${missed.map((r) => r.id).join(', ')}\n`);
 writeFileSync(options.json, `${JSON.stringify({ meta, rows: Object.fromEntries(rows.map((r) => [r.id, r])) }, null, 2)}\n`);
