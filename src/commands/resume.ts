@@ -113,7 +113,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         runbook,
         mode: started.mode,
         yes,
-        runSafe: false,
+        // As the session was started: --run-safe of a rehearsal holds after a resume too.
+        runSafe: started.runSafe === true,
         startIndex: 0,
         finished,
         attempts: new Map(replay.attempts),
@@ -122,7 +123,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         vars,
         redactor,
         logFile: logFileFor(journal.outputDir),
-        resolveCwd: cwdResolver(runbook),
+        // Steps without cwd run where the session was started, wherever resume is typed.
+        resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
       { ui, executor: new ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }), journal, clock: systemClock },
     );
