@@ -52,8 +52,8 @@ function freshCase(): Case {
 }
 
 /** drbook in a pseudo-terminal of its own. */
-async function terminal(c: Case, args: string[]): Promise<TmuxSession> {
-  const screen = await startTmux({ cmd: process.execPath, args: [BIN, ...args], cwd: c.dir, env: { DRBOOK_HOME: c.home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
+async function terminal(c: Case, args: string[], cwd = c.dir): Promise<TmuxSession> {
+  const screen = await startTmux({ cmd: process.execPath, args: [BIN, ...args], cwd, env: { DRBOOK_HOME: c.home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
   screens.push(screen);
   return screen;
 }
@@ -124,7 +124,10 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
     expect(note.code, note.stderr).toBe(0);
     expect(await statusOf(c)).toBe('paused');
 
-    const screen = await terminal(c, ['resume']);
+    // Resumed from another directory: commands still run where the session was started.
+    const elsewhere = join(c.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    const screen = await terminal(c, ['resume'], elsewhere);
     await screen.waitFor(`Resuming ${sessionId(c)} (A walk that is paused and resumed) after`);
     await screen.waitFor('Step 3/4: what now?');
     const first = await screen.screen();
@@ -162,9 +165,46 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
     expect(resumed.runbookChanged).toBeUndefined();
     expect(all.at(-1)).toMatchObject({ type: 'session.ended', status: 'completed', done: 4, skipped: 0, failed: 0, markedDone: 0 });
     expect(stepsDone(all)).toEqual(['check:done', 'announce:done', 'restore:done', 'verify:done']);
-    expect(all.filter((e) => e.type === 'command.started').map((e) => (e as { step: string }).step)).toEqual(['check', 'restore', 'verify']);
+    expect(all.filter((e) => e.type === 'command.started').map((e) => [(e as { step: string }).step, (e as { cwd: string }).cwd])).toEqual([
+      ['check', c.dir],
+      ['restore', c.dir],
+      ['verify', c.dir],
+    ]);
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     expect(await statusOf(c)).toBe('completed');
+  });
+
+  it('a rehearsal with --run-safe still runs its safe steps after a resume', async () => {
+    const c = freshCase();
+    writeFileSync(
+      c.runbook,
+      'drbook: 1\nid: pause-walk\ntitle: A drill\nsteps:\n' +
+        '  - { id: look, title: Look, run: echo looked, safe: true }\n' +
+        '  - { id: change, title: Change things, run: echo changed }\n' +
+        '  - { id: look-again, title: Look again, run: echo looked again, safe: true }\n',
+    );
+    const drill = await terminal(c, ['rehearse', '--run-safe', c.runbook]);
+    await drill.waitFor('Step 1/3: what now?');
+    await drill.sendKeys('Enter');
+    await drill.waitFor('Step 2/3: what now?');
+    await drill.sendKeys('Enter');
+    await drill.waitFor('Step 3/3: what now?');
+    await drill.sendKeys('C-c');
+    expect(await drill.waitForExit()).toBe(130);
+
+    const resumed = await terminal(c, ['resume']);
+    await resumed.waitFor('Step 3/3: what now?');
+    expect(await resumed.screen()).toContain('REHEARSAL: this safe command will be executed (--run-safe)');
+    await resumed.sendKeys('Enter');
+    expect(await resumed.waitForExit()).toBe(0);
+    expect(await resumed.screen()).toContain('looked again');
+    const all = events(c);
+    expect(all[0]).toMatchObject({ type: 'session.started', mode: 'rehearsal', runSafe: true });
+    expect(all.filter((e) => e.type === 'command.started' || e.type === 'command.rehearsed').map((e) => `${e.type}:${(e as { step: string }).step}`)).toEqual([
+      'command.started:look',
+      'command.rehearsed:change',
+      'command.started:look-again',
+    ]);
   });
 
   it('refuses a second driver while a session is being driven, and lets notes in', async () => {
