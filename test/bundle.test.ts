@@ -81,11 +81,6 @@ function hasNodeModulesAbove(dir: string): boolean {
 }
 
 beforeAll(() => {
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-  } catch {
-    // Files others are still writing may not compile; tsc emits anyway.
-  }
   if (!existsSync(join(root, 'dist', 'commands', 'bundle.js'))) throw new Error('the build did not produce dist/commands/bundle.js');
   cliHasBundle = node([join(root, 'bin', 'drbook.js'), 'bundle', '--help'], root).stdout.includes('--check');
 }, 120_000);

@@ -1,4 +1,4 @@
-import { execFileSync, execSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -60,13 +60,7 @@ function expectDrbookError(fn: () => unknown, pattern: RegExp): DrbookError {
 }
 
 beforeAll(() => {
-  // The child processes run the build. Other files of the tree may be half-written and fail
-  // to compile; what matters is that ours are emitted.
-  try {
-    execSync('npx tsc -p tsconfig.build.json', { cwd: root, stdio: 'pipe' });
-  } catch {
-    // Checked just below.
-  }
+  // The child processes run the build, made once by test/global-setup.ts.
   for (const f of ['adapters/file-journal.js', 'adapters/file-lock.js', 'adapters/state-home.js']) {
     if (!existsSync(join(root, 'dist', f))) throw new Error(`the build did not produce dist/${f}`);
   }

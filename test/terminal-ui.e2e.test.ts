@@ -2,7 +2,6 @@
  * The terminal UI in a real pseudo-terminal (tmux): what the operator sees and what their
  * keys do, including Ctrl-C, keys typed while a command ran, NO_COLOR and narrow screens.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,12 +50,6 @@ async function reach(session: TmuxSession, stage: Stage): Promise<void> {
 
 describe.skipIf(!tmuxAvailable())('terminal UI in a pseudo-terminal', () => {
   beforeAll(() => {
-    try {
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
-    } catch {
-      // Other parts of the tree may not compile yet; tsc still emits, and only our
-      // module has to be there.
-    }
     if (!existsSync(built)) throw new Error(`the build did not produce ${built}`);
   }, 120_000);
 

@@ -3,9 +3,8 @@
  * directory, DRBOOK_HOME and DRBOOK_DIR, stdout, stderr and the exit code collected, and a
  * deadline, so a hang fails the test instead of stalling the suite.
  */
-import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,55 +97,9 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
   });
 }
 
-/**
- * Builds dist/ once for all the test files that spawn the CLI. Workers run in parallel, so
- * a lock keeps one tsc at a time, and a stamp newer than every source skips a rebuild that
- * another worker just did. tsc exits non-zero while parts of the tree are half-written by
- * others yet still emits; only a missing dist/main.js is fatal.
- */
+/** dist/ is built once by test/global-setup.ts before any test file runs; this only checks. */
 export async function ensureBuilt(): Promise<void> {
-  const key = createHash('sha256').update(REPO).digest('hex').slice(0, 12);
-  const lock = join(tmpdir(), `drbook-test-build-${key}.lock`);
-  const stamp = join(tmpdir(), `drbook-test-build-${key}.stamp`);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a killed run is stale after two minutes.
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      } catch {
-        // gone meanwhile: retry
-      }
-      if (Date.now() > deadline) throw new Error(`waited too long for the build lock ${lock}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  try {
-    const main = join(REPO, 'dist', 'main.js');
-    // The stamp holds when the last build started: a source saved during it is not in it.
-    const fresh = existsSync(main) && existsSync(stamp) && Number(readFileSync(stamp, 'utf8')) > newestSource(join(REPO, 'src'));
-    if (!fresh) {
-      const startedAt = Date.now();
-      await new Promise<void>((done) => {
-        execFile('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: REPO }, () => done());
-      });
-      if (!existsSync(main)) throw new Error(`the build did not produce ${main}`);
-      writeFileSync(stamp, String(startedAt));
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  const main = join(REPO, 'dist', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
 }
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
