@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { formatDuration } from '../core/duration.js';
-import { DrbookError, ExitCode } from '../core/errors.js';
+import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
 import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
@@ -9,7 +9,7 @@ import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { ProcessExecutor } from '../adapters/process-executor.js';
@@ -42,7 +42,14 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   }
   const path = sessionJournalPath(home, id);
   const lock = acquireDriverLock(path, { force: options.force === true });
-  const journal = FileJournal.open(path, systemClock);
+  let journal: FileJournal;
+  try {
+    journal = FileJournal.open(path, systemClock);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  let resumed = false;
   try {
     const parsed = readJournalFile(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
@@ -68,6 +75,12 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       }
     }
 
+    // Variables before the session.resumed event: a secret that cannot be had under --yes
+    // refuses the resume with the journal untouched.
+    const redactor = new Redactor();
+    const vars = restoreVars(runbook, replay, redactor, options);
+    await reacquireSecrets(runbook, replay, vars, ui, yes);
+
     // The gap is since drbook last drove the session: notes added meanwhile from other
     // terminals do not shorten it.
     const gapMs = Math.max(0, systemClock.now().getTime() - Date.parse(replay.lastDriverEvent?.ts ?? started.ts));
@@ -78,10 +91,10 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       pid: process.pid,
       ...(runbookChanged ? { runbookChanged } : {}),
     });
+    resumed = true;
+    journalVarChanges(replay, vars, journal);
     ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
-    const redactor = new Redactor();
-    const vars = restoreVars(runbook, replay, redactor, options);
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
     applyEdits(runbook, replay);
 
@@ -131,6 +144,12 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const result = await walk.run();
     printSummary(result, id, started.mode);
     return exitCodeOf(result);
+  } catch (error) {
+    // Ctrl-C at one of resume's own questions: a pause, as anywhere else in the walk.
+    if (!(error instanceof PromptInterrupted)) throw error;
+    if (resumed) journal.append({ type: 'session.paused', reason: 'Ctrl-C at a prompt while resuming' });
+    process.stderr.write(`\nPaused${resumed ? '' : ' before resuming: nothing was journaled'}. Next: drbook resume ${id}\n`);
+    return ExitCode.paused;
   } finally {
     lock.release();
     journal.close();
@@ -141,14 +160,55 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
   const store = new VarStore(runbook.vars, redactor);
   const cli = parseVarAssignments(options.var ?? []);
-  resolveInitialVars(runbook, { cli, file: readVarsFile(options.varsFile), env: process.env }, store);
+  const file = readVarsFile(options.varsFile);
+  resolveInitialVars(runbook, { cli, file, env: process.env }, store);
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
-    if (v.name in cli) continue; // what the operator gives now wins
+    // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps
+    // the value it ran with, even if this shell's environment says otherwise.
+    if (v.name in cli || v.name in file) continue;
     if (!(v.name in runbook.vars) && v.source !== 'capture' && v.source !== 'placeholder') continue;
     store.set(v.name, v.value, v.source, false);
   }
   return store;
+}
+
+/**
+ * Secrets are never stored, so every secret the session had must be given again before
+ * the walk goes on: otherwise the redactor would not know it, and output holding it would
+ * reach the screen and the log in clear.
+ */
+async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
+  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name)).map((v) => v.name);
+  if (needed.length === 0) return;
+  if (yes) {
+    const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
+    throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
+  }
+  ui.info(`Secrets are never stored: give ${needed.join(', ')} again.`);
+  for (const name of needed) {
+    const def = runbook.vars[name]!;
+    for (;;) {
+      const value = await ui.askVar({ name, def, validate: (v) => checkVarValue(name, def, v) });
+      const problem = checkVarValue(name, def, value);
+      if (!problem) {
+        vars.set(name, value, 'prompt', true);
+        break;
+      }
+      ui.warn(problem);
+    }
+  }
+}
+
+/** What changed since the session last ran goes in the journal: the post-mortem's vars stay true. */
+function journalVarChanges(replay: SessionReplay, vars: VarStore, journal: Journal): void {
+  for (const name of vars.names()) {
+    const now = vars.entry(name)!;
+    const before = replay.vars.get(name);
+    const changed = before === undefined || before.secret || now.secret || before.value !== now.value;
+    if (!changed) continue;
+    journal.append({ type: 'var.set', name, value: vars.shown(name), source: now.source, ...(now.secret ? { secret: true } : {}) });
+  }
 }
 
 /** The operator's fix to a command stays in use after a resume. */
