@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
+import { isProcessAlive, readProcStart } from './process-tree.js';
 import { errnoText } from './runbook-files.js';
 
 /**
@@ -46,30 +47,17 @@ interface Holder {
 const thisHost = hostname();
 const ownProcStart = procStartOf(process.pid);
 
-/** The start time of a process (field 22 of /proc/PID/stat), or undefined off Linux. */
+/** The start time of a process, or undefined off Linux: one reading for locks and commands. */
 export function procStartOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+  return readProcStart(pid);
 }
 
-/** Whether a process of this host is alive, and is the same process that wrote the lock. */
+/**
+ * Whether a process of this host is alive, and is the same process that wrote the lock.
+ * A zombie is dead: a drbook killed with -9 and not yet reaped must not hold its lock.
+ */
 export function pidAlive(pid: number, procStart?: string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to someone else.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  if (procStart === undefined) return true;
-  const now = procStartOf(pid);
-  return now === undefined || now === procStart;
+  return isProcessAlive(pid, procStart);
 }
 
 function holderAlive(holder: Holder): boolean {
