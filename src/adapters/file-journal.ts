@@ -18,7 +18,7 @@ import { JOURNAL_VERSION, type EventBody, type JournalEvent } from '../core/jour
 import { hashLine, isJournalEvent, parseJournal, verifyChain, type ParsedJournal } from '../core/journal-parse.js';
 import type { Clock, Journal } from '../core/ports.js';
 import { sleepSync, withAppendLock } from './file-lock.js';
-import { errnoText } from './runbook-files.js';
+import { errnoText } from './file-text.js';
 import { ensureSessionsDir, readJournalText, sessionJournalPath, sessionOutputDir } from './state-home.js';
 
 const defaultClock: Clock = {

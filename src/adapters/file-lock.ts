@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { isProcessAlive, readProcStart } from './process-tree.js';
-import { errnoText } from './runbook-files.js';
+import { errnoText } from './file-text.js';
 
 /**
  * An append lock held by a live process on this host is only broken after this long.

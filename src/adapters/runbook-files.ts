@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
+import { displayPath, errnoText } from './file-text.js';
 import { formatProblem, type Problem, type Runbook } from '../core/model.js';
 import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
 import { runningSingleFile } from './single-file.js';
@@ -207,22 +208,3 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Paths under the working directory are shown relative, the rest absolute. */
-export function displayPath(path: string): string {
-  const abs = resolve(path);
-  const rel = relative(process.cwd(), abs);
-  return rel && !rel.startsWith('..') && !rel.startsWith('/') ? rel : abs;
-}
-
-export function errnoText(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EROFS': return 'read-only file system';
-    default: return error instanceof Error ? error.message.split('\n')[0]! : String(error);
-  }
-}

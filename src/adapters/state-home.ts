@@ -9,7 +9,7 @@ import { DrbookError, ExitCode } from '../core/errors.js';
 import { parseJournal } from '../core/journal-parse.js';
 import { summarizeSession, type SessionSummary } from '../core/session-summary.js';
 import { readDriverLock } from './file-lock.js';
-import { errnoText } from './runbook-files.js';
+import { errnoText } from './file-text.js';
 
 /** DRBOOK_HOME, else $XDG_STATE_HOME/drbook, else ~/.local/state/drbook. */
 export function stateHome(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,7 +6,8 @@ import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem, type Runbook } from '../core/model.js';
 import { escapeMarkdownInline, renderRunbookMarkdown } from '../core/render-runbook.js';
 import { resolveDocPath } from '../core/runbook-loader.js';
-import { displayPath, errnoText, loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { displayPath, errnoText } from '../adapters/file-text.js';
+import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { writeDurable, writeSingleFile, type SingleFileResult } from '../adapters/single-file.js';
 import { VERSION } from '../version.js';
 

@@ -14,7 +14,7 @@ import {
   type DrillSummary,
 } from '../core/export/index.js';
 import { readJournalFile } from '../adapters/file-journal.js';
-import { displayPath, errnoText } from '../adapters/runbook-files.js';
+import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionsDir, stateHome } from '../adapters/state-home.js';
 
 export interface ExportOptions {

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
 import { formatProblem, type Problem } from '../core/model.js';
-import { displayPath, loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { displayPath } from '../adapters/file-text.js';
+import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 
 export interface ValidateOptions {
   json?: boolean;
