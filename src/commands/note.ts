@@ -1,5 +1,5 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
-import { replaySession, type SessionSummary } from '../core/session-summary.js';
+import { isResumable, replaySession, type SessionSummary } from '../core/session-summary.js';
 import { parseNoteTime } from '../core/zone-time.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
@@ -19,13 +19,14 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
   const text = words.join(' ').trim();
   if (text === '') throw new DrbookError('a note needs text: drbook note "what you saw"', ExitCode.usage);
   const home = stateHome();
-  const open = (s: SessionSummary) => s.status === 'running' || s.status === 'paused' || s.status === 'interrupted';
+  const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
   if (options.session === undefined && !listSessions(home).some(open)) {
     throw new DrbookError('no open session (running, paused or interrupted) to add the note to: give --session ID to add it to a finished one (see drbook sessions)', ExitCode.usage);
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);
   const parsed = readJournalFile(path);
+  for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   const started = replay.started;
   const zone = started?.tz ?? localZone().tz;

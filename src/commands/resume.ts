@@ -7,7 +7,7 @@ import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
+import { isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
@@ -35,7 +35,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   const yes = options.yes === true;
   requireTerminal('resume', yes);
   const home = stateHome();
-  const id = resolveSessionId(home, session, (s) => s.status === 'paused' || s.status === 'interrupted');
+  const id = resolveSessionId(home, session, isResumable);
   const summary = loadSessionSummary(home, id);
   if (summary.status === 'completed' || summary.status === 'aborted') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);

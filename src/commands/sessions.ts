@@ -2,7 +2,7 @@ import { formatDuration } from '../core/duration.js';
 import { ExitCode } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
 import { verifyChain } from '../core/journal-parse.js';
-import type { SessionSummary } from '../core/session-summary.js';
+import { isResumable, type SessionSummary } from '../core/session-summary.js';
 import { readJournalFile } from '../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
@@ -40,7 +40,8 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
     const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.steps.failed > 0 ? c.red : (t: string) => t;
     process.stdout.write(colour(text) + '\n');
   });
-  const open = sessions.filter((s) => s.status === 'paused' || s.status === 'interrupted');
+  for (const s of sessions.filter((x) => x.torn)) process.stderr.write(`${s.id}: warning: its journal ends in a torn line (a write cut by a crash), left out; drbook verify ${s.id} says more\n`);
+  const open = sessions.filter(isResumable);
   if (open.length > 0) process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
   return ExitCode.ok;
 }

@@ -7,6 +7,14 @@ import type { ParsedJournal } from './journal-parse.js';
 
 export type SessionStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'aborted';
 
+/**
+ * A session drbook can take up again: paused or interrupted, and really started (a
+ * kill -9 between creating the journal and its first event leaves an empty one).
+ */
+export function isResumable(s: Pick<SessionSummary, 'status' | 'runbook'>): boolean {
+  return (s.status === 'paused' || s.status === 'interrupted') && s.runbook.id !== '';
+}
+
 export interface InFlightCommand {
   step: string;
   attempt: number;
