@@ -12,12 +12,11 @@ import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { ProcessExecutor } from '../adapters/process-executor.js';
 import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
-import { cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, requireTerminal } from './walk.js';
+import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
   var?: string[];
@@ -56,7 +55,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const replay = replaySession(parsed);
     const started = replay.started;
     if (!started) throw new DrbookError(`${path}: no session.started event: not a session that can be resumed`, ExitCode.usage);
-    const ui = makeUi(yes);
+    const ui = await makeUi(yes);
     if (lock.tookOverFrom) ui.warn(`took over the session from drbook pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}, which is no longer running`);
 
     if (!existsSync(started.runbook.path)) {
@@ -139,7 +138,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         // Steps without cwd run where the session was started, wherever resume is typed.
         resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
-      { ui, executor: new ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock },
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);

@@ -6,19 +6,16 @@ import { DrbookError, ExitCode } from '../core/errors.js';
 import { Walk, type WalkResult } from '../core/engine.js';
 import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
-import type { Ui } from '../core/ports.js';
+import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
-import { PlainUi } from '../adapters/plain-ui.js';
-import { ProcessExecutor } from '../adapters/process-executor.js';
 import { errnoText } from '../adapters/file-text.js';
 import { findRunbook, readInputFile } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
-import { TerminalUi } from '../adapters/terminal-ui.js';
 import { VERSION } from '../version.js';
 
 export interface WalkOptions {
@@ -85,7 +82,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       const entry = vars.entry(name)!;
       journal.append({ type: 'var.set', name, value: vars.shown(name), source: entry.source, ...(entry.secret ? { secret: true } : {}) });
     }
-    const ui = makeUi(yes);
+    const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
     const walk = new Walk(
       {
@@ -104,7 +101,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
         logFile: logFileFor(journal.outputDir),
         resolveCwd: cwdResolver(runbook),
       },
-      { ui, executor: new ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock },
     );
     const result = await walk.run();
     printSummary(result, sessionId, mode);
@@ -136,8 +133,24 @@ export function requireTerminal(command: string, yes: boolean): void {
   }
 }
 
-export function makeUi(yes: boolean): Ui {
-  return yes ? new PlainUi() : new TerminalUi();
+/** The prompts library is loaded only when someone will be asked something. */
+export async function makeUi(yes: boolean): Promise<Ui> {
+  if (yes) return new (await import('../adapters/plain-ui.js')).PlainUi();
+  return new (await import('../adapters/terminal-ui.js')).TerminalUi();
+}
+
+/**
+ * The process executor, loaded (with execa) when the first command runs: a rehearsal or a
+ * walk of manual steps never pays for it, and the first question comes sooner.
+ */
+export function commandExecutor(): Executor {
+  let real: Promise<Executor> | undefined;
+  return {
+    run: async (request) => {
+      real ??= import('../adapters/process-executor.js').then((m) => new m.ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }));
+      return (await real).run(request);
+    },
+  };
 }
 
 export function stepIndex(runbook: Runbook, id: string): number {
