@@ -2,7 +2,7 @@
  * Where sessions live: `DRBOOK_HOME/sessions/<SESSION>.jsonl`, the command logs in
  * `DRBOOK_HOME/sessions/<SESSION>/`, and the lock files beside the journal.
  */
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -10,6 +10,7 @@ import { parseJournal } from '../core/journal-parse.js';
 import { summarizeSession, type SessionSummary } from '../core/session-summary.js';
 import { readDriverLock } from './file-lock.js';
 import { errnoText } from './file-text.js';
+import { makeDirs } from './make-dirs.js';
 
 /** DRBOOK_HOME, else $XDG_STATE_HOME/drbook, else ~/.local/state/drbook. */
 export function stateHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -26,32 +27,19 @@ export function sessionsDir(home: string): string {
 }
 
 /**
- * Creates the sessions directory (mode 0700: journals name hosts, users and commands).
- * mkdir -p by hand, one level at a time: Node's recursive mkdirSync spins forever on some
- * paths (under /proc, for one), and a hang is the worst answer to a typo in DRBOOK_HOME.
+ * Creates the sessions directory (mode 0700: journals name hosts, users and commands), one
+ * level at a time: a hang is the worst answer to a typo in DRBOOK_HOME.
  */
 export function ensureSessionsDir(home: string): string {
   const dir = sessionsDir(resolve(home));
-  const missing: string[] = [];
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d, { mode: 0o700 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw notWritable(dir, error);
-    }
-  }
-  let isDir: boolean;
   try {
-    isDir = statSync(dir).isDirectory();
+    makeDirs(dir, 0o700);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' && existsSync(dir)) {
+      throw new DrbookError(`cannot keep sessions in ${dir}: it is not a directory; set DRBOOK_HOME to a writable directory`, ExitCode.usage);
+    }
     throw notWritable(dir, error);
   }
-  if (!isDir) throw new DrbookError(`cannot keep sessions in ${dir}: it is not a directory; set DRBOOK_HOME to a writable directory`, ExitCode.usage);
   return dir;
 }
 

@@ -7,6 +7,7 @@ import { formatProblem, type Runbook } from '../core/model.js';
 import { escapeMarkdownInline, renderRunbookMarkdown } from '../core/render-runbook.js';
 import { resolveDocPath } from '../core/runbook-loader.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
+import { makeDirs } from '../adapters/make-dirs.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { writeDurable, writeSingleFile, type SingleFileResult } from '../adapters/single-file.js';
 import { VERSION } from '../version.js';
@@ -475,7 +476,7 @@ function pidAlive(pid: number): boolean {
  * Returns what it repaired, for the operator.
  */
 function prepareDestination(out: string): string[] {
-  makeParents(dirname(out));
+  makeDirs(dirname(out));
   const leftovers = leftoversOf(out).filter((l) => l.pid !== process.pid);
   for (const l of leftovers) {
     if (pidAlive(l.pid)) {
@@ -503,26 +504,6 @@ function prepareDestination(out: string): string[] {
     }
   }
   return notes;
-}
-
-/**
- * mkdir -p one level at a time: Node's recursive mkdirSync spins forever on some paths
- * (under /proc), and reports EEXIST, not ENOTDIR, when a part of the path is a file.
- */
-function makeParents(dir: string): void {
-  const missing: string[] = [];
-  for (let d = dir; !existsSync(d); d = dirname(d)) {
-    missing.unshift(d);
-    if (dirname(d) === d) break;
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
 }
 
 /**
