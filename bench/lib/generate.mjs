@@ -53,8 +53,7 @@ export function commandRunbookYaml(id, commands) {
 
 /**
  * A journal of about `target` events, as text, as drbook would write it: steps with
- * commands, retries, decisions, edits, notes and pauses (the generator of
- * bench/export-bench.mjs, with the session id as a parameter).
+ * commands, retries, decisions, edits, notes and pauses (bench/export-bench.mjs uses it too).
  */
 export function journalText(target, session) {
   const lines = [];
