@@ -53,7 +53,8 @@ export interface TmuxSession {
 const KEY_NAME = /^(Enter|Escape|Tab|BTab|BSpace|Space|Up|Down|Left|Right|Home|End|PageUp|PageDown|PPage|NPage|IC|DC|F[1-9]|F1[0-2]|[CMS]-.+)$/;
 const POLL_MS = 40;
 const EXIT_MARK = '__EXIT:';
-const EXIT_LINE = /^__EXIT:(\d+)$/gm;
+// Not anchored at the end: text a program left on the screen may follow the mark on its line.
+const EXIT_LINE = /^__EXIT:(\d+)/gm;
 
 let counter = 0;
 
