@@ -150,7 +150,7 @@ export class ProcessExecutor implements Executor {
     logFd: number | undefined,
   ): Promise<CommandResult> {
     const redacting = request.redactor.size > 0;
-    const log: WriteStream | undefined = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 64 * 1024 });
+    const log: WriteStream | undefined = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 1024 * 1024 });
     const sources: Source[] = [];
     const addSource = (readable: Readable | null, sink: Sink): void => {
       if (readable === null) return;
