@@ -81,6 +81,18 @@ export interface ChainCheck {
  * events (a torn line a crash left mid-file) are not links: writers chain past them.
  */
 export function verifyChain(parsed: Pick<ParsedJournal, 'events' | 'lines' | 'lineNumbers'>): ChainCheck {
+  // Reading a journal checks the chain for its warnings and the export checks it again:
+  // hashing 100,000 lines once is enough. Keyed on the lines array, which copies share.
+  const known = chainChecks.get(parsed.lines);
+  if (known && known.events === parsed.events.length) return known.check;
+  const check = computeChain(parsed);
+  chainChecks.set(parsed.lines, { events: parsed.events.length, check });
+  return check;
+}
+
+const chainChecks = new WeakMap<string[], { events: number; check: ChainCheck }>();
+
+function computeChain(parsed: Pick<ParsedJournal, 'events' | 'lines' | 'lineNumbers'>): ChainCheck {
   let prev: string | null = null;
   for (let i = 0; i < parsed.events.length; i++) {
     const event = parsed.events[i]!;
