@@ -742,6 +742,20 @@ describe('the walk: capture and when', () => {
     expect(t.executor.commands[1]).toBe('ssh web-1.example.org uptime');
   });
 
+  it('says when capture saw only the beginning of an output too large to keep', async () => {
+    const t = setup({
+      yaml: book(`
+  - id: find
+    title: Find the host
+    run: hostname
+    capture: host`),
+      yes: true,
+      exec: [{ stdout: 'web-1\n', truncated: true }],
+    });
+    await t.go();
+    expect(t.ui.messages('warn')).toEqual([expect.stringContaining('expect and capture saw only its beginning')]);
+  });
+
   it('a capture whose step was skipped leaves the later command unable to run', async () => {
     const t = setup({
       yaml: book(`

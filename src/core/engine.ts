@@ -222,6 +222,9 @@ export class Walk {
         // here, it is safe in every event and question that repeats it.
         const judged = this.judge(step, result);
         failure = judged === undefined ? undefined : redactor.redact(judged);
+        if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
+          ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
+        }
         journal.append({
           type: 'command.finished',
           step: step.id,
