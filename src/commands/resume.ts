@@ -7,7 +7,7 @@ import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
+import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
@@ -101,7 +101,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);
       if (answer === 'abort') {
         finished.set(replay.inFlight.step, 'failed');
-        const counts = countOutcomes(finished);
+        const counts = countOutcomes(finished.values());
         const durationMs = Math.max(0, systemClock.now().getTime() - Date.parse(started.ts));
         journal.append({ type: 'session.ended', status: 'aborted', ...counts, durationMs });
         printSummary({ status: 'aborted', counts, durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
@@ -111,7 +111,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         // Ctrl-C while waiting: the command still runs; the next resume asks about it again.
         journal.append({ type: 'session.paused', step: replay.inFlight.step, reason: 'Ctrl-C while waiting for the command left running' });
         const durationMs = Math.max(0, systemClock.now().getTime() - Date.parse(started.ts));
-        printSummary({ status: 'paused', counts: countOutcomes(finished), durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
+        printSummary({ status: 'paused', counts: countOutcomes(finished.values()), durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
         return ExitCode.paused;
       }
       if (answer !== 'retry') finished.set(replay.inFlight.step, answer);
@@ -451,13 +451,3 @@ function renderConfirm(step: Step, replay: SessionReplay): string {
   return renderTemplate(step.confirm ?? '', (name) => replay.vars.get(name)?.value);
 }
 
-function countOutcomes(finished: Map<string, StepOutcome>): { done: number; skipped: number; failed: number; markedDone: number } {
-  const counts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
-  for (const outcome of finished.values()) {
-    if (outcome === 'done') counts.done++;
-    else if (outcome === 'skipped') counts.skipped++;
-    else if (outcome === 'failed') counts.failed++;
-    else counts.markedDone++;
-  }
-  return counts;
-}

@@ -95,6 +95,25 @@ export interface SessionReplay {
   notes: number;
 }
 
+export interface OutcomeCounts {
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+}
+
+/** How many steps ended each way: the counts session.ended, sessions and resume report. */
+export function countOutcomes(outcomes: Iterable<StepOutcome>): OutcomeCounts {
+  const counts: OutcomeCounts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  for (const outcome of outcomes) {
+    if (outcome === 'done') counts.done++;
+    else if (outcome === 'skipped') counts.skipped++;
+    else if (outcome === 'failed') counts.failed++;
+    else counts.markedDone++;
+  }
+  return counts;
+}
+
 /** Replays a journal's events in order into the state a resumed walk starts from. */
 export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionReplay {
   const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), notes: 0 };
@@ -196,13 +215,7 @@ export function summarizeSession(id: string, parsed: ParsedJournal, lock: { aliv
   const lastEventAt = replay.lastEventAt ?? startedAt;
   const ended = replay.ended;
 
-  const counts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
-  for (const outcome of replay.outcomes.values()) {
-    if (outcome.outcome === 'done') counts.done++;
-    else if (outcome.outcome === 'skipped') counts.skipped++;
-    else if (outcome.outcome === 'failed') counts.failed++;
-    else counts.markedDone++;
-  }
+  const counts = countOutcomes([...replay.outcomes.values()].map((o) => o.outcome));
 
   let status: SessionStatus;
   if (lock?.alive) status = 'running';
