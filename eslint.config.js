@@ -14,4 +14,10 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    // bin/drbook.cjs is CommonJS on purpose (see its header).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );

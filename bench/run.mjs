@@ -10,7 +10,7 @@
  * Needs a built dist/ (npm run build); the start group also builds the two esbuild variants.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +21,7 @@ import { errorRow, formatTable, makeRow } from './lib/report.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const node = process.execPath;
-const bin = join(root, 'bin', 'drbook.js');
+const bin = join(root, 'bin', 'drbook.cjs');
 const GROUPS = ['start', 'prompt', 'steps', 'output', 'throughput', 'validate', 'journal', 'export'];
 
 function parseArgs(argv) {
@@ -50,7 +50,7 @@ const plan = quick
   ? { startRuns: 3, promptRuns: 2, stepsRuns: 2, bigRuns: 1, validateRuns: 2, journalRuns: 1, exportRuns: 1, outputMb: 20, throughputMb: 100, bigSteps: 500, files: 50, appends: 200, exportSizes: [1_000, 10_000] }
   : { startRuns: 7, promptRuns: 7, stepsRuns: 7, bigRuns: 3, validateRuns: 5, journalRuns: 3, exportRuns: 3, outputMb: 200, throughputMb: 1024, bigSteps: 5_000, files: 500, appends: 2_000, exportSizes: [10_000, 100_000] };
 
-if (!existsSync(join(root, 'dist', 'main.js'))) {
+if (!existsSync(join(root, 'dist', 'main.js')) || !existsSync(join(root, 'dist', 'drbook.cjs'))) {
   process.stderr.write('bench: dist/ is not built: run npm run build (npm run bench does)\n');
   process.exit(2);
 }
@@ -91,31 +91,42 @@ const ratioTarget = (limit, op = '<=') => ({ on: 'ratio', op, limit, text: `${op
 
 // ---------------------------------------------------------------------------------------
 
-/** Builds the esbuild variants of the CLI into the work directory: one file, and split. */
-async function esbuildVariants() {
+/**
+ * The other ways drbook could be shipped, to compare with bin/drbook.cjs (the bundle and
+ * its code cache): the same bundle without its cache; the tsc modules loaded one by one
+ * (dist/main.js); esbuild's single ES module file (what `drbook bundle` ships); and an
+ * esbuild split build, one chunk per command.
+ */
+async function startVariants() {
+  const noCache = join(work, 'no-cache');
+  mkdirSync(join(noCache, 'bin'), { recursive: true });
+  mkdirSync(join(noCache, 'dist'));
+  copyFileSync(bin, join(noCache, 'bin', 'drbook.cjs'));
+  copyFileSync(join(root, 'dist', 'drbook.cjs'), join(noCache, 'dist', 'drbook.cjs'));
+  copyFileSync(join(root, 'package.json'), join(noCache, 'package.json'));
+  const variants = { nocache: join(noCache, 'bin', 'drbook.cjs'), tsc: join(root, 'dist', 'main.js') };
   const esbuild = await import('esbuild');
   const { singleFileBuildOptions } = await import('../dist/adapters/single-file.js');
   const entry = join(root, 'src', 'main.ts');
-  const single = join(work, 'single', 'drbook.mjs');
-  await esbuild.build({ ...singleFileBuildOptions(entry), write: true, outfile: single });
-  // The same settings with code splitting: each command's dynamic import becomes a chunk
-  // loaded only when that command runs.
+  variants.single = join(work, 'single', 'drbook.mjs');
+  await esbuild.build({ ...singleFileBuildOptions(entry), write: true, outfile: variants.single });
   const splitDir = join(work, 'split');
   await esbuild.build({ ...singleFileBuildOptions(entry), write: true, splitting: true, outdir: splitDir, define: { __DRBOOK_SINGLE_FILE__: 'false' } });
-  return { single, split: join(splitDir, 'main.js') };
+  variants.split = join(splitDir, 'main.js');
+  return variants;
 }
 
 async function groupStart() {
   const mail = join(root, 'runbooks', 'mail-server.yml');
   const env = envWith(home('start'));
-  const cli = { tsc: bin };
-  // The esbuild builds are a comparison, not the shipped binary: skipped in --quick.
+  const cli = { bin };
+  // The other builds are a comparison, not the shipped binary: skipped in --quick.
   let buildNote;
   if (!quick) {
     try {
-      Object.assign(cli, await esbuildVariants());
+      Object.assign(cli, await startVariants());
     } catch (error) {
-      buildNote = `esbuild variants not built: ${error.message.split('\n')[0]}`;
+      buildNote = `variants not built: ${error.message.split('\n')[0]}`;
     }
   }
   const variants = { node: nodeE0 };
@@ -126,13 +137,13 @@ async function groupStart() {
   const s = await interleaved(variants, { runs: plan.startRuns });
   const base = ms(s.node);
   // The shipped bin first; the esbuild builds are alternatives, measured to compare.
-  const labels = { tsc: 'bin, tsc', single: 'esbuild 1 file', split: 'esbuild split' };
+  const labels = { bin: 'bin: bundle + code cache', nocache: 'bundle, no code cache', tsc: 'tsc modules', single: 'esbuild 1 ES file', split: 'esbuild split' };
   const rows = [];
   for (const command of ['version', 'validate']) {
     for (const name of Object.keys(cli)) {
       rows.push(
         makeRow({
-          id: `start.${command}${name === 'tsc' ? '' : `.${name}`}`,
+          id: `start.${command}${name === 'bin' ? '' : `.${name}`}`,
           label: `start: ${command === 'version' ? '--version' : 'validate mail-server'} (${labels[name]})`,
           unit: 'ms',
           value: ms(s[`${name}.${command}`]),
@@ -143,7 +154,11 @@ async function groupStart() {
       );
     }
   }
-  rows[0].note = buildNote ?? (quick ? 'esbuild variants skipped in --quick' : 'bin, tsc: bin/drbook.js over dist/ as npm run build makes it (the shipped form); esbuild 1 file: dist/drbook.mjs settings; esbuild split: the same with splitting, one chunk per command');
+  rows[0].note =
+    buildNote ??
+    (quick
+      ? 'other builds skipped in --quick'
+      : 'bin: bin/drbook.cjs running dist/drbook.cjs with its V8 code cache, as npm run build makes them (the shipped form); bundle, no code cache: the same without dist/drbook.cjs.cache; tsc modules: node dist/main.js; esbuild 1 ES file: dist/drbook.mjs, what drbook bundle ships; esbuild split: the same with splitting, one chunk per command');
   return rows;
 }
 

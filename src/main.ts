@@ -1,12 +1,11 @@
 import { DrbookError, ExitCode } from './core/errors.js';
-import { VERSION } from './version.js';
+import { VERSION, versionOnly } from './version.js';
 
 /** The one place that turns an outcome or an error into an exit code. */
 async function main(argv: string[]): Promise<void> {
   // `drbook --version` alone is answered before commander loads, with the same answer:
   // loading commander was about half of what --version added to node's start (npm run bench).
-  const args = argv.slice(2);
-  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  if (versionOnly(argv.slice(2))) {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
@@ -57,4 +56,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode);
 });
 
-await main(process.argv);
+// Not a top-level await: bin/drbook.js runs this module bundled as CommonJS, which has none.
+main(process.argv).catch((error: unknown) => {
+  process.exitCode = exitCodeFor(error, process.argv.includes('--debug'));
+});

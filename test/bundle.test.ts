@@ -37,7 +37,7 @@ function node(args: string[], cwd: string): Run {
 /** `drbook bundle ARGS` through the CLI once it has the command, else through runBundle in dist/. */
 let cliHasBundle = false;
 function bundle(args: string[], cwd = work): Run {
-  return cliHasBundle ? node([join(root, 'bin', 'drbook.js'), 'bundle', ...args], cwd) : node([runner, ...args], cwd);
+  return cliHasBundle ? node([join(root, 'bin', 'drbook.cjs'), 'bundle', ...args], cwd) : node([runner, ...args], cwd);
 }
 
 function filesUnder(dir: string, prefix = ''): string[] {
@@ -82,7 +82,7 @@ function hasNodeModulesAbove(dir: string): boolean {
 
 beforeAll(() => {
   if (!existsSync(join(root, 'dist', 'commands', 'bundle.js'))) throw new Error('the build did not produce dist/commands/bundle.js');
-  cliHasBundle = node([join(root, 'bin', 'drbook.js'), 'bundle', '--help'], root).stdout.includes('--check');
+  cliHasBundle = node([join(root, 'bin', 'drbook.cjs'), 'bundle', '--help'], root).stdout.includes('--check');
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -7,13 +7,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /**
  * Builds dist/ once, before any test file runs, and only when a source is newer than the
- * build. Test files never build: a rebuild while another worker runs the binary hands it
- * half-written modules. `npm test` builds first, so in CI this finds dist/ fresh.
+ * build: tsc, then the bundle bin/drbook.cjs runs (scripts/build-bin.mjs), as npm run
+ * build does. Test files never build: a rebuild while another worker runs the binary hands
+ * it half-written modules. `npm test` builds first, so in CI this finds dist/ fresh.
  */
 export default function setup(): void {
-  const main = join(root, 'dist', 'main.js');
-  if (existsSync(main) && statSync(main).mtimeMs >= newestSource(join(root, 'src'))) return;
+  const built = [join(root, 'dist', 'main.js'), join(root, 'dist', 'drbook.cjs')];
+  const newest = Math.max(newestSource(join(root, 'src')), statSync(join(root, 'scripts', 'build-bin.mjs')).mtimeMs);
+  if (built.every((file) => existsSync(file) && statSync(file).mtimeMs >= newest)) return;
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-bin.mjs')], { cwd: root, stdio: 'inherit' });
 }
 
 function newestSource(dir: string): number {

@@ -8,7 +8,7 @@ import { REPO } from './helpers/run-cli.js';
 describe('the committed JSON Schema', () => {
   const committed = readFileSync(join(REPO, 'schema', 'runbook.schema.json'), 'utf8');
 
-  it('is what `drbook schema` prints (regenerate: node bin/drbook.js schema > schema/runbook.schema.json)', () => {
+  it('is what `drbook schema` prints (regenerate: node bin/drbook.cjs schema > schema/runbook.schema.json)', () => {
     expect(committed).toBe(schemaText());
   });
 

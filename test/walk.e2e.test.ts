@@ -12,7 +12,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EventOf, EventType, JournalEvent } from '../src/core/journal-events.js';
@@ -49,43 +49,22 @@ function filesUnder(dir: string): string[] {
     .filter((path) => statSync(path).isFile());
 }
 
-/** dist/ has a .js at least as new as each source file. */
-function distIsFresh(): boolean {
-  const src = join(root, 'src');
-  return filesUnder(src)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
-    .every((f) => {
-      const js = join(root, 'dist', relative(src, f).replace(/\.ts$/, '.js'));
-      return existsSync(js) && statSync(js).mtimeMs >= statSync(f).mtimeMs;
-    });
-}
-
 /**
- * A private copy of the built binary: the repository's dist/ when it is up to date and
- * nothing rewrote it while it was copied, else a build of src/ straight into the copy.
+ * A private copy of the built binary, so nothing another process does to dist/ meanwhile
+ * can reach these tests. test/global-setup.ts built dist/ before any test file ran; the
+ * copy is checked against a file being written while it was taken.
  */
 function prepareSnapshot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'drbook-walk-bin-'));
   temps.push(dir);
   const dist = join(dir, 'dist');
-  let copied = false;
-  if (distIsFresh()) {
-    const before = Date.now();
-    cpSync(join(root, 'dist'), dist, { recursive: true });
-    // A file written during the copy (a parallel build) may have been copied half-written.
-    copied = filesUnder(join(root, 'dist')).every((f) => statSync(f).mtimeMs < before);
-  }
-  if (!copied) {
-    rmSync(dist, { recursive: true, force: true });
-    try {
-      execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', dist], { cwd: root, stdio: 'pipe' });
-    } catch {
-      // Files other people are editing may not type-check yet: tsc still emits.
-    }
-  }
-  if (!existsSync(join(dist, 'main.js'))) throw new Error(`the build did not produce ${join(dist, 'main.js')}`);
+  const before = Date.now();
+  cpSync(join(root, 'dist'), dist, { recursive: true });
+  const changed = filesUnder(join(root, 'dist')).filter((f) => statSync(f).mtimeMs >= before);
+  if (changed.length > 0) throw new Error(`dist/ changed while the tests copied it (${changed[0]}): is a build running?`);
+  if (!existsSync(join(dist, 'drbook.cjs'))) throw new Error(`${join(root, 'dist', 'drbook.cjs')} is missing: run npm run build`);
   mkdirSync(join(dir, 'bin'));
-  copyFileSync(join(root, 'bin', 'drbook.js'), join(dir, 'bin', 'drbook.js'));
+  copyFileSync(join(root, 'bin', 'drbook.cjs'), join(dir, 'bin', 'drbook.cjs'));
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
   return dir;
@@ -271,7 +250,7 @@ function drbookNoTerminal(args: string[], home: string, cwd: string): { status: 
 
 beforeAll(async () => {
   snapshot = prepareSnapshot();
-  drbook = join(snapshot, 'bin', 'drbook.js');
+  drbook = join(snapshot, 'bin', 'drbook.cjs');
   journalParse = (await import(pathToFileURL(join(snapshot, 'dist', 'core', 'journal-parse.js')).href)) as typeof JournalParse;
 }, 120_000);
 

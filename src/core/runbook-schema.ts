@@ -1,3 +1,4 @@
+import { en } from 'zod/locales';
 import * as z from 'zod/mini';
 
 /**
@@ -15,7 +16,7 @@ export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 // zod/mini loads no messages of its own ("Invalid input" for everything); the loader words
 // most problems itself and falls back on these English ones.
-z.config(z.locales.en());
+z.config(en());
 
 /** Attaches the description an editor shows for a field (and the JSON Schema carries). */
 function described<T extends z.ZodMiniType>(schema: T, description: string): T {

@@ -1,5 +1,5 @@
 /**
- * Runs the built CLI (`node bin/drbook.js`) as an operator would: its own working
+ * Runs the built CLI (`node bin/drbook.cjs`) as an operator would: its own working
  * directory, DRBOOK_HOME and DRBOOK_DIR, stdout, stderr and the exit code collected, and a
  * deadline, so a hang fails the test instead of stalling the suite.
  */
@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const BIN = join(REPO, 'bin', 'drbook.js');
+export const BIN = join(REPO, 'bin', 'drbook.cjs');
 export const FIXTURES = join(REPO, 'test', 'fixtures');
 
 /** What a user must never see: a JavaScript stack frame or our own "internal error". */
@@ -99,7 +99,7 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
 
 /** dist/ is built once by test/global-setup.ts before any test file runs; this only checks. */
 export async function ensureBuilt(): Promise<void> {
-  const main = join(REPO, 'dist', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+  const bundle = join(REPO, 'dist', 'drbook.cjs');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
 }
 

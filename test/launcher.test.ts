@@ -1,0 +1,121 @@
+/**
+ * bin/drbook.cjs and what it runs: the bundle dist/drbook.cjs and its V8 code cache, as
+ * npm run build makes them (scripts/build-bin.mjs). The cache is only a speed-up: drbook
+ * must behave the same with it, without it, or with one V8 rejects.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../src/version.js';
+import { BIN, ensureBuilt, REPO, STACK_TRACE } from './helpers/run-cli.js';
+
+const bundle = join(REPO, 'dist', 'drbook.cjs');
+const temps: string[] = [];
+
+/** A copy of the bin beside a copy of the bundle, with the cache as given (none: undefined). */
+function install(cache: Buffer | string | undefined, withBundle = true): string {
+  const dir = mkdtempSync(join(tmpdir(), 'drbook-launcher-'));
+  temps.push(dir);
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'dist'));
+  copyFileSync(BIN, join(dir, 'bin', 'drbook.cjs'));
+  copyFileSync(join(REPO, 'package.json'), join(dir, 'package.json'));
+  if (withBundle) copyFileSync(bundle, join(dir, 'dist', 'drbook.cjs'));
+  if (cache !== undefined) writeFileSync(join(dir, 'dist', 'drbook.cjs.cache'), cache);
+  return join(dir, 'bin', 'drbook.cjs');
+}
+
+function drbook(bin: string, args: string[]) {
+  const home = mkdtempSync(join(tmpdir(), 'drbook-launcher-home-'));
+  temps.push(home);
+  return spawnSync(process.execPath, [bin, ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, DRBOOK_HOME: home, NO_COLOR: '1' }, timeout: 30_000 });
+}
+
+beforeAll(ensureBuilt);
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the build', () => {
+  it('makes a bundle of ASCII only, so that bin/drbook.cjs may read it as latin1', () => {
+    const bytes = readFileSync(bundle);
+    const firstNonAscii = bytes.findIndex((b) => b > 0x7f);
+    expect(firstNonAscii).toBe(-1);
+  });
+
+  it('makes a code cache that this node accepts for this bundle', () => {
+    expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(100_000);
+    // Checked in a plain node, compiled exactly as bin/drbook.cjs compiles it.
+    const check = `
+      const { readFileSync } = require('node:fs');
+      const { Module } = require('node:module');
+      const { Script } = require('node:vm');
+      const file = ${JSON.stringify(bundle)};
+      const script = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData: readFileSync(file + '.cache') });
+      process.stdout.write(String(script.cachedDataRejected));`;
+    const result = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('false');
+  });
+});
+
+describe('bin/drbook.cjs', () => {
+  const runbook = join(REPO, 'runbooks', 'mail-server.yml');
+
+  it('answers --version and -V from package.json without reading the bundle', () => {
+    const bin = install(undefined, false);
+    for (const flag of ['--version', '-V']) {
+      const result = drbook(bin, [flag]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(`${VERSION}\n`);
+    }
+  });
+
+  it.each([
+    ['the cache the build made', () => readFileSync(`${bundle}.cache`)],
+    ['no cache', () => undefined],
+    ['a cache of garbage', () => 'not a code cache'],
+    ['a truncated cache', () => readFileSync(`${bundle}.cache`).subarray(0, 5000)],
+  ])('gives the same answers with %s', (_label, cache) => {
+    const bin = install(cache());
+    const valid = drbook(bin, ['validate', runbook]);
+    expect(valid.stderr).toBe('1 runbook checked: all valid (0 errors, 0 warnings)\n');
+    expect(valid.status).toBe(0);
+    const bad = drbook(bin, ['show', 'no-such-runbook']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('without the bundle: one line that says to build, exit 2, no stack trace', () => {
+    const bin = install(undefined, false);
+    const result = drbook(bin, ['validate', runbook]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^drbook: cannot read .*dist\/drbook\.cjs \(ENOENT\): run npm run build\n$/);
+    expect(result.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('does not pass the build-only cache variable on to the commands a run starts', () => {
+    const bin = install(readFileSync(`${bundle}.cache`));
+    const dir = mkdtempSync(join(tmpdir(), 'drbook-launcher-rb-'));
+    temps.push(dir);
+    const out = join(dir, 'env.txt');
+    writeFileSync(
+      join(dir, 'envcheck.yml'),
+      `drbook: 1\ntitle: Env check\nsteps:\n  - id: env\n    title: Print the variable\n    run: echo "cache=\${DRBOOK_CODE_CACHE_OUT:-unset}" > ${out}\n`,
+    );
+    const cacheOut = join(dir, 'written.cache');
+    const home = mkdtempSync(join(tmpdir(), 'drbook-launcher-home-'));
+    temps.push(home);
+    const result = spawnSync(process.execPath, [bin, 'run', join(dir, 'envcheck.yml'), '--yes'], {
+      encoding: 'utf8',
+      env: { ...process.env, DRBOOK_HOME: home, NO_COLOR: '1', DRBOOK_CODE_CACHE_OUT: cacheOut },
+      timeout: 30_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe('cache=unset\n');
+    // And the cache the build asked for was written.
+    expect(statSync(cacheOut).size).toBeGreaterThan(100_000);
+  });
+});
