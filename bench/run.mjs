@@ -136,7 +136,7 @@ async function groupStart() {
   }
   const s = await interleaved(variants, { runs: plan.startRuns });
   const base = ms(s.node);
-  // The shipped bin first; the esbuild builds are alternatives, measured to compare.
+  // The shipped bin first, held to the targets; the other builds are measured to compare.
   const labels = { bin: 'bin: bundle + code cache', nocache: 'bundle, no code cache', tsc: 'tsc modules', single: 'esbuild 1 ES file', split: 'esbuild split' };
   const rows = [];
   for (const command of ['version', 'validate']) {
@@ -149,7 +149,7 @@ async function groupStart() {
           value: ms(s[`${name}.${command}`]),
           baseline: base,
           baselineLabel: 'node -e 0',
-          target: ratioTarget(command === 'version' ? 1.3 : 2.0),
+          target: name === 'bin' ? ratioTarget(command === 'version' ? 1.3 : 2.0) : undefined,
         }),
       );
     }
