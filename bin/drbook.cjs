@@ -15,6 +15,15 @@ const { readFileSync, writeFileSync } = require('node:fs');
 const { Module } = require('node:module');
 const { join } = require('node:path');
 const { constants, Script } = require('node:vm');
+const { crc32 } = require('node:zlib');
+
+/**
+ * The cache file: "DRBK", the CRC-32 of the bundle it was made for, the CRC-32 of the V8
+ * data, then the data. V8 checks a cache's node version and the bundle's length only, and
+ * may crash on damaged data: a cache of another bundle, or damaged on disk, is not used.
+ */
+const CACHE_MAGIC = 0x4b425244;
+const CACHE_HEADER = 12;
 
 const bundle = join(__dirname, '..', 'dist', 'drbook.cjs');
 const args = process.argv.slice(2);
@@ -27,24 +36,19 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 }
 
 function launch() {
-  let source;
+  let bytes;
   try {
-    // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.
-    source = readFileSync(bundle, 'latin1');
+    bytes = readFileSync(bundle);
   } catch (error) {
     process.stderr.write(`drbook: cannot read ${bundle} (${error.code || error.message}): run npm run build\n`);
     process.exitCode = 2;
     return;
   }
-  let cachedData;
-  try {
-    cachedData = readFileSync(`${bundle}.cache`);
-  } catch {
-    // No cache: compile as usual.
-  }
-  const script = new Script(Module.wrap(source), {
+  const bundleCrc = crc32(bytes);
+  // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.
+  const script = new Script(Module.wrap(bytes.toString('latin1')), {
     filename: bundle,
-    cachedData,
+    cachedData: readCache(`${bundle}.cache`, bundleCrc),
     // The bundle keeps one dynamic import (esbuild, for `drbook bundle`), resolved as usual.
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
@@ -52,8 +56,28 @@ function launch() {
   const cacheOut = process.env.DRBOOK_CODE_CACHE_OUT;
   if (cacheOut) {
     delete process.env.DRBOOK_CODE_CACHE_OUT; // not passed on to the commands drbook runs
-    process.on('exit', () => writeFileSync(cacheOut, script.createCachedData()));
+    process.on('exit', () => writeFileSync(cacheOut, cacheFile(bundleCrc, script.createCachedData())));
   }
   const bundleModule = { exports: {} };
   script.runInThisContext()(bundleModule.exports, Module.createRequire(bundle), bundleModule, bundle, join(bundle, '..'));
+}
+
+function cacheFile(bundleCrc, data) {
+  const header = Buffer.alloc(CACHE_HEADER);
+  header.writeUInt32LE(CACHE_MAGIC, 0);
+  header.writeUInt32LE(bundleCrc, 4);
+  header.writeUInt32LE(crc32(data), 8);
+  return Buffer.concat([header, data]);
+}
+
+function readCache(file, bundleCrc) {
+  let bytes;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return undefined; // no cache: compile as usual
+  }
+  if (bytes.length <= CACHE_HEADER || bytes.readUInt32LE(0) !== CACHE_MAGIC || bytes.readUInt32LE(4) !== bundleCrc) return undefined;
+  const data = bytes.subarray(CACHE_HEADER);
+  return crc32(data) === bytes.readUInt32LE(8) ? data : undefined;
 }

@@ -27,6 +27,20 @@ function install(cache: Buffer | string | undefined, withBundle = true): string 
   return join(dir, 'bin', 'drbook.cjs');
 }
 
+/** Every 997th byte of the V8 data flipped: a cache V8 itself might take and crash on. */
+function damaged(cache: Buffer): Buffer {
+  const copy = Buffer.from(cache);
+  for (let i = 12 + 500; i < copy.length; i += 997) copy[i] = copy[i]! ^ 0xff;
+  return copy;
+}
+
+/** The same cache, labelled as made for a bundle with another CRC-32. */
+function forAnotherBundle(cache: Buffer): Buffer {
+  const copy = Buffer.from(cache);
+  copy.writeUInt32LE((copy.readUInt32LE(4) + 1) >>> 0, 4);
+  return copy;
+}
+
 function drbook(bin: string, args: string[]) {
   const home = mkdtempSync(join(tmpdir(), 'drbook-launcher-home-'));
   temps.push(home);
@@ -53,7 +67,8 @@ describe('the build', () => {
       const { Module } = require('node:module');
       const { Script } = require('node:vm');
       const file = ${JSON.stringify(bundle)};
-      const script = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData: readFileSync(file + '.cache') });
+      const cachedData = readFileSync(file + '.cache').subarray(12); // after drbook's header
+      const script = new Script(Module.wrap(readFileSync(file, 'latin1')), { filename: file, cachedData });
       process.stdout.write(String(script.cachedDataRejected));`;
     const result = spawnSync(process.execPath, ['-e', check], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
@@ -78,6 +93,8 @@ describe('bin/drbook.cjs', () => {
     ['no cache', () => undefined],
     ['a cache of garbage', () => 'not a code cache'],
     ['a truncated cache', () => readFileSync(`${bundle}.cache`).subarray(0, 5000)],
+    ['a cache damaged on disk', () => damaged(readFileSync(`${bundle}.cache`))],
+    ['the cache of another bundle', () => forAnotherBundle(readFileSync(`${bundle}.cache`))],
   ])('gives the same answers with %s', (_label, cache) => {
     const bin = install(cache());
     const valid = drbook(bin, ['validate', runbook]);
