@@ -11,10 +11,10 @@
  * own); and CommonJS, here and in the bundle, skips starting the ES module loader. A cache
  * V8 rejects (made by another node version) is ignored: drbook compiles as usual, slower.
  */
-const { readFileSync, writeFileSync } = require('node:fs');
+const { readFileSync, writeFileSync, writeSync } = require('node:fs');
 const { Module } = require('node:module');
 const { join } = require('node:path');
-const { constants, Script } = require('node:vm');
+const { Script } = require('node:vm');
 const { crc32 } = require('node:zlib');
 
 /**
@@ -30,7 +30,12 @@ const args = process.argv.slice(2);
 
 // --version alone is answered before the bundle is read: it must cost node's start only.
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  process.stdout.write(`${require('../package.json').version}\n`);
+  try {
+    writeSync(1, `${require('../package.json').version}\n`);
+  } catch (error) {
+    process.stderr.write(`drbook: cannot write the version: ${error.code || error.message}\n`);
+    process.exitCode = 2;
+  }
 } else {
   launch();
 }
@@ -45,13 +50,16 @@ function launch() {
     return;
   }
   const bundleCrc = crc32(bytes);
-  // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.
-  const script = new Script(Module.wrap(bytes.toString('latin1')), {
-    filename: bundle,
-    cachedData: readCache(`${bundle}.cache`, bundleCrc),
-    // The bundle keeps one dynamic import (esbuild, for `drbook bundle`), resolved as usual.
-    importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-  });
+  let script;
+  try {
+    // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.
+    script = new Script(Module.wrap(bytes.toString('latin1')), { filename: bundle, cachedData: readCache(`${bundle}.cache`, bundleCrc) });
+  } catch (error) {
+    // A half-written or edited bundle: say what to do, not where the parser stopped.
+    process.stderr.write(`drbook: ${bundle} is damaged (${String(error.message).split('\n')[0]}): run npm run build\n`);
+    process.exitCode = 2;
+    return;
+  }
   // Set by the build only: where to save the cache of what this run compiled.
   const cacheOut = process.env.DRBOOK_CODE_CACHE_OUT;
   if (cacheOut) {

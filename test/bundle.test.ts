@@ -165,6 +165,8 @@ describe('drbook bundle', () => {
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
     expect(made.stdout).toContain('bundled 2 runbooks, 4 docs and 0 scripts');
+    // In a checkout the freshest code: esbuild over src/, also from the bundled bin.
+    expect(made.stdout).toContain('(drbook.mjs built with esbuild from');
 
     expect(filesUnder(out)).toEqual([
       'INDEX.md',

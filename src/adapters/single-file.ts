@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -111,9 +112,14 @@ export async function buildSingleFile(entry: string, outFile: string): Promise<v
 
 type Esbuild = typeof import('esbuild');
 
+/**
+ * esbuild is CommonJS, so it is required rather than imported: a dynamic import() fails
+ * inside bin/drbook.cjs's bundle, which V8 compiles from its code cache (such a script
+ * keeps no import callback), and the failure would look like esbuild missing.
+ */
 async function loadEsbuild(): Promise<Esbuild | undefined> {
   try {
-    return await import('esbuild');
+    return createRequire(import.meta.url)('esbuild') as Esbuild;
   } catch {
     return undefined;
   }
