@@ -3,15 +3,15 @@
 // and dist/drbook.cjs.cache, the V8 code cache that spares it compiling at each start.
 //
 // The cache holds what V8 compiled while drbook ran, so it is made by running drbook on
-// the bundled runbooks: validate, show, a rehearsal, a live run of dns-failover (its
-// scripts only print), sessions, export. Each run starts from the cache of the run before
-// and saves it again, so the last one holds them all. Nothing of these runs is kept.
+// scripts/warm-up/warm-up.yml: validate, show, a rehearsal, a live run (its commands only
+// print), sessions, export. Each run starts from the cache of the run before and saves it
+// again, so the last one holds them all. Nothing of these runs is kept.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -22,7 +22,7 @@ const cacheFile = `${outFile}.cache`;
 if (!existsSync(adapter)) fail('dist/ is not built: run tsc -p tsconfig.build.json first');
 const started = performance.now();
 const esbuild = await import('esbuild');
-const { singleFileBuildOptions } = await import(adapter);
+const { singleFileBuildOptions } = await import(pathToFileURL(adapter).href);
 
 // Built beside, then renamed: bin/drbook.cjs never reads half a file. The old cache goes
 // first: it was made for the old bundle.
@@ -37,7 +37,9 @@ try {
     write: true,
     outfile: partial,
     // CommonJS has no import.meta; the modules that ask for their own URL get the bundle's.
-    banner: { js: "// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    // "use strict" first: after the banner's statement esbuild's own would not count, and
+    // the modules bundled here are ES modules, strict by definition.
+    banner: { js: "'use strict';\n// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     define: { __DRBOOK_SINGLE_FILE__: 'false', 'import.meta.url': '__drbookBundleUrl' },
   });
   // With charset ascii esbuild escapes strings, regexes and names, but keeps the few
@@ -51,30 +53,38 @@ try {
   fail(error instanceof Error ? error.message : String(error));
 }
 
-const home = mkdtempSync(join(tmpdir(), 'drbook-build-'));
+// Everything runs in a temporary directory, on scripts/warm-up/warm-up.yml only (never on a
+// runbook of the checkout, which may be a real one), with an environment of our own: no
+// NODE_OPTIONS, whose V8 flags would make a cache that plain runs reject.
+const work = mkdtempSync(join(tmpdir(), 'drbook-build-'));
 const partialCache = join(dist, `.drbook-${process.pid}.tmp.cache`);
 try {
-  const drbook = (...args) =>
-    execFileSync(process.execPath, [join(root, 'bin', 'drbook.cjs'), ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DRBOOK_HOME: home, DRBOOK_DIR: join(root, 'runbooks'), NO_COLOR: '1', DRBOOK_CODE_CACHE_OUT: partialCache },
-      timeout: 60_000,
-    });
-  const warm = (...args) => {
-    drbook(...args);
+  const runbooks = join(work, 'runbooks');
+  mkdirSync(runbooks);
+  copyFileSync(join(root, 'scripts', 'warm-up', 'warm-up.yml'), join(runbooks, 'warm-up.yml'));
+  // One runbook with mistakes, so that the code of validation errors is compiled too.
+  writeFileSync(join(work, 'broken.yml'), 'drbook: 1\ntitle: Broken\nsteps:\n  - id: Bad Id\n    title: ""\n    run: echo {{nowhere}}\n    colour: red\n');
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, DRBOOK_HOME: join(work, 'home'), DRBOOK_DIR: runbooks, NO_COLOR: '1', DRBOOK_CODE_CACHE_OUT: partialCache };
+  /** One run of drbook; the cache it saves at exit becomes the one the next run starts from. */
+  const warm = (args, okCodes = [0]) => {
+    let stdout = '';
+    try {
+      stdout = execFileSync(process.execPath, [join(root, 'bin', 'drbook.cjs'), ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+    } catch (error) {
+      if (!okCodes.includes(error.status)) throw error;
+    }
     renameSync(partialCache, cacheFile);
+    return stdout;
   };
-  warm('--help');
-  warm('validate');
-  warm('list');
-  warm('show', 'mail-server');
-  warm('rehearse', 'mail-server', '--yes');
-  warm('run', 'dns-failover', '--yes');
-  const sessions = JSON.parse(drbook('sessions', '--json'));
-  renameSync(partialCache, cacheFile);
-  warm('export', sessions[sessions.length - 1].id);
+  warm(['--help']);
+  warm(['validate']);
+  warm(['validate', join(work, 'broken.yml')], [1]);
+  warm(['list']);
+  warm(['show', 'warm-up']);
+  warm(['rehearse', 'warm-up', '--yes']);
+  warm(['run', 'warm-up', '--yes']);
+  const sessions = JSON.parse(warm(['sessions', '--json']));
+  warm(['export', sessions[sessions.length - 1].id]);
 } catch (error) {
   // Without a cache drbook works, only slower: say so, but do not fail the build.
   rmSync(partialCache, { force: true });
@@ -82,7 +92,7 @@ try {
   const stderr = String(error?.stderr ?? '').trim().split('\n')[0];
   process.stderr.write(`build-bin: no code cache (drbook starts slower): ${stderr || error.message.split('\n')[0]}\n`);
 } finally {
-  rmSync(home, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
 }
 process.stdout.write(`dist/drbook.cjs built${existsSync(cacheFile) ? ' with its code cache' : ''} in ${Math.round(performance.now() - started)} ms\n`);
 

@@ -5,7 +5,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const adapter = join(root, 'dist', 'adapters', 'single-file.js');
@@ -16,7 +16,7 @@ if (!existsSync(adapter)) {
   process.stderr.write('build-single: dist/ is not built: run npm run build first\n');
   process.exit(2);
 }
-const { buildSingleFile } = await import(adapter);
+const { buildSingleFile } = await import(pathToFileURL(adapter).href);
 // Built beside, then renamed: a bin pointing at dist/drbook.mjs never sees half a file.
 const partial = join(root, 'dist', `.drbook-${process.pid}.tmp.mjs`);
 const started = performance.now();
