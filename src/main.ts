@@ -56,7 +56,19 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode);
 });
 
-// Not a top-level await: bin/drbook.js runs this module bundled as CommonJS, which has none.
-main(process.argv).catch((error: unknown) => {
-  process.exitCode = exitCodeFor(error, process.argv.includes('--debug'));
+// Not a top-level await: bin/drbook.cjs runs this module bundled as CommonJS, which has
+// none. What a top-level await gave for free is kept: if node runs out of work while main
+// is still pending (a promise nobody will settle), that is a failure, not a success.
+let finished = false;
+main(process.argv)
+  .catch((error: unknown) => {
+    process.exitCode = exitCodeFor(error, process.argv.includes('--debug'));
+  })
+  .finally(() => {
+    finished = true;
+  });
+process.on('exit', () => {
+  if (finished || process.exitCode !== undefined) return;
+  process.stderr.write('drbook: internal error: stopped before finishing (run again with --debug, and report it)\n');
+  process.exitCode = ExitCode.failed;
 });

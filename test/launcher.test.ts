@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../src/version.js';
 import { BIN, ensureBuilt, REPO, STACK_TRACE } from './helpers/run-cli.js';
@@ -32,6 +33,18 @@ function damaged(cache: Buffer): Buffer {
   const copy = Buffer.from(cache);
   for (let i = 12 + 500; i < copy.length; i += 997) copy[i] = copy[i]! ^ 0xff;
   return copy;
+}
+
+/**
+ * V8's data with its version hash changed, as a cache made by another node looks, inside a
+ * correct header: drbook's check passes it, and V8 itself must refuse it.
+ */
+function fromAnotherNode(cache: Buffer): Buffer {
+  const data = Buffer.from(cache.subarray(12));
+  data.writeUInt32LE(data.readUInt32LE(4) ^ 0x5a5a5a5a, 4); // V8's header: magic, then version hash
+  const copy = Buffer.from(cache.subarray(0, 12));
+  copy.writeUInt32LE(crc32(data), 8);
+  return Buffer.concat([copy, data]);
 }
 
 /** The same cache, labelled as made for a bundle with another CRC-32. */
@@ -95,6 +108,7 @@ describe('bin/drbook.cjs', () => {
     ['a truncated cache', () => readFileSync(`${bundle}.cache`).subarray(0, 5000)],
     ['a cache damaged on disk', () => damaged(readFileSync(`${bundle}.cache`))],
     ['the cache of another bundle', () => forAnotherBundle(readFileSync(`${bundle}.cache`))],
+    ['a cache another node version made', () => fromAnotherNode(readFileSync(`${bundle}.cache`))],
   ])('gives the same answers with %s', (_label, cache) => {
     const bin = install(cache());
     const valid = drbook(bin, ['validate', runbook]);
@@ -103,6 +117,22 @@ describe('bin/drbook.cjs', () => {
     const bad = drbook(bin, ['show', 'no-such-runbook']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it('--version into a closed pipe: one line, exit 2, no stack trace', () => {
+    const bin = install(undefined, false);
+    const closed = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" --version | (exec 0<&-; true); echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(closed.stdout).toBe('status=2\n');
+    expect(closed.stderr).toMatch(/^drbook: cannot write the version: EPIPE\n$/);
+  });
+
+  it('with a damaged bundle: one line that says to build, exit 2, no stack trace', () => {
+    const bin = install(undefined);
+    writeFileSync(join(bin, '..', '..', 'dist', 'drbook.cjs'), readFileSync(bundle, 'latin1').slice(0, 100_000), 'latin1');
+    const result = drbook(bin, ['validate', runbook]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^drbook: .*dist\/drbook\.cjs is damaged \(.+\): run npm run build\n$/);
+    expect(result.stderr).not.toMatch(STACK_TRACE);
   });
 
   it('without the bundle: one line that says to build, exit 2, no stack trace', () => {
