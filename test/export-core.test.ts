@@ -34,6 +34,22 @@ describe('ZoneClock', () => {
     expect(canonicalTimeZone('Mars/Olympus_Mons')).toBeUndefined();
     expect(canonicalTimeZone('')).toBeUndefined();
   });
+
+  it('reads an unknown zone as UTC, and says so, rather than fail', () => {
+    const clock = new ZoneClock('Etc/Unknown');
+    expect(clock.zone).toBe('UTC');
+    expect(clock.wall(Date.parse('2026-07-01T12:34:00Z'))).toMatchObject({ time: '12:34', offset: '+00:00' });
+  });
+});
+
+describe('a journal whose zone Intl does not know', () => {
+  it('exports in UTC and names UTC, where it used to fail with "Invalid time zone"', () => {
+    // Earlier builds journaled "Etc/Unknown" when TZ was empty.
+    const journal = parseJournal(text('completed-live').replace(/"tz":"[^"]*"/, '"tz":"Etc/Unknown"'));
+    const report = buildReport(journal);
+    expect(report.timeZone).toMatchObject({ name: 'UTC', source: 'session', sessionZone: 'Etc/Unknown', offsetAtStart: '+00:00' });
+    expect(renderMarkdown(report)).toContain('UTC');
+  });
 });
 
 describe('markdown text', () => {

@@ -1,4 +1,4 @@
-import { readlinkSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Clock } from '../core/ports.js';
@@ -24,8 +24,8 @@ export function localZone(now = new Date()): { tz: string; tzOffsetMinutes: numb
 
 /**
  * The local time zone's IANA name. Asking Intl loads ICU's time-zone data: about 10 ms of
- * every `run` before its first prompt (npm run bench). So the name is read where Intl
- * itself finds it: TZ, else the zone file /etc/localtime links to. Anything else (TZ in
+ * every `run` before its first prompt (npm run bench). So the name is read from the zone
+ * file node's clock follows: the one TZ names, else /etc/localtime. Anything else (TZ in
  * POSIX form such as CET-1CEST, a copied /etc/localtime, no zone database) asks Intl.
  */
 export function localZoneName(): string {
@@ -43,32 +43,36 @@ function intlZoneName(): string {
   return 'UTC';
 }
 
-const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
-/** Intl's one name for the aliases of UTC a system may use. */
-const UTC_ALIASES = new Set(['Etc/UTC', 'Etc/UCT', 'Etc/Universal', 'Etc/Zulu', 'UCT', 'Universal', 'Zulu', 'UTC']);
+/** Where the zones of the IANA database live; the old aliases (US/Eastern, GB) are left to Intl. */
+const AREA_ZONE = /^(?:Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)(?:\/[A-Za-z0-9_+-]+)+$/;
+/** The names of UTC a system may use, all of which Intl calls UTC. */
+const UTC_NAMES = new Set(['UTC', 'UCT', 'Universal', 'Zulu', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'Greenwich']);
 
 function zoneNameFromSystem(): string | undefined {
-  let name: string | undefined;
   const tz = process.env.TZ;
   if (tz === '') return 'UTC'; // as the C library reads an empty TZ
+  let zoneFile = '/etc/localtime';
   if (tz !== undefined) {
-    name = tz.replace(/^:/, '');
-    if (!isFile(`/usr/share/zoneinfo/${name}`)) return undefined;
-  } else {
-    try {
-      name = /\/zoneinfo\/(.+)$/.exec(readlinkSync('/etc/localtime'))?.[1];
-    } catch {
-      return undefined; // not a link, or no /etc/localtime
-    }
+    const given = tz.replace(/^:/, '');
+    if (UTC_NAMES.has(given.replace(/^Etc\//, ''))) return 'UTC';
+    zoneFile = given.startsWith('/') ? given : `/usr/share/zoneinfo/${given}`;
   }
-  if (name === undefined || !ZONE_NAME.test(name) || name.startsWith('posix/') || name.startsWith('right/')) return undefined;
-  return UTC_ALIASES.has(name) ? 'UTC' : name;
+  // The file the C library reads, and so node's clock: through its links, an alias
+  // (US/Eastern, posixrules, /etc/localtime) is the zone it stands for.
+  let real: string;
+  try {
+    real = realpathSync(zoneFile);
+    if (!statSync(real).isFile()) return undefined;
+  } catch {
+    return undefined; // no such zone file: Intl answers
+  }
+  const name = zoneFileName(real);
+  if (name === undefined) return undefined;
+  if (UTC_NAMES.has(name.replace(/^Etc\//, ''))) return 'UTC';
+  return AREA_ZONE.test(name) ? name : undefined;
 }
 
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+/** `Europe/Paris` from `/usr/share/zoneinfo/Europe/Paris` (or macOS's /var/db/timezone/zoneinfo/...). */
+function zoneFileName(path: string): string | undefined {
+  return /\/zoneinfo\/(.+)$/.exec(path)?.[1];
 }

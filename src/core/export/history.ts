@@ -104,7 +104,7 @@ export function buildHistory(runbookId: string, summaries: readonly DrillSummary
     format: HISTORY_FORMAT,
     version: HISTORY_VERSION,
     runbook: { id: runbookId, title: latest?.runbook.title ?? runbookId, rto: latest?.runbook.rto ?? null },
-    timeZone: zone,
+    timeZone: clock.zone,
     sessions,
     trends,
   };

@@ -313,7 +313,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     operator: { user: clean(started.operator.user), host: clean(started.operator.host) },
     drbook: started.drbook,
     timeZone: {
-      name: zone,
+      name: clock.zone,
       source: options.timeZone === undefined ? 'session' : 'option',
       sessionZone: started.tz,
       offsetAtStart: clock.wall(Date.parse(analysis.firstTs)).offset,

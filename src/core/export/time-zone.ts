@@ -38,10 +38,15 @@ export class ZoneClock {
   private readonly parts: Intl.DateTimeFormat;
   private readonly offsets = new Map<number, number>();
 
+  /**
+   * `zone` should be one Intl knows; a journal may still record one it does not (earlier
+   * builds wrote "Etc/Unknown" when TZ was empty): then the clock reads UTC, and says so
+   * in `zone`, rather than fail the whole export.
+   */
   constructor(zone: string) {
-    this.zone = zone;
+    this.zone = canonicalTimeZone(zone) === undefined ? 'UTC' : zone;
     this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
+      timeZone: this.zone,
       hourCycle: 'h23',
       year: 'numeric',
       month: '2-digit',
