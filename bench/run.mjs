@@ -48,7 +48,7 @@ const quick = options.quick;
 /** Sizes and run counts: full, or --quick for a smoke test of the bench itself. */
 const plan = quick
   ? { startRuns: 3, promptRuns: 2, stepsRuns: 2, bigRuns: 1, validateRuns: 2, journalRuns: 1, exportRuns: 1, outputMb: 20, throughputMb: 100, bigSteps: 500, files: 50, appends: 200, exportSizes: [1_000, 10_000] }
-  : { startRuns: 7, promptRuns: 7, stepsRuns: 7, bigRuns: 3, validateRuns: 5, journalRuns: 3, exportRuns: 3, outputMb: 200, throughputMb: 1024, bigSteps: 5_000, files: 500, appends: 2_000, exportSizes: [10_000, 100_000] };
+  : { startRuns: 15, promptRuns: 9, stepsRuns: 9, bigRuns: 3, validateRuns: 5, journalRuns: 3, exportRuns: 3, outputMb: 200, throughputMb: 1024, bigSteps: 5_000, files: 500, appends: 2_000, exportSizes: [10_000, 100_000] };
 
 if (!existsSync(join(root, 'dist', 'main.js')) || !existsSync(join(root, 'dist', 'drbook.cjs'))) {
   process.stderr.write('bench: dist/ is not built: run npm run build (npm run bench does)\n');
