@@ -24,6 +24,8 @@ const { crc32 } = require('node:zlib');
  */
 const CACHE_MAGIC = 0x4b425244;
 const CACHE_HEADER = 12;
+/** The bundle's last line, written by scripts/build-bin.mjs (keep the two equal). */
+const BUNDLE_END = Buffer.from('// drbook: end of the bundle\n');
 
 const bundle = join(__dirname, '..', 'dist', 'drbook.cjs');
 const args = process.argv.slice(2);
@@ -49,16 +51,21 @@ function launch() {
     process.exitCode = 2;
     return;
   }
+  const damaged = (why) => {
+    process.stderr.write(`drbook: ${bundle} is damaged (${why}): run npm run build\n`);
+    process.exitCode = 2;
+  };
+  // Cut between two statements, the file would still parse, and run as a drbook that does
+  // nothing and exits 0.
+  if (!bytes.subarray(bytes.length - BUNDLE_END.length).equals(BUNDLE_END)) return damaged('it is cut short');
   const bundleCrc = crc32(bytes);
   let script;
   try {
     // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.
     script = new Script(Module.wrap(bytes.toString('latin1')), { filename: bundle, cachedData: readCache(`${bundle}.cache`, bundleCrc) });
   } catch (error) {
-    // A half-written or edited bundle: say what to do, not where the parser stopped.
-    process.stderr.write(`drbook: ${bundle} is damaged (${String(error.message).split('\n')[0]}): run npm run build\n`);
-    process.exitCode = 2;
-    return;
+    // An edited bundle: say what to do, not where the parser stopped.
+    return damaged(String(error.message).split('\n')[0]);
   }
   // Set by the build only: where to save the cache of what this run compiled.
   const cacheOut = process.env.DRBOOK_CODE_CACHE_OUT;
@@ -67,7 +74,13 @@ function launch() {
     process.on('exit', () => writeFileSync(cacheOut, cacheFile(bundleCrc, script.createCachedData())));
   }
   const bundleModule = { exports: {} };
-  script.runInThisContext()(bundleModule.exports, Module.createRequire(bundle), bundleModule, bundle, join(bundle, '..'));
+  try {
+    script.runInThisContext()(bundleModule.exports, Module.createRequire(bundle), bundleModule, bundle, join(bundle, '..'));
+  } catch (error) {
+    // drbook's own errors are all caught inside it (src/main.ts): one escaping from the
+    // bundle's first run means the file is not what the build made.
+    damaged(String(error && error.message).split('\n')[0]);
+  }
 }
 
 function cacheFile(bundleCrc, data) {

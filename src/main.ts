@@ -59,6 +59,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // Not a top-level await: bin/drbook.cjs runs this module bundled as CommonJS, which has
 // none. What a top-level await gave for free is kept: if node runs out of work while main
 // is still pending (a promise nobody will settle), that is a failure, not a success.
+// 'beforeExit' fires exactly then (and not on process.exit or a signal); 'exit' would not
+// do, as the prompts' exit hooks set exitCode to 0 before other listeners see it.
 let finished = false;
 main(process.argv)
   .catch((error: unknown) => {
@@ -67,8 +69,9 @@ main(process.argv)
   .finally(() => {
     finished = true;
   });
-process.on('exit', () => {
-  if (finished || process.exitCode !== undefined) return;
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true; // once: writing below must not start another round
   process.stderr.write('drbook: internal error: stopped before finishing (run again with --debug, and report it)\n');
   process.exitCode = ExitCode.failed;
 });

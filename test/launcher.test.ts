@@ -126,13 +126,22 @@ describe('bin/drbook.cjs', () => {
     expect(closed.stderr).toMatch(/^drbook: cannot write the version: EPIPE\n$/);
   });
 
-  it('with a damaged bundle: one line that says to build, exit 2, no stack trace', () => {
+  const source = () => readFileSync(bundle, 'latin1');
+  const statementStarts = () => [...source().matchAll(/\nvar require_/g)].map((m) => m.index! + 1);
+  it.each([
+    ['cut in the middle of a statement', () => source().slice(0, 100_000)],
+    ['cut between two statements (it still parses)', () => source().slice(0, statementStarts()[50])],
+    ['empty', () => ''],
+    ['edited so that it throws on its first run', () => `undefinedName();\n${source()}`],
+  ])('with a bundle %s: one line that says to build, exit 2, no stack trace', (_label, text) => {
     const bin = install(undefined);
-    writeFileSync(join(bin, '..', '..', 'dist', 'drbook.cjs'), readFileSync(bundle, 'latin1').slice(0, 100_000), 'latin1');
-    const result = drbook(bin, ['validate', runbook]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^drbook: .*dist\/drbook\.cjs is damaged \(.+\): run npm run build\n$/);
-    expect(result.stderr).not.toMatch(STACK_TRACE);
+    writeFileSync(join(bin, '..', '..', 'dist', 'drbook.cjs'), text(), 'latin1');
+    for (const args of [['validate', runbook], ['list']]) {
+      const result = drbook(bin, args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/^drbook: .*dist\/drbook\.cjs is damaged \(.+\): run npm run build\n$/);
+      expect(result.stdout).toBe('');
+    }
   });
 
   it('without the bundle: one line that says to build, exit 2, no stack trace', () => {
