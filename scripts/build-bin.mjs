@@ -7,7 +7,7 @@
 // print), sessions, export. Each run starts from the cache of the run before and saves it
 // again, so the last one holds them all. Nothing of these runs is kept.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,8 @@ const dist = join(root, 'dist');
 const adapter = join(dist, 'adapters', 'single-file.js');
 const outFile = join(dist, 'drbook.cjs');
 const cacheFile = `${outFile}.cache`;
+/** The bundle's last line; bin/drbook.cjs checks it (keep the two equal). */
+const BUNDLE_END = '// drbook: end of the bundle\n';
 
 if (!existsSync(adapter)) fail('dist/ is not built: run tsc -p tsconfig.build.json first');
 const started = performance.now();
@@ -45,8 +47,10 @@ try {
   // With charset ascii esbuild escapes strings, regexes and names, but keeps the few
   // comments it does not drop as written: escaped as well, so that reading the file as
   // latin1 gives exactly its text.
-  const text = readFileSync(partial, 'utf8');
-  writeFileSync(partial, text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`));
+  const text = readFileSync(partial, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  // The last line tells bin/drbook.cjs the file is whole: a file cut between two statements
+  // still parses, and would run as a drbook that does nothing and exits 0.
+  writeDurable(partial, `${text.replace(/\n*$/, '\n')}${BUNDLE_END}`);
   renameSync(partial, outFile);
 } catch (error) {
   rmSync(partial, { force: true });
@@ -56,9 +60,11 @@ try {
 // Everything runs in a temporary directory, on scripts/warm-up/warm-up.yml only (never on a
 // runbook of the checkout, which may be a real one), with an environment of our own: no
 // NODE_OPTIONS, whose V8 flags would make a cache that plain runs reject.
-const work = mkdtempSync(join(tmpdir(), 'drbook-build-'));
 const partialCache = join(dist, `.drbook-${process.pid}.tmp.cache`);
+let work;
+let warmed = 0;
 try {
+  work = mkdtempSync(join(tmpdir(), 'drbook-build-'));
   const runbooks = join(work, 'runbooks');
   mkdirSync(runbooks);
   copyFileSync(join(root, 'scripts', 'warm-up', 'warm-up.yml'), join(runbooks, 'warm-up.yml'));
@@ -71,9 +77,10 @@ try {
     try {
       stdout = execFileSync(process.execPath, [join(root, 'bin', 'drbook.cjs'), ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
     } catch (error) {
-      if (!okCodes.includes(error.status)) throw error;
+      if (!okCodes.includes(error.status)) throw Object.assign(error, { warmArgs: args });
     }
     renameSync(partialCache, cacheFile);
+    warmed++;
     return stdout;
   };
   warm(['--help']);
@@ -86,15 +93,28 @@ try {
   const sessions = JSON.parse(warm(['sessions', '--json']));
   warm(['export', sessions[sessions.length - 1].id]);
 } catch (error) {
-  // Without a cache drbook works, only slower: say so, but do not fail the build.
+  // Without a cache, or with the cache of the runs that worked, drbook works, only slower:
+  // say why, but do not fail the build.
   rmSync(partialCache, { force: true });
-  rmSync(cacheFile, { force: true });
-  const stderr = String(error?.stderr ?? '').trim().split('\n')[0];
-  process.stderr.write(`build-bin: no code cache (drbook starts slower): ${stderr || error.message.split('\n')[0]}\n`);
+  const said = [error?.stderr, error?.stdout].map((text) => String(text ?? '').trim()).filter(Boolean);
+  const why = said.length > 0 ? said.map((text) => text.split('\n').filter((line) => line.trim()).slice(-2).join(' / ')).join(' / ') : String(error?.message ?? error).split('\n')[0];
+  const what = error?.warmArgs ? `drbook ${error.warmArgs.join(' ')} failed: ` : '';
+  process.stderr.write(`build-bin: the code cache covers ${warmed} of 9 warm-up runs (drbook may start slower): ${what}${why}\n`);
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (work) rmSync(work, { recursive: true, force: true });
 }
 process.stdout.write(`dist/drbook.cjs built${existsSync(cacheFile) ? ' with its code cache' : ''} in ${Math.round(performance.now() - started)} ms\n`);
+
+/** Written and fsynced before the rename that publishes it: a power cut leaves the old file or the whole new one. */
+function writeDurable(file, text) {
+  const fd = openSync(file, 'w');
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function fail(message) {
   process.stderr.write(`build-bin: ${message}\n`);
