@@ -75,3 +75,47 @@ function filesUnder(dir: string): string[] {
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
 }
+
+describe('resume --yes and a variable nobody gave', () => {
+  let box: Sandbox;
+  beforeAll(async () => {
+    await ensureBuilt();
+    box = makeSandbox();
+  });
+  afterAll(() => box.cleanup());
+
+  const env = (extra: Record<string, string> = {}) => ({ HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, ...extra });
+  const runbook = (extraSteps: string[]) =>
+    [
+      'drbook: 1',
+      'title: A token needed later',
+      'vars:',
+      '  token: { prompt: API token, secret: true, env: API_TOKEN }',
+      'steps:',
+      '  - id: crash',
+      '    title: drbook dies here the first time',
+      '    run: test -e crashed || { touch crashed; kill -9 $PPID; sleep 1; }',
+      ...extraSteps,
+      '',
+    ].join('\n');
+
+  it('refuses before resuming, the journal untouched, instead of aborting the session for good', async () => {
+    writeFileSync(join(box.dir, 'later.yml'), runbook([]));
+    const first = await runCli(['run', 'later', '--yes'], { cwd: box.cwd, env: env() });
+    expect(first.signal ?? first.code).toBeTruthy();
+    // The runbook gains a step that needs the token, which this session never had.
+    writeFileSync(join(box.dir, 'later.yml'), runbook(['  - id: call', '    title: Call the API', '    run: echo calling with {{token}} >/dev/null']));
+    const journal = readdirSync(join(box.home, 'sessions')).find((f) => f.endsWith('.jsonl'))!;
+    const before = readFileSync(join(box.home, 'sessions', journal), 'utf8');
+
+    const refused = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env() });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--yes cannot answer a question with no default: give --var token=... (or $API_TOKEN)');
+    expect(refused.stderr).not.toMatch(STACK_TRACE);
+    expect(readFileSync(join(box.home, 'sessions', journal), 'utf8')).toBe(before);
+
+    const resumed = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env({ API_TOKEN: 'tok-123456' }), timeoutMs: 20_000 });
+    expect(resumed.stderr).toContain('Run completed');
+    expect(resumed.code).toBe(0);
+  });
+});

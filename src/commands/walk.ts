@@ -38,16 +38,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const redactor = new Redactor();
   const vars = new VarStore(runbook.vars, redactor);
   resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
-  if (yes && mode === 'live') {
-    const missing = varsNobodyCanAnswer(runbook, vars);
-    if (missing.length > 0) {
-      const how = missing.map((name) => {
-        const env = runbook.vars[name]?.env;
-        return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
-      });
-      throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
-    }
-  }
+  if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
 
   const home = stateHome();
   ensureSessionsDir(home);
@@ -164,6 +155,21 @@ export function logFileFor(outputDir: string): (step: Step, attempt: number) => 
     const name = `${String(step.index + 1).padStart(2, '0')}-${step.id}${attempt > 1 ? `.${attempt}` : ''}.log`;
     return { absolute: resolve(outputDir, name), relative: name };
   };
+}
+
+/**
+ * Under --yes, a live walk stops before anything runs (or is journaled) when a variable a
+ * step uses has no value and no default: --yes cannot ask for it, and the step would fail.
+ * `steps`: the steps still to walk (all of them for run; those left for resume).
+ */
+export function refuseUnanswerable(runbook: Runbook, vars: VarStore, steps: readonly Step[] = runbook.steps): void {
+  const missing = varsNobodyCanAnswer({ ...runbook, steps: [...steps] }, vars);
+  if (missing.length === 0) return;
+  const how = missing.map((name) => {
+    const env = runbook.vars[name]?.env;
+    return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
+  });
+  throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
 }
 
 /** A step's `cwd` is relative to the runbook file; without one, commands run where drbook was started. */
