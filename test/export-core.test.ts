@@ -35,20 +35,25 @@ describe('ZoneClock', () => {
     expect(canonicalTimeZone('')).toBeUndefined();
   });
 
-  it('reads an unknown zone as UTC, and says so, rather than fail', () => {
+  it('reads a zone Intl does not know at the offset it is given (UTC by default), and says so', () => {
     const clock = new ZoneClock('Etc/Unknown');
     expect(clock.zone).toBe('UTC');
     expect(clock.wall(Date.parse('2026-07-01T12:34:00Z'))).toMatchObject({ time: '12:34', offset: '+00:00' });
+    // A zone newer than this node's time-zone data, recorded with its offset at the start.
+    const atlantis = new ZoneClock('Europe/Atlantis', 540);
+    expect(atlantis.zone).toBe('UTC+09:00');
+    expect(atlantis.wall(Date.parse('2026-07-01T20:34:00Z'))).toMatchObject({ date: '2026-07-02', time: '05:34', offset: '+09:00' });
+    expect(new ZoneClock('Europe/Paris', 540).zone).toBe('Europe/Paris');
   });
 });
 
 describe('a journal whose zone Intl does not know', () => {
-  it('exports in UTC and names UTC, where it used to fail with "Invalid time zone"', () => {
-    // Earlier builds journaled "Etc/Unknown" when TZ was empty.
-    const journal = parseJournal(text('completed-live').replace(/"tz":"[^"]*"/, '"tz":"Etc/Unknown"'));
+  it('exports at the offset the session recorded, and names it, where it used to fail with "Invalid time zone"', () => {
+    // Earlier builds journaled "Etc/Unknown" when TZ was empty; a zone newer than node's data does the same.
+    const journal = parseJournal(text('completed-live').replace(/"tz":"[^"]*","tzOffsetMinutes":-?\d+/, '"tz":"Etc/Unknown","tzOffsetMinutes":540'));
     const report = buildReport(journal);
-    expect(report.timeZone).toMatchObject({ name: 'UTC', source: 'session', sessionZone: 'Etc/Unknown', offsetAtStart: '+00:00' });
-    expect(renderMarkdown(report)).toContain('UTC');
+    expect(report.timeZone).toMatchObject({ name: 'UTC+09:00', source: 'session', sessionZone: 'Etc/Unknown', offsetAtStart: '+09:00' });
+    expect(renderMarkdown(report)).toContain('UTC+09:00');
   });
 });
 

@@ -164,3 +164,11 @@ describe('what is not a time', () => {
     },
   );
 });
+
+describe('a session zone this node does not know', () => {
+  it('reads HH:MM at the offset the session recorded, not as UTC', () => {
+    // Europe/Atlantis: as a zone newer than node's time-zone data would be, at +09:00.
+    const result = parseNoteTime('17:35', new Date('2026-11-27T09:00:00Z'), 'Europe/Atlantis', 540);
+    expect(result instanceof Date ? result.toISOString() : result).toBe('2026-11-27T08:35:00.000Z');
+  });
+});

@@ -29,11 +29,12 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   const started = replay.started;
-  const zone = started?.tz ?? localZone().tz;
+  // The session's zone; its recorded offset stands in if this node's Intl does not know it.
+  const { tz: zone, tzOffsetMinutes } = started ?? localZone();
 
   let at: string | undefined;
   if (options.at !== undefined) {
-    const when = parseNoteTime(options.at, systemClock.now(), zone);
+    const when = parseNoteTime(options.at, systemClock.now(), zone, tzOffsetMinutes);
     if (typeof when === 'string') throw new DrbookError(when, ExitCode.usage);
     at = when.toISOString();
   }

@@ -28,7 +28,8 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
     process.stderr.write(`no sessions yet in ${home}; start one with: drbook run RUNBOOK\n`);
     return ExitCode.ok;
   }
-  const zone = new ZoneClock(localZone().tz);
+  const local = localZone();
+  const zone = new ZoneClock(local.tz, local.tzOffsetMinutes);
   const c = makeChalk();
   const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)]);
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];

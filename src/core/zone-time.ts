@@ -75,10 +75,11 @@ const USAGE = 'give HH:MM, HH:MM:SS or an ISO time such as 2026-03-11T01:50 or 2
  * with a date: with an offset (`Z`, `+01:00`, `+0100`, `+01`) it is that instant, without
  * one a wall time in the session's zone. A note is backdated, never postdated: a time
  * later than now is refused. Returns an error message instead of a date when the text is
- * not such a time.
+ * not such a time. `fallbackOffsetMinutes` is kept if this node's Intl does not know
+ * `timeZone` (the offset the session recorded at its start).
  */
-export function parseNoteTime(text: string, now: Date, timeZone: string): Date | string {
-  const zone = new ZoneClock(timeZone);
+export function parseNoteTime(text: string, now: Date, timeZone: string, fallbackOffsetMinutes = 0): Date | string {
+  const zone = new ZoneClock(timeZone, fallbackOffsetMinutes);
   const trimmed = text.trim();
   const nowMs = now.getTime();
 

@@ -218,7 +218,8 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
   const analysis = analyze(journal.events);
   const { started } = analysis;
   const zone = options.timeZone ?? started.tz;
-  const clock = new ZoneClock(zone);
+  // The offset the session recorded stands in for a zone this node's Intl does not know.
+  const clock = new ZoneClock(zone, options.timeZone === undefined ? started.tzOffsetMinutes : 0);
   const instant = (iso: string): Instant => toInstant(clock, iso);
   const clean = cleaner(journal.events);
   const chain = verifyChain(journal);

@@ -35,18 +35,29 @@ const MINUTE = 60_000;
  */
 export class ZoneClock {
   readonly zone: string;
-  private readonly parts: Intl.DateTimeFormat;
+  /** Undefined when the zone is not one Intl knows: then every instant has `fixedOffset`. */
+  private readonly parts: Intl.DateTimeFormat | undefined;
+  private readonly fixedOffset: number;
   private readonly offsets = new Map<number, number>();
 
   /**
-   * `zone` should be one Intl knows; a journal may still record one it does not (earlier
-   * builds wrote "Etc/Unknown" when TZ was empty): then the clock reads UTC, and says so
-   * in `zone`, rather than fail the whole export.
+   * `zone` should be one Intl knows. A journal may still record one this node's Intl does
+   * not: a zone newer than its time-zone data, or "Etc/Unknown", which earlier builds wrote
+   * when TZ was empty. Then the clock keeps `fallbackOffsetMinutes` (the offset the session
+   * recorded at its start, UTC when unknown) and says so in `zone` ("UTC+09:00"), rather
+   * than fail the whole export or shift every time.
    */
-  constructor(zone: string) {
-    this.zone = canonicalTimeZone(zone) === undefined ? 'UTC' : zone;
+  constructor(zone: string, fallbackOffsetMinutes = 0) {
+    if (canonicalTimeZone(zone) === undefined) {
+      this.fixedOffset = fallbackOffsetMinutes;
+      this.zone = fallbackOffsetMinutes === 0 ? 'UTC' : `UTC${formatOffset(fallbackOffsetMinutes)}`;
+      this.parts = undefined;
+      return;
+    }
+    this.zone = zone;
+    this.fixedOffset = 0;
     this.parts = new Intl.DateTimeFormat('en-US', {
-      timeZone: this.zone,
+      timeZone: zone,
       hourCycle: 'h23',
       year: 'numeric',
       month: '2-digit',
@@ -84,6 +95,7 @@ export class ZoneClock {
   }
 
   private computeOffset(ms: number): number {
+    if (!this.parts) return this.fixedOffset;
     const values: Record<string, number> = {};
     for (const part of this.parts.formatToParts(new Date(ms))) {
       if (part.type !== 'literal') values[part.type] = Number(part.value);
