@@ -346,7 +346,7 @@ function renderIndex(bundled: { runbook: Runbook; source: string }[], ctx: Index
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push('# Recovery bundle', '');
   out.push(`Made ${when} by drbook ${VERSION} from \`${escapeCode(ctx.sourceDir)}\`: ${count(bundled.length, 'runbook')}, ${count(ctx.docs, 'local doc')}.`, '');
-  out.push('Everything here works offline with only Node.js (20 or later), from any directory:', '');
+  out.push('Everything here works offline with only Node.js (20.17 or later), from any directory:', '');
   out.push('```sh');
   out.push(`node ${SINGLE_FILE} list                        # the runbooks beside it`);
   out.push(`node ${SINGLE_FILE} show RUNBOOK --format md    # one printable checklist`);
