@@ -75,7 +75,11 @@ describe('the build', () => {
   it('makes a code cache that this node accepts for this bundle', () => {
     expect(statSync(`${bundle}.cache`).size).toBeGreaterThan(100_000);
     // Checked in a plain node, compiled exactly as bin/drbook.cjs compiles it.
+    // The V8 flags bin/drbook.cjs sets before compiling: V8 takes a cache only under the flags it was made with.
+    const flags = /const V8_FLAGS = '([^']+)'/.exec(readFileSync(BIN, 'utf8'))?.[1];
+    expect(flags).toBeDefined();
     const check = `
+      require('node:v8').setFlagsFromString(${JSON.stringify(flags)});
       const { readFileSync } = require('node:fs');
       const { Module } = require('node:module');
       const { Script } = require('node:vm');
