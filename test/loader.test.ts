@@ -312,6 +312,14 @@ const warnings: Row[] = [
     expect: ['10:7: error: steps[0] (a).run: {{v}} stands in a here-document'],
   },
   {
+    name: 'a template in the runbook title or summary, which are not templated',
+    yaml: y('drbook: 1', 'title: Restore {{db}}', 'summary: "Brings {{db}} back"', 'vars:', '  db: {}', 'steps:', '  - id: a', '    title: A {{db}}'),
+    expect: [
+      '2:8: warning: title: {{db}} is shown as written: only step fields are templated (title, description, run, confirm, cwd, env)',
+      '3:10: warning: summary: {{db}} is shown as written: only step fields are templated (title, description, run, confirm, cwd, env)',
+    ],
+  },
+  {
     name: 'a secret with a default',
     yaml: y('drbook: 1', 'title: T', 'vars:', '  token: { secret: true, default: hunter2 }', 'steps:', '  - id: a', '    title: A', '    run: login {{token}}'),
     expect: ['4:35: warning: vars.token: a secret with a default is stored in the runbook in clear'],

@@ -237,6 +237,14 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const base = baseName(ctx.absFile);
     if (!SLUG.test(base)) report('error', [], `the file name "${base}" is not a valid runbook id: add \`id:\` (lower-case letters, digits, dashes)`);
   }
+  // Only step fields are templated (SPEC): a {{name}} in the runbook's own title or summary
+  // would reach the screen, the bundle's index and the post-mortem as written.
+  for (const field of ['title', 'summary'] as const) {
+    const text = raw[field];
+    if (typeof text !== 'string') continue;
+    const names = scanTemplate(text).refs.map((ref) => ref.name);
+    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (title, description, run, confirm, cwd, env)`);
+  }
   if (typeof raw.rto === 'string') {
     const rto = parseDuration(raw.rto);
     if (rto === undefined) report('error', ['rto'], `rto: cannot read duration "${raw.rto}": use forms like 90m, 2h, 1h30m`);
