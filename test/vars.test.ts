@@ -171,3 +171,41 @@ describe('varsNobodyCanAnswer: what run --yes would have to ask', () => {
     expect(varsNobodyCanAnswer(runbook(), store)).toEqual([]);
   });
 });
+
+describe('varsNobodyCanAnswer and steps a false `when` will skip', () => {
+  const text = (triggerDefault: string, captured: boolean) => `
+drbook: 1
+title: Drill or outage
+vars:
+  trigger: { choices: [outage, drill]${triggerDefault ? `, default: ${triggerDefault}` : ''} }
+  token: { secret: true, env: API_TOKEN }
+steps:
+  - id: detect
+    title: Detect
+    run: echo drill
+    capture: seen
+  - id: drill-only
+    title: Call the drill API
+    when: ${captured ? 'seen' : 'trigger'} == drill
+    run: curl -H {{token}} https://drill.example
+`;
+  const check = (yaml: string, cli: Record<string, string> = {}) => {
+    const { runbook, problems } = loadRunbookText(yaml, { file: 'd.yml', absFile: '/r/d.yml', sha256: '0'.repeat(64), fileExists: () => true });
+    if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
+    const store = new VarStore(runbook.vars, new Redactor());
+    resolveInitialVars(runbook, { cli, file: {}, env: {} }, store);
+    return varsNobodyCanAnswer(runbook, store);
+  };
+
+  it('does not need what only a step skipped by its default or given value uses', () => {
+    expect(check(text('outage', false))).toEqual([]);
+    expect(check(text('', false), { trigger: 'outage' })).toEqual([]);
+  });
+
+  it('needs it when the condition holds, or its value is not known yet', () => {
+    expect(check(text('drill', false))).toEqual(['token']);
+    expect(check(text('', false))).toEqual(['trigger', 'token']);
+    // Captured by an earlier step: only the walk will know, so the step may run.
+    expect(check(text('outage', true))).toEqual(['token']);
+  });
+});

@@ -79,6 +79,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const redactor = new Redactor();
     const vars = restoreVars(runbook, replay, redactor, options);
     await reacquireSecrets(runbook, replay, vars, ui, yes);
+    // The commands as the operator last edited them, for the check below and the walk.
+    applyEdits(runbook, replay);
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
@@ -98,7 +100,6 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
-    applyEdits(runbook, replay);
 
     if (replay.inFlight) {
       const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);

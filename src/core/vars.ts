@@ -5,6 +5,7 @@ import { choiceValues } from './runbook-loader.js';
 import { shellWord } from './template.js';
 import { DrbookError, ExitCode } from './errors.js';
 import { templateNames } from './template.js';
+import { evaluateCondition } from './condition.js';
 
 export interface VarValue {
   value: string;
@@ -132,12 +133,24 @@ export function parseVarAssignments(pairs: readonly string[]): Record<string, st
 /**
  * Declared vars a walk would have to ask for: used by some step, with no value yet and
  * no default. Under `run --yes` nobody can answer, so these are named before anything runs.
+ * A step whose `when` is already known to be false (its variable has a value or a default,
+ * and no step still to walk captures it) will be skipped: what only it uses is not needed.
  */
 export function varsNobodyCanAnswer(runbook: Runbook, store: VarStore): string[] {
+  const captured = new Set(runbook.steps.flatMap((step) => (step.capture ? [step.capture] : [])));
+  const knownNow = (name: string): string | undefined => {
+    if (captured.has(name)) return undefined;
+    const fallback = runbook.vars[name]?.default;
+    return store.get(name) ?? (fallback === undefined ? undefined : String(fallback));
+  };
   const used = new Set<string>();
   for (const step of runbook.steps) {
+    if (step.condition) {
+      used.add(step.condition.name);
+      const value = knownNow(step.condition.name);
+      if (value !== undefined && !evaluateCondition(step.condition, value)) continue;
+    }
     for (const name of step.ask ?? []) used.add(name);
-    if (step.condition) used.add(step.condition.name);
     const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
     for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
   }
