@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseJournal, type ParsedJournal } from '../src/core/journal-parse.js';
-import { buildReport, renderJson, renderMarkdown, summarizeDrill, NotASessionError } from '../src/core/export/index.js';
+import { buildHistory, buildReport, renderJson, renderMarkdown, summarizeDrill, NotASessionError } from '../src/core/export/index.js';
 import { code, codeBlock, inline } from '../src/core/export/markdown-text.js';
 import { lineDiff } from '../src/core/export/markdown.js';
 import { checkRto } from '../src/core/export/summary.js';
@@ -45,6 +45,14 @@ describe('ZoneClock', () => {
     expect(atlantis.wall(Date.parse('2026-07-01T20:34:00Z'))).toMatchObject({ date: '2026-07-02', time: '05:34', offset: '+09:00' });
     expect(new ZoneClock('Europe/Paris', 540).zone).toBe('Europe/Paris');
   });
+
+  it('takes a fixed offset by its name, UTC+09:00, as export --tz does', () => {
+    expect(canonicalTimeZone('UTC+09:00')).toBe('UTC+09:00');
+    expect(canonicalTimeZone('UTC-03:30')).toBe('UTC-03:30');
+    expect(canonicalTimeZone('UTC+00:00')).toBe('UTC');
+    expect(canonicalTimeZone('UTC+25:00')).toBeUndefined();
+    expect(new ZoneClock('UTC-03:30').wall(Date.parse('2026-07-01T12:00:00Z'))).toMatchObject({ time: '08:30', offset: '-03:30' });
+  });
 });
 
 describe('a journal whose zone Intl does not know', () => {
@@ -53,7 +61,14 @@ describe('a journal whose zone Intl does not know', () => {
     const journal = parseJournal(text('completed-live').replace(/"tz":"[^"]*","tzOffsetMinutes":-?\d+/, '"tz":"Etc/Unknown","tzOffsetMinutes":540'));
     const report = buildReport(journal);
     expect(report.timeZone).toMatchObject({ name: 'UTC+09:00', source: 'session', sessionZone: 'Etc/Unknown', offsetAtStart: '+09:00' });
-    expect(renderMarkdown(report)).toContain('UTC+09:00');
+    const md = renderMarkdown(report);
+    expect(md).toContain('UTC+09:00');
+    expect(md).not.toContain('UTC+09:00 (UTC+09:00)'); // the offset said once
+    // The drill history of that session agrees with its own export.
+    const summary = summarizeDrill(journal.events);
+    const history = buildHistory(summary.runbook.id, [summary]);
+    expect(history.timeZone).toBe('UTC+09:00');
+    expect(history.sessions[0]!.start.offset).toBe('+09:00');
   });
 });
 

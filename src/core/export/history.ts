@@ -59,7 +59,7 @@ export function buildHistory(runbookId: string, summaries: readonly DrillSummary
   const mine = summaries.filter((s) => s.runbook.id === runbookId).sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
   const latest = mine[mine.length - 1];
   const zone = options.timeZone ?? latest?.timeZone ?? 'UTC';
-  const clock = new ZoneClock(zone);
+  const clock = new ZoneClock(zone, options.timeZone === undefined ? (latest?.timeZoneOffsetMinutes ?? 0) : 0);
 
   const previous = new Map<Mode, number>();
   const sessions: HistoryRow[] = mine.map((s) => {

@@ -53,7 +53,9 @@ function header(r: ExportReport, out: string[]): void {
 
   const zone =
     r.timeZone.offsetAtStart === r.timeZone.offsetAtEnd
-      ? `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart})`
+      ? r.timeZone.name === `UTC${r.timeZone.offsetAtStart}`
+        ? r.timeZone.name
+        : `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart})`
       : `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart} at the start, UTC${r.timeZone.offsetAtEnd} at the end)`;
   const zoneNote = r.timeZone.source === 'option' && r.timeZone.name !== r.timeZone.sessionZone ? `; the session was recorded in ${r.timeZone.sessionZone}` : '';
   const paused = r.pausedMs > 0 || r.resumes > 0 ? `, of which ${formatDuration(r.pausedMs)} paused (${plural(r.resumes, 'resume')})` : '';

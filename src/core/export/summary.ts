@@ -218,6 +218,8 @@ export interface DrillSummary {
   mode: Mode;
   operator: string;
   timeZone: string;
+  /** The zone's offset when the session started, as recorded: stands in for a zone Intl does not know. */
+  timeZoneOffsetMinutes: number;
   /** ISO UTC of the first event. */
   start: string;
   /** ISO UTC of session.ended, null when the session did not finish. */
@@ -253,6 +255,7 @@ export function summarizeDrill(events: readonly JournalEvent[]): DrillSummary {
     mode: a.started.mode,
     operator: `${a.started.operator.user}@${a.started.operator.host}`,
     timeZone: a.started.tz,
+    timeZoneOffsetMinutes: a.started.tzOffsetMinutes,
     start: a.firstTs,
     end: a.ended?.ts ?? null,
     status: a.status,

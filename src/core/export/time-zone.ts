@@ -3,9 +3,31 @@
  * once per session) so a session that crosses a DST change reads right on both sides.
  */
 
-/** The canonical name of a zone Intl knows (`utc` → `UTC`), or undefined for an unknown one. */
+/** `UTC+09:00`, `UTC-03:30`: a fixed offset, which drbook names so when a zone is unknown. */
+const FIXED_OFFSET = /^UTC([+-])(\d{2}):([0-5]\d)$/;
+
+/** The offset in minutes of a fixed-offset name (`UTC+09:00` → 540), else undefined. */
+export function fixedOffsetMinutes(zone: string): number | undefined {
+  const m = FIXED_OFFSET.exec(zone.trim());
+  if (!m) return undefined;
+  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  if (minutes > 14 * 60) return undefined;
+  return m[1] === '-' ? -minutes : minutes;
+}
+
+/** The name of a fixed offset: 540 → `UTC+09:00`, 0 → `UTC`. */
+export function fixedOffsetName(minutes: number): string {
+  return minutes === 0 ? 'UTC' : `UTC${formatOffset(minutes)}`;
+}
+
+/**
+ * The canonical name of a zone Intl knows (`utc` → `UTC`) or of a fixed offset
+ * (`UTC+09:00`), or undefined for an unknown one.
+ */
 export function canonicalTimeZone(zone: string): string | undefined {
   if (zone.trim() === '') return undefined;
+  const fixed = fixedOffsetMinutes(zone);
+  if (fixed !== undefined) return fixedOffsetName(fixed);
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
@@ -45,12 +67,14 @@ export class ZoneClock {
    * not: a zone newer than its time-zone data, or "Etc/Unknown", which earlier builds wrote
    * when TZ was empty. Then the clock keeps `fallbackOffsetMinutes` (the offset the session
    * recorded at its start, UTC when unknown) and says so in `zone` ("UTC+09:00"), rather
-   * than fail the whole export or shift every time.
+   * than fail the whole export or shift every time. A fixed offset may also be given as
+   * `zone` itself (`export --tz UTC+09:00`).
    */
   constructor(zone: string, fallbackOffsetMinutes = 0) {
-    if (canonicalTimeZone(zone) === undefined) {
-      this.fixedOffset = fallbackOffsetMinutes;
-      this.zone = fallbackOffsetMinutes === 0 ? 'UTC' : `UTC${formatOffset(fallbackOffsetMinutes)}`;
+    const fixed = fixedOffsetMinutes(zone) ?? (canonicalTimeZone(zone) === undefined ? fallbackOffsetMinutes : undefined);
+    if (fixed !== undefined) {
+      this.fixedOffset = fixed;
+      this.zone = fixedOffsetName(fixed);
       this.parts = undefined;
       return;
     }
