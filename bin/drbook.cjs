@@ -32,9 +32,12 @@ const BUNDLE_END = Buffer.from('// drbook: end of the bundle\n');
  * show, the first prompt) otherwise starts optimizing yaml's parser on a background
  * thread, and node waits for that work at exit: about 9 ms of a 95 ms validate (npm run
  * bench). Long work (1 GB of output, a 100,000-event export) is optimized a little later.
- * The build makes the code cache under the same flag, as V8 requires of a cache.
+ * The build makes the code cache under the same flag, as V8 requires of a cache. Only on
+ * the V8 it was measured with (node 20's 11.x, default 67584): another V8 may have
+ * another default, or name the flag otherwise and print an error at every start.
  */
 const V8_FLAGS = '--interrupt-budget=270336';
+const V8_FLAGS_APPLY = process.versions.v8.startsWith('11.');
 
 const bundle = join(__dirname, '..', 'dist', 'drbook.cjs');
 const args = process.argv.slice(2);
@@ -68,7 +71,7 @@ function launch() {
   // nothing and exits 0.
   if (!bytes.subarray(bytes.length - BUNDLE_END.length).equals(BUNDLE_END)) return damaged('it is cut short');
   const bundleCrc = crc32(bytes);
-  require('node:v8').setFlagsFromString(V8_FLAGS);
+  if (V8_FLAGS_APPLY) require('node:v8').setFlagsFromString(V8_FLAGS);
   let script;
   try {
     // The bundle is ASCII (esbuild escapes the rest), and latin1 is the cheapest decoding.

@@ -13,7 +13,7 @@ export function codeCacheAccepted(root: string): { accepted: boolean; why: strin
   const flags = /const V8_FLAGS = '([^']+)'/.exec(readFileSync(join(root, 'bin', 'drbook.cjs'), 'utf8'))?.[1];
   if (flags === undefined) return { accepted: false, why: 'no V8_FLAGS in bin/drbook.cjs' };
   const check = `
-    require('node:v8').setFlagsFromString(${JSON.stringify(flags)});
+    if (process.versions.v8.startsWith('11.')) require('node:v8').setFlagsFromString(${JSON.stringify(flags)});
     const { readFileSync } = require('node:fs');
     const { Module } = require('node:module');
     const { Script } = require('node:vm');
