@@ -99,7 +99,7 @@ try {
   const said = [error?.stderr, error?.stdout].map((text) => String(text ?? '').trim()).filter(Boolean);
   const why = said.length > 0 ? said.map((text) => text.split('\n').filter((line) => line.trim()).slice(-2).join(' / ')).join(' / ') : String(error?.message ?? error).split('\n')[0];
   const what = error?.warmArgs ? `drbook ${error.warmArgs.join(' ')} failed: ` : '';
-  process.stderr.write(`build-bin: the code cache covers ${warmed} of 9 warm-up runs (drbook may start slower): ${what}${why}\n`);
+  process.stderr.write(`build-bin: the code cache covers only the first ${warmed} warm-up runs (drbook may start slower): ${what}${why}\n`);
 } finally {
   if (work) rmSync(work, { recursive: true, force: true });
 }
