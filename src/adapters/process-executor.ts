@@ -45,6 +45,8 @@ const TAIL_LINES = 20;
 const STATUS_AFTER_MS = 1000;
 const STATUS_TICK_MS = 250;
 const ERASE_LINE = '\r\x1b[2K';
+/** Signals that end drbook; while a command runs they stop the command's tree first. */
+const FATAL_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 type Sink = NodeJS.WritableStream;
 
@@ -121,8 +123,9 @@ export class ProcessExecutor implements Executor {
       return failedToStart(started, spawnFailure(file, result.code, result.originalMessage));
     }
     const procStart = readProcStart(pid);
+    const pgid = readProcessGroup(pid);
     try {
-      request.onSpawn?.(pid, procStart);
+      request.onSpawn?.(pid, procStart, pgid);
     } catch (error) {
       // Whoever asked could not record the command (a journal not writable): it must not run unrecorded.
       subprocess.stdout?.destroy();
@@ -351,6 +354,19 @@ export class ProcessExecutor implements Executor {
       else terminate(interruptStages);
     };
     process.on('SIGINT', onSigint);
+    // SIGTERM, SIGHUP (an ssh drop, a closed terminal) and SIGQUIT would kill drbook and
+    // leave the command's children running unseen: stop the whole tree first, then let
+    // the walk journal it and end with 128+n.
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onFatal = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      if (termination !== undefined) return;
+      terminate([
+        { signal: 'SIGTERM', afterMs: 0 },
+        { signal: 'SIGKILL', afterMs: this.killGraceMs },
+      ]);
+    };
+    for (const signal of FATAL_SIGNALS) process.on(signal, onFatal);
     const timeoutTimer =
       request.timeoutMs === undefined
         ? undefined
@@ -390,6 +406,7 @@ export class ProcessExecutor implements Executor {
       await subprocess.catch(() => undefined);
     } finally {
       process.off('SIGINT', onSigint);
+      for (const signal of FATAL_SIGNALS) process.off(signal, onFatal);
       if (statusTimer !== undefined) clearInterval(statusTimer);
       clearStatus();
       for (const [dest, onError] of sinkErrors) {
@@ -405,6 +422,7 @@ export class ProcessExecutor implements Executor {
       durationMs,
       timedOut,
       interrupted,
+      ...(stoppedBy === undefined ? {} : { stoppedBy }),
       stdout: capturedText(sources[0]),
       stderr: capturedText(sources[1]),
       truncated,

@@ -12,7 +12,7 @@ import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -339,17 +339,41 @@ interface Survivor {
  * the kernel does not give a group's id to a new process while the group has members.
  */
 function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Survivor[] {
-  if (inFlight.pid !== undefined) {
-    return isProcessAlive(inFlight.pid, inFlight.procStart) ? [{ pid: inFlight.pid, ...(inFlight.procStart === undefined ? {} : { procStart: inFlight.procStart }) }] : [];
-  }
   // A live process with the old driver's pid is another process now: leave its group alone.
-  if (driverPid === undefined || driverPid === process.pid || isProcessAlive(driverPid)) return [];
+  const driverGone = driverPid !== undefined && driverPid !== process.pid && !isProcessAlive(driverPid);
+  if (inFlight.pid !== undefined) {
+    // The shell may be gone while what it started runs on, re-parented away from it: every
+    // process of the recorded group started since the command counts, its own children too.
+    const found = new Set<number>();
+    if (isProcessAlive(inFlight.pid, inFlight.procStart)) {
+      found.add(inFlight.pid);
+      for (const pid of findDescendants(inFlight.pid)) found.add(pid);
+    }
+    if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
+      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+        found.add(pid);
+        for (const child of findDescendants(pid)) found.add(child);
+      }
+    }
+    for (const pid of ancestors()) found.delete(pid);
+    return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || isProcessAlive(p.pid, inFlight.procStart));
+  }
+  if (!driverGone) return [];
   const since = ticksAt(Date.parse(inFlight.startedAt));
   if (since === undefined) return [];
-  return findStrays(driverPid, since).map((pid) => {
-    const procStart = readProcStart(pid);
-    return procStart === undefined ? { pid } : { pid, procStart };
-  });
+  return findStrays(driverPid, since).map(withStart);
+}
+
+function withStart(pid: number): Survivor {
+  const procStart = readProcStart(pid);
+  return procStart === undefined ? { pid } : { pid, procStart };
+}
+
+/** This drbook and the processes that started it: never "survivors" to wait for. */
+function ancestors(): Set<number> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); pid = readParent(pid) ?? 1) out.add(pid);
+  return out;
 }
 
 /** Linux's USER_HZ, the unit of process start times in /proc/PID/stat: 100 on every current architecture. */

@@ -66,7 +66,7 @@ export interface CommandRequest {
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
   /** Called once the process exists, before it can do anything that matters to a journal. */
-  onSpawn?: (pid: number, procStart: string | undefined) => void;
+  onSpawn?: (pid: number, procStart: string | undefined, pgid?: number) => void;
 }
 
 export interface CommandResult {
@@ -76,6 +76,11 @@ export interface CommandResult {
   timedOut: boolean;
   /** Stopped by the operator's Ctrl-C. */
   interrupted: boolean;
+  /**
+   * drbook itself got this signal (SIGTERM, SIGHUP, SIGQUIT) while the command ran: the
+   * command and everything it started were stopped, and the walk must end now.
+   */
+  stoppedBy?: string;
   /** The command could not start at all (shell missing, cwd missing): the reason. */
   spawnError?: string;
   /** Stdout, unredacted, kept up to a bound for `expect` and `capture`. */
