@@ -46,7 +46,32 @@ const STATUS_AFTER_MS = 1000;
 const STATUS_TICK_MS = 250;
 const ERASE_LINE = '\r\x1b[2K';
 /** Signals that end drbook; while a command runs they stop the command's tree first. */
-const FATAL_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGQUIT'];
+const FATAL_SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+
+let onFatalSignal: ((signal: NodeJS.Signals) => void) | undefined;
+let fatalListening = false;
+
+/**
+ * While a command runs, SIGTERM, SIGHUP and SIGQUIT go to `stop` instead of ending drbook.
+ * The listeners stay once installed, so a signal that races the command's own exit is
+ * never lost to a listener removed a moment too early; outside a command they end drbook
+ * as the default action would (exit 128+n).
+ */
+function watchFatalSignals(stop: (signal: NodeJS.Signals) => void): () => void {
+  if (!fatalListening) {
+    fatalListening = true;
+    for (const name of Object.keys(FATAL_SIGNALS)) {
+      process.on(name, (signal: NodeJS.Signals) => {
+        if (onFatalSignal !== undefined) onFatalSignal(signal);
+        else process.exit(128 + (FATAL_SIGNALS[signal] ?? 15));
+      });
+    }
+  }
+  onFatalSignal = stop;
+  return () => {
+    if (onFatalSignal === stop) onFatalSignal = undefined;
+  };
+}
 
 type Sink = NodeJS.WritableStream;
 
@@ -358,15 +383,14 @@ export class ProcessExecutor implements Executor {
     // leave the command's children running unseen: stop the whole tree first, then let
     // the walk journal it and end with 128+n.
     let stoppedBy: NodeJS.Signals | undefined;
-    const onFatal = (signal: NodeJS.Signals): void => {
+    const unwatch = watchFatalSignals((signal) => {
       stoppedBy ??= signal;
       if (termination !== undefined) return;
       terminate([
         { signal: 'SIGTERM', afterMs: 0 },
         { signal: 'SIGKILL', afterMs: this.killGraceMs },
       ]);
-    };
-    for (const signal of FATAL_SIGNALS) process.on(signal, onFatal);
+    });
     const timeoutTimer =
       request.timeoutMs === undefined
         ? undefined
@@ -406,7 +430,7 @@ export class ProcessExecutor implements Executor {
       await subprocess.catch(() => undefined);
     } finally {
       process.off('SIGINT', onSigint);
-      for (const signal of FATAL_SIGNALS) process.off(signal, onFatal);
+      unwatch();
       if (statusTimer !== undefined) clearInterval(statusTimer);
       clearStatus();
       for (const [dest, onError] of sinkErrors) {

@@ -237,7 +237,7 @@ export class Walk {
           durationMs: Math.round(result.durationMs),
           ok: failure === undefined,
           ...(result.timedOut ? { timedOut: true } : {}),
-          ...(result.interrupted ? { interrupted: true } : {}),
+          ...(result.interrupted || result.stoppedBy !== undefined ? { interrupted: true } : {}),
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
