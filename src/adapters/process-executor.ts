@@ -3,7 +3,7 @@
  * terminal and to a log file (both redacted), without ever holding unbounded output in
  * memory, and stops the command and everything it started on a timeout or a Ctrl-C.
  */
-import { chmodSync, closeSync, createWriteStream, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -520,6 +520,8 @@ function openLog(path: string): number {
   }
   const fd = openSync(path, 'a', 0o600);
   try {
+    const mode = fstatSync(fd).mode;
+    if ((mode & 0o022) !== 0) process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0600\n`);
     fchmodSync(fd, 0o600);
   } catch (error) {
     closeSync(fd);

@@ -10,7 +10,7 @@ import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
-import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
+import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
@@ -35,6 +35,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   requireTerminal('resume', yes);
   const home = stateHome();
   const id = resolveSessionId(home, session, isResumable);
+  // A journal not written whole is refused before its status is trusted.
+  readSessionJournal(sessionJournalPath(home, id));
   const summary = loadSessionSummary(home, id);
   if (summary.status === 'completed' || summary.status === 'aborted') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
@@ -50,7 +52,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   }
   let resumed = false;
   try {
-    const parsed = readJournalFile(path);
+    const parsed = readSessionJournal(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
     const replay = replaySession(parsed);
     const started = replay.started;
@@ -237,8 +239,11 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
 
   const running = survivors(inFlight, driverPid);
   if (running.length > 0) {
-    const pids = running.map((p) => p.pid).join(', ');
-    const them = running.length === 1 ? `pid ${pids}` : `pids ${pids}`;
+    // Named by the processes at the top of what is left (their children are waited for and stopped with them).
+    const found = new Set(running.map((p) => p.pid));
+    const tops = running.filter((p) => !found.has(readParent(p.pid) ?? 0));
+    const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
+    const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
       // drbook died between starting the process and journaling its pid: what it left in
       // its process group since the command started is that command.

@@ -48,3 +48,11 @@ export class SignalStop extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/** A journal a reader will not trust (see journalShapeProblem): exit 2, or 1 from `verify`. */
+export class JournalRefused extends DrbookError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+    this.name = 'JournalRefused';
+  }
+}
