@@ -38,7 +38,8 @@ export interface VarQuestion {
 export interface Ui {
   showStep(view: StepView): void;
   chooseStepAction(view: StepView, choices: readonly StepAction[]): Promise<StepAction>;
-  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction>;
+  /** The first choice is the default (Enter alone), unless `noDefault`: then Enter alone asks again. */
+  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options?: { noDefault?: boolean }): Promise<FailureAction>;
   /** A yes/no question; `true` is the default answer. */
   confirm(question: string): Promise<boolean>;
   askVar(question: VarQuestion): Promise<string>;
