@@ -66,6 +66,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // 'beforeExit' fires exactly then (and not on process.exit or a signal); 'exit' would not
 // do, as the prompts' exit hooks set exitCode to 0 before other listeners see it.
 let finished = false;
+// A file-size limit (ulimit -f) would kill drbook silently with SIGXFSZ at the write that
+// crosses it. Ignored, the write fails with EFBIG instead, and the one-line error says why.
+process.on('SIGXFSZ', () => {});
 main(process.argv)
   .catch((error: unknown) => {
     process.exitCode = exitCodeFor(error, process.argv.includes('--debug'));

@@ -10,7 +10,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runCli, STACK_TRACE } from './helpers/run-cli.js';
+import { BIN, ensureBuilt, runCli, STACK_TRACE } from './helpers/run-cli.js';
 
 let scratch: string;
 let counter = 0;
@@ -160,5 +160,45 @@ describe('readers refuse a journal not written whole', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/sessions was writable by others \(mode 0777\): set back to 0700/);
     expect(statSync(join(s.home, 'sessions')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('a file-size limit (ulimit -f)', () => {
+  it('ends the walk with exit 2 and one line per file that hit it, not a silent SIGXFSZ death', async () => {
+    const cwd = join(scratch, `case-${++counter}`);
+    const home = join(cwd, 'home');
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(
+      join(cwd, 'big.yml'),
+      [
+        'drbook: 1',
+        'id: big',
+        'title: Big output',
+        'steps:',
+        '  - id: a',
+        '    title: Much output',
+        "    run: head -c 200000 /dev/zero | tr '\\0' x; echo",
+        '  - id: b',
+        '    title: Many lines',
+        "    run: for i in $(seq 1 40); do echo \"line $i $(head -c 100 /dev/zero | tr '\\0' y)\"; done",
+        '  - id: c',
+        '    title: Never reached',
+        '    run: echo c',
+        '',
+      ].join('\n'),
+    );
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('bash', ['-c', 'ulimit -f 4; exec "$0" "$@"', process.execPath, BIN, 'run', 'big.yml', '--yes'], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: home, DRBOOK_HOME: home, NO_COLOR: '1', LANG: 'C.UTF-8' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.signal).toBeNull();
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+    // The log may hit the limit first (said once, the command goes on); the journal always does.
+    for (const line of r.stderr.split('\n').filter((l) => l.includes('output log stopped'))) expect(line).toMatch(/file too large: the file-size limit \(ulimit -f\) was reached$/);
+    expect(r.stderr).toMatch(/^drbook: cannot write to the journal .*\.jsonl: .*(file-size limit|file too large)/m);
   });
 });

@@ -145,7 +145,7 @@ export class FileJournal implements Journal {
     if (written !== bytes.length) {
       // A short write (the disk filled up mid-line): the line is torn; the next append
       // starts on a fresh line after it.
-      throw new DrbookError(`cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full?)`, ExitCode.usage);
+      throw new DrbookError(`cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full, or a file-size limit?)`, ExitCode.usage);
     }
     fsyncSync(fd);
     this.minSize = size + bytes.length;

@@ -499,6 +499,7 @@ function reason(error: unknown): string {
       ENOTDIR: 'a parent is not a directory',
       ENOSPC: 'no space left on device',
       EROFS: 'read-only file system',
+      EFBIG: 'file too large: the file-size limit (ulimit -f) was reached',
     };
     return known[err.code] ?? err.code;
   }
