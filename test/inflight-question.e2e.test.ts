@@ -124,3 +124,38 @@ describe.skipIf(!tmuxAvailable())('resume asks about a command drbook was killed
     expect(decision).toMatchObject([{ answer: 'run it again' }]);
   }, 60_000);
 });
+
+describe.skipIf(!tmuxAvailable())('a command that reads the terminal', () => {
+  it('gets what is typed (read -s, as sudo asks), with the fatal-signal handling in place', async () => {
+    const cwd = join(scratch, `case-${++counter}`);
+    const home = join(cwd, 'home');
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(
+      join(cwd, 'rb.yml'),
+      [
+        'drbook: 1',
+        'id: secret-read',
+        'title: A command that asks at the terminal',
+        'steps:',
+        '  - id: ask',
+        '    title: Ask for the password as sudo would',
+        '    run: |',
+        '      IFS= read -r -s -p "Password for restore: " pw; echo; printf "got %s characters\\n" "${#pw}"; [ "$pw" = "s3cr et!" ]',
+        '',
+      ].join('\n'),
+    );
+    const s = await startTmux({ cmd: process.execPath, args: [BIN, 'run', 'rb.yml', '--yes'], cwd, env: { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
+    screens.push(s);
+    await s.waitFor('Password for restore: ');
+    await s.type('s3cr et!');
+    await s.sendKeys('Enter');
+    expect(await s.waitForExit()).toBe(0);
+    const screen = await s.screen();
+    expect(screen).toContain('got 8 characters');
+    // -s: what was typed was not echoed.
+    expect(screen).toMatch(/Password for restore: *\n/);
+    expect(screen).not.toMatch(/Password for restore: *s3cr/);
+    const finished = events(home).find((e) => e.type === 'command.finished' && e.step === 'ask');
+    expect(finished).toMatchObject({ ok: true, exitCode: 0 });
+  }, 60_000);
+});
