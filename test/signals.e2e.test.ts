@@ -137,6 +137,7 @@ async function checkStoppedAndResume(c: Case, signal: Fatal): Promise<void> {
   const firstCopy = marks(c.marks).map((m) => m.pid);
   for (const pid of firstCopy) expect(alive(pid), `pid ${pid} of the first copy`).toBe(false);
 
+  writeFileSync(c.hold, '');
   const resumed = await runCli(['resume', '--yes'], { cwd: scratch, env: c.env, timeoutMs: DEADLINE_MS });
   expect(resumed.stderr).not.toMatch(/internal error/);
   expect(resumed.code, resumed.stderr).toBe(0);
@@ -155,6 +156,9 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
     for (const instant of INSTANTS) {
       it(`${signal} at ${instant}: the whole group is stopped, exit ${128 + SIGNAL_NUMBER[signal]}, resume runs it once`, async () => {
         const c = newCase();
+        // The first copy's side effect waits for the hold file, made only before resume: a
+        // slow stop on a loaded machine cannot let it through.
+        c.env.DRBOOK_TEST_HOLD = c.hold;
         // Detached: a group of its own, as a shell with job control starts a job.
         const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: scratch, env: c.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
         let stderr = '';
@@ -215,6 +219,7 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
 
   it.skipIf(!tmuxAvailable())('tmux kill-session (a closed terminal) stops the command and its grandchild; resume runs it once', async () => {
     const c = newCase();
+    c.env.DRBOOK_TEST_HOLD = c.hold;
     const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env: c.env, cwd: scratch });
     try {
       await until('g2', () => reached(c, 'g2'));
@@ -231,9 +236,18 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
       for (const pid of ours) expect(alive(pid), `pid ${pid}`).toBe(false);
       expect(groupMembers(pgid)).toEqual([]);
       expect(lines(c.side)).toEqual([]);
+      // The terminal's hangup reaches drbook and the command at once; drbook journals the
+      // stop when it gets to (under load it may be gone first): either way resume runs the
+      // command once more, alone.
       const last = events(c.home).at(-1);
-      expect(last).toMatchObject({ type: 'session.paused', step: 'quiet' });
-      await checkStoppedAndResume(c, 'SIGHUP');
+      if (last?.type === 'session.paused') {
+        await checkStoppedAndResume(c, 'SIGHUP');
+      } else {
+        writeFileSync(c.hold, '');
+        const resumed = await runCli(['resume', '--yes'], { cwd: scratch, env: c.env, timeoutMs: DEADLINE_MS });
+        expect(resumed.code, resumed.stderr).toBe(0);
+        expect(lines(c.side)).toHaveLength(1);
+      }
     } finally {
       await tmux.kill();
     }

@@ -120,6 +120,17 @@ export class ProcessExecutor implements Executor {
 
     const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', request.command]] : ['bash', ['-e', '-o', 'pipefail', '-c', request.command]];
     const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
+    // From before the process exists: a signal that comes while it starts and its pid is
+    // journaled is held for supervise, which stops the tree for it.
+    const early: { signal?: NodeJS.Signals } = {};
+    const unwatchEarly = watchFatalSignals((signal) => {
+      early.signal ??= signal;
+    });
+    const giveUp = (): void => {
+      unwatchEarly();
+      // Nothing runs: end as the signal would have.
+      if (early.signal !== undefined) process.exit(128 + (FATAL_SIGNALS[early.signal] ?? 15));
+    };
     let subprocess: ReturnType<typeof execa>;
     try {
       subprocess = execa(file, args, {
@@ -136,6 +147,7 @@ export class ProcessExecutor implements Executor {
       });
     } catch (error) {
       restoreStdin();
+      giveUp();
       if (logFd !== undefined) closeSync(logFd);
       return failedToStart(started, `cannot start ${file}: ${reason(error)}`);
     }
@@ -144,6 +156,7 @@ export class ProcessExecutor implements Executor {
     if (pid === undefined) {
       const result = await subprocess;
       restoreStdin();
+      giveUp();
       if (logFd !== undefined) closeSync(logFd);
       return failedToStart(started, spawnFailure(file, result.code, result.originalMessage));
     }
@@ -158,12 +171,13 @@ export class ProcessExecutor implements Executor {
       await terminateTree(pid, [{ signal: 'SIGKILL', afterMs: 0 }], { rootStart: procStart }).done;
       await subprocess.catch(() => undefined);
       restoreStdin();
+      unwatchEarly();
       if (logFd !== undefined) closeSync(logFd);
       throw error;
     }
 
     try {
-      return await this.supervise(request, subprocess, pid, procStart, started, logFd);
+      return await this.supervise(request, subprocess, pid, procStart, started, logFd, early);
     } finally {
       restoreStdin();
     }
@@ -176,6 +190,7 @@ export class ProcessExecutor implements Executor {
     procStart: string | undefined,
     started: number,
     logFd: number | undefined,
+    early: { signal?: NodeJS.Signals },
   ): Promise<CommandResult> {
     const redacting = request.redactor.size > 0;
     const log: WriteStream | undefined = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 1024 * 1024 });
@@ -383,14 +398,16 @@ export class ProcessExecutor implements Executor {
     // leave the command's children running unseen: stop the whole tree first, then let
     // the walk journal it and end with 128+n.
     let stoppedBy: NodeJS.Signals | undefined;
-    const unwatch = watchFatalSignals((signal) => {
+    const onFatal = (signal: NodeJS.Signals): void => {
       stoppedBy ??= signal;
       if (termination !== undefined) return;
       terminate([
         { signal: 'SIGTERM', afterMs: 0 },
         { signal: 'SIGKILL', afterMs: this.killGraceMs },
       ]);
-    });
+    };
+    const unwatch = watchFatalSignals(onFatal);
+    if (early.signal !== undefined) onFatal(early.signal);
     const timeoutTimer =
       request.timeoutMs === undefined
         ? undefined
