@@ -92,6 +92,8 @@ export interface CommandFinished {
   /** Last lines of stdout+stderr, secrets as ***. */
   tail: string;
   outputBytes: number;
+  /** An `until:` step: this attempt's number within the poll, and the time since the poll began. */
+  poll?: { attempt: number; elapsedMs: number };
 }
 
 /** In a rehearsal: the command was shown, not executed. */
