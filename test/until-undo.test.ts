@@ -309,3 +309,51 @@ describe('undo: walking back after an abort', () => {
     expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce', 'stop-mx']);
   });
 });
+
+describe('validate: format 1.1 fields', () => {
+  const problems = (yaml: string) =>
+    loadRunbookText(yaml, { file: 'rb.yaml', absFile: '/runbooks/rb.yaml', sha256: 'ab'.repeat(32), fileExists: () => true }).problems.map(formatProblem);
+
+  it('until needs run; a manual step undo is text, not a command; each with file:line:col', () => {
+    expect(problems(book(`
+  - id: manual
+    title: Manual
+    until: { interval: 10s, timeout: 1m }
+    undo: { run: echo hi }`))).toEqual([
+      'rb.yaml:8:5: error: steps[0] (manual).until: a manual step has no command to repeat (add run:)',
+      `rb.yaml:9:5: error: steps[0] (manual).undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`,
+    ]);
+  });
+
+  it('durations are read, the interval must fit in the timeout, unknown fields are named', () => {
+    expect(problems(book(`
+  - id: a
+    title: A
+    run: check
+    until: { interval: 2m, timeout: 1m, every: 3 }
+  - id: b
+    title: B
+    run: check
+    until: { interval: soon, timeout: 0s }`))).toEqual([
+      'rb.yaml:9:24: error: steps[0] (a).until.interval: 2m is longer than the timeout 1m: the command would run only once',
+      'rb.yaml:9:41: error: steps[0].until.every: unknown field `every`',
+      'rb.yaml:13:24: error: steps[1] (b).until.interval: cannot read duration "soon": use forms like 10s, 5m, 1h30m',
+      'rb.yaml:13:39: error: steps[1] (b).until.timeout: must be more than 0',
+    ]);
+  });
+
+  it('undo is templated like run: unknown names refused, a capture of the same step allowed', () => {
+    expect(problems(book(`
+  - id: make
+    title: Make a volume
+    run: mkvol
+    capture: vol_id
+    undo: 'rmvol {{vol_id}} {{nope}}'
+  - id: hand
+    title: By hand
+    undo: 'Tell {{nope2}} it is over'`))).toEqual([
+      'rb.yaml:10:29: error: steps[0] (make).undo: unknown variable {{nope}}: declare it under vars: or capture it in an earlier step',
+      'rb.yaml:13:17: error: steps[1] (hand).undo: unknown variable {{nope2}}: declare it under vars: or capture it in an earlier step',
+    ]);
+  });
+});
