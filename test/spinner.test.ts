@@ -151,3 +151,12 @@ describe('countdown', () => {
     expect(signals.listenerCount('SIGINT')).toBe(0);
   });
 });
+
+describe('the status line', () => {
+  it('keeps a command output line from moving the cursor: colours and OSC dropped, controls blanked, clipped to the width', async () => {
+    const { pollStatus } = await import('../src/adapters/poll-wait.js');
+    const line = pollStatus({ attempt: 1, waitMs: 5000, leftMs: 65_000, reason: 'exit code 1', lastLine: '\u001b[31mred\u001b[0m \u001b]0;title\u0007\rback\u001b[2Kx' }, 5000, 200);
+    expect(line).toBe('attempt 1 failed (exit code 1) · next try in 5s · 1m 5s left · Ctrl-C stops waiting · last: red  backx');
+    expect([...pollStatus({ attempt: 1, waitMs: 5000, leftMs: 65_000, reason: 'exit code 1', lastLine: 'x'.repeat(500) }, 5000, 60)]).toHaveLength(57);
+  });
+});

@@ -84,7 +84,7 @@ function formatSeconds(ms: number): string {
 
 function clip(text: string, width: number): string {
   // Control characters from a command's output must not move the cursor under the spinner.
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const flat = text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?/g, '').replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   const chars = [...flat];
   return chars.length <= width ? flat : `${chars.slice(0, width - 1).join('')}…`;
 }
