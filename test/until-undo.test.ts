@@ -300,6 +300,16 @@ describe('undo: walking back after an abort', () => {
     expect(t.ui.messages('warn').at(-1)).toMatch(/undo of Point mail\.example\.org at the new IP: exit code 1 \(--yes stops at the first failure\)/);
   });
 
+  it('--yes does not claim a manual undo was done: it is skipped, and offered again later', async () => {
+    const t = walkOf(UNDOABLE, ABORTED_WALK, [...ABORTED_EXEC, {}, {}]);
+    await t.walk.run();
+    const result = await t.undo(true);
+    t.done();
+    expect(result).toEqual({ status: 'completed', counts: { done: 2, skipped: 1, failed: 0, markedDone: 0 } });
+    expect(t.journal.events.filter((e) => e.type === 'undo.step').map((e) => (e.type === 'undo.step' ? `${e.step} ${e.outcome}` : ''))).toEqual(['move-dns done', 'announce skipped', 'stop-mx done']);
+    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
+  });
+
   it('Ctrl-C at an undo question pauses the undo; what was undone stays undone', async () => {
     const t = walkOf(UNDOABLE, [...ABORTED_WALK, { ask: 'step', step: 'move-dns', answer: 'done' }, { ask: 'step', step: 'announce', answer: INTERRUPT }], ABORTED_EXEC);
     await t.walk.run();

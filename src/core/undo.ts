@@ -121,6 +121,12 @@ export class UndoWalk {
     ui.showStep(view);
     const manual = undo.run === undefined;
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'abort'] : ['run', 'skip', 'done', 'abort'];
+    if (manual && this.plan.yes) {
+      // Nobody is there to do it: recording it as undone would be a lie in the post-mortem.
+      // It stays offered to the next `drbook undo`.
+      ui.warn(`undo of ${this.render(step.title)} is done by hand: skipped under --yes (drbook undo offers it again)`);
+      return this.finish(step, 'skipped', started, 'manual undo: nobody to do it under --yes');
+    }
     const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
     switch (action) {
       case 'abort':
