@@ -43,7 +43,7 @@ function setup(s: Setup) {
   const runbook = runbookOf(s.yaml);
   const clock = new FakeClock();
   const journal = new MemoryJournal(clock);
-  const ui = new FakeUi(s.ui);
+  const ui = new FakeUi(s.ui, clock);
   const executor = new FakeExecutor(s.exec, clock);
   const redactor = new Redactor();
   const vars = new VarStore(runbook.vars, redactor);

@@ -148,6 +148,9 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);
+    if (result.status === 'aborted' && runbook.steps.some((s) => s.undo !== undefined)) {
+      await (await import('./undo.js')).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
+    }
     return exitCodeOf(result);
   } catch (error) {
     // Ctrl-C at one of resume's own questions: a pause, as anywhere else in the walk.
@@ -162,7 +165,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
+export function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
   const store = new VarStore(runbook.vars, redactor);
   const cli = parseVarAssignments(options.var ?? []);
   const file = readVarsFile(options.varsFile);
@@ -183,7 +186,7 @@ function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
+export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
   const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name)).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {

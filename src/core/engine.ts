@@ -177,6 +177,9 @@ export class Walk {
     const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
+    // An `until:` poll: when its first attempt started (monotonic), and its attempt count.
+    let pollStart: number | undefined;
+    let pollAttempt = 0;
     for (;;) {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
@@ -204,7 +207,12 @@ export class Walk {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
       } else {
         this.plan.attempts.set(step.id, attempt);
-        const log = this.plan.logFile?.(step, attempt);
+        if (step.poll) {
+          pollStart ??= clock.monotonic();
+          pollAttempt++;
+        }
+        // A poll keeps one log, rewritten by each attempt: the last attempt in full.
+        const log = this.plan.logFile?.(step, step.poll ? attempt - pollAttempt + 1 : attempt);
         journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(current);
         result = await executor.run({
@@ -216,6 +224,7 @@ export class Walk {
           env: this.renderEnv(step),
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
+          ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
           redactor,
           onSpawn: (pid, procStart, pgid) => {
             journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
@@ -241,6 +250,7 @@ export class Walk {
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
+          ...(step.poll && pollStart !== undefined ? { poll: { attempt: pollAttempt, elapsedMs: Math.round(clock.monotonic() - pollStart) } } : {}),
         });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
@@ -257,6 +267,24 @@ export class Walk {
         });
       }
 
+      let stoppedWaiting = false;
+      if (failure !== undefined && result && step.poll && pollStart !== undefined && !result.interrupted && result.spawnError === undefined) {
+        const elapsed = clock.monotonic() - pollStart;
+        const leftMs = step.poll.timeoutMs - elapsed;
+        if (leftMs > 0) {
+          const wait = { attempt: pollAttempt, waitMs: Math.min(step.poll.intervalMs, leftMs), leftMs, reason: failure, lastLine: lastLine(redactor.redact(result.tail)) };
+          if ((await ui.waitUntil(current, wait)) === 'elapsed') continue;
+          journal.append({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${pollAttempt} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
+          failure = `stopped waiting (Ctrl-C) after ${plural(pollAttempt, 'attempt')} in ${formatDuration(clock.monotonic() - pollStart)}: ${failure}`;
+          stoppedWaiting = true;
+        } else {
+          failure = `still failing after ${plural(pollAttempt, 'attempt')} in ${formatDuration(elapsed)} (until timeout ${step.until?.timeout ?? formatDuration(step.poll.timeoutMs)}): ${failure}`;
+        }
+      }
+      // A new poll (after retry or edit) has its own attempts and its own timeout.
+      pollStart = undefined;
+      pollAttempt = 0;
+
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
         const question = step.confirm === undefined ? undefined : this.render(step.confirm);
@@ -268,7 +296,7 @@ export class Walk {
 
       const reason = failure ?? 'failed';
       const policy = step.on_failure ?? 'ask';
-      const interrupted = result?.interrupted === true;
+      const interrupted = result?.interrupted === true || stoppedWaiting;
       // The failure question shows the reason itself; say it here only when nobody is asked.
       const asked = !this.plan.yes && (interrupted || policy === 'ask');
       if (!asked) ui.warn(`${this.render(step.title)}: ${reason}${interrupted || policy === 'ask' ? '' : ` (on_failure: ${policy})`}`);
@@ -443,4 +471,14 @@ export class Walk {
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The last non-empty line of some output, for a one-line status. */
+export function lastLine(output: string): string {
+  const lines = output.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== '');
+  return lines[lines.length - 1] ?? '';
 }

@@ -129,6 +129,9 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
       replay.notes++;
       continue;
     }
+    // An undo walks back over a session, after its end too: it does not change where the
+    // walk is or how it ended (its own events say how the undo went).
+    if (event.type.startsWith('undo.')) continue;
     replay.lastDriverEvent = event;
     switch (event.type) {
       case 'session.started':
