@@ -60,6 +60,13 @@ const CASES: Case[] = [
   // Written by real walks of the built engine (test/export-e2e.test.ts, UPDATE_E2E_FIXTURES=1).
   { name: 'e2e-live', journal: 'e2e-live' },
   { name: 'e2e-rehearsal', journal: 'e2e-rehearsal' },
+  // Milestones across midnight, a backdated impact, RPO missed, evidence, Not applicable, a dropped driver.
+  { name: 'incident-mail', journal: 'incident-mail', json: true },
+  { name: 'incident-mail.tokyo', journal: 'incident-mail', tz: 'Asia/Tokyo' },
+  // Out-of-order milestones, a milestone marked twice, RPO met.
+  { name: 'incident-order', journal: 'incident-order', json: true },
+  // 200 steps: the gantt groups them.
+  { name: 'gantt-200', journal: 'gantt-200' },
 ];
 
 describe('export golden files', () => {

@@ -127,6 +127,8 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
       replay.notes++;
       continue;
     }
+    // So do milestones marked and evidence attached with drbook mark / attach.
+    if ((event.type === 'milestone' && event.source === 'cli') || event.type === 'evidence') continue;
     replay.lastDriverEvent = event;
     switch (event.type) {
       case 'session.started':

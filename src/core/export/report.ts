@@ -18,9 +18,11 @@ import {
   type StepCounts,
 } from './summary.js';
 import { ZoneClock } from './time-zone.js';
+import { keyTimes, recoveryPoint, type KeyTimes, type RecoveryPointCheck } from './key-times.js';
+import type { MilestoneName } from '../journal-events.js';
 
 export const EXPORT_FORMAT = 'drbook-export';
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
 
 /** An instant both ways: UTC for machines, the report's zone for people. */
 export interface Instant {
@@ -53,8 +55,16 @@ export type Moment = MomentBase &
     | { kind: 'command.edited'; attempt: number; from: string; to: string }
     | { kind: 'decision'; question: string; answer: string }
     | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
+    | { kind: 'milestone'; name: MilestoneName; text: string | null; by: string; source: 'cli' | 'step'; notedAt: Instant | null }
+    | { kind: 'evidence'; file: string; name: string; sha256: string; bytes: number; note: string | null; by: string; notedAt: Instant | null }
     | { kind: 'session.paused'; reason: string }
-    | { kind: 'session.resumed'; gapMs: number; runbookChanged: { from: string; to: string } | null }
+    | {
+        kind: 'session.resumed';
+        gapMs: number;
+        runbookChanged: { from: string; to: string } | null;
+        /** drbook stopped without a pause or an end recorded (killed, a lost terminal): its last event before the gap. */
+        droppedAfter: Instant | null;
+      }
     | { kind: 'session.ended'; status: EndStatus }
   );
 
@@ -63,6 +73,7 @@ export interface AttemptResult {
   exitCode: number | null;
   signal: string | null;
   ok: boolean;
+  /** Time the command ran: a gap while drbook was stopped (settled on resume) is not counted. */
   durationMs: number;
   timedOut: boolean;
   interrupted: boolean;
@@ -202,6 +213,28 @@ export interface ExportReport {
   };
   notes: NoteItem[];
   vars: VarItem[];
+  /** Milestones and the durations between them. */
+  keyTimes: KeyTimes;
+  /** The data-loss window against the RPO; null when the runbook names no recovery_point. */
+  recoveryPoint: RecoveryPointCheck | null;
+  /** Files attached with drbook attach, in the order they were attached. */
+  evidence: EvidenceItem[];
+  /** Steps skipped by their `when:`: not deviations, the runbook said so. */
+  notApplicable: StepAside[];
+}
+
+export interface EvidenceItem {
+  /** Relative to the session directory. */
+  file: string;
+  name: string;
+  sha256: string;
+  bytes: number;
+  at: Instant;
+  notedAt: Instant | null;
+  step: string | null;
+  stepTitle: string | null;
+  note: string | null;
+  by: string;
 }
 
 export interface ReportOptions {
@@ -259,7 +292,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
         command: clean(started?.command ?? ''),
         startedAt: started === undefined ? null : instant(started.ts),
         at: instant(f.ts),
-        result: { ...attemptResult(f), reason: f.reason === undefined ? null : clean(f.reason) },
+        result: { ...attemptResult(f), durationMs: ranForOf(chronology, f), reason: f.reason === undefined ? null : clean(f.reason) },
         tail: clean(f.tail),
         outputBytes: f.outputBytes,
       };
@@ -273,7 +306,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
       from: clean(e.from),
       to: clean(e.to),
     })),
-    skippedSteps: asides(stepRows, 'skipped'),
+    skippedSteps: asides(stepRows, 'skipped').filter((s) => !byWhen(s)),
     markedDone: asides(stepRows, 'marked-done'),
     timing: timings(analysis, options.earlier ?? [], titleOf, positionOf),
   };
@@ -295,6 +328,23 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
   const vars: VarItem[] = [];
   for (const m of chronology) {
     if (m.kind === 'var.set') vars.push({ name: m.name, value: m.value, secret: m.secret, source: m.source, step: m.step, at: m.at });
+  }
+
+  const evidence: EvidenceItem[] = [];
+  for (const m of chronology) {
+    if (m.kind !== 'evidence') continue;
+    evidence.push({
+      file: m.file,
+      name: m.name,
+      sha256: m.sha256,
+      bytes: m.bytes,
+      at: m.at,
+      notedAt: m.notedAt,
+      step: m.step,
+      stepTitle: m.step === null ? null : titleOf(m.step),
+      note: m.note,
+      by: m.by,
+    });
   }
 
   const endTs = analysis.ended?.ts ?? analysis.lastTs;
@@ -340,7 +390,16 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     deviations,
     notes,
     vars,
+    keyTimes: keyTimes(analysis, instant, clean),
+    recoveryPoint: recoveryPoint(analysis, journal.events, instant),
+    evidence,
+    notApplicable: asides(stepRows, 'skipped').filter(byWhen),
   };
+}
+
+/** Skipped by its `when:` condition (the engine's reason starts so): the runbook's design, not a deviation. */
+function byWhen(s: StepAside): boolean {
+  return s.reason !== null && s.reason.startsWith('when: ');
 }
 
 function toInstant(clock: ZoneClock, iso: string): Instant {
@@ -371,6 +430,25 @@ function buildChronology(
 ): Moment[] {
   const finished = new Set<string>();
   for (const e of events) if (e.type === 'command.finished') finished.add(attemptKey(e.step, e.attempt));
+  // Gaps while drbook was stopped, to take out of the duration of a command settled on resume.
+  const gaps = events.flatMap((e) => (e.type === 'session.resumed' ? [{ ms: Date.parse(e.ts), gapMs: Math.max(0, e.gapMs) }] : []));
+  const startedAt = new Map<string, number>();
+  for (const e of events) if (e.type === 'command.started') startedAt.set(attemptKey(e.step, e.attempt), Date.parse(e.ts));
+  const ranFor = (e: Extract<JournalEvent, { type: 'command.finished' }>): number => {
+    const from = startedAt.get(attemptKey(e.step, e.attempt));
+    if (from === undefined) return e.durationMs;
+    const to = Date.parse(e.ts);
+    const stopped = gaps.filter((g) => g.ms > from && g.ms <= to).reduce((sum, g) => sum + g.gapMs, 0);
+    return Math.max(0, e.durationMs - stopped);
+  };
+  // The driver's last event before each resume: a resume not after a pause means drbook was dropped.
+  let lastDriver: JournalEvent | undefined;
+  const droppedBefore = new Map<number, string>();
+  for (const e of events) {
+    if (e.type === 'session.resumed' && lastDriver !== undefined && lastDriver.type !== 'session.paused' && lastDriver.type !== 'session.ended') droppedBefore.set(e.seq, lastDriver.ts);
+    const fromOutside = e.type === 'note' || e.type === 'evidence' || (e.type === 'milestone' && e.source === 'cli');
+    if (!fromOutside) lastDriver = e;
+  }
   const keyed: { ms: number; order: number; moment: Moment }[] = [];
   events.forEach((e, order) => {
     const step = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
@@ -406,6 +484,7 @@ function buildChronology(
           attempt: e.attempt,
           command: clean(commands.get(attemptKey(e.step, e.attempt))?.command ?? ''),
           ...attemptResult(e),
+          durationMs: ranFor(e),
           reason: e.reason === undefined ? null : clean(e.reason),
         };
         break;
@@ -431,12 +510,44 @@ function buildChronology(
         };
         break;
       }
+      case 'milestone': {
+        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+        moment = {
+          ...base,
+          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
+          kind: e.type,
+          name: e.milestone,
+          text: e.text === undefined ? null : clean(e.text),
+          by: clean(e.by),
+          source: e.source,
+          notedAt: backdated ? base.at : null,
+        };
+        break;
+      }
+      case 'evidence': {
+        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+        moment = {
+          ...base,
+          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
+          kind: e.type,
+          file: clean(e.file),
+          name: clean(e.name),
+          sha256: e.sha256,
+          bytes: e.bytes,
+          note: e.note === undefined ? null : clean(e.note),
+          by: clean(e.by),
+          notedAt: backdated ? base.at : null,
+        };
+        break;
+      }
       case 'session.paused':
         moment = { ...base, kind: e.type, reason: clean(e.reason) };
         break;
-      case 'session.resumed':
-        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null };
+      case 'session.resumed': {
+        const dropped = droppedBefore.get(e.seq);
+        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, droppedAfter: dropped === undefined ? null : instant(dropped) };
         break;
+      }
       case 'session.ended':
         moment = { ...base, kind: e.type, status: e.status };
         break;
@@ -449,6 +560,12 @@ function buildChronology(
   // Array.prototype.sort is stable: equal instants keep journal order.
   keyed.sort((a, b) => a.ms - b.ms || a.order - b.order);
   return keyed.map((k) => k.moment);
+}
+
+/** The attempt's duration as the chronology has it (a gap while drbook was stopped taken out). */
+function ranForOf(chronology: readonly Moment[], f: Extract<JournalEvent, { type: 'command.finished' }>): number {
+  const m = chronology.find((c) => c.kind === 'command.finished' && c.seq === f.seq);
+  return m?.kind === 'command.finished' ? m.durationMs : f.durationMs;
 }
 
 function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): AttemptResult {
@@ -483,10 +600,15 @@ function timings(
   const comparable = earlier.filter(
     (s) => s.runbook.id === analysis.started.runbook.id && s.session !== analysis.started.session && s.mode === analysis.started.mode && Date.parse(s.start) < startMs,
   );
-  if (comparable.length === 0) return [];
+  // A --yes drill takes each step at a script's pace (medians of 0 s): compared with only when
+  // every session, this one included, was one.
+  const thisYes = analysis.started.yes === true;
+  const people = comparable.filter((s) => !s.yes);
+  const reference = thisYes && people.length === 0 ? comparable : people;
+  if (reference.length === 0) return [];
   const out: StepTiming[] = [];
   for (const [step, durationMs] of Object.entries(analysis.stepDurations)) {
-    const before = comparable.map((s) => s.stepDurations[step]).filter((d): d is number => d !== undefined);
+    const before = reference.map((s) => s.stepDurations[step]).filter((d): d is number => d !== undefined);
     if (before.length === 0) continue;
     out.push({ step, position: positionOf(step), title: titleOf(step), durationMs, medianMs: median(before), sessions: before.length });
   }
