@@ -150,7 +150,7 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
     }
     out.push('');
   }
-  for (const problem of k.outOfOrder) out.push(`> **Out of order:** ${inline(problem)}. Check the times marked.`, '');
+  for (const problem of k.outOfOrder) out.push(`**Out of order:** ${inline(problem)}. Check the times marked.`, '');
   const since = (ms: number | null, what: string): string => (ms === null ? `${what}: — (needs impact started and the milestone)` : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`);
   out.push(
     `- ${since(k.timeToDetectMs, 'Time to detect')}`,
@@ -493,7 +493,12 @@ function outcomeReason(outcome: StepOutcome, reason: string | null): string {
 
 function result(m: Extract<Moment, { kind: 'command.finished' }> | FailedAttempt['result']): string {
   const why = failureDetail(m);
-  return `${exitText(m)} after ${formatDuration(m.durationMs)}${why === '' ? '' : ` (${inline(why)})`}`;
+  const took = !m.stoppedWithDrbook
+    ? `after ${formatDuration(m.durationMs)}`
+    : m.durationMs < 1000
+      ? 'when drbook stopped (how long it ran is not known)'
+      : `when drbook stopped, after at least ${formatDuration(m.durationMs)} (to its last output; the time drbook was away not counted)`;
+  return `${exitText(m)} ${took}${why === '' ? '' : ` (${inline(why)})`}`;
 }
 
 /** The failure reason minus what the exit text already says ("exit code 1", "timed out"). */
@@ -667,7 +672,8 @@ function failedAttempt(r: ExportReport, group: readonly FailedAttempt[], out: st
     out.push('_No output._', '');
     return;
   }
-  out.push(`<details><summary>Last lines of output (${formatBytes(first.outputBytes)} in all)</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
+  const whose = first.tailFromLog ? `Last lines of its log, written before drbook stopped (${formatBytes(first.outputBytes)} in all)` : `Last lines of output (${formatBytes(first.outputBytes)} in all)`;
+  out.push(`<details><summary>${whose}</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
 }
 
 function stepName(r: ExportReport, s: Pick<StepAside, 'position' | 'title' | 'step'>): string {

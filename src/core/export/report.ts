@@ -75,6 +75,11 @@ export interface AttemptResult {
   ok: boolean;
   /** Time the command ran: a gap while drbook was stopped (settled on resume) is not counted. */
   durationMs: number;
+  /**
+   * drbook stopped while it ran and the result was settled on resume: durationMs is then how
+   * long it ran at least (to its last output, or to drbook's last event), not a measure.
+   */
+  stoppedWithDrbook: boolean;
   timedOut: boolean;
   interrupted: boolean;
   reason: string | null;
@@ -113,6 +118,8 @@ export interface FailedAttempt {
   /** Last lines of output, secrets as ***. */
   tail: string;
   outputBytes: number;
+  /** The tail was read from the command's log file: the journal had none (drbook stopped while it ran). */
+  tailFromLog: boolean;
 }
 
 export interface EditedCommand {
@@ -245,6 +252,11 @@ export interface ReportOptions {
    * that started before this one give each step's median time.
    */
   earlier?: readonly DrillSummary[];
+  /**
+   * The tail of a command's output log (path relative to the session directory, as journaled),
+   * for an attempt drbook stopped during: the journal has no output for it. Null when unreadable.
+   */
+  logTail?: (log: string) => { tail: string; bytes: number; lastWriteMs: number } | null;
 }
 
 export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
@@ -265,7 +277,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     return index === undefined || index === null ? null : index + 1;
   };
 
-  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf);
+  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf, options.logTail);
 
   const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
     step: row.step,
@@ -292,9 +304,8 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
         command: clean(started?.command ?? ''),
         startedAt: started === undefined ? null : instant(started.ts),
         at: instant(f.ts),
-        result: { ...attemptResult(f), durationMs: ranForOf(chronology, f), reason: f.reason === undefined ? null : clean(f.reason) },
-        tail: clean(f.tail),
-        outputBytes: f.outputBytes,
+        result: { ...attemptResult(f), ...ranForOf(chronology, f), reason: f.reason === undefined ? null : clean(f.reason) },
+        ...fromLog(f, started?.log, options.logTail, clean),
       };
     }),
     editedCommands: analysis.edits.map((e) => ({
@@ -427,6 +438,7 @@ function buildChronology(
   clean: (text: string) => string,
   titleOf: (step: string | undefined) => string,
   positionOf: (step: string | undefined) => number | null,
+  logTail?: ReportOptions['logTail'],
 ): Moment[] {
   const finished = new Set<string>();
   for (const e of events) if (e.type === 'command.finished') finished.add(attemptKey(e.step, e.attempt));
@@ -434,13 +446,23 @@ function buildChronology(
   const gaps = events.flatMap((e) => (e.type === 'session.resumed' ? [{ ms: Date.parse(e.ts), gapMs: Math.max(0, e.gapMs) }] : []));
   const startedAt = new Map<string, number>();
   for (const e of events) if (e.type === 'command.started') startedAt.set(attemptKey(e.step, e.attempt), Date.parse(e.ts));
-  const ranFor = (e: Extract<JournalEvent, { type: 'command.finished' }>): number => {
+  const ranFor = (e: Extract<JournalEvent, { type: 'command.finished' }>): { durationMs: number; stoppedWithDrbook: boolean } => {
     const from = startedAt.get(attemptKey(e.step, e.attempt));
-    if (from === undefined) return e.durationMs;
+    if (from === undefined) return { durationMs: e.durationMs, stoppedWithDrbook: false };
     const to = Date.parse(e.ts);
-    const stopped = gaps.filter((g) => g.ms > from && g.ms <= to).reduce((sum, g) => sum + g.gapMs, 0);
-    return Math.max(0, e.durationMs - stopped);
+    const within = gaps.filter((g) => g.ms > from && g.ms <= to);
+    if (within.length === 0) return { durationMs: e.durationMs, stoppedWithDrbook: false };
+    const stopped = within.reduce((sum, g) => sum + g.gapMs, 0);
+    // Its output log was written until the command ended (or drbook with it): a better bound.
+    const log = commandLogs.get(attemptKey(e.step, e.attempt));
+    const lastWrite = log === undefined ? undefined : logTail?.(log)?.lastWriteMs;
+    const firstGap = within[0]!;
+    const droppedAt = firstGap.ms - firstGap.gapMs;
+    const until = lastWrite !== undefined && lastWrite > from && lastWrite <= firstGap.ms ? Math.max(lastWrite, droppedAt) : droppedAt;
+    return { durationMs: Math.max(0, e.durationMs - stopped, until - from), stoppedWithDrbook: true };
   };
+  const commandLogs = new Map<string, string>();
+  for (const e of events) if (e.type === 'command.started' && e.log !== undefined) commandLogs.set(attemptKey(e.step, e.attempt), e.log);
   // The driver's last event before each resume: a resume not after a pause means drbook was dropped.
   let lastDriver: JournalEvent | undefined;
   const droppedBefore = new Map<number, string>();
@@ -484,7 +506,7 @@ function buildChronology(
           attempt: e.attempt,
           command: clean(commands.get(attemptKey(e.step, e.attempt))?.command ?? ''),
           ...attemptResult(e),
-          durationMs: ranFor(e),
+          ...ranFor(e),
           reason: e.reason === undefined ? null : clean(e.reason),
         };
         break;
@@ -563,9 +585,9 @@ function buildChronology(
 }
 
 /** The attempt's duration as the chronology has it (a gap while drbook was stopped taken out). */
-function ranForOf(chronology: readonly Moment[], f: Extract<JournalEvent, { type: 'command.finished' }>): number {
+function ranForOf(chronology: readonly Moment[], f: Extract<JournalEvent, { type: 'command.finished' }>): Pick<AttemptResult, 'durationMs' | 'stoppedWithDrbook'> {
   const m = chronology.find((c) => c.kind === 'command.finished' && c.seq === f.seq);
-  return m?.kind === 'command.finished' ? m.durationMs : f.durationMs;
+  return m?.kind === 'command.finished' ? { durationMs: m.durationMs, stoppedWithDrbook: m.stoppedWithDrbook } : { durationMs: f.durationMs, stoppedWithDrbook: false };
 }
 
 function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): AttemptResult {
@@ -577,7 +599,21 @@ function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): 
     timedOut: e.timedOut === true,
     interrupted: e.interrupted === true,
     reason: e.reason ?? null,
+    stoppedWithDrbook: false,
   };
+}
+
+/** The journaled tail, or for an attempt with none (drbook stopped while it ran) its log's. */
+function fromLog(
+  f: Extract<JournalEvent, { type: 'command.finished' }>,
+  log: string | undefined,
+  logTail: ReportOptions['logTail'],
+  clean: (text: string) => string,
+): { tail: string; outputBytes: number; tailFromLog: boolean } {
+  if (f.tail.trim() !== '' || log === undefined || logTail === undefined) return { tail: clean(f.tail), outputBytes: f.outputBytes, tailFromLog: false };
+  const read = logTail(log);
+  if (read === null || read.tail.trim() === '') return { tail: clean(f.tail), outputBytes: f.outputBytes, tailFromLog: false };
+  return { tail: clean(read.tail), outputBytes: read.bytes, tailFromLog: true };
 }
 
 function asides(rows: readonly StepRow[], outcome: StepOutcome): StepAside[] {
