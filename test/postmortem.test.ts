@@ -16,7 +16,7 @@ import { FileJournal } from '../src/adapters/file-journal.js';
 import type { JournalEvent } from '../src/core/journal-events.js';
 import { parseJournal } from '../src/core/journal-parse.js';
 import { outOfOrder } from '../src/core/milestones.js';
-import { buildReport, renderMarkdown } from '../src/core/export/index.js';
+import { buildHistory, buildReport, renderMarkdown, summarizeDrill } from '../src/core/export/index.js';
 import { label, MAX_BARS } from '../src/core/export/gantt.js';
 import { ensureBuilt, runCli } from './helpers/run-cli.js';
 
@@ -115,6 +115,33 @@ describe('key times', () => {
     const at = (iso: string) => ({ at: iso });
     expect(outOfOrder(new Map([['impact-started', at('2026-01-01T10:00:00Z')], ['resolved', at('2026-01-01T09:00:00Z')]]))).toHaveLength(1);
     expect(outOfOrder(new Map([['impact-started', at('2026-01-01T10:00:00Z')], ['detected', at('2026-01-01T10:00:00Z')]]))).toEqual([]);
+  });
+});
+
+describe('drill comparisons leave out --yes sessions unless all are', () => {
+  const summary = (name: string) => summarizeDrill(parseJournal(readFileSync(join(journals, `${name}.jsonl`), 'utf8')).events);
+  const g1 = summary('mail-server-gameday-1');
+  const g2 = summary('mail-server-gameday-2');
+  const live = summary('completed-live');
+
+  it('the step medians of an export', () => {
+    const journal = parseJournal(readFileSync(join(journals, 'completed-live.jsonl'), 'utf8'));
+    const people = buildReport(journal, { earlier: [g1, g2] }).deviations.timing;
+    expect(people.length).toBeGreaterThan(0);
+    // One scripted drill among them changes nothing; only scripted drills before: no comparison.
+    expect(buildReport(journal, { earlier: [g1, { ...g2, yes: true }] }).deviations.timing.every((t) => t.sessions === 1)).toBe(true);
+    expect(buildReport(journal, { earlier: [{ ...g1, yes: true }, { ...g2, yes: true }] }).deviations.timing).toEqual([]);
+  });
+
+  it('the drill history: change and trends', () => {
+    const mixed = buildHistory('mail-server', [g1, { ...g2, yes: true }, live]);
+    const scripted = mixed.sessions.find((s) => s.session === g2.session)!;
+    expect(scripted.yes).toBe(true);
+    expect(scripted.changeMs).toBeNull();
+    const trend = mixed.trends.find((t) => t.mode === 'live')!;
+    expect(trend.sessions).toBe(mixed.sessions.filter((s) => s.mode === 'live' && !s.yes).length);
+    const allYes = buildHistory('mail-server', [g1, g2, live].map((s) => ({ ...s, yes: true })));
+    expect(allYes.trends.find((t) => t.mode === 'live')!.sessions).toBe(allYes.sessions.filter((s) => s.mode === 'live').length);
   });
 });
 

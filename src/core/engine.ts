@@ -120,7 +120,12 @@ export class Walk {
       if (!evaluateCondition(step.condition, value)) {
         const shown = this.plan.vars.entry(step.condition.name)?.secret ? MASK : value;
         // The step never starts, so its title is journaled here: values known, <name> for the rest.
-        const title = this.plan.redactor.redact(renderTemplate(step.title, (n) => this.plan.vars.get(n) ?? `<${n}>`));
+        const known = (n: string): string => {
+          const def = runbook.vars[n];
+          const fallback = def?.default !== undefined && def.secret !== true ? String(def.default) : `<${n}>`;
+          return this.plan.vars.get(n) ?? fallback;
+        };
+        const title = this.plan.redactor.redact(renderTemplate(step.title, known));
         this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
         ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
         return;

@@ -151,12 +151,18 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
     out.push('');
   }
   for (const problem of k.outOfOrder) out.push(`**Out of order:** ${inline(problem)}. Check the times marked.`, '');
-  const since = (ms: number | null, what: string): string => (ms === null ? `${what}: — (needs impact started and the milestone)` : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`);
-  out.push(
-    `- ${since(k.timeToDetectMs, 'Time to detect')}`,
-    `- ${since(k.timeToMitigateMs, 'Time to mitigate')}`,
-    `- ${since(k.timeToResolveMs, 'Time to resolve')}`,
-  );
+  const impactKnown = k.milestones.some((m) => m.name === 'impact-started');
+  if (impactKnown) {
+    const since = (ms: number | null, what: string, milestone: string): string =>
+      ms === null ? `${what}: — (${milestone} not marked)` : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`;
+    out.push(
+      `- ${since(k.timeToDetectMs, 'Time to detect', 'detected')}`,
+      `- ${since(k.timeToMitigateMs, 'Time to mitigate', 'mitigated')}`,
+      `- ${since(k.timeToResolveMs, 'Time to resolve', 'resolved')}`,
+    );
+  } else if (k.milestones.length > 0) {
+    out.push('- Times to detect, mitigate and resolve: — (they count from impact started, which was not marked)');
+  }
   if (r.rto !== null) {
     const from = r.rto.from === 'impact-started' ? 'from impact started' : 'from the session start (no impact-started milestone marked)';
     const to = r.rto.to === 'resolved' ? 'to resolved' : r.end === null ? 'to the last event' : 'to the session end';
