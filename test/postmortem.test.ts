@@ -71,6 +71,19 @@ describe('the gantt chart', () => {
     expect(tasks.filter((t) => t.milestone).map((t) => t.task.trim())).toEqual(['Resolved']);
   });
 
+  it('every fixture journal gives a gantt mermaid parses, one bar per step that ran', async () => {
+    const { readdirSync } = await import('node:fs');
+    for (const file of readdirSync(journals).filter((f) => f.endsWith('.jsonl'))) {
+      const r = report(file.replace(/\.jsonl$/, ''));
+      const md = renderMarkdown(r);
+      if (!md.includes('```mermaid')) continue;
+      const tasks = await ganttTasks(mermaidBlock(md));
+      for (const t of tasks) expect(Number.isFinite(t.startTime.getTime()), `${file}: ${t.task}`).toBe(true);
+      const ran = r.stepRows.filter((row) => row.start !== null && !(row.outcome === 'skipped' && (row.durationMs ?? 0) === 0)).length;
+      expect(tasks.filter((t) => !t.milestone).length, file).toBe(Math.ceil(ran / Math.ceil(ran / MAX_BARS)));
+    }
+  });
+
   it('a hostile title cannot break the grammar', async () => {
     expect(label('a: b; c # d %% e\nsection x')).toBe('a b c d e section x');
     const source = ['gantt', '  dateFormat YYYY-MM-DD HH:mm:ss', '  section Steps', `  1. ${label('x: y ; #z %%w\ntitle q')} :done, s1, 2026-01-01 00:00:00, 2026-01-01 00:00:05`].join('\n');
