@@ -85,6 +85,25 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (words: string[], opts) => done(await (await import('./commands/note.js')).runNote(words, opts)));
 
   program
+    .command('mark')
+    .description('mark an incident milestone in the open session: impact-started, detected, mitigated or resolved')
+    .argument('<milestone>', 'impact-started, detected, mitigated or resolved')
+    .argument('[text...]', 'what happened')
+    .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
+    .option('--at <time>', 'when it happened: HH:MM, HH:MM:SS (today, or yesterday if later than now) or an ISO time')
+    .action(async (milestone: string, words: string[], opts) => done(await (await import('./commands/mark.js')).runMark(milestone, words, opts)));
+
+  program
+    .command('attach')
+    .description('copy a piece of evidence into the session (0600) and journal its sha256')
+    .argument('<file>', 'the file to attach')
+    .option('--session <session>', 'the session (default: the open one)')
+    .option('--step <id>', 'the step it belongs to (default: the current one)')
+    .option('--at <time>', 'when it was taken: HH:MM, HH:MM:SS or an ISO time')
+    .option('--note <text>', 'what it shows')
+    .action(async (file: string, opts) => done(await (await import('./commands/attach.js')).runAttach(file, opts)));
+
+  program
     .command('sessions')
     .description('list sessions: id, runbook, mode, status, start, duration, progress')
     .option('--json', 'print JSON')

@@ -1486,3 +1486,35 @@ describe('drbook ended by a signal while a command runs', () => {
     expect(s.journal.events.some((e) => e.type === 'decision' || e.type === 'session.ended')).toBe(false);
   });
 });
+
+describe('milestones and when: titles', () => {
+  it('journals a step milestone when the step is done, not when it fails or is skipped; a when-false step keeps its rendered title', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - id: a
+    title: Mitigate
+    run: echo a
+    milestone: mitigated
+  - id: b
+    title: Point {{host}} at {{ip}}
+    when: plan == reuse
+    run: echo b
+    milestone: detected
+  - id: c
+    title: Resolve
+    milestone: resolved`,
+        `  plan: { default: rename }\n  host: { default: mail.example.org }\n  ip: { prompt: New IP }`,
+      ),
+      yes: true,
+      exec: [{ stdout: 'a\n' }],
+    });
+    await t.go();
+    const kinds = t.journal.events.map((e) => (e.type === 'milestone' ? `milestone:${e.milestone}:${e.step}:${e.source}` : e.type));
+    expect(kinds.filter((k) => k.startsWith('milestone'))).toEqual(['milestone:mitigated:a:step', 'milestone:resolved:c:step']);
+    // Right after the step's outcome, so the export places it at the step's end.
+    expect(kinds[kinds.indexOf('milestone:mitigated:a:step') - 1]).toBe('step.finished');
+    const skipped = t.journal.events.find((e) => e.type === 'step.finished' && e.step === 'b');
+    expect(skipped).toMatchObject({ outcome: 'skipped', title: 'Point mail.example.org at <ip>' });
+  });
+});

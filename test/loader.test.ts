@@ -267,6 +267,30 @@ const captures: Row[] = [
   },
 ];
 
+const recovery: Row[] = [
+  {
+    name: 'rpo and a captured recovery_point',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_time', 'steps:', '  - id: a', '    title: A', '    run: restic snapshots --latest 1 --json', '    capture: backup_time', '    milestone: mitigated'),
+    expect: [],
+  },
+  {
+    name: 'a declared recovery_point counts as used',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 15m', 'recovery_point: backup_time', 'vars:', '  backup_time: { prompt: Time of the backup restored }', 'steps:', '  - id: a', '    title: A'),
+    expect: [],
+  },
+  {
+    name: 'recovery_point names no var',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_tme', 'steps:', '  - id: a', '    title: A'),
+    expect: ['4:17: error: recovery_point: unknown variable "backup_tme"'],
+  },
+  { name: 'rpo unreadable', yaml: y('drbook: 1', 'title: T', 'rpo: one hour', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rpo: cannot read duration "one hour"', '3:6: warning: rpo: without recovery_point'] },
+  {
+    name: 'an unknown milestone',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    milestone: fixed'),
+    expect: ['6:16: error: steps[0].milestone'],
+  },
+];
+
 const patterns: Row[] = [
   {
     name: 'var pattern not a regex',
@@ -383,7 +407,7 @@ const merges: Row[] = [
 ];
 
 describe('loader: every check, at the offending node', () => {
-  const tables: Record<string, Row[]> = { version, steps, templates, docs, conditions, durations, captures, patterns, warnings, yamlSyntax, schema, merges };
+  const tables: Record<string, Row[]> = { version, steps, templates, docs, conditions, durations, captures, recovery, patterns, warnings, yamlSyntax, schema, merges };
   for (const [group, rows] of Object.entries(tables)) {
     describe(group, () => {
       it.each(rows.map((row) => [row.name, row] as const))('%s', (_name, row) => check(row));

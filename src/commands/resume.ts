@@ -469,7 +469,7 @@ async function settleFinishedWork(stepId: string, events: readonly JournalEvent[
     }
   }
   if (from === -1) return undefined;
-  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'session.resumed' && e.type !== 'session.paused');
+  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'milestone' && e.type !== 'evidence' && e.type !== 'session.resumed' && e.type !== 'session.paused');
   const confirmedYes = (list: readonly JournalEvent[]) => list.some((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
   const label = `[${step.index + 1}/${runbook.steps.length}] ${step.title}`;
   const startedAt = Date.parse(events[from]!.ts);

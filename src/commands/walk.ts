@@ -51,7 +51,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     journal.append({
       type: 'session.started',
       session: sessionId,
-      runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}) },
+      runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}), ...(runbook.rpo ? { rpo: runbook.rpo } : {}), ...(runbook.recoveryPoint ? { recoveryPoint: runbook.recoveryPoint } : {}) },
       mode,
       operator: operatorName(),
       ...localZone(startedAt),
@@ -60,6 +60,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       ...(options.from ? { from: options.from } : {}),
       cwd: process.cwd(),
       ...(options.runSafe ? { runSafe: true } : {}),
+      ...(yes ? { yes: true } : {}),
     });
   } catch (error) {
     // The session never started (a full disk): leave no empty journal to pass for one.

@@ -122,7 +122,14 @@ export class Walk {
       const value = this.plan.vars.get(step.condition.name);
       if (!evaluateCondition(step.condition, value)) {
         const shown = this.plan.vars.entry(step.condition.name)?.secret ? MASK : value;
-        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`);
+        // The step never starts, so its title is journaled here: values known, <name> for the rest.
+        const known = (n: string): string => {
+          const def = runbook.vars[n];
+          const fallback = def?.default !== undefined && def.secret !== true ? String(def.default) : `<${n}>`;
+          return this.plan.vars.get(n) ?? fallback;
+        };
+        const title = this.plan.redactor.redact(renderTemplate(step.title, known));
+        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
         ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
         return;
       }
@@ -369,10 +376,14 @@ export class Walk {
     this.deps.journal.append({ type: 'note', text: this.plan.redactor.redact(text), step: step.id, by: 'operator', source: 'walk' });
   }
 
-  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string): void {
-    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(durationMs) });
+  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string, title?: string): void {
+    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), ...(title ? { title } : {}), durationMs: Math.round(durationMs) });
     this.plan.finished.set(step.id, outcome);
     this.count(outcome);
+    // A step that carries a milestone marks it when it is done (by drbook or by hand).
+    if (step.milestone && (outcome === 'done' || outcome === 'marked-done')) {
+      this.deps.journal.append({ type: 'milestone', milestone: step.milestone, step: step.id, by: 'operator', source: 'step' });
+    }
   }
 
   private count(outcome: StepOutcome): void {

@@ -371,6 +371,16 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
+  if (typeof raw.recovery_point === 'string') {
+    const name = raw.recovery_point;
+    if (declared.has(name)) used.add(name);
+    else if (!captured.has(name)) report('error', ['recovery_point'], `recovery_point: unknown variable "${name}": declare it under vars: or capture it in a step (it holds the ISO time of the data restored)`);
+  }
+  if (typeof raw.rpo === 'string') {
+    const rpo = parseDuration(raw.rpo);
+    if (rpo === undefined) report('error', ['rpo'], `rpo: cannot read duration "${raw.rpo}": use forms like 15m, 24h, 1h30m`);
+    if (raw.recovery_point === undefined) report('warning', ['rpo'], 'rpo: without recovery_point the export cannot tell how much data was lost: name the var that holds the backup time');
+  }
   for (const name of declared) {
     if (!used.has(name)) report('warning', ['vars', name], `vars.${name} is never used by any step`, 'key');
   }
@@ -511,6 +521,8 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
     runbook.rto = doc.rto;
     runbook.rtoMs = parseDuration(doc.rto);
   }
+  if (doc.rpo !== undefined) runbook.rpo = doc.rpo;
+  if (doc.recovery_point !== undefined) runbook.recoveryPoint = doc.recovery_point;
   return runbook;
 }
 
@@ -559,8 +571,8 @@ function singleLine(message: string): string {
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
-  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'tags', 'shell', 'docs', 'vars', 'steps'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'until', 'undo'],
+  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps'],
+  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
   until: ['interval', 'timeout'],
   undo: ['run', 'confirm'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],
