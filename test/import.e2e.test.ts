@@ -5,8 +5,11 @@
  *
  *   UPDATE_GOLDEN=1 npx vitest run test/import.e2e
  */
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensureBuilt, FIXTURES, makeSandbox, REPO, runCli, STACK_TRACE, type Sandbox } from './helpers/run-cli.js';
@@ -137,4 +140,25 @@ describe('drbook new', () => {
     const bad = await cli(['new', 'Bad Id']);
     expect(bad.code).toBe(2);
   });
+});
+
+describe('the offline single file', () => {
+  it('imports with plain node and no node_modules around (the parser is inside drbook.mjs)', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'drbook-import-single-'));
+    try {
+      const { buildSingleFile } = (await import(pathToFileURL(join(REPO, 'dist', 'adapters', 'single-file.js')).href)) as {
+        buildSingleFile: (entry: string, out: string) => Promise<void>;
+      };
+      const single = join(work, 'drbook.mjs');
+      await buildSingleFile(join(REPO, 'src', 'main.ts'), single);
+      cpSync(join(FIXTURES, 'import', 'docs'), join(work, 'docs'), { recursive: true });
+      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, DRBOOK_HOME: join(work, 'home'), NO_COLOR: '1' };
+      execFileSync(process.execPath, [single, 'import', 'docs/backups.md', 'docs/checklist.md', '-o', 'runbooks/close.yml'], { cwd: work, env, stdio: 'pipe' });
+      const rehearsed = spawnSync(process.execPath, [single, 'rehearse', 'runbooks/close.yml', '--yes'], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(rehearsed.stdout + rehearsed.stderr).toMatch(/Rehearsal completed: 5 done/);
+      expect(rehearsed.status).toBe(0);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
