@@ -101,3 +101,21 @@ describe('property: imported commands are the code block’s command lines', () 
     );
   });
 });
+
+describe('hostile docs', () => {
+  it('CRLF, an emoji heading, braces in prose and code of other languages', async () => {
+    const draft = await draftOf('# T\r\n\r\n## 🔥\r\n\r\nDo it {{now}}.\r\n\r\n```sh\r\ndocker inspect -f "{{.State.Running}}" <container>\r\n```\r\n\r\n## Next\r\n\r\n```yaml\r\nkey: {{ value }}\r\n```\r\n');
+    const [fire, next] = draft.steps;
+    expect(fire!.id).toBe('step');
+    expect(fire!.docs[0]).toEqual({ title: 'doc.md: 🔥', path: 'doc.md' });
+    expect(fire!.run).toBe('docker inspect -f "{{.State.Running}}" {{container}}');
+    expect(fire!.description).toBe('Do it { {now}}.');
+    expect(next!.description).toBe('```yaml\nkey: { { value }}\n```');
+    expect(next!.confirm).toBe('Done: Next?');
+  });
+
+  it('a title and intro only: one manual step rather than none', async () => {
+    const draft = await draftOf('# Failover\n\nCall the provider and ask for the spare.\n');
+    expect(draft.steps.map((s) => [s.id, s.confirm])).toEqual([['failover', 'Done: Call the provider and ask for the spare?']]);
+  });
+});

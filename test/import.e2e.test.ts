@@ -100,6 +100,14 @@ describe('drbook import', () => {
     expect(existsSync(join(box.cwd, 'runbooks', 'bad.yml'))).toBe(false);
   });
 
+  it('a doc with nothing to import says so in one line (exit 1)', async () => {
+    setup();
+    writeFileSync(join(box.cwd, 'docs', 'empty.md'), '# Only a title\n');
+    const result = await cli(['import', 'docs/empty.md', '-o', 'runbooks/e.yml']);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('drbook: nothing to import from docs/empty.md: a step comes from a heading with text or a shell block under it');
+  });
+
   it('-o - prints the draft and writes nothing', async () => {
     setup();
     const result = await cli(['import', 'docs/checklist.md', '-o', '-']);

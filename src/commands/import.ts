@@ -61,6 +61,12 @@ export async function runImport(files: string[], options: ImportOptions): Promis
   } else {
     draft = { ...draft, id };
   }
+  if (draft.steps.length === 0) {
+    throw new DrbookError(
+      `nothing to import from ${draft.sources.join(', ')}: a step comes from a heading with text or a shell block under it`,
+      ExitCode.failed,
+    );
+  }
   const text = renderDraft(draft, schemaRef(dirname(out)));
 
   const checked = loadRunbookText(text, { file: displayPath(out), absFile: out, sha256: '', fileExists: (p) => existsSync(p) });

@@ -114,7 +114,7 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
         if (summary === undefined && section === firstH1) summary = firstSentence(plainText(sliceOf(section, section.nodes)));
         continue;
       }
-      const sectionDoc: DraftDoc = { title: `${section.doc.file}: ${section.title}`, path: `${section.doc.docPath}#${section.slug}` };
+      const sectionDoc: DraftDoc = { title: `${section.doc.file}: ${section.title}`, path: section.slug ? `${section.doc.docPath}#${section.slug}` : section.doc.docPath };
       const baseId = asciiSlug(section.title);
       if (blocks.length === 0) {
         const text = sliceOf(section, section.nodes);
