@@ -119,3 +119,17 @@ describe('hostile docs', () => {
     expect(draft.steps.map((s) => [s.id, s.confirm])).toEqual([['failover', 'Done: Call the provider and ask for the spare?']]);
   });
 });
+
+describe('docs as people write them', () => {
+  it('an sh block written as a transcript is read as one', async () => {
+    const draft = await draftOf('# T\n\n## Look\n\n```sh\n$ ls -l /srv\n\n$ df -h\n```\n');
+    expect(draft.steps[0]!.run).toBe('ls -l /srv\ndf -h');
+  });
+
+  it('keeps the link definitions a description refers to', async () => {
+    const draft = await draftOf('# T\n\n## Check\n\nSee [the report][dash].\n\n## Other\n\nNothing.\n\n[dash]: https://backups.example.org/report\n');
+    expect(draft.steps[0]!.description).toBe('See [the report][dash].\n\n[dash]: https://backups.example.org/report');
+    expect(draft.steps[0]!.docs[1]).toEqual({ title: 'the report', url: 'https://backups.example.org/report' });
+    expect(draft.steps[1]!.description).toBe('Nothing.');
+  });
+});

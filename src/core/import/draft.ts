@@ -177,6 +177,7 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
   if (steps.length === 0) build(true);
 
   for (const step of steps) {
+    if (step.description) step.description = withDefinitions(step.description, docs.find((d) => d.file === step.source.file));
     for (const field of ['title', 'description', 'confirm'] as const) {
       const value = step[field];
       if (value === undefined) continue;
@@ -215,7 +216,9 @@ function commandBlocks(section: Section): CommandBlock[] {
   const visit = (node: Nodes) => {
     if (node.type === 'code') {
       const lang = (node.lang ?? '').toLowerCase();
-      const command = SHELL_LANGS.has(lang) ? node.value : CONSOLE_LANGS.has(lang) ? consoleCommands(node.value) : undefined;
+      // A shell block written as a transcript (every line behind a `$ ` prompt) is one.
+      const transcript = SHELL_LANGS.has(lang) && /\S/.test(node.value) && node.value.split('\n').every((l) => l.trim() === '' || /^\$ /.test(l));
+      const command = transcript || CONSOLE_LANGS.has(lang) ? consoleCommands(node.value) : SHELL_LANGS.has(lang) ? node.value : undefined;
       if (command !== undefined && command.trim() !== '' && node.position) {
         blocks.push({ start: node.position.start.offset!, end: node.position.end.offset!, line: node.position.start.line, command });
       }
@@ -355,4 +358,19 @@ function promptFor(token: string, section: Section, docs: readonly SourceDoc[]):
     return undefined;
   };
   return inText(sliceOf(section, section.nodes)) ?? inText(docs.find((d) => d === section.doc)?.text ?? '') ?? `Value for ${token}`;
+}
+
+/** A description that uses `[text][ref]` keeps the `[ref]: url` lines it needs (they sit elsewhere in the doc). */
+function withDefinitions(description: string, doc: SourceDoc | undefined): string {
+  if (!doc) return description;
+  const lines: string[] = [];
+  for (const node of doc.tree.children) {
+    if (node.type !== 'definition' || !node.position) continue;
+    const label = (node.label ?? node.identifier).toLowerCase();
+    const uses = description.toLowerCase();
+    if (!uses.includes(`][${label}]`) && !uses.includes(`[${label}][]`) && !uses.includes(`[${label}]`)) continue;
+    const line = doc.text.slice(node.position.start.offset, node.position.end.offset).trim();
+    if (!description.includes(line)) lines.push(line);
+  }
+  return lines.length === 0 ? description : `${description}\n\n${lines.join('\n')}`;
 }
