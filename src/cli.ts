@@ -136,6 +136,35 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
 
   program
+    .command('import')
+    .description('a draft runbook from markdown procedures: a step per section, shell blocks as commands, placeholders as vars')
+    .argument('<docs...>', 'markdown files, concatenated in this order')
+    .option('-o, --output <file>', 'the runbook to write; - prints it (default: <dir>/<id>.yml)')
+    .option('--id <id>', 'runbook id (default: from the file name or the title)')
+    .option('--title <text>', 'runbook title (default: the first level-1 heading)')
+    .option('--force', 'replace an existing file')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook import docs/restore-mail.md -o runbooks/mail-server.yml
+  drbook import docs/dns.md docs/backups.md --id mail-restore --title "Restore the mail server"
+  drbook import docs/restore-mail.md -o -      # print the draft, write nothing
+
+The draft is written only if it validates. Read its # TODO comments, then rehearse it.`)
+    .action(async (docs: string[], opts) => done(await (await import('./commands/import.js')).runImport(docs, opts)));
+
+  program
+    .command('new')
+    .description('write a commented starter runbook (every field once) into the runbooks directory')
+    .argument('<id>', 'runbook id: lower-case letters, digits and dashes')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook new mail-server                 # ./runbooks/mail-server.yml
+  drbook new dns-failover --dir ops/runbooks`)
+    .action(async (id: string, opts) => done(await (await import('./commands/new.js')).runNew(id, opts)));
+
+  program
     .command('schema')
     .description('print the JSON Schema of the runbook format (for editors)')
     .action(async () => done(await (await import('./commands/schema.js')).runSchema()));
