@@ -4,6 +4,7 @@ import type { Mode, StepOutcome } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
+import { realShellSites, sitesOf } from './helpers/shell.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
 import { FakeClock, FakeExecutor, FakeUi, INTERRUPT, MemoryJournal, type Expected, type Scripted } from './helpers/fakes.js';
@@ -12,7 +13,7 @@ const RUNBOOK_FILE = '/runbooks/test.yaml';
 const CWD = '/home/op';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true });
+  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
   if (!runbook) throw new Error(`test runbook is invalid:\n${problems.map(formatProblem).join('\n')}`);
   return runbook;
 }
@@ -65,7 +66,7 @@ function setup(s: Setup) {
     ...(s.logs ? { logFile: (step, attempt) => ({ absolute: `/state/s1/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }) } : {}),
     resolveCwd: (cwd) => (cwd === undefined ? CWD : cwd.startsWith('/') ? cwd : `/runbooks/${cwd}`),
   };
-  const walk = new Walk(plan, { ui, executor, journal, clock });
+  const walk = new Walk(plan, { ui, executor, journal, clock, shellSites: realShellSites });
   return {
     runbook,
     clock,

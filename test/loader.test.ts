@@ -4,12 +4,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { formatProblem, type Problem } from '../src/core/model.js';
+import { sitesOf } from './helpers/shell.js';
 import { loadRunbookText, resolveDocPath } from '../src/core/runbook-loader.js';
 import { FIXTURES } from './helpers/run-cli.js';
 
 /** The runbook lives at /rb/rb.yml: relative doc paths resolve against /rb. */
 function load(text: string, existing: string[] = []) {
-  return loadRunbookText(text, { file: 'rb.yml', absFile: '/rb/rb.yml', sha256: '0'.repeat(64), fileExists: (p) => existing.includes(p) });
+  return loadRunbookText(text, { file: 'rb.yml', absFile: '/rb/rb.yml', sha256: '0'.repeat(64), fileExists: (p) => existing.includes(p), shellSites: sitesOf });
 }
 
 /** Lines joined, so each case reads with its line numbers countable. */
@@ -422,14 +423,14 @@ describe('loader: every check, at the offending node', () => {
 
   it('the file name gives the id, and must then be a slug', () => {
     const text = y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A');
-    const bad = loadRunbookText(text, { file: 'Mail Server.yml', absFile: '/rb/Mail Server.yml', sha256: '', fileExists: () => true });
+    const bad = loadRunbookText(text, { file: 'Mail Server.yml', absFile: '/rb/Mail Server.yml', sha256: '', fileExists: () => true, shellSites: sitesOf });
     expect(bad.problems.map(formatProblem)).toEqual(['Mail Server.yml:1:1: error: the file name "Mail Server" is not a valid runbook id: add `id:` (lower-case letters, digits, dashes)']);
     expect(load(text).runbook?.id).toBe('rb');
   });
 
   it('builds the runbook of the spec example, docs resolved and anchors kept apart', () => {
     const file = join(FIXTURES, 'runbooks', 'mail-server.yml');
-    const result = loadRunbookText(readFileSync(file, 'utf8'), { file: 'mail-server.yml', absFile: file, sha256: 'ab', fileExists: () => true });
+    const result = loadRunbookText(readFileSync(file, 'utf8'), { file: 'mail-server.yml', absFile: file, sha256: 'ab', fileExists: () => true, shellSites: sitesOf });
     expect(result.problems).toEqual([]);
     const rb = result.runbook!;
     expect(rb.id).toBe('mail-server');
