@@ -1298,12 +1298,15 @@ describe('the walk: secrets', () => {
     });
     await t.go();
     expect(leaks(t, SECRET)).toEqual([]);
-    // The shell still gets the real value, in the command, the environment and the cwd.
+    // The shell still gets the real value, in the environment (never in the script, which
+    // is on the process list) and the cwd.
     const [first, second] = t.executor.requests;
-    expect(first?.command).toBe(`dns-login --token ${SECRET} --zone example.org`);
-    expect(first?.env).toEqual({ DNS_TOKEN: SECRET });
+    expect(first?.command).toBe('dns-login --token "${DRBOOK_V_token}" --zone example.org');
+    expect(first?.env).toEqual({ DNS_TOKEN: SECRET, DRBOOK_V_token: SECRET });
     expect(first?.cwd).toBe(`/srv/${SECRET}`);
+    // The operator pasted the value itself: the edit runs as typed.
     expect(second?.command).toBe(`dns-login --token ${SECRET} --zone example.org.`);
+    expect(t.executor.commands[0]).toBe(`dns-login --token ${SECRET} --zone example.org`);
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'login', title: 'Log in with ***' },
       { type: 'command.started', attempt: 1, command: 'dns-login --token *** --zone example.org', cwd: '/srv/***' },

@@ -55,7 +55,8 @@ export function envName(name: string): string {
 export function placeholderSites(text: string, dialect: ShellDialect, parse: ShellParse): PlaceholderSite[] {
   const refs = scanTemplate(text).refs;
   if (refs.length === 0) return [];
-  // Identifiers of letters, digits and _ keep a word a word; a tag unused in the text.
+  // Each placeholder is parsed as what it becomes, an expansion `${ID}`: a word stays a
+  // word, and `$dir{{file}}` keeps `$dir` apart. The tag is one unused in the text.
   let tag = 'DRBOOKPH';
   while (text.includes(tag)) tag += 'X';
   let script = '';
@@ -63,7 +64,7 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
   const marks: { start: number; end: number }[] = [];
   refs.forEach((ref, i) => {
     script += text.slice(last, ref.offset);
-    const id = `${tag}${i}Z`;
+    const id = `\${${tag}${i}Z}`;
     marks.push({ start: script.length, end: script.length + id.length });
     script += id;
     last = ref.offset + ref.length;
@@ -205,6 +206,8 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     }
     case 'unary_expression':
       return kids.some((k) => text(k) === '-v') ? 'a -v test' : undefined;
+    case 'unset_command':
+      return 'unset';
     case 'declaration_command': {
       const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
       return flags.length > 0 ? `${text(kids[0]!)} ${text(flags[0]!)}` : undefined;
