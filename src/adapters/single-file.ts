@@ -53,6 +53,16 @@ export function singleFileBuildOptions(entry: string) {
   };
 }
 
+/** Both .wasm files of the bash parser, as a JSON object of base64 strings for esbuild's define. */
+function embeddedWasm(): string {
+  const require = createRequire(import.meta.url);
+  const read = (spec: string, local: string) => {
+    const here = join(dirname(fileURLToPath(import.meta.url)), '..', 'wasm', local);
+    return readFileSync(existsSync(here) ? here : require.resolve(spec)).toString('base64');
+  };
+  return JSON.stringify({ runtime: read('web-tree-sitter/tree-sitter.wasm', 'tree-sitter.wasm'), bash: read('tree-sitter-bash/tree-sitter-bash.wasm', 'tree-sitter-bash.wasm') });
+}
+
 export type SingleFileSource = 'self' | 'esbuild' | 'prebuilt';
 
 export interface SingleFileResult {
