@@ -47,7 +47,7 @@ export function singleFileBuildOptions(entry: string) {
         'const require = __drbookCreateRequire(import.meta.url);',
       ].join('\n'),
     },
-    define: { __DRBOOK_SINGLE_FILE__: 'true' },
+    define: { __DRBOOK_SINGLE_FILE__: 'true', __DRBOOK_WASM__: embeddedWasm() },
     // The bundle command imports esbuild only in a checkout; the single file copies itself.
     external: ['esbuild'],
   };
