@@ -217,8 +217,11 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       if (!name || name === child) return undefined;
       const word = text(name).replace(/^.*\//, '');
       if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
-      const args = kids.filter((k) => k !== name).map(text);
-      if (SHELLS.has(word) && args.some((a) => /^-[A-Za-z]*c/.test(a))) return `${word} -c`;
+      const argNodes = kids.filter((k) => k !== name);
+      const args = argNodes.map(text);
+      // Only the script after -c is code; the arguments after it ($0, $1…) are data.
+      const flag = SHELLS.has(word) ? args.findIndex((a) => /^-[A-Za-z]*c/.test(a)) : -1;
+      if (flag >= 0 && argNodes[flag + 1] === child) return `${word} -c`;
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
       return undefined;
     }
