@@ -4,6 +4,7 @@ import type { Mode, StepOutcome } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
+import { realShellSites, sitesOf } from './helpers/shell.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
 import { FakeClock, FakeExecutor, FakeUi, INTERRUPT, MemoryJournal, type Expected, type Scripted } from './helpers/fakes.js';
@@ -12,7 +13,7 @@ const RUNBOOK_FILE = '/runbooks/test.yaml';
 const CWD = '/home/op';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true });
+  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
   if (!runbook) throw new Error(`test runbook is invalid:\n${problems.map(formatProblem).join('\n')}`);
   return runbook;
 }
@@ -65,7 +66,7 @@ function setup(s: Setup) {
     ...(s.logs ? { logFile: (step, attempt) => ({ absolute: `/state/s1/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }) } : {}),
     resolveCwd: (cwd) => (cwd === undefined ? CWD : cwd.startsWith('/') ? cwd : `/runbooks/${cwd}`),
   };
-  const walk = new Walk(plan, { ui, executor, journal, clock });
+  const walk = new Walk(plan, { ui, executor, journal, clock, shellSites: realShellSites });
   return {
     runbook,
     clock,
@@ -1297,12 +1298,15 @@ describe('the walk: secrets', () => {
     });
     await t.go();
     expect(leaks(t, SECRET)).toEqual([]);
-    // The shell still gets the real value, in the command, the environment and the cwd.
+    // The shell still gets the real value, in the environment (never in the script, which
+    // is on the process list) and the cwd.
     const [first, second] = t.executor.requests;
-    expect(first?.command).toBe(`dns-login --token ${SECRET} --zone example.org`);
-    expect(first?.env).toEqual({ DNS_TOKEN: SECRET });
+    expect(first?.command).toBe('dns-login --token "${DRBOOK_V_token}" --zone example.org');
+    expect(first?.env).toEqual({ DNS_TOKEN: SECRET, DRBOOK_V_token: SECRET });
     expect(first?.cwd).toBe(`/srv/${SECRET}`);
+    // The operator pasted the value itself: the edit runs as typed.
     expect(second?.command).toBe(`dns-login --token ${SECRET} --zone example.org.`);
+    expect(t.executor.commands[0]).toBe(`dns-login --token ${SECRET} --zone example.org`);
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'login', title: 'Log in with ***' },
       { type: 'command.started', attempt: 1, command: 'dns-login --token *** --zone example.org', cwd: '/srv/***' },

@@ -22,8 +22,8 @@ describe('placeholders in commands', () => {
     ['ping ${NEW_HOST}', 'ping ${NEW_HOST}', { NEW_HOST: '{{new_host}}' }],
     ["echo '$NEW_HOST <x>'", "echo '$NEW_HOST <x>'", {}],
     ['echo \\$NEW_HOST', 'echo \\$NEW_HOST', {}],
-    ['echo "to <host>"', 'echo "to ${host}"', { host: '{{host}}' }],
-    ['cat <<EOF\n<host> $ZONE\nEOF\necho <host>', 'cat <<EOF\n${host} $ZONE\nEOF\necho {{host}}', { host: '{{host}}', ZONE: '{{zone}}' }],
+    ['echo "to <host>"', 'echo "to {{host}}"', {}],
+    ['cat <<EOF\n<host> $ZONE\nEOF\necho <host>', 'cat <<EOF\n{{host}} $ZONE\nEOF\necho {{host}}', { ZONE: '{{zone}}' }],
     ["cat <<'EOF'\n$ZONE\nEOF", "cat <<'EOF'\n$ZONE\nEOF", {}],
     ['echo hi # see <docs> and $LATER', 'echo hi # see <docs> and $LATER', {}],
   ])('%j', (command, run, env) => {

@@ -13,6 +13,7 @@ import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -63,7 +64,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     if (!existsSync(started.runbook.path)) {
       throw new DrbookError(`the runbook of ${id} is gone: ${started.runbook.path} does not exist (restore it, then resume)`, ExitCode.usage);
     }
-    const { runbook, warnings } = findRunbook(started.runbook.path);
+    const { runbook, warnings } = await findRunbook(started.runbook.path);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
     let runbookChanged: { from: string; to: string } | undefined;
     if (runbook.sha256 !== started.runbook.sha256) {
@@ -144,7 +145,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         // Steps without cwd run where the session was started, wherever resume is typed.
         resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);

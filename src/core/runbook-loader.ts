@@ -4,7 +4,8 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { scanTemplate, unsafeTemplateContext } from './template.js';
+import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { scanTemplate } from './template.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
@@ -23,11 +24,18 @@ export interface LoadContext {
   sha256: string;
   /** Whether a local doc exists (injected: the core does no I/O). */
   fileExists: (absPath: string) => boolean;
+  /**
+   * Where each placeholder of a `run` stands, from a shell parser (injected: loading it is
+   * I/O, and slow). Without it the loader lists the texts it needs in `shellTexts`.
+   */
+  shellSites?: (text: string, dialect: ShellDialect) => PlaceholderSite[];
 }
 
 export interface LoadResult {
   runbook?: Runbook;
   problems: Problem[];
+  /** The `run` texts with placeholders, when no shellSites was given: load again with one. */
+  shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
 const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
@@ -120,8 +128,10 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
-  checkMeaning(raw, ctx, report, reportAt);
+  const shellTexts = checkMeaning(raw, ctx, report, reportAt);
   sortProblems(problems);
+  // The shell checks of each run are still to come: no runbook before they have been made.
+  if (shellTexts.length > 0) return { problems, shellTexts };
   if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
   return { runbook: buildRunbook(parsed.data, ctx), problems };
 }
@@ -225,7 +235,7 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): void {
+function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): { text: string; dialect: ShellDialect }[] {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -271,6 +281,13 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     if (isRecord(value)) checkDocLink(value, ['docs', key], `docs.${key}`, ctx, report);
   }
 
+  const dialect: ShellDialect = raw.shell === 'sh' ? 'sh' : 'bash';
+  const shellTexts: { text: string; dialect: ShellDialect }[] = [];
+  const sitesOf = (text: string) => ctx.shellSites?.(text, dialect) ?? [];
+  const patternOf = (name: string) => {
+    const p = asRecord(vars[name]).pattern;
+    return typeof p === 'string' ? p : undefined;
+  };
   const seenIds = new Map<string, number>();
   const captured = new Map<string, number>();
   // Which steps capture each name, for "captured only later": one pass, not one per reference.
@@ -290,6 +307,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const known = (name: string) => declared.has(name) || captured.has(name);
     const checkTemplate = (text: unknown, path: PathSegment[], label: string) => {
       if (typeof text !== 'string') return;
+      // A command: run, and the undo of a step with run (a manual step's undo is text).
+      const last = path[path.length - 1];
+      const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
+      if (shellText && !ctx.shellSites && text.includes('{{')) shellTexts.push({ text, dialect });
       const { refs, malformed } = scanTemplate(text);
       // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
       const seen = new Map<string, number>();
@@ -308,13 +329,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const [raw, n] = here(ref);
         used.add(ref.name);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        const last = path[path.length - 1];
-        const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
-        const unsafe = shellText ? unsafeTemplateContext(text, ref.offset) : undefined;
-        if (unsafe === 'quotes') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes, where a value could run shell code: remove the quotes around it (drbook inserts every value as one safely quoted word)`);
-        } else if (unsafe === 'heredoc') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands in a here-document, where a value could run shell code: pass it as an argument or through env: instead`);
+        if (shellText && ctx.shellSites) {
+          const site = sitesOf(text).find((s) => s.offset === ref.offset);
+          const refusal = site && siteRefusal(site, patternOf(ref.name));
+          if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
         }
       }
     };
@@ -387,6 +405,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
   }
+  return shellTexts;
 }
 
 /**

@@ -1,4 +1,3 @@
-import { unsafeTemplateContext } from '../template.js';
 import { Ctx, shellContexts } from './shell-context.js';
 import { snakeName } from './slug.js';
 
@@ -46,9 +45,9 @@ const EXPANDING = new Set<number>([Ctx.plain, Ctx.double, Ctx.heredoc]);
 
 /**
  * Turns the placeholders of a command into drbook vars, changing nothing else:
- * - `<name>` in a plain word becomes `{{name}}`; in double quotes or an unquoted
- *   here-document, where drbook's templating refuses `{{…}}`, it becomes `${name}` with
- *   `name: '{{name}}'` in the step's env (the value still never becomes code);
+ * - `<name>` in a plain word, in double quotes or in an unquoted here-document becomes
+ *   `{{name}}`: drbook's templating passes the value through the environment wherever it
+ *   stands, so it never becomes code;
  * - `$NAME` / `${NAME}` stay as written and the step's env gets `NAME: '{{name}}'`: the shell
  *   reads the value from the environment exactly as the doc meant.
  * Single quotes, quoted here-documents, comments and escaped `\$` are literal text.
@@ -78,10 +77,7 @@ export function convertCommand(command: string, assigned: ReadonlySet<string>): 
       continue;
     }
     if (!EXPANDING.has(here)) continue;
-    const plain = here === Ctx.plain && unsafeTemplateContext(command, at) === undefined;
-    const replacement = plain ? `{{${name}}}` : `\${${name}}`;
-    if (!plain) env[name] = `{{${name}}}`;
-    substitutions.push({ offset: at, original: m[0], replacement });
+    substitutions.push({ offset: at, original: m[0], replacement: `{{${name}}}` });
     uses.push({ name, token: m[0] });
   }
 
