@@ -134,6 +134,13 @@ async function groupStart() {
     variants[`${name}.version`] = () => timeRun(node, [path, '--version'], { env }).then((r) => r.ms);
     variants[`${name}.validate`] = () => timeRun(node, [path, 'validate', mail], { env, cwd: root }).then((r) => r.ms);
   }
+  // validate's two other cases, shipped bin only: a runbook without placeholders (the shell
+  // parser is never loaded), and mail-server in a new DRBOOK_HOME each run (no cache of
+  // placeholder sites: the parser's wasm is compiled and every command parsed).
+  const plain = file('start/plain.yml', commandRunbookYaml('plain', ['echo one', 'echo two']));
+  variants['bin.validatePlain'] = () => timeRun(node, [bin, 'validate', plain], { env, cwd: root }).then((r) => r.ms);
+  let cold = 0;
+  variants['bin.validateCold'] = () => timeRun(node, [bin, 'validate', mail], { env: envWith(home(`start-cold-${cold++}`)), cwd: root }).then((r) => r.ms);
   const s = await interleaved(variants, { runs: plan.startRuns });
   const base = ms(s.node);
   // The shipped bin first, held to the targets; the other builds are measured to compare.
@@ -154,6 +161,27 @@ async function groupStart() {
       );
     }
   }
+  rows.push(
+    makeRow({
+      id: 'start.validate.plain',
+      label: 'start: validate, no placeholders (bin)',
+      unit: 'ms',
+      value: ms(s['bin.validatePlain']),
+      baseline: base,
+      baselineLabel: 'node -e 0',
+      target: ratioTarget(2.0),
+      note: 'a runbook whose commands hold no {{name}}: the shell parser is not loaded',
+    }),
+    makeRow({
+      id: 'start.validate.cold',
+      label: 'start: validate mail-server, first time (bin)',
+      unit: 'ms',
+      value: ms(s['bin.validateCold']),
+      baseline: base,
+      baselineLabel: 'node -e 0',
+      note: 'no target: a new or changed runbook, whose commands are parsed (bash parser in wasm, Liftoff only) and their placeholder sites cached under DRBOOK_HOME/cache; start.validate is every later run',
+    }),
+  );
   rows[0].note =
     buildNote ??
     (quick

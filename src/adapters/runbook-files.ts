@@ -5,6 +5,7 @@ import { DrbookError, ExitCode } from '../core/errors.js';
 import { displayPath, errnoText } from './file-text.js';
 import { formatProblem, type Problem, type Runbook } from '../core/model.js';
 import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
+import type { ShellDialect } from '../core/shell-template.js';
 import { runningSingleFile } from './single-file.js';
 
 /** A runbook is a page of YAML; anything this large is a mistake, not a runbook. */
@@ -62,12 +63,27 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const ctx = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
-  let result = loadRunbookText(text, ctx);
-  // A run with {{name}} is checked by its shell syntax: the parser (or the cache of what it
-  // found) is loaded only then, and the file checked again with it.
-  if (result.shellTexts) {
-    const { siteFinderFor } = await import('./shell-parser.js');
-    result = loadRunbookText(text, { ...ctx, shellSites: await siteFinderFor(result.shellTexts) });
+  // A run with {{name}} is checked by its shell syntax. A file seen before: the sites its
+  // commands had, in one read. Otherwise the parser (or the cache of each command) is
+  // loaded only when a command holds {{, and the file checked again with it.
+  let result: LoadResult | undefined;
+  const parserModule = text.includes('{{') ? await import('./shell-parser.js') : undefined;
+  const cached = parserModule?.cachedFileFinder(sha256);
+  if (cached) {
+    let missed = false;
+    const shellSites = (t: string, dialect: ShellDialect) => {
+      const sites = cached(t, dialect);
+      if (sites === undefined) missed = true;
+      return sites ?? [];
+    };
+    result = loadRunbookText(text, { ...ctx, shellSites });
+    if (missed) result = undefined;
+  }
+  if (!result) {
+    result = loadRunbookText(text, ctx);
+    if (result.shellTexts && parserModule) {
+      result = loadRunbookText(text, { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) });
+    }
   }
   return { ...result, file: shown };
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { placeholderSites, type PlaceholderSite, type ShellDialect, type ShellNode, type ShellParse } from '../core/shell-template.js';
 import { stateHome } from './state-home.js';
 
@@ -39,6 +40,11 @@ function wasmBytes(): { runtime: Uint8Array; bash: Uint8Array } {
 /** The parser, loaded once. */
 export function loadShellParse(): Promise<ShellParse> {
   parser ??= (async () => {
+    // Liftoff, V8's baseline wasm compiler, only: otherwise V8 recompiles the parser's hot
+    // functions with TurboFan on a background thread and node waits for it at exit, 500 ms
+    // for a parse of a few ms. bin/drbook.cjs sets the same flag at start (its code cache
+    // is checked against the flags); setting it again to the same value changes nothing.
+    setFlagsFromString('--liftoff-only');
     const { Parser, Language } = await import('web-tree-sitter');
     const bytes = wasmBytes();
     await Parser.init({ wasmBinary: bytes.runtime } as object);
@@ -89,11 +95,52 @@ function writeCached(key: string, sites: PlaceholderSite[]): void {
   }
 }
 
+function fileCachePath(fileSha256: string): string {
+  const key = createHash('sha256').update(`${CACHE_VERSION}\0file\0${fileSha256}`).digest('hex');
+  return join(cacheDir(), 'files', `${key}.json`);
+}
+
+/**
+ * The sites of every command of a runbook file seen before, in one read (by the sha256 of
+ * the file's bytes): `validate` of an unchanged runbook neither reads one entry per
+ * command nor checks the file twice. Undefined when the file is new or changed; the finder
+ * returns undefined for a text it does not know, and the caller then takes the long way.
+ */
+export function cachedFileFinder(fileSha256: string): ((text: string, dialect: ShellDialect) => PlaceholderSite[] | undefined) | undefined {
+  let entries: unknown;
+  try {
+    entries = JSON.parse(readFileSync(fileCachePath(fileSha256), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) return undefined;
+  const known = entries as Record<string, PlaceholderSite[] | undefined>;
+  return (text, dialect) => {
+    if (!text.includes('{{')) return [];
+    const sites = known[cacheKey(text, dialect)];
+    return Array.isArray(sites) ? sites : undefined;
+  };
+}
+
+function writeFileEntry(fileSha256: string, found: Map<string, PlaceholderSite[]>): void {
+  // As writeCached: names and offsets only; a failure costs the next run some time.
+  try {
+    const file = fileCachePath(fileSha256);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, JSON.stringify(Object.fromEntries(found)), { mode: 0o600 });
+    renameSync(partial, file);
+  } catch {
+    // see above
+  }
+}
+
 /**
  * A SiteFinder for the given texts: from the cache when all are there, else with the parser
  * loaded (asynchronously, once) before it is returned, so the finder itself is synchronous.
+ * With `fileSha256`, the sites of all the texts are also kept as one entry for that file.
  */
-export async function siteFinderFor(texts: Iterable<{ text: string; dialect: ShellDialect }>): Promise<SiteFinder> {
+export async function siteFinderFor(texts: Iterable<{ text: string; dialect: ShellDialect }>, fileSha256?: string): Promise<SiteFinder> {
   const found = new Map<string, PlaceholderSite[]>();
   let parse: ShellParse | undefined;
   for (const { text, dialect } of texts) {
@@ -108,6 +155,7 @@ export async function siteFinderFor(texts: Iterable<{ text: string; dialect: She
     }
     found.set(key, sites);
   }
+  if (fileSha256 !== undefined) writeFileEntry(fileSha256, found);
   return (text, dialect) => {
     if (!text.includes('{{')) return [];
     const known = found.get(cacheKey(text, dialect));
