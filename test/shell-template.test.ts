@@ -126,6 +126,27 @@ const EVALUATING: [string, string][] = [
   ['eval', 'eval echo {{v}}'],
   ['bash -c', 'bash -c "echo {{v}}"'],
   ['unset', 'unset {{v}}'],
+  ['${x:offset}', 'x=abcdef; echo "${x:{{v}}}"'],
+  ['${x:offset:length}', 'x=abcdef; echo "${x:1:{{v}}}"'],
+  ['trap', 'trap "echo {{v}}" EXIT'],
+  ['read', 'read -r {{v}} <<< x; echo ok'],
+  ['mapfile', 'mapfile -t {{v}} < /dev/null; echo ok'],
+  ['assignment to a var declared -i', 'declare -i n; n={{v}}; echo $n'],
+  ['+= to a var declared local -i', 'f() { local -i n=1; n+={{v}}; echo $n; }; f'],
+  ['sudo sh -c', 'sudo sh -c "echo {{v}}"'],
+  ['xargs sh -c', 'echo | xargs sh -c {{v}}'],
+  ['find -exec bash -c', 'find . -maxdepth 0 -exec bash -c {{v}} \\;'],
+  ['su -c', 'su root -c "echo {{v}}"'],
+];
+
+/** The newer of those contexts, with a hostile value in the environment: each runs it. */
+const PROVEN: [string, string][] = [
+  ['${x:offset}', 'x=abcdef; echo "${x:$DRBOOK_V_v}"'],
+  ['${x:offset:length}', 'x=abcdef; echo "${x:1:$DRBOOK_V_v}"'],
+  ['trap', 'trap "echo $DRBOOK_V_v" EXIT'],
+  ['read', 'declare -a a; read -r "$DRBOOK_V_v" <<< x'],
+  ['assignment to a var declared -i', 'declare -i n; n=$DRBOOK_V_v'],
+  ['sh -c run by another command', 'echo | xargs sh -c "$DRBOOK_V_v"'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -138,7 +159,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
@@ -147,6 +168,12 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
 
   it('what those contexts would do with a hostile value: run it (why they are refused)', () => {
     run('bash', 'x=$DRBOOK_V_v; echo $(( x + 1 ))', { DRBOOK_V_v: `a[$(touch ${X})]` });
+    expect(existsSync(X)).toBe(true);
+  });
+
+  it.each(PROVEN)('%s would run a hostile value (why it is refused)', (_name, script) => {
+    const value = script.includes('sh -c') ? `touch ${X}` : script.includes('trap') ? `x; touch ${X}` : `a[$(touch ${X})]`;
+    run('bash', script, { DRBOOK_V_v: value });
     expect(existsSync(X)).toBe(true);
   });
 

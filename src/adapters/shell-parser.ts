@@ -61,7 +61,7 @@ export function loadShellParse(): Promise<ShellParse> {
 }
 
 /** Bumped when the analysis changes, so old cache entries are not read. */
-const CACHE_VERSION = 'v1';
+const CACHE_VERSION = 'v2';
 
 function cacheDir(): string {
   return join(stateHome(), 'cache', 'shell-sites');

@@ -72,13 +72,35 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
   script += text.slice(last);
   const root = parse(script);
   const broken = firstError(root);
+  const integers = integerVariables(root, script);
   return refs.map((ref, i) => {
     const site: PlaceholderSite = { name: ref.name, offset: ref.offset, length: ref.length, context: 'word' };
     const mark = marks[i]!;
     const path = pathTo(root, mark.start, mark.end);
-    classify(site, path, script, mark.start, dialect, broken);
+    classify(site, path, script, mark.start, dialect, broken, integers);
     return site;
   });
+}
+
+/**
+ * Names given the integer attribute anywhere in the script (`declare -i n`, `local -i n`):
+ * the shell evaluates what is later assigned to them as arithmetic (`n={{v}}`).
+ */
+function integerVariables(root: ShellNode, script: string): Set<string> {
+  const names = new Set<string>();
+  const stack: ShellNode[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const kids = node.children.filter((c): c is ShellNode => c !== null);
+    if (node.type === 'declaration_command' && kids.some((k) => /^[-][A-Za-z]*i/.test(script.slice(k.startIndex, k.endIndex)))) {
+      for (const k of kids) {
+        const name = k.type === 'variable_name' ? k : k.type === 'variable_assignment' ? k.children.find((c) => c?.type === 'variable_name') : undefined;
+        if (name) names.add(script.slice(name.startIndex, name.endIndex));
+      }
+    }
+    stack.push(...kids);
+  }
+  return names;
 }
 
 function firstError(root: ShellNode): number | undefined {
@@ -105,10 +127,21 @@ function pathTo(root: ShellNode, start: number, end: number): ShellNode[] {
 
 const TEST_INTEGER_OPERATORS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
 /** Commands that evaluate an argument as arithmetic or as shell code. */
-const EVALUATING_COMMANDS: Record<string, string> = { let: 'let', eval: 'eval', unset: 'unset' };
+const EVALUATING_COMMANDS: Record<string, string> = {
+  let: 'let',
+  eval: 'eval',
+  unset: 'unset',
+  // The action of a trap is a script, run when the signal comes.
+  trap: 'trap',
+  // Arguments that name variables: a name with a subscript (`a[$(cmd)]`) is evaluated.
+  read: 'read (its arguments name variables)',
+  mapfile: 'mapfile (its argument names an array)',
+  readarray: 'readarray (its argument names an array)',
+  getopts: 'getopts (its arguments name variables)',
+};
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
 
-function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined): void {
+function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Set<string>): void {
   const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
   const leaf = path[path.length - 1]!;
   if (path.some((n) => n.type === 'comment')) {
@@ -166,7 +199,7 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   for (let i = 0; i < path.length; i++) {
     const node = path[i]!;
     const child = path[i + 1];
-    const construct = evaluatingConstruct(node, child, script, dialect);
+    const construct = evaluatingConstruct(node, child, script, dialect, integers);
     if (construct === 'not-posix') {
       site.context = 'refused';
       site.refused = 'sh has no [[ … ]] (dash runs it as a command named [[)';
@@ -183,7 +216,7 @@ const isArithmetic = (script: string) => (node: ShellNode) =>
   node.type === 'arithmetic_expansion' || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
-function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect): string | 'not-posix' | undefined {
+function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Set<string>): string | 'not-posix' | undefined {
   const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   switch (node.type) {
@@ -191,6 +224,15 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       return '$(( ))';
     case 'subscript':
       return 'an array subscript';
+    case 'expansion': {
+      // ${x:offset:length}: both are arithmetic (a `:` alone, not :- := :+ :?).
+      const colon = kids.findIndex((k) => k.type === ':');
+      return colon >= 0 && child !== undefined && kids.indexOf(child) > colon ? 'a ${x:offset:length} substring' : undefined;
+    }
+    case 'variable_assignment': {
+      const name = kids.find((k) => k.type === 'variable_name');
+      return name && name !== child && integers.has(text(name)) ? `an assignment to ${text(name)}, declared -i` : undefined;
+    }
     case 'compound_statement':
       return script.startsWith('((', node.startIndex) ? '(( ))' : undefined;
     case 'c_style_for_statement':
@@ -219,9 +261,17 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
       const argNodes = kids.filter((k) => k !== name);
       const args = argNodes.map(text);
-      // Only the script after -c is code; the arguments after it ($0, $1…) are data.
-      const flag = SHELLS.has(word) ? args.findIndex((a) => /^-[A-Za-z]*c/.test(a)) : -1;
-      if (flag >= 0 && argNodes[flag + 1] === child) return `${word} -c`;
+      // Only the script after -c is code; the arguments after it ($0, $1…) are data. The
+      // shell may be run by another command (sudo sh -c, xargs sh -c, find -exec sh -c), and
+      // su and runuser pass the string after -c to a shell.
+      const words = [word, ...args];
+      for (let w = 0; w < words.length; w++) {
+        const base = words[w]!.replace(/^.*\//, '');
+        const shell = SHELLS.has(base) || base === 'su' || base === 'runuser';
+        if (!shell) continue;
+        const flag = words.slice(w + 1).findIndex((a) => /^-[A-Za-z]*c$/.test(a) || (SHELLS.has(base) && /^-[A-Za-z]*c/.test(a)));
+        if (flag >= 0 && argNodes[w + flag + 1] === child) return `${base} -c`;
+      }
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
       return undefined;
     }
