@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Part of `npm run build`: the bash parser's two .wasm files into dist/wasm/, where the
-// compiled code and bin's bundle (dist/drbook.cjs) find them at run time. Only these
-// 1.5 MB are needed, not the 20 MB tree-sitter-bash package.
+// compiled code and bin's bundle (dist/drbook.cjs) find them at run time: the runtime from
+// web-tree-sitter, the grammar from vendor/tree-sitter-bash/ (why it is vendored: its
+// README.md).
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,4 +13,4 @@ const require = createRequire(import.meta.url);
 const out = join(root, 'dist', 'wasm');
 mkdirSync(out, { recursive: true });
 copyFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm'), join(out, 'tree-sitter.wasm'));
-copyFileSync(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm'), join(out, 'tree-sitter-bash.wasm'));
+copyFileSync(join(root, 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm'), join(out, 'tree-sitter-bash.wasm'));

@@ -19,7 +19,7 @@ export type SiteFinder = (text: string, dialect: ShellDialect) => PlaceholderSit
 
 let parser: Promise<ShellParse> | undefined;
 
-/** The two .wasm files: embedded in drbook.mjs, else in a `wasm/` directory beside the code, else in node_modules. */
+/** The two .wasm files: embedded in drbook.mjs, else in a `wasm/` directory beside the code, else in a checkout's node_modules and vendor/. */
 function wasmBytes(): { runtime: Uint8Array; bash: Uint8Array } {
   if (typeof __DRBOOK_WASM__ !== 'undefined' && __DRBOOK_WASM__) {
     return { runtime: Buffer.from(__DRBOOK_WASM__.runtime, 'base64'), bash: Buffer.from(__DRBOOK_WASM__.bash, 'base64') };
@@ -30,10 +30,12 @@ function wasmBytes(): { runtime: Uint8Array; bash: Uint8Array } {
       return { runtime: readFileSync(join(dir, 'tree-sitter.wasm')), bash: readFileSync(join(dir, 'tree-sitter-bash.wasm')) };
     }
   }
+  // A checkout before the build (tests run src/): the runtime from its package, the
+  // grammar from vendor/ (see vendor/tree-sitter-bash/README.md).
   const require = createRequire(import.meta.url);
   return {
     runtime: readFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm')),
-    bash: readFileSync(require.resolve('tree-sitter-bash/tree-sitter-bash.wasm')),
+    bash: readFileSync([join(here, '..', 'vendor'), join(here, '..', '..', 'vendor')].map((d) => join(d, 'tree-sitter-bash', 'tree-sitter-bash.wasm')).find((p) => existsSync(p)) ?? join(here, '..', '..', 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm')),
   };
 }
 

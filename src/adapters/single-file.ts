@@ -56,11 +56,15 @@ export function singleFileBuildOptions(entry: string) {
 /** Both .wasm files of the bash parser, as a JSON object of base64 strings for esbuild's define. */
 function embeddedWasm(): string {
   const require = createRequire(import.meta.url);
-  const read = (spec: string, local: string) => {
-    const here = join(dirname(fileURLToPath(import.meta.url)), '..', 'wasm', local);
-    return readFileSync(existsSync(here) ? here : require.resolve(spec)).toString('base64');
-  };
-  return JSON.stringify({ runtime: read('web-tree-sitter/tree-sitter.wasm', 'tree-sitter.wasm'), bash: read('tree-sitter-bash/tree-sitter-bash.wasm', 'tree-sitter-bash.wasm') });
+  // This code runs as dist/adapters/single-file.js, inside dist/drbook.cjs, or from src/.
+  const dir = dirname(fileURLToPath(import.meta.url));
+  const first = (paths: string[]) => paths.find((p) => existsSync(p)) ?? paths[paths.length - 1]!;
+  const read = (path: string) => readFileSync(path).toString('base64');
+  const built = (local: string) => [join(dir, 'wasm', local), join(dir, '..', 'wasm', local)];
+  return JSON.stringify({
+    runtime: read(first([...built('tree-sitter.wasm'), require.resolve('web-tree-sitter/tree-sitter.wasm')])),
+    bash: read(first([...built('tree-sitter-bash.wasm'), ...[join(dir, '..'), join(dir, '..', '..')].map((d) => join(d, 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm'))])),
+  });
 }
 
 export type SingleFileSource = 'self' | 'esbuild' | 'prebuilt';
