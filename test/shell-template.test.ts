@@ -137,7 +137,17 @@ const EVALUATING: [string, string][] = [
   ['xargs sh -c', 'echo | xargs sh -c {{v}}'],
   ['find -exec bash -c', 'find . -maxdepth 0 -exec bash -c {{v}} \\;'],
   ['su -c', 'su root -c "echo {{v}}"'],
+  ['command eval', 'command eval echo {{v}}'],
+  ['time eval', 'time eval echo {{v}}'],
+  ['a here-string read by bash', 'bash <<< {{v}}'],
+  ['. /dev/stdin', '. /dev/stdin <<< "echo {{v}}"'],
+  ['source <( )', 'source <(echo {{v}})'],
+  ['a pipe into sh', 'echo {{v}} | grep . | sh'],
+  ['a here-document read by bash', 'bash <<EOF\necho {{v}}\nEOF'],
 ];
+
+/** Look alike, but the value stays data. */
+const NOT_EVALUATING: string[] = ['echo {{v}} | grep .', 'sh ./script.sh {{v}}', 'echo {{v}} | sh ./filter.sh', 'command -v {{v}}', 'cat <<EOF\n{{v}}\nEOF', 'bash -c \'echo "$1"\' _ {{v}}'];
 
 /** The newer of those contexts, with a hostile value in the environment: each runs it. */
 const PROVEN: [string, string][] = [
@@ -147,6 +157,9 @@ const PROVEN: [string, string][] = [
   ['read', 'declare -a a; read -r "$DRBOOK_V_v" <<< x'],
   ['assignment to a var declared -i', 'declare -i n; n=$DRBOOK_V_v'],
   ['sh -c run by another command', 'echo | xargs sh -c "$DRBOOK_V_v"'],
+  ['command eval', 'command eval "$DRBOOK_V_v"'],
+  ['a pipe into sh', 'echo "$DRBOOK_V_v" | sh'],
+  ['a here-string read by bash', 'bash <<< "$DRBOOK_V_v"'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -159,7 +172,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
@@ -171,8 +184,12 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(existsSync(X)).toBe(true);
   });
 
+  it.each(NOT_EVALUATING)('%s is data, not code: accepted', (template) => {
+    for (const site of sitesOf(template)) expect(siteRefusal(site, undefined)).toBeUndefined();
+  });
+
   it.each(PROVEN)('%s would run a hostile value (why it is refused)', (_name, script) => {
-    const value = script.includes('sh -c') ? `touch ${X}` : script.includes('trap') ? `x; touch ${X}` : `a[$(touch ${X})]`;
+    const value = /sh -c|eval|sh$|^bash <<</.test(script) ? `touch ${X}` : script.includes('trap') ? `x; touch ${X}` : `a[$(touch ${X})]`;
     run('bash', script, { DRBOOK_V_v: value });
     expect(existsSync(X)).toBe(true);
   });

@@ -94,7 +94,7 @@ export const StepSchema = described(
     id: described(slug, 'Unique id of the step.'),
     title: described(text, 'One line, templated.'),
     description: described(z.optional(z.string()), 'Markdown, templated.'),
-    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts, ${x:offset}, [[ -gt ]]; eval, trap, the script of sh -c, variable names) unless the var pattern admits only integers. Without run the step is manual.'),
+    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts, ${x:offset}, [[ -gt ]]; eval, trap, the script of sh -c or of a shell reading a pipe or here-string, variable names) unless the var pattern admits only integers. Without run the step is manual.'),
     confirm: described(z.optional(text), 'Question to confirm (after the command, if any, succeeds).'),
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),

@@ -140,6 +140,37 @@ const EVALUATING_COMMANDS: Record<string, string> = {
   getopts: 'getopts (its arguments name variables)',
 };
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
+/** Words that run the command after them (`command eval …`, `time eval …`). */
+const WRAPPERS = new Set(['command', 'builtin', 'time', 'exec', 'nohup']);
+
+/** The word a command runs, past wrappers and their options, and the nodes after it. */
+function commandWord(node: ShellNode, script: string): { word: string; rest: ShellNode[] } | undefined {
+  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const kids = node.children.filter((c): c is ShellNode => c !== null);
+  const name = kids.find((k) => k.type === 'command_name');
+  if (!name) return undefined;
+  let word = text(name).replace(/^.*\//, '');
+  let rest = kids.slice(kids.indexOf(name) + 1);
+  while (WRAPPERS.has(word)) {
+    while (rest[0] && /^-/.test(text(rest[0]))) rest = rest.slice(1);
+    if (!rest[0] || rest[0].type !== 'word') break;
+    word = text(rest[0]).replace(/^.*\//, '');
+    rest = rest.slice(1);
+  }
+  return { word, rest };
+}
+
+/** Whether a command reads a script from its standard input (`sh`, `bash -s`, `. /dev/stdin`). */
+function readsScriptFromInput(node: ShellNode, script: string): string | undefined {
+  const target = node.type === 'redirected_statement' ? node.children.find((c) => c?.type === 'command') : node;
+  if (!target || target.type !== 'command') return undefined;
+  const run = commandWord(target, script);
+  if (!run) return undefined;
+  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => script.slice(n.startIndex, n.endIndex));
+  if (SHELLS.has(run.word) && !args.some((a) => /^-[A-Za-z]*c/.test(a)) && args.every((a) => a.startsWith('-'))) return run.word;
+  if ((run.word === '.' || run.word === 'source') && args.some((a) => a === '/dev/stdin' || a === '-' || a.startsWith('<('))) return run.word;
+  return undefined;
+}
 
 function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Set<string>): void {
   const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
@@ -254,11 +285,29 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
       return flags.length > 0 ? `${text(kids[0]!)} ${text(flags[0]!)}` : undefined;
     }
+    case 'pipeline': {
+      // A value piped into a shell that reads its script from the pipe.
+      const at = child ? kids.indexOf(child) : -1;
+      for (const later of kids.slice(at + 1)) {
+        const shell = readsScriptFromInput(later, script);
+        if (shell) return `a pipe into ${shell}, which runs what it reads`;
+      }
+      return undefined;
+    }
+    case 'redirected_statement': {
+      // bash <<EOF … EOF: the here-document is the script.
+      const shell = child && child.type !== 'command' ? readsScriptFromInput(node, script) : undefined;
+      return shell ? `a here-document read by ${shell} as its script` : undefined;
+    }
     case 'command': {
       const name = kids.find((k) => k.type === 'command_name');
       if (!name || name === child) return undefined;
       const word = text(name).replace(/^.*\//, '');
       if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
+      const run = commandWord(node, script);
+      if (run && run.word !== word && EVALUATING_COMMANDS[run.word]) return EVALUATING_COMMANDS[run.word];
+      const stdinShell = readsScriptFromInput(node, script);
+      if (stdinShell && child && (child.type === 'herestring_redirect' || child.type === 'process_substitution')) return `the script ${stdinShell} reads`;
       const argNodes = kids.filter((k) => k !== name);
       const args = argNodes.map(text);
       // Only the script after -c is code; the arguments after it ($0, $1…) are data. The
