@@ -67,7 +67,7 @@ steps:
     ask: [new_ip, dns_plan]      # ask for these vars at this step
   - id: read-key
     title: Read the new host key
-    run: echo "host key of" {{new_ip}}
+    run: echo "host key of {{new_ip}}"   # {{name}} as you would write $name: in quotes too
     capture: host_key            # trimmed stdout becomes a var for later steps
     cwd: .                       # relative to this file
     env: { TOKEN: '{{api_token}}' }
