@@ -50,6 +50,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
       .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
       .option('--from <step>', 'start at this step id (earlier steps are journaled as skipped)')
       .option('-y, --yes', 'answer every question with its default: run, confirm, abort on a failure')
+      .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
       .addOption(dirOption());
     if (name === 'rehearse') command.option('--run-safe', 'execute the steps marked safe (read-only checks)');
     command.action(async (ref: string, opts) => done(await (await import('./commands/walk.js')).runWalk(ref, name === 'run' ? 'live' : 'rehearsal', opts)));
@@ -64,6 +65,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again', collect)
     .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
     .option('-y, --yes', 'answer every question with its default')
+    .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
     .option('--force', "take over a session whose driver lock belongs to another host")
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 

@@ -9,7 +9,7 @@ import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -23,6 +23,7 @@ export interface ResumeOptions {
   varsFile?: string;
   yes?: boolean;
   force?: boolean;
+  allowShortSecret?: boolean;
 }
 
 /**
@@ -161,7 +162,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
 function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
-  const store = new VarStore(runbook.vars, redactor);
+  const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const cli = parseVarAssignments(options.var ?? []);
   const file = readVarsFile(options.varsFile);
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
@@ -192,8 +193,8 @@ async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: V
   for (const name of needed) {
     const def = runbook.vars[name]!;
     for (;;) {
-      const value = await ui.askVar({ name, def, validate: (v) => checkVarValue(name, def, v) });
-      const problem = checkVarValue(name, def, value);
+      const value = await ui.askVar({ name, def, validate: (v) => vars.check(name, v) });
+      const problem = vars.check(name, value);
       if (!problem) {
         vars.set(name, value, 'prompt', true);
         break;
@@ -210,7 +211,7 @@ function journalVarChanges(replay: SessionReplay, vars: VarStore, journal: Journ
     const before = replay.vars.get(name);
     const changed = before === undefined || before.secret || now.secret || before.value !== now.value;
     if (!changed) continue;
-    journal.append({ type: 'var.set', name, value: vars.shown(name), source: now.source, ...(now.secret ? { secret: true } : {}) });
+    journal.append({ type: 'var.set', name, source: now.source, ...vars.journaled(name) });
   }
 }
 

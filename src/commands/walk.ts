@@ -25,6 +25,7 @@ export interface WalkOptions {
   yes?: boolean;
   runSafe?: boolean;
   dir?: string;
+  allowShortSecret?: boolean;
 }
 
 /** `drbook run` and `drbook rehearse`: the same walk, live or as a drill. */
@@ -36,7 +37,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
 
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
   const redactor = new Redactor();
-  const vars = new VarStore(runbook.vars, redactor);
+  const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
 
@@ -71,7 +72,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   try {
     for (const name of vars.names()) {
       const entry = vars.entry(name)!;
-      journal.append({ type: 'var.set', name, value: vars.shown(name), source: entry.source, ...(entry.secret ? { secret: true } : {}) });
+      journal.append({ type: 'var.set', name, source: entry.source, ...vars.journaled(name) });
     }
     const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);

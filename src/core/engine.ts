@@ -6,7 +6,7 @@ import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
 import { renderTemplate, templateNames } from './template.js';
-import { checkVarValue, type VarStore } from './vars.js';
+import type { VarStore } from './vars.js';
 
 export interface WalkPlan {
   runbook: Runbook;
@@ -380,7 +380,7 @@ export class Walk {
         const value = await this.deps.ui.askVar({
           name,
           def,
-          validate: (v) => checkVarValue(name, def, v),
+          validate: (v) => this.plan.vars.check(name, v),
           ...(fallback !== undefined ? { initial: fallback } : {}),
         });
         // Enter on the offered default: a UI that hands back '' means "the default".
@@ -388,7 +388,7 @@ export class Walk {
           this.setVar(name, fallback, 'default', step);
           break;
         }
-        const problem = checkVarValue(name, def, value);
+        const problem = this.plan.vars.check(name, value);
         if (problem) {
           // The UI validates as the operator types; this guards a UI that does not, and
           // asks again: moving on would leave the var unset and fail the command later.
@@ -406,7 +406,7 @@ export class Walk {
     // A value derived from a secret (a capture that echoes one) is a secret too.
     const secret = vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value);
     vars.set(name, value, source, secret);
-    this.deps.journal.append({ type: 'var.set', name, value: vars.shown(name), source, ...(secret ? { secret: true } : {}), step: step.id });
+    this.deps.journal.append({ type: 'var.set', name, source, ...vars.journaled(name), step: step.id });
   }
 
   private render(text: string): string {
