@@ -9,13 +9,14 @@ import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
+import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
@@ -78,7 +79,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     // Variables before the session.resumed event: a secret that cannot be had under --yes
     // refuses the resume with the journal untouched.
     const redactor = new Redactor();
-    const vars = restoreVars(runbook, replay, redactor, options);
+    const vars = await restoreVars(runbook, replay, redactor, options);
     await reacquireSecrets(runbook, replay, vars, ui, yes);
     // The commands as the operator last edited them, for the check below and the walk.
     applyEdits(runbook, replay);
@@ -161,11 +162,13 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
+async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): Promise<VarStore> {
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
-  const cli = parseVarAssignments(options.var ?? []);
   const file = readVarsFile(options.varsFile);
+  refuseOpenVarsFile(options.varsFile, file, runbook);
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
+  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(line + '\n'));
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps

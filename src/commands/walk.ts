@@ -8,10 +8,11 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
+import { resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { errnoText } from '../adapters/file-text.js';
+import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { findRunbook, readInputFile } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
@@ -38,7 +39,11 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
   const redactor = new Redactor();
   const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
-  resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
+  const file = readVarsFile(options.varsFile);
+  refuseOpenVarsFile(options.varsFile, file, runbook);
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
+  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
 
   const home = stateHome();
