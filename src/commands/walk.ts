@@ -8,6 +8,7 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
+import { visibleUi } from '../core/visible-ui.js';
 import { resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
@@ -132,8 +133,9 @@ export function requireTerminal(command: string, yes: boolean): void {
 
 /** The prompts library is loaded only when someone will be asked something. */
 export async function makeUi(yes: boolean): Promise<Ui> {
-  if (yes) return new (await import('../adapters/plain-ui.js')).PlainUi();
-  return new (await import('../adapters/terminal-ui.js')).TerminalUi();
+  // Every string a runbook, journal or capture gives is made visible at this boundary.
+  if (yes) return visibleUi(new (await import('../adapters/plain-ui.js')).PlainUi());
+  return visibleUi(new (await import('../adapters/terminal-ui.js')).TerminalUi());
 }
 
 /**
