@@ -82,7 +82,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const vars = await restoreVars(runbook, replay, redactor, options);
     await reacquireSecrets(runbook, replay, vars, ui, yes);
     // The commands as the operator last edited them, for the check below and the walk.
-    applyEdits(runbook, replay);
+    applyEdits(runbook, replay, (message) => ui.warn(message));
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
@@ -219,10 +219,20 @@ function journalVarChanges(replay: SessionReplay, vars: VarStore, journal: Journ
 }
 
 /** The operator's fix to a command stays in use after a resume. */
-function applyEdits(runbook: Runbook, replay: SessionReplay): void {
+/**
+ * The operator's edits replace the runbook's commands. An edit journaled with a masked
+ * value (`***`, by a drbook that did not keep secrets as {{name}}) cannot run again: it is
+ * named, never dropped silently.
+ */
+function applyEdits(runbook: Runbook, replay: SessionReplay, warn: (message: string) => void): void {
   for (const [stepId, template] of replay.edits) {
     const step = runbook.steps.find((s) => s.id === stepId);
-    if (step && !template.includes('***')) step.run = template;
+    if (!step) continue;
+    if (template.includes('***')) {
+      warn(`the edited command of step ${stepId} holds a masked secret (***) and cannot be replayed; the runbook's command runs instead (edit it again if needed): ${template}`);
+      continue;
+    }
+    step.run = template;
   }
 }
 

@@ -276,7 +276,9 @@ export class Walk {
         case 'retry':
           continue;
         case 'edit': {
-          const edited = (await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim();
+          // A secret typed into the edit is kept as its {{name}}: the journal never holds the
+          // value, and resume replays the very same command (*** could not run).
+          const edited = this.plan.vars.withPlaceholders((await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim());
           if (edited && edited !== template) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;

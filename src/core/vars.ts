@@ -79,6 +79,30 @@ export class VarStore {
     return { value: this.shown(name), ...(entry?.secret ? { secret: true as const } : {}), ...(entry?.secret && fingerprints ? { fingerprints } : {}) };
   }
 
+  /**
+   * `text` with each secret's value (raw or shell-quoted) replaced by `{{name}}`: an edited
+   * command that holds a secret is stored and replayed with the placeholder, never with the
+   * value nor with *** (which could not run again).
+   */
+  withPlaceholders(text: string): string {
+    const forms: { form: string; name: string }[] = [];
+    for (const [name, entry] of this.values) {
+      if (!entry.secret || entry.value === '') continue;
+      forms.push({ form: shellWord(entry.value), name }, { form: entry.value, name });
+    }
+    forms.sort((a, b) => b.form.length - a.form.length);
+    let out = text;
+    for (const { form, name } of forms) {
+      if (form.length >= MIN_SECRET_LENGTH) {
+        out = out.split(form).join(`{{${name}}}`);
+        continue;
+      }
+      // A short secret (--allow-short-secret) only where it stands as a whole word.
+      out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}_])`, 'gu'), `{{${name}}}`);
+    }
+    return out;
+  }
+
   names(): string[] {
     return [...this.values.keys()];
   }
