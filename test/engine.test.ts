@@ -1463,3 +1463,26 @@ describe('the walk: time', () => {
     expect((await t.go()).durationMs).toBe(0);
   });
 });
+
+describe('drbook ended by a signal while a command runs', () => {
+  it('journals the stopped attempt and a pause, asks nothing, and ends with 128+n', async () => {
+    const { SignalStop } = await import('../src/core/errors.js');
+    const s = setup({ yaml: TWO, yes: true, exec: [{ exitCode: null, signal: 'SIGTERM', stoppedBy: 'SIGHUP', pid: 77 }] });
+    let caught: unknown;
+    try {
+      await s.go();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SignalStop);
+    expect(caught).toMatchObject({ signal: 'SIGHUP', exitCode: 129 });
+    const tail = s.journal.events.slice(-2);
+    expect(tail).toMatchObject([
+      { type: 'command.finished', step: 'a', ok: false, interrupted: true, reason: 'drbook got SIGHUP: the command and everything it started were stopped' },
+      { type: 'session.paused', step: 'a', reason: 'drbook got SIGHUP while the command ran' },
+    ]);
+    // Step b never started, and no question was asked about a.
+    expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
+    expect(s.journal.events.some((e) => e.type === 'decision' || e.type === 'session.ended')).toBe(false);
+  });
+});

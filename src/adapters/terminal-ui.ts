@@ -160,20 +160,20 @@ export class TerminalUi implements Ui {
     return this.choose(`Step ${view.position}/${view.total}: what now?`, options);
   }
 
-  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction> {
+  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options: { noDefault?: boolean } = {}): Promise<FailureAction> {
     const where = `Step ${view.position}/${view.total}`;
     const headline = this.symbols === asciiSymbols ? `${where} FAILED: ${failure}` : `${this.symbols.fail} ${where} failed: ${failure}`;
     this.line(this.paint.fail(headline));
-    const options = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
-    return this.choose('The step failed. What now?', options);
+    const keyed = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
+    return this.choose('The step failed. What now?', keyed, options.noDefault === true);
   }
 
-  private async choose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+  private async choose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {
     const first = choices[0];
     if (first === undefined) throw new Error('a question was asked with no choices');
-    const named = choices.map((choice, n) => ({ ...choice, name: n === 0 ? `${choice.name} (default)` : choice.name }));
+    const named = choices.map((choice, n) => ({ ...choice, name: n === 0 && !noDefault ? `${choice.name} (default)` : choice.name }));
     const full = `${message} Type a letter, then Enter.`;
-    if (this.lineMode) return this.ask(() => this.lineChoose(full, named));
+    if (this.lineMode) return this.ask(() => this.lineChoose(full, named, noDefault));
     const theme = this.theme;
     // Once answered, the instruction is noise in the scrollback: keep the question only.
     const style = {
@@ -182,7 +182,8 @@ export class TerminalUi implements Ui {
       answer: (text: string) => this.chalk.cyan(text.replace(/ \(default\)$/, '')),
     };
     return this.ask(() =>
-      expand({ message: full, choices: named, default: first.key, expanded: true, theme: { ...theme, style } }, this.context),
+      // Without a default, expand's own ('h', help) is no choice: Enter alone asks again.
+      expand({ message: full, choices: named, ...(noDefault ? {} : { default: first.key }), expanded: true, theme: { ...theme, style } }, this.context),
     );
   }
 
@@ -292,14 +293,14 @@ export class TerminalUi implements Ui {
   // -------------------------------------------------------------------------------------
   // Line mode
 
-  private async lineChoose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+  private async lineChoose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {
     this.line(this.paint.strong(message));
     for (const choice of choices) this.line(`  ${choice.key}) ${choice.name}`);
     const first = choices[0];
     if (first === undefined) throw new Error('a question was asked with no choices');
     for (;;) {
-      const answer = (await this.readLine(`Choice [${first.key}]: `)).trim().toLowerCase();
-      if (answer === '') return first.value;
+      const answer = (await this.readLine(noDefault ? 'Choice: ' : `Choice [${first.key}]: `)).trim().toLowerCase();
+      if (answer === '' && !noDefault) return first.value;
       const found = choices.find((c) => c.key === answer || c.value === answer);
       if (found) return found.value;
       this.line(this.paint.fail(`> "${answer}" is not one of: ${choices.map((c) => c.key).join(', ')}`));

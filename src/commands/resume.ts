@@ -1,18 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
 import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
-import type { Journal, StepView, Ui } from '../core/ports.js';
+import type { FailureAction, Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { resolveInitialVars, VarStore } from '../core/vars.js';
-import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
+import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -37,6 +37,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   requireTerminal('resume', yes);
   const home = stateHome();
   const id = resolveSessionId(home, session, isResumable);
+  // A journal not written whole is refused before its status is trusted.
+  readSessionJournal(sessionJournalPath(home, id));
   const summary = loadSessionSummary(home, id);
   if (summary.status === 'completed' || summary.status === 'aborted') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
@@ -52,7 +54,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   }
   let resumed = false;
   try {
-    const parsed = readJournalFile(path);
+    const parsed = readSessionJournal(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
     const replay = replaySession(parsed);
     const started = replay.started;
@@ -104,7 +106,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
 
     if (replay.inFlight) {
-      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);
+      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
       if (answer === 'abort') {
         finished.set(replay.inFlight.step, 'failed');
         const counts = countOutcomes(finished.values());
@@ -242,7 +244,7 @@ type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
  * A command was running when drbook stopped. If it still runs on its own, wait for it or
  * stop it: never start it a second time beside itself. Then ask what became of it.
  */
-async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean): Promise<InFlightAnswer> {
+async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean, logDir: string): Promise<InFlightAnswer> {
   const step = runbook.steps.find((s) => s.id === inFlight.step);
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
   ui.warn(`${label}: its command was running when drbook stopped:\n  $ ${inFlight.command}`);
@@ -251,8 +253,11 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
 
   const running = survivors(inFlight, driverPid);
   if (running.length > 0) {
-    const pids = running.map((p) => p.pid).join(', ');
-    const them = running.length === 1 ? `pid ${pids}` : `pids ${pids}`;
+    // Named by the processes at the top of what is left (their children are waited for and stopped with them).
+    const found = new Set(running.map((p) => p.pid));
+    const tops = running.filter((p) => !found.has(readParent(p.pid) ?? 0));
+    const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
+    const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
       // drbook died between starting the process and journaling its pid: what it left in
       // its process group since the command started is that command.
@@ -302,7 +307,14 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
     mode: 'live',
     willExecute: true,
   };
-  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: did it complete?`, ['done', 'retry', 'skip', 'abort']);
+  // What the command printed before drbook lost it is the operator's best evidence.
+  const tail = logTail(logDir, inFlight.log);
+  if (tail !== undefined) ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${tail}`);
+  // "Run it again" is the default only for a step that says running it twice does no harm;
+  // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
+  const idempotent = step?.idempotent === true;
+  const choices: FailureAction[] = idempotent ? ['retry', 'done', 'skip', 'abort'] : ['done', 'retry', 'skip', 'abort'];
+  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: did it complete?`, choices, { noDefault: !idempotent });
   journal.append({ type: 'decision', step: inFlight.step, question: 'The command was in flight when drbook stopped: did it complete?', answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action });
   if (!step) return action === 'abort' ? 'abort' : 'skipped';
   switch (action) {
@@ -353,17 +365,69 @@ interface Survivor {
  * the kernel does not give a group's id to a new process while the group has members.
  */
 function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Survivor[] {
-  if (inFlight.pid !== undefined) {
-    return isProcessAlive(inFlight.pid, inFlight.procStart) ? [{ pid: inFlight.pid, ...(inFlight.procStart === undefined ? {} : { procStart: inFlight.procStart }) }] : [];
-  }
   // A live process with the old driver's pid is another process now: leave its group alone.
-  if (driverPid === undefined || driverPid === process.pid || isProcessAlive(driverPid)) return [];
+  const driverGone = driverPid !== undefined && driverPid !== process.pid && !isProcessAlive(driverPid);
+  if (inFlight.pid !== undefined) {
+    // The shell may be gone while what it started runs on, re-parented away from it: every
+    // process of the recorded group started since the command counts, its own children too.
+    const found = new Set<number>();
+    if (isProcessAlive(inFlight.pid, inFlight.procStart)) {
+      found.add(inFlight.pid);
+      for (const pid of findDescendants(inFlight.pid)) found.add(pid);
+    }
+    if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
+      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+        found.add(pid);
+        for (const child of findDescendants(pid)) found.add(child);
+      }
+    }
+    for (const pid of ancestors()) found.delete(pid);
+    return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || isProcessAlive(p.pid, inFlight.procStart));
+  }
+  if (!driverGone) return [];
   const since = ticksAt(Date.parse(inFlight.startedAt));
   if (since === undefined) return [];
-  return findStrays(driverPid, since).map((pid) => {
-    const procStart = readProcStart(pid);
-    return procStart === undefined ? { pid } : { pid, procStart };
-  });
+  return findStrays(driverPid, since).map(withStart);
+}
+
+function withStart(pid: number): Survivor {
+  const procStart = readProcStart(pid);
+  return procStart === undefined ? { pid } : { pid, procStart };
+}
+
+/** This drbook and the processes that started it: never "survivors" to wait for. */
+function ancestors(): Set<number> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); pid = readParent(pid) ?? 1) out.add(pid);
+  return out;
+}
+
+const LOG_TAIL_LINES = 20;
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/** The last lines of a command's log (already redacted when written), or undefined without one. */
+function logTail(dir: string, name: string | undefined): string | undefined {
+  if (name === undefined || name.includes('/') || name.includes('..')) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const length = Math.min(st.size, LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, st.size - length);
+    const lines = buf.subarray(0, n).toString('utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    // Control characters from the command's output must not drive the terminal here.
+    return lines
+      .slice(-LOG_TAIL_LINES)
+      .map((line) => `  | ${line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?')}`)
+      .join('\n');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Linux's USER_HZ, the unit of process start times in /proc/PID/stat: 100 on every current architecture. */

@@ -1,12 +1,15 @@
 import { describeCondition, evaluateCondition } from './condition.js';
 import { formatDuration } from './duration.js';
-import { PromptInterrupted } from './errors.js';
+import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
+
+/** The signals a command is stopped for when drbook itself gets them, by number (for 128+n). */
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
 
 export interface WalkPlan {
   runbook: Runbook;
@@ -214,13 +217,13 @@ export class Walk {
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
           redactor,
-          onSpawn: (pid, procStart) => {
-            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}) });
+          onSpawn: (pid, procStart, pgid) => {
+            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
           },
         });
         // A reason can quote the command's world (a spawn error names the cwd): redacted
         // here, it is safe in every event and question that repeats it.
-        const judged = this.judge(step, result);
+        const judged = result.stoppedBy !== undefined ? `drbook got ${result.stoppedBy}: the command and everything it started were stopped` : this.judge(step, result);
         failure = judged === undefined ? undefined : redactor.redact(judged);
         if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
           ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
@@ -234,11 +237,16 @@ export class Walk {
           durationMs: Math.round(result.durationMs),
           ok: failure === undefined,
           ...(result.timedOut ? { timedOut: true } : {}),
-          ...(result.interrupted ? { interrupted: true } : {}),
+          ...(result.interrupted || result.stoppedBy !== undefined ? { interrupted: true } : {}),
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
         });
+        if (result.stoppedBy !== undefined) {
+          // drbook is being ended (a closed terminal, kill): no question can be answered.
+          journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
+          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15));
+        }
         // The UI gets what it may show: the executor's raw output is for expect and capture.
         ui.commandFinished(current, {
           ...result,

@@ -79,6 +79,8 @@ export interface CommandSpawned {
   pid: number;
   /** Process start time as the OS reports it (Linux: clock ticks since boot), to tell a reused pid. */
   procStart?: string;
+  /** The command's process group, whose members resume looks for after a crash. */
+  pgid?: number;
 }
 
 export interface CommandFinished {

@@ -38,7 +38,8 @@ export interface VarQuestion {
 export interface Ui {
   showStep(view: StepView): void;
   chooseStepAction(view: StepView, choices: readonly StepAction[]): Promise<StepAction>;
-  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction>;
+  /** The first choice is the default (Enter alone), unless `noDefault`: then Enter alone asks again. */
+  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options?: { noDefault?: boolean }): Promise<FailureAction>;
   /** A yes/no question; `true` is the default answer. */
   confirm(question: string): Promise<boolean>;
   askVar(question: VarQuestion): Promise<string>;
@@ -66,7 +67,7 @@ export interface CommandRequest {
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
   /** Called once the process exists, before it can do anything that matters to a journal. */
-  onSpawn?: (pid: number, procStart: string | undefined) => void;
+  onSpawn?: (pid: number, procStart: string | undefined, pgid?: number) => void;
 }
 
 export interface CommandResult {
@@ -76,6 +77,11 @@ export interface CommandResult {
   timedOut: boolean;
   /** Stopped by the operator's Ctrl-C. */
   interrupted: boolean;
+  /**
+   * drbook itself got this signal (SIGTERM, SIGHUP, SIGQUIT) while the command ran: the
+   * command and everything it started were stopped, and the walk must end now.
+   */
+  stoppedBy?: string;
   /** The command could not start at all (shell missing, cwd missing): the reason. */
   spawnError?: string;
   /** Stdout, unredacted, kept up to a bound for `expect` and `capture`. */

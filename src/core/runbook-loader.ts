@@ -364,7 +364,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       captured.set(step.capture, index);
     }
     if (!hasRun) {
-      for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'cwd', 'env'] as const) {
+      for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'idempotent', 'cwd', 'env'] as const) {
         if (step[field] !== undefined) report('warning', ['steps', index, field], `${where}.${field} has no effect on a manual step (no run:)`, 'key');
       }
     }
@@ -517,7 +517,7 @@ function singleLine(message: string): string {
 
 const KNOWN_FIELDS: Record<string, string[]> = {
   top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'tags', 'shell', 'docs', 'vars', 'steps'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure'],
+  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],
   expect: ['exit', 'stdout', 'stderr'],
   doc: ['title', 'url', 'path'],

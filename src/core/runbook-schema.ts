@@ -76,6 +76,7 @@ export const StepSchema = described(
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
     safe: described(z.optional(z.boolean()), 'Read-only: `rehearse --run-safe` may execute it.'),
+    idempotent: described(z.optional(z.boolean()), 'Running it twice does no harm: when drbook stopped while it ran, resume offers to run it again by default.'),
     docs: described(z.optional(z.array(z.union([z.string(), DocLinkSchema]))), 'Keys of the top-level docs, or inline docs.'),
     cwd: described(z.optional(text), 'Working directory, templated; relative to the runbook file.'),
     env: described(z.optional(z.record(envName, scalar)), 'Environment for the command, values templated.'),

@@ -25,6 +25,8 @@ export interface InFlightCommand {
   /** From command.spawned: absent when drbook stopped before the process existed. */
   pid?: number;
   procStart?: string;
+  /** Its process group (see CommandSpawned.pgid). */
+  pgid?: number;
   startedAt: string;
 }
 
@@ -172,6 +174,7 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) {
           inFlight.pid = event.pid;
           if (event.procStart !== undefined) inFlight.procStart = event.procStart;
+          if (event.pgid !== undefined) inFlight.pgid = event.pgid;
         }
         break;
       case 'command.finished':
