@@ -257,6 +257,43 @@ describe('ProcessExecutor: secrets and the log file', () => {
     expect(result.stdout).toBe('token: hunter2-secret done\n');
   });
 
+  /** A command that prints the secret's first half on stdout and, once drbook has read that chunk, the rest on stderr. */
+  async function splitAcrossStreams(oneScreenStream: boolean): Promise<{ out: Recorder; err: Recorder; log: string; tail: string }> {
+    const redactor = new Redactor();
+    redactor.add('hunter2-secret');
+    let acked = false;
+    // Shown at once (it cannot start the secret): drbook has read the chunk holding the first half.
+    const out = new Recorder('out', [], (text) => {
+      if (!acked && text.includes('token: ')) {
+        acked = true;
+        writeFileSync(join(dir, 'ack'), '');
+      }
+    });
+    const err = new Recorder('err');
+    const exec = new ProcessExecutor({ stdout: out, stderr: err, oneScreenStream });
+    const logFile = join(dir, 'split.log');
+    const result = await exec.run(request(`printf 'token: hunter2'; ${BIN}/wait-for ${dir}/ack; printf -- '-secret' >&2; printf ' done\n'`, { redactor, logFile }));
+    expect(result.exitCode).toBe(0);
+    return { out, err, log: readFileSync(logFile, 'utf8'), tail: result.tail };
+  }
+
+  it('masks a secret split across stdout and stderr at a chunk boundary in the log, which holds one ordered stream', async () => {
+    const { out, err, log, tail } = await splitAcrossStreams(false);
+    expect(log).toBe('token: *** done\n');
+    expect(tail).toBe('token: *** done');
+    // Screen streams that go to different places are masked each on its own: each half is
+    // shown in its own place (docs/operations.md says so).
+    expect(out.text).toBe('token: hunter2 done\n');
+    expect(err.text).toBe('-secret');
+  });
+
+  it('shows the command output as one masked stream when the screen is one place (a terminal, 2>&1)', async () => {
+    const { out, err, log } = await splitAcrossStreams(true);
+    expect(log).toBe('token: *** done\n');
+    expect(out.text).toBe('token: *** done\n');
+    expect(err.text).toBe('');
+  });
+
   it('creates the log 0600 and missing parents 0700 whatever the umask', async () => {
     const { exec } = executor();
     const previous = process.umask(0o000);
