@@ -3,6 +3,7 @@
  * command line), a note carrying it written by another process while the session runs, a
  * short secret refused, a vars file others can read refused, a secret on --var warned about.
  */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ steps:
     run: |
       printf 'the pw is %s\\n' "$PW"
       printf 'err %s\\n' "$PW" >&2
+      printf 'inline %s\\n' {{pw}}
       while [ ! -e "$STOP_FILE" ]; do sleep 0.05; done
 ${body}`,
   );
@@ -81,11 +83,16 @@ describe('a secret read with --var pw=- from a pipe', () => {
     const stop = join(box.cwd, 'stop');
     const env = { DRBOOK_HOME: box.home, STOP_FILE: stop };
     const run = runCli(['run', file, '--yes', '--var', 'pw=-'], { cwd: box.cwd, env, input: `${SECRET}\n`, timeoutMs: 60_000 });
-    // The command is running (it printed the secret, masked) while we look.
+    // The command is running (its text holds the secret: {{pw}} in run) while we look.
     await waitFor('the command to run', () => (existsSync(join(box.home, 'sessions')) && journalText(box.home).includes('command.spawned') ? true : undefined));
     const lines = everyCommandLine();
     expect(lines).toContain('--var pw=-');
     expect(lines).not.toContain(SECRET);
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    if (ps.status === 0) {
+      expect(ps.stdout).toContain('--var pw=-');
+      expect(ps.stdout).not.toContain(SECRET);
+    }
 
     const note = await runCli(['note', `rotated ${SECRET} just now; old=${SECRET}x`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
     expect(note.code, note.stderr).toBe(0);
@@ -99,6 +106,7 @@ describe('a secret read with --var pw=- from a pipe', () => {
     expect(journal).toContain('"text":"rotated *** just now; old=***x"');
     expect(allText(box.home)).not.toContain(SECRET);
     expect(allText(box.home)).toContain('the pw is ***');
+    expect(allText(box.home)).toContain('inline ***');
   }, 90_000);
 });
 

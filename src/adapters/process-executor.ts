@@ -126,7 +126,8 @@ export class ProcessExecutor implements Executor {
       }
     }
 
-    const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', request.command]] : ['bash', ['-e', '-o', 'pipefail', '-c', request.command]];
+    const { script, env } = scriptAndEnv(request);
+    const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', script]] : ['bash', ['-e', '-o', 'pipefail', '-c', script]];
     const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
     // From before the process exists: a signal that comes while it starts and its pid is
     // journaled is held for supervise, which stops the tree for it.
@@ -143,7 +144,7 @@ export class ProcessExecutor implements Executor {
     try {
       subprocess = execa(file, args, {
         cwd: request.cwd,
-        env: request.env,
+        env,
         extendEnv: true,
         stdin: this.interactive ? 'inherit' : 'ignore',
         stdout: 'pipe',
@@ -503,6 +504,27 @@ export class ProcessExecutor implements Executor {
       outputBytes,
     };
   }
+}
+
+/** The variable that carries a script holding a secret; unset before the script runs. */
+export const SCRIPT_ENV = 'DRBOOK_SCRIPT';
+
+/**
+ * A shell's arguments are readable by every user (`ps -eo args`, /proc/PID/cmdline); its
+ * environment only by the same user and root. A command whose text holds a secret's value
+ * goes to the shell through the environment: the shell's command line is a fixed stub that
+ * moves the script into a shell variable, unsets the exported copy (so the programs it starts
+ * do not inherit it) and evaluates it. A command without a secret keeps `-c COMMAND`, so `ps`
+ * shows what runs.
+ * @internal
+ */
+export function scriptAndEnv(request: Pick<CommandRequest, 'command' | 'env' | 'redactor'>): { script: string; env: Record<string, string> } {
+  if (request.redactor.size === 0 || request.redactor.spans(request.command).length === 0) return { script: request.command, env: request.env };
+  return {
+    script: `__drbook_script=$${SCRIPT_ENV}; unset ${SCRIPT_ENV}; eval "unset __drbook_script
+$__drbook_script"`,
+    env: { ...request.env, [SCRIPT_ENV]: request.command },
+  };
 }
 
 /** Whether two of drbook's file descriptors are the same file (a terminal, or `> f 2>&1`). */
