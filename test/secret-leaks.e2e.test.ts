@@ -83,20 +83,24 @@ describe('a secret read with --var pw=- from a pipe', () => {
     const stop = join(box.cwd, 'stop');
     const env = { DRBOOK_HOME: box.home, STOP_FILE: stop };
     const run = runCli(['run', file, '--yes', '--var', 'pw=-'], { cwd: box.cwd, env, input: `${SECRET}\n`, timeoutMs: 60_000 });
-    // The command is running (its text holds the secret: {{pw}} in run) while we look.
-    await waitFor('the command to run', () => (existsSync(join(box.home, 'sessions')) && journalText(box.home).includes('command.spawned') ? true : undefined));
-    const lines = everyCommandLine();
-    expect(lines).toContain('--var pw=-');
-    expect(lines).not.toContain(SECRET);
-    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
-    if (ps.status === 0) {
-      expect(ps.stdout).toContain('--var pw=-');
-      expect(ps.stdout).not.toContain(SECRET);
-    }
+    try {
+      // The command is running (its text holds the secret: {{pw}} in run) while we look.
+      await waitFor('the command to run', () => (existsSync(join(box.home, 'sessions')) && journalText(box.home).includes('command.spawned') ? true : undefined));
+      const lines = everyCommandLine();
+      expect(lines).toContain('--var pw=-');
+      expect(lines).not.toContain(SECRET);
+      const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+      if (ps.status === 0) {
+        expect(ps.stdout).toContain('--var pw=-');
+        expect(ps.stdout).not.toContain(SECRET);
+      }
 
-    const note = await runCli(['note', `rotated ${SECRET} just now; old=${SECRET}x`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
-    expect(note.code, note.stderr).toBe(0);
-    writeFileSync(stop, '');
+      const note = await runCli(['note', `rotated ${SECRET} just now; old=${SECRET}x`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
+      expect(note.code, note.stderr).toBe(0);
+    } finally {
+      // Even when a check fails: the command must not wait for a file in a removed sandbox.
+      writeFileSync(stop, '');
+    }
     const result = await run;
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout + result.stderr).not.toContain(SECRET);
