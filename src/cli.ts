@@ -105,7 +105,8 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .command('bundle')
     .description('write an offline bundle: validated runbooks, their local docs, a printable INDEX.md, drbook.mjs and SHA256SUMS')
     .option('-o, --output <dir>', 'bundle directory (default: ./drbook-bundle)')
-    .option('--check <dir>', 'verify a bundle against its SHA256SUMS: what changed, is missing or was added')
+    .option('--check <dir>', 'verify a bundle against its SHA256SUMS (what changed, is missing or was added) and that every script a step calls is in it')
+    .option('--docs-root <dir>', 'docs and scripts must resolve (after symlinks) inside the runbooks directory or this one (default: the runbooks directory\'s parent)')
     .addOption(dirOption())
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
 
