@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MASK, Redactor } from '../src/core/redact.js';
-import { fingerprintSecret, maskFingerprints } from '../src/core/secret-fingerprint.js';
+import { fingerprintSecret, maskWithFingerprints } from '../src/core/secret-fingerprint.js';
 import { checkVarValue, VarStore } from '../src/core/vars.js';
 
 describe('secret fingerprints', () => {
@@ -19,20 +19,20 @@ describe('secret fingerprints', () => {
 
   it('masks every occurrence of the secret in a text, wherever it sits', () => {
     const fps = [fingerprintSecret('hunter2-prod')];
-    expect(maskFingerprints('pw is hunter2-prod, again hunter2-prod.', fps)).toBe(`pw is ${MASK}, again ${MASK}.`);
-    expect(maskFingerprints('hunter2-prod', fps)).toBe(MASK);
-    expect(maskFingerprints('hunter2-pro', fps)).toBe('hunter2-pro');
-    expect(maskFingerprints('', fps)).toBe('');
+    expect(maskWithFingerprints('pw is hunter2-prod, again hunter2-prod.', fps)).toBe(`pw is ${MASK}, again ${MASK}.`);
+    expect(maskWithFingerprints('hunter2-prod', fps)).toBe(MASK);
+    expect(maskWithFingerprints('hunter2-pro', fps)).toBe('hunter2-pro');
+    expect(maskWithFingerprints('', fps)).toBe('');
   });
 
   it('merges overlapping secrets into one mask', () => {
     const fps = [fingerprintSecret('abcdef'), fingerprintSecret('defghi')];
-    expect(maskFingerprints('x abcdefghi y', fps)).toBe(`x ${MASK} y`);
+    expect(maskWithFingerprints('x abcdefghi y', fps)).toBe(`x ${MASK} y`);
   });
 
   it('masks a short secret only as a whole word', () => {
     const fps = [fingerprintSecret('x', true)];
-    expect(maskFingerprints('exit 1 with x and x.', fps)).toBe(`exit 1 with ${MASK} and ${MASK}.`);
+    expect(maskWithFingerprints('exit 1 with x and x.', fps)).toBe(`exit 1 with ${MASK} and ${MASK}.`);
   });
 });
 
@@ -65,6 +65,6 @@ describe('short secrets', () => {
     expect(JSON.stringify(fields)).not.toContain('secret-');
     // The value and its shell-quoted form are both fingerprinted.
     expect(fields.fingerprints).toHaveLength(2);
-    expect(maskFingerprints(`said it's-secret`, fields.fingerprints!)).toBe(`said ${MASK}`);
+    expect(maskWithFingerprints(`said it's-secret`, fields.fingerprints!)).toBe(`said ${MASK}`);
   });
 });

@@ -1,7 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { isResumable, replaySession, type SessionSummary } from '../core/session-summary.js';
 import { parseNoteTime } from '../core/zone-time.js';
-import { maskFingerprints } from '../core/secret-fingerprint.js';
+import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
@@ -41,8 +41,7 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
   }
   // The note process never had the session's secrets, only their salted fingerprints:
   // any part of the text that hashes to one is masked before it is written.
-  const fingerprints = parsed.events.flatMap((e) => (e.type === 'var.set' && e.fingerprints ? e.fingerprints : []));
-  const masked = maskFingerprints(text, fingerprints);
+  const masked = maskWithFingerprints(text, sessionFingerprints(parsed.events));
   const operator = operatorName();
   const journal = FileJournal.open(path, systemClock);
   try {

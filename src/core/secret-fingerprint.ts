@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { JournalEvent } from './journal-events.js';
 import { MASK } from './redact.js';
 
 /**
@@ -32,13 +33,21 @@ export function isWholeWord(text: string, start: number, end: number): boolean {
   return !(start > 0 && WORD.test(text[start - 1]!)) && !(end < text.length && WORD.test(text[end]!));
 }
 
+/** Every secret fingerprint a session's journal holds (a secret given again adds its new ones). */
+export function sessionFingerprints(events: readonly JournalEvent[]): SecretFingerprint[] {
+  return events.flatMap((e) => (e.type === 'var.set' && e.fingerprints ? e.fingerprints : []));
+}
+
 /**
- * `text` with every substring whose salted hash matches a fingerprint replaced by ***.
+ * The masking for any writer that never had the values (`note`, `mark`, `attach`
+ * descriptions from another terminal): `text` with every substring whose salted hash
+ * matches a fingerprint replaced by ***. Call it as
+ * `maskWithFingerprints(text, sessionFingerprints(events))` before journaling the text.
  * It hashes every substring of each fingerprinted length: linear in the text for each
  * secret, which is fine for notes and descriptions (not for command output, which the
  * walk masks with the values themselves).
  */
-export function maskFingerprints(text: string, fingerprints: readonly SecretFingerprint[]): string {
+export function maskWithFingerprints(text: string, fingerprints: readonly SecretFingerprint[]): string {
   if (fingerprints.length === 0 || text === '') return text;
   const spans: [number, number][] = [];
   for (const fp of fingerprints) {
