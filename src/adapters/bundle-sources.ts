@@ -16,7 +16,9 @@ export interface BundleRoots {
 
 export function bundleRoots(runbooksDir: string, docsRoot: string | undefined): BundleRoots {
   const runbooks = realpathSync(runbooksDir);
-  const root = docsRoot === undefined ? resolve(runbooks, '..') : resolve(docsRoot);
+  // The parent of the directory as named: doc paths such as ../docs/x.md are read from there,
+  // also when the runbooks directory itself is a symlink to elsewhere.
+  const root = docsRoot === undefined ? resolve(runbooksDir, '..') : resolve(docsRoot);
   return { runbooks, docsRoot: realpathSync(root) };
 }
 
