@@ -70,12 +70,40 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
   program
+    .command('undo')
+    .description('walk back: the undo: of every step done, latest first, each asked like a step')
+    .argument('[session]', 'session id or journal path (default: the latest session not running)')
+    .option('--var <name=value>', 'set a variable (repeatable)', collect)
+    .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
+    .option('-y, --yes', 'run every undo in order, stop at the first failure')
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/undo.js')).runUndo(session, opts)));
+
+  program
     .command('note')
     .description('append a note to the open session, from any terminal')
     .argument('<text...>', 'the note')
     .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
     .option('--at <time>', 'when it happened: HH:MM, HH:MM:SS (today, or yesterday if later than now) or an ISO time')
     .action(async (words: string[], opts) => done(await (await import('./commands/note.js')).runNote(words, opts)));
+
+  program
+    .command('mark')
+    .description('mark an incident milestone in the open session: impact-started, detected, mitigated or resolved')
+    .argument('<milestone>', 'impact-started, detected, mitigated or resolved')
+    .argument('[text...]', 'what happened')
+    .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
+    .option('--at <time>', 'when it happened: HH:MM, HH:MM:SS (today, or yesterday if later than now) or an ISO time')
+    .action(async (milestone: string, words: string[], opts) => done(await (await import('./commands/mark.js')).runMark(milestone, words, opts)));
+
+  program
+    .command('attach')
+    .description('copy a piece of evidence into the session (0600) and journal its sha256')
+    .argument('<file>', 'the file to attach')
+    .option('--session <session>', 'the session (default: the open one)')
+    .option('--step <id>', 'the step it belongs to (default: the current one)')
+    .option('--at <time>', 'when it was taken: HH:MM, HH:MM:SS or an ISO time')
+    .option('--note <text>', 'what it shows')
+    .action(async (file: string, opts) => done(await (await import('./commands/attach.js')).runAttach(file, opts)));
 
   program
     .command('sessions')
@@ -109,6 +137,35 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('--docs-root <dir>', 'docs and scripts must resolve (after symlinks) inside the runbooks directory or this one (default: the runbooks directory\'s parent)')
     .addOption(dirOption())
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
+
+  program
+    .command('import')
+    .description('a draft runbook from markdown procedures: a step per section, shell blocks as commands, placeholders as vars')
+    .argument('<docs...>', 'markdown files, concatenated in this order')
+    .option('-o, --output <file>', 'the runbook to write; - prints it (default: <dir>/<id>.yml)')
+    .option('--id <id>', 'runbook id (default: from the file name or the title)')
+    .option('--title <text>', 'runbook title (default: the first level-1 heading)')
+    .option('--force', 'replace an existing file')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook import docs/restore-mail.md -o runbooks/mail-server.yml
+  drbook import docs/dns.md docs/backups.md --id mail-restore --title "Restore the mail server"
+  drbook import docs/restore-mail.md -o -      # print the draft, write nothing
+
+The draft is written only if it validates. Read its # TODO comments, then rehearse it.`)
+    .action(async (docs: string[], opts) => done(await (await import('./commands/import.js')).runImport(docs, opts)));
+
+  program
+    .command('new')
+    .description('write a commented starter runbook (every field once) into the runbooks directory')
+    .argument('<id>', 'runbook id: lower-case letters, digits and dashes')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook new mail-server                 # ./runbooks/mail-server.yml
+  drbook new dns-failover --dir ops/runbooks`)
+    .action(async (id: string, opts) => done(await (await import('./commands/new.js')).runNew(id, opts)));
 
   program
     .command('schema')

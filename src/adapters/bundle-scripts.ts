@@ -13,12 +13,12 @@ import { loadRunbookFile, runbookFilesIn } from './runbook-files.js';
  * `cwd` when it has one, else from the runbook's directory, where the runbooks
  * directory's other files are copied.
  */
-export function calledScriptProblems(bundleDir: string): string[] {
+export async function calledScriptProblems(bundleDir: string): Promise<string[]> {
   const dir = join(bundleDir, 'runbooks');
   if (!existsSync(dir)) return [];
   const problems: string[] = [];
   for (const file of runbookFilesIn(dir)) {
-    const runbook = loadRunbookFile(file).runbook;
+    const runbook = (await loadRunbookFile(file)).runbook;
     if (!runbook) continue;
     const base = dirname(runbook.file);
     const rel = relative(bundleDir, runbook.file);

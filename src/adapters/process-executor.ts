@@ -120,7 +120,7 @@ export class ProcessExecutor implements Executor {
     let logFd: number | undefined;
     if (request.logFile !== undefined) {
       try {
-        logFd = openLog(request.logFile);
+        logFd = openLog(request.logFile, request.replaceLog === true);
       } catch (error) {
         return failedToStart(started, `cannot open the output log ${request.logFile}: ${reason(error)}`);
       }
@@ -589,7 +589,8 @@ function reason(error: unknown): string {
 }
 
 /** Opens (appends to) the log with mode 0600, creating missing parents 0700, whatever the umask. */
-function openLog(path: string): number {
+/** `replace`: an `until:` poll keeps only its last attempt's output (earlier ones are tails in the journal). */
+function openLog(path: string, replace = false): number {
   const dir = dirname(path);
   const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (first !== undefined) {
@@ -601,7 +602,7 @@ function openLog(path: string): number {
       chmodSync(current, 0o700);
     }
   }
-  const fd = openSync(path, 'a', 0o600);
+  const fd = openSync(path, replace ? 'w' : 'a', 0o600);
   try {
     const mode = fstatSync(fd).mode;
     if ((mode & 0o022) !== 0) process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0600\n`);

@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { confirm as confirmPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
 import { Chalk } from 'chalk';
 import { PromptInterrupted } from '../core/errors.js';
-import type { CommandResult, FailureAction, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
+import type { CommandResult, FailureAction, PollWait, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
 import {
   FAILURE_ACTION_LABELS,
   STEP_ACTION_LABELS,
@@ -19,6 +19,7 @@ import {
   type RenderOptions,
   type Symbols,
 } from './plain-ui.js';
+import { countdown, pollStatus } from './poll-wait.js';
 import { discardTypeAhead } from './type-ahead.js';
 
 export interface TerminalUiOptions {
@@ -288,6 +289,31 @@ export class TerminalUi implements Ui {
     // The terminal echoed ^C where the cursor was: start the verdict on a line of its own.
     if (result.interrupted) this.line('');
     this.line(renderCommandFinished(view, result, this.render));
+  }
+
+  /**
+   * The wait of an `until:` step. No command runs now, so a spinner cannot fight one for
+   * the terminal; ora is loaded here, on the first wait, and never while output streams.
+   * `discardStdin: false`: ora's own stdin handling would swallow Ctrl-C, which countdown()
+   * reads itself.
+   */
+  async waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'> {
+    const status = (remaining: number): string => `Step ${view.position}/${view.total}: ${pollStatus(wait, remaining, this.render.width)}`;
+    if (this.lineMode) {
+      this.line(status(wait.waitMs));
+      return countdown({ waitMs: wait.waitMs, onTick: () => {}, tickMs: 60_000, input: this.input });
+    }
+    const { default: ora } = await import('ora');
+    const spinner = ora({ stream: this.output, discardStdin: false, hideCursor: true, isEnabled: true, color: 'cyan', text: status(wait.waitMs) });
+    spinner.start();
+    try {
+      const outcome = await countdown({ waitMs: wait.waitMs, onTick: (remaining) => (spinner.text = status(remaining)), input: this.input });
+      if (outcome === 'interrupted') spinner.stopAndPersist({ symbol: this.paint.warn('^C'), text: `stopped waiting after attempt ${wait.attempt}` });
+      else spinner.stopAndPersist({ symbol: this.paint.dim(this.symbols === asciiSymbols ? '-' : '↻'), text: this.paint.dim(`attempt ${wait.attempt} failed (${wait.reason}): trying again`) });
+      return outcome;
+    } finally {
+      if (spinner.isSpinning) spinner.stop();
+    }
   }
 
   // -------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   // Every runbook is checked before anything is written: a bundle is what the operator
   // trusts when nothing else is left, so it never carries a runbook that would not load.
-  const loads = files.map((file) => ({ file: resolve(file), load: loadRunbookFile(file) }));
+  const loads = await Promise.all(files.map(async (file) => ({ file: resolve(file), load: await loadRunbookFile(file) })));
   for (const { load } of loads) for (const problem of load.problems) process.stderr.write(formatProblem(problem) + '\n');
   const invalid = loads.filter(({ load }) => !load.runbook);
   if (invalid.length > 0) {
@@ -88,7 +88,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   for (const doc of made.docs) lines.push(`  doc     docs/${doc.name}  from ${displayPath(doc.path)}${doc.viaSymlink ? ` (a symlink: the content of ${displayPath(doc.real)})` : ''}`);
   for (const c of made.companions) lines.push(`  file    runbooks/${c.rel}${c.viaSymlink ? `  (through a symlink: the content of ${displayPath(c.real)})` : ''}`);
   for (const name of plan.companions.skipped) lines.push(`  not copied: runbooks/${name} (not a regular file)`);
-  const missing = calledScriptProblems(out);
+  const missing = await calledScriptProblems(out);
   for (const problem of missing) lines.push(`  warning: ${problem}`);
   if (previous) lines.push(`  updated the previous bundle: ${describeChanges(previous, made.sums)}`);
   if (made.urls > 0) lines.push(`  not in the bundle: ${made.urls} external URL${made.urls === 1 ? '' : 's'}, listed at the end of ${INDEX}`);
@@ -189,7 +189,7 @@ async function writeBundle(root: string, plan: BundlePlan): Promise<BundleConten
     });
     const target = join(root, 'runbooks', basename(source.file));
     writeDurable(target, text, source.mode);
-    const load = loadRunbookFile(target);
+    const load = await loadRunbookFile(target);
     if (!load.runbook) {
       const first = load.problems.find((p) => p.severity === 'error');
       throw new DrbookError(`the bundled copy of ${displayPath(source.file)} does not load after its doc paths were rewritten (${first ? first.message : 'unknown problem'}); please report it`, ExitCode.failed);
@@ -647,7 +647,7 @@ function describeSource(single: SingleFileResult): string {
 }
 
 /** `drbook bundle --check DIR`: does the bundle still hold what it was made with? */
-function checkBundle(dirArg: string): number {
+async function checkBundle(dirArg: string): Promise<number> {
   const dir = resolve(dirArg);
   const shown = displayPath(dir);
   if (!existsSync(dir)) {
@@ -683,7 +683,7 @@ function checkBundle(dirArg: string): number {
   }
   const extra = filesUnder(dir).filter((name) => !entries.has(name));
   for (const name of extra) report.push(`extra: ${name} (not listed in ${SUMS})`);
-  const scripts = calledScriptProblems(dir);
+  const scripts = await calledScriptProblems(dir);
   report.push(...scripts);
 
   for (const line of report) process.stdout.write(line + '\n');

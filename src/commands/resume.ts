@@ -13,6 +13,7 @@ import { resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -65,7 +66,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     if (!existsSync(started.runbook.path)) {
       throw new DrbookError(`the runbook of ${id} is gone: ${started.runbook.path} does not exist (restore it, then resume)`, ExitCode.usage);
     }
-    const { runbook, warnings } = findRunbook(started.runbook.path);
+    const { runbook, warnings } = await findRunbook(started.runbook.path);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
     let runbookChanged: { from: string; to: string } | undefined;
     if (runbook.sha256 !== started.runbook.sha256) {
@@ -146,10 +147,13 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         // Steps without cwd run where the session was started, wherever resume is typed.
         resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);
+    if (result.status === 'aborted' && runbook.steps.some((s) => s.undo !== undefined)) {
+      await (await import('./undo.js')).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
+    }
     return exitCodeOf(result);
   } catch (error) {
     // Ctrl-C at one of resume's own questions: a pause, as anywhere else in the walk.
@@ -164,7 +168,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): Promise<VarStore> {
+export async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): Promise<VarStore> {
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
@@ -187,7 +191,7 @@ async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Re
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
+export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
   const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name)).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
@@ -480,7 +484,7 @@ async function settleFinishedWork(stepId: string, events: readonly JournalEvent[
     }
   }
   if (from === -1) return undefined;
-  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'session.resumed' && e.type !== 'session.paused');
+  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'milestone' && e.type !== 'evidence' && e.type !== 'session.resumed' && e.type !== 'session.paused');
   const confirmedYes = (list: readonly JournalEvent[]) => list.some((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
   const label = `[${step.index + 1}/${runbook.steps.length}] ${step.title}`;
   const startedAt = Date.parse(events[from]!.ts);

@@ -5,6 +5,7 @@ import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
+import { renderShown, rewriteScript, scriptEnv, siteRefusal, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -42,6 +43,8 @@ export interface WalkDeps {
   executor: Executor;
   journal: Journal;
   clock: Clock;
+  /** Where each `{{name}}` of a command stands in its shell syntax (a parser, injected). */
+  shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]>;
 }
 
 export interface WalkCounts {
@@ -122,7 +125,14 @@ export class Walk {
       const value = this.plan.vars.get(step.condition.name);
       if (!evaluateCondition(step.condition, value)) {
         const shown = this.plan.vars.entry(step.condition.name)?.secret ? MASK : value;
-        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`);
+        // The step never starts, so its title is journaled here: values known, <name> for the rest.
+        const known = (n: string): string => {
+          const def = runbook.vars[n];
+          const fallback = def?.default !== undefined && def.secret !== true ? String(def.default) : `<${n}>`;
+          return this.plan.vars.get(n) ?? fallback;
+        };
+        const title = this.plan.redactor.redact(renderTemplate(step.title, known));
+        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
         ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
         return;
       }
@@ -130,7 +140,7 @@ export class Walk {
     await this.ensureVars(step, this.namesNeeded(step));
 
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
-    const view = this.view(step);
+    const view = this.view(step, step.run === undefined ? [] : await this.deps.shellSites(step.run, runbook.shell));
     ui.showStep(view);
 
     const manual = step.run === undefined;
@@ -177,13 +187,19 @@ export class Walk {
     const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
+    // An `until:` poll: when its first attempt started (monotonic), and its attempt count.
+    let pollStart: number | undefined;
+    let pollAttempt = 0;
     for (;;) {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
       const attempt = (this.plan.attempts.get(step.id) ?? 0) + 1;
       const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
-      const command = renderTemplate(template, (n) => this.plan.vars.get(n), 'shell');
-      const shown = redactor.redact(command);
+      const lookup = (n: string) => this.plan.vars.get(n);
+      const sites = await this.deps.shellSites(template, this.plan.runbook.shell);
+      // What runs holds no value: each travels in the environment (never on the process list).
+      const command = rewriteScript(template, sites);
+      const shown = redactor.redact(renderShown(template, sites, lookup));
       // The view of this attempt: after an edit, the command shown is the new one.
       const current: StepView = { ...view, command: shown };
       // The shell needs the real directory (render() masks secrets); what is shown or
@@ -200,11 +216,19 @@ export class Walk {
 
       let result: CommandResult | undefined;
       let failure: string | undefined;
+      const unfit = unfitValue(sites, lookup);
       if (missing.length > 0) {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+      } else if (unfit !== undefined) {
+        failure = `cannot run: ${unfit}`;
       } else {
         this.plan.attempts.set(step.id, attempt);
-        const log = this.plan.logFile?.(step, attempt);
+        if (step.poll) {
+          pollStart ??= clock.monotonic();
+          pollAttempt++;
+        }
+        // A poll keeps one log, rewritten by each attempt: the last attempt in full.
+        const log = this.plan.logFile?.(step, step.poll ? attempt - pollAttempt + 1 : attempt);
         journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(current);
         result = await executor.run({
@@ -213,9 +237,10 @@ export class Walk {
           command,
           shell: this.plan.runbook.shell,
           cwd,
-          env: this.renderEnv(step),
+          env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
+          ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
           redactor,
           onSpawn: (pid, procStart, pgid) => {
             journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
@@ -241,6 +266,7 @@ export class Walk {
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
+          ...(step.poll && pollStart !== undefined ? { poll: { attempt: pollAttempt, elapsedMs: Math.round(clock.monotonic() - pollStart) } } : {}),
         });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
@@ -257,6 +283,24 @@ export class Walk {
         });
       }
 
+      let stoppedWaiting = false;
+      if (failure !== undefined && result && step.poll && pollStart !== undefined && !result.interrupted && result.spawnError === undefined) {
+        const elapsed = clock.monotonic() - pollStart;
+        const leftMs = step.poll.timeoutMs - elapsed;
+        if (leftMs > 0) {
+          const wait = { attempt: pollAttempt, waitMs: Math.min(step.poll.intervalMs, leftMs), leftMs, reason: failure, lastLine: lastLine(redactor.redact(result.tail)) };
+          if ((await ui.waitUntil(current, wait)) === 'elapsed') continue;
+          journal.append({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${pollAttempt} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
+          failure = `stopped waiting (Ctrl-C) after ${plural(pollAttempt, 'attempt')} in ${formatDuration(clock.monotonic() - pollStart)}: ${failure}`;
+          stoppedWaiting = true;
+        } else {
+          failure = `still failing after ${plural(pollAttempt, 'attempt')} in ${formatDuration(elapsed)} (until timeout ${step.until?.timeout ?? formatDuration(step.poll.timeoutMs)}): ${failure}`;
+        }
+      }
+      // A new poll (after retry or edit) has its own attempts and its own timeout.
+      pollStart = undefined;
+      pollAttempt = 0;
+
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
         const question = step.confirm === undefined ? undefined : this.render(step.confirm);
@@ -268,7 +312,7 @@ export class Walk {
 
       const reason = failure ?? 'failed';
       const policy = step.on_failure ?? 'ask';
-      const interrupted = result?.interrupted === true;
+      const interrupted = result?.interrupted === true || stoppedWaiting;
       // The failure question shows the reason itself; say it here only when nobody is asked.
       const asked = !this.plan.yes && (interrupted || policy === 'ask');
       if (!asked) ui.warn(`${this.render(step.title)}: ${reason}${interrupted || policy === 'ask' ? '' : ` (on_failure: ${policy})`}`);
@@ -284,9 +328,7 @@ export class Walk {
         case 'retry':
           continue;
         case 'edit': {
-          // A secret typed into the edit is kept as its {{name}}: the journal never holds the
-          // value, and resume replays the very same command (*** could not run).
-          const edited = this.plan.vars.withPlaceholders((await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim());
+          const edited = await this.askEdit(template);
           if (edited && edited !== template) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
@@ -307,6 +349,32 @@ export class Walk {
     }
   }
 
+  /**
+   * The operator's edit of a command, checked as validation checks a run: an edit the shell
+   * would read a value of as code is refused with the reason, and asked again.
+   */
+  private async askEdit(template: string): Promise<string> {
+    const { ui } = this.deps;
+    let initial = template;
+    for (;;) {
+      // A secret typed into the edit is kept as its {{name}}: the journal never holds the
+      // value, and resume replays the very same command (*** could not run).
+      const edited = this.plan.vars.withPlaceholders((await ui.askText('Edit the command (values as {{name}}; the change is recorded):', initial)).trim());
+      if (!edited || edited === template) return edited;
+      const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
+      const refusals = sites.flatMap((site) => {
+        const why = siteRefusal(site, this.plan.runbook.vars[site.name]?.pattern);
+        return why === undefined ? [] : [why];
+      });
+      const unknown = templateNames(edited).filter((n) => !(n in this.plan.runbook.vars) && !this.plan.vars.has(n));
+      if (unknown.length > 0) refusals.push(`unknown variable ${unknown.map((n) => `{{${n}}}`).join(', ')}: use a declared var or a captured one`);
+      if (refusals.length === 0) return edited;
+      ui.warn(`edit refused: ${[...new Set(refusals)].join('; ')}`);
+      initial = edited;
+    }
+  }
+
+  /** A value the shell cannot receive, or one an arithmetic context would evaluate. */
   /** Why a result is a failure, or undefined for a success. */
   private judge(step: Step, result: CommandResult): string | undefined {
     if (result.spawnError) return `could not start: ${result.spawnError}`;
@@ -343,10 +411,14 @@ export class Walk {
     this.deps.journal.append({ type: 'note', text: this.plan.redactor.redact(text), step: step.id, by: 'operator', source: 'walk' });
   }
 
-  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string): void {
-    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(durationMs) });
+  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string, title?: string): void {
+    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), ...(title ? { title } : {}), durationMs: Math.round(durationMs) });
     this.plan.finished.set(step.id, outcome);
     this.count(outcome);
+    // A step that carries a milestone marks it when it is done (by drbook or by hand).
+    if (step.milestone && (outcome === 'done' || outcome === 'marked-done')) {
+      this.deps.journal.append({ type: 'milestone', milestone: step.milestone, step: step.id, by: 'operator', source: 'step' });
+    }
   }
 
   private count(outcome: StepOutcome): void {
@@ -429,7 +501,7 @@ export class Walk {
     return env;
   }
 
-  private view(step: Step): StepView {
+  private view(step: Step, sites: readonly PlaceholderSite[]): StepView {
     const { runbook, mode, runSafe, redactor } = this.plan;
     const view: StepView = {
       position: step.index + 1,
@@ -441,8 +513,18 @@ export class Walk {
       willExecute: step.run !== undefined && (mode === 'live' || (step.safe === true && runSafe)),
     };
     if (step.description) view.description = this.render(step.description);
-    if (step.run) view.command = redactor.redact(renderTemplate(step.run, (n) => this.plan.vars.get(n), 'shell'));
+    if (step.run) view.command = redactor.redact(renderShown(step.run, sites, (n) => this.plan.vars.get(n)));
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The last non-empty line of some output, for a one-line status. */
+export function lastLine(output: string): string {
+  const lines = output.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== '');
+  return lines[lines.length - 1] ?? '';
 }

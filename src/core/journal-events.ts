@@ -16,7 +16,18 @@ export type VarSource = 'cli' | 'vars-file' | 'env' | 'prompt' | 'default' | 'ca
 export interface SessionStarted {
   type: 'session.started';
   session: string;
-  runbook: { id: string; title: string; path: string; sha256: string; steps: number; rto?: string };
+  runbook: {
+    id: string;
+    title: string;
+    path: string;
+    sha256: string;
+    steps: number;
+    rto?: string;
+    /** Recovery point objective as written in the runbook. */
+    rpo?: string;
+    /** The var holding the ISO time of the data restored (the backup's time). */
+    recoveryPoint?: string;
+  };
   mode: Mode;
   operator: { user: string; host: string };
   /** IANA zone of the operator, e.g. Europe/Paris. */
@@ -30,6 +41,8 @@ export interface SessionStarted {
   cwd?: string;
   /** A rehearsal with --run-safe: its safe steps are executed, also after a resume. */
   runSafe?: boolean;
+  /** Started with --yes: every question took its default (a scripted drill, not a person's pace). */
+  yes?: boolean;
 }
 
 export interface VarSet {
@@ -58,6 +71,8 @@ export interface StepFinished {
   outcome: StepOutcome;
   /** Why a step was skipped or failed: 'when: dns_plan == reuse is false', 'operator', '--from'. */
   reason?: string;
+  /** A step skipped by its `when:` never starts: its title, rendered with the values known (`<name>` for the others). */
+  title?: string;
   durationMs: number;
 }
 
@@ -98,6 +113,8 @@ export interface CommandFinished {
   /** Last lines of stdout+stderr, secrets as ***. */
   tail: string;
   outputBytes: number;
+  /** An `until:` step: this attempt's number within the poll, and the time since the poll began. */
+  poll?: { attempt: number; elapsedMs: number };
 }
 
 /** In a rehearsal: the command was shown, not executed. */
@@ -132,6 +149,37 @@ export interface Note {
   source: 'walk' | 'cli';
 }
 
+export type MilestoneName = 'impact-started' | 'detected' | 'mitigated' | 'resolved';
+
+/** An incident milestone: `drbook mark`, or a step with `milestone:` that was done. */
+export interface MilestoneMarked {
+  type: 'milestone';
+  milestone: MilestoneName;
+  text?: string;
+  step?: string;
+  /** When it happened, if given with --at (ISO UTC). `ts` stays the time it was recorded. */
+  at?: string;
+  by: string;
+  /** `cli`: drbook mark; `step`: a step carrying `milestone:` was done. */
+  source: 'cli' | 'step';
+}
+
+/** A piece of evidence copied into the session directory by `drbook attach`. */
+export interface EvidenceAttached {
+  type: 'evidence';
+  /** The copy, relative to the session directory: `evidence/03-df.txt`. */
+  file: string;
+  /** The source file's name as given (base name only). */
+  name: string;
+  sha256: string;
+  bytes: number;
+  step?: string;
+  /** When the evidence was taken, if given with --at (ISO UTC). */
+  at?: string;
+  note?: string;
+  by: string;
+}
+
 export interface SessionPaused {
   type: 'session.paused';
   step?: string;
@@ -158,6 +206,64 @@ export interface SessionEnded {
   durationMs: number;
 }
 
+/** Format 1.1 `undo:`: the walk back over the steps done, after an abort or with `drbook undo`. */
+export interface UndoStarted {
+  type: 'undo.started';
+  /** The steps offered, in the order they are walked (the reverse of how they were done). */
+  steps: string[];
+  trigger: 'abort' | 'command';
+  pid: number;
+}
+
+export type UndoOutcome = StepOutcome;
+
+export interface UndoStep {
+  type: 'undo.step';
+  step: string;
+  /** done: the undo ran (or, for a manual step, the operator did it); marked-done: by hand. */
+  outcome: UndoOutcome;
+  reason?: string;
+  durationMs: number;
+}
+
+export interface UndoCommandStarted {
+  type: 'undo.command.started';
+  step: string;
+  attempt: number;
+  command: string;
+  cwd: string;
+  log?: string;
+}
+
+export interface UndoCommandFinished {
+  type: 'undo.command.finished';
+  step: string;
+  attempt: number;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  ok: boolean;
+  reason?: string;
+  tail: string;
+  outputBytes: number;
+}
+
+export interface UndoDecision {
+  type: 'undo.decision';
+  step?: string;
+  question: string;
+  answer: string;
+}
+
+export interface UndoEnded {
+  type: 'undo.ended';
+  status: 'completed' | 'aborted' | 'failed' | 'paused';
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+}
+
 export type EventBody =
   | SessionStarted
   | VarSet
@@ -170,9 +276,17 @@ export type EventBody =
   | CommandEdited
   | Decision
   | Note
+  | MilestoneMarked
+  | EvidenceAttached
   | SessionPaused
   | SessionResumed
-  | SessionEnded;
+  | SessionEnded
+  | UndoStarted
+  | UndoStep
+  | UndoCommandStarted
+  | UndoCommandFinished
+  | UndoDecision
+  | UndoEnded;
 
 export type EventType = EventBody['type'];
 

@@ -25,6 +25,8 @@ export interface Step extends StepDef {
   docLinks: ResolvedDoc[];
   timeoutMs?: number;
   condition?: Condition;
+  /** `until:` in milliseconds (format 1.1). */
+  poll?: { intervalMs: number; timeoutMs: number };
 }
 
 /** A loaded, validated runbook. Only loader.ts builds one. */
@@ -35,6 +37,10 @@ export interface Runbook {
   owner?: string;
   rto?: string;
   rtoMs?: number;
+  /** Recovery point objective as written: `15m`. */
+  rpo?: string;
+  /** The var holding the ISO time of the data restored. */
+  recoveryPoint?: string;
   tags: string[];
   shell: 'bash' | 'sh';
   docs: Record<string, DocLink>;

@@ -50,6 +50,26 @@ export interface Ui {
   /** Before a command runs, so output and prompts do not mix. */
   commandStarting(view: StepView): void;
   commandFinished(view: StepView, result: CommandResult): void;
+  /**
+   * Between two attempts of an `until:` step, drbook owns the terminal: wait `waitMs`
+   * while showing the countdown. Resolves 'interrupted' when the operator presses Ctrl-C
+   * (the step's menu opens), else 'elapsed'. The engine never sleeps itself.
+   */
+  waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'>;
+}
+
+/** What the operator sees while an `until:` step waits for its next attempt (redacted). */
+export interface PollWait {
+  /** Attempts made so far in this wait. */
+  attempt: number;
+  /** Time to the next attempt. */
+  waitMs: number;
+  /** Time left before the `until.timeout`. */
+  leftMs: number;
+  /** Why the last attempt did not count. */
+  reason: string;
+  /** The last non-empty line of the last attempt's output. */
+  lastLine: string;
 }
 
 export interface CommandRequest {
@@ -64,6 +84,8 @@ export interface CommandRequest {
   timeoutMs?: number;
   /** Absolute path of the output log (created 0600), or undefined for no log. */
   logFile?: string;
+  /** Start the log afresh instead of appending (each attempt of an `until:` poll). */
+  replaceLog?: boolean;
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
   /** Called once the process exists, before it can do anything that matters to a journal. */

@@ -4,7 +4,8 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { scanTemplate, unsafeTemplateContext } from './template.js';
+import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { scanTemplate } from './template.js';
 import { hasControl, visible } from './visible.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
@@ -24,11 +25,18 @@ export interface LoadContext {
   sha256: string;
   /** Whether a local doc exists (injected: the core does no I/O). */
   fileExists: (absPath: string) => boolean;
+  /**
+   * Where each placeholder of a `run` stands, from a shell parser (injected: loading it is
+   * I/O, and slow). Without it the loader lists the texts it needs in `shellTexts`.
+   */
+  shellSites?: (text: string, dialect: ShellDialect) => PlaceholderSite[];
 }
 
 export interface LoadResult {
   runbook?: Runbook;
   problems: Problem[];
+  /** The `run` texts with placeholders, when no shellSites was given: load again with one. */
+  shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
 const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
@@ -121,9 +129,11 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
-  checkMeaning(raw, ctx, report, reportAt);
+  const shellTexts = checkMeaning(raw, ctx, report, reportAt);
   escapedControls(raw, [], report);
   sortProblems(problems);
+  // The shell checks of each run are still to come: no runbook before they have been made.
+  if (shellTexts.length > 0) return { problems, shellTexts };
   if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
   return { runbook: buildRunbook(parsed.data, ctx), problems };
 }
@@ -227,7 +237,7 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): void {
+function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): { text: string; dialect: ShellDialect }[] {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -273,6 +283,13 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     if (isRecord(value)) checkDocLink(value, ['docs', key], `docs.${key}`, ctx, report);
   }
 
+  const dialect: ShellDialect = raw.shell === 'sh' ? 'sh' : 'bash';
+  const shellTexts: { text: string; dialect: ShellDialect }[] = [];
+  const sitesOf = (text: string) => ctx.shellSites?.(text, dialect) ?? [];
+  const patternOf = (name: string) => {
+    const p = asRecord(vars[name]).pattern;
+    return typeof p === 'string' ? p : undefined;
+  };
   const seenIds = new Map<string, number>();
   const captured = new Map<string, number>();
   // Which steps capture each name, for "captured only later": one pass, not one per reference.
@@ -292,6 +309,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const known = (name: string) => declared.has(name) || captured.has(name);
     const checkTemplate = (text: unknown, path: PathSegment[], label: string) => {
       if (typeof text !== 'string') return;
+      // A command: run, and the undo of a step with run (a manual step's undo is text).
+      const last = path[path.length - 1];
+      const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
+      if (shellText && !ctx.shellSites && text.includes('{{')) shellTexts.push({ text, dialect });
       const { refs, malformed } = scanTemplate(text);
       // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
       const seen = new Map<string, number>();
@@ -310,11 +331,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const [raw, n] = here(ref);
         used.add(ref.name);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        const unsafe = path[path.length - 1] === 'run' ? unsafeTemplateContext(text, ref.offset) : undefined;
-        if (unsafe === 'quotes') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes, where a value could run shell code: remove the quotes around it (drbook inserts every value as one safely quoted word)`);
-        } else if (unsafe === 'heredoc') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands in a here-document, where a value could run shell code: pass it as an argument or through env: instead`);
+        if (shellText && ctx.shellSites) {
+          const site = sitesOf(text).find((s) => s.offset === ref.offset);
+          const refusal = site && siteRefusal(site, patternOf(ref.name));
+          if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
         }
       }
     };
@@ -363,6 +383,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       if (!hasRun) report('error', ['steps', index, 'capture'], `${where}.capture: a manual step has no output to capture (add run:)`);
       captured.set(step.capture, index);
     }
+    checkUntilAndUndo(step, index, where, hasRun, report, checkTemplate);
     if (!hasRun) {
       for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'idempotent', 'cwd', 'env'] as const) {
         if (step[field] !== undefined) report('warning', ['steps', index, field], `${where}.${field} has no effect on a manual step (no run:)`, 'key');
@@ -370,11 +391,63 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
+  if (typeof raw.recovery_point === 'string') {
+    const name = raw.recovery_point;
+    if (declared.has(name)) used.add(name);
+    else if (!captured.has(name)) report('error', ['recovery_point'], `recovery_point: unknown variable "${name}": declare it under vars: or capture it in a step (it holds the ISO time of the data restored)`);
+  }
+  if (typeof raw.rpo === 'string') {
+    const rpo = parseDuration(raw.rpo);
+    if (rpo === undefined) report('error', ['rpo'], `rpo: cannot read duration "${raw.rpo}": use forms like 15m, 24h, 1h30m`);
+    if (raw.recovery_point === undefined) report('warning', ['rpo'], 'rpo: without recovery_point the export cannot tell how much data was lost: name the var that holds the backup time');
+  }
   for (const name of declared) {
     if (!used.has(name)) report('warning', ['vars', name], `vars.${name} is never used by any step`, 'key');
   }
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
+  }
+  return shellTexts;
+}
+
+/**
+ * Format 1.1: `until` polls a command, so it needs `run` and two durations, the interval
+ * shorter than the timeout; `undo` is templated like `run` (for a manual step it is text
+ * telling the operator what to undo by hand, so `{ run }` there is refused).
+ */
+function checkUntilAndUndo(
+  step: Record<string, unknown>,
+  index: number,
+  where: string,
+  hasRun: boolean,
+  report: Report,
+  checkTemplate: (text: unknown, path: PathSegment[], label: string) => void,
+): void {
+  const until = step.until;
+  if (isRecord(until)) {
+    if (!hasRun) report('error', ['steps', index, 'until'], `${where}.until: a manual step has no command to repeat (add run:)`, 'key');
+    const ms: Partial<Record<'interval' | 'timeout', number>> = {};
+    for (const field of ['interval', 'timeout'] as const) {
+      const raw = until[field];
+      if (typeof raw !== 'string') continue;
+      const value = parseDuration(raw);
+      if (value === undefined) report('error', ['steps', index, 'until', field], `${where}.until.${field}: cannot read duration "${raw}": use forms like 10s, 5m, 1h30m`);
+      else if (value === 0) report('error', ['steps', index, 'until', field], `${where}.until.${field}: must be more than 0`);
+      else if (value > MAX_TIMEOUT_MS) report('error', ['steps', index, 'until', field], `${where}.until.${field}: "${raw}" is longer than the 24 days a timer can wait`);
+      else ms[field] = value;
+    }
+    if (ms.interval !== undefined && ms.timeout !== undefined && ms.interval > ms.timeout) {
+      report('error', ['steps', index, 'until', 'interval'], `${where}.until.interval: ${String(until.interval)} is longer than the timeout ${String(until.timeout)}: the command would run only once`);
+    }
+  }
+  const undo = step.undo;
+  if (typeof undo === 'string') {
+    // A command undo is checked like run (quotes around a value); a manual one is text.
+    checkTemplate(undo, ['steps', index, 'undo'], `${where}.undo`);
+  } else if (isRecord(undo)) {
+    if (!hasRun) report('error', ['steps', index, 'undo'], `${where}.undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`, 'key');
+    checkTemplate(undo.run, ['steps', index, 'undo', 'run'], `${where}.undo.run`);
+    checkTemplate(undo.confirm, ['steps', index, 'undo', 'confirm'], `${where}.undo.confirm`);
   }
 }
 
@@ -449,6 +522,7 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
     const step: Step = { ...def, index, docLinks };
     if (def.timeout) step.timeoutMs = parseDuration(def.timeout);
     if (def.when) step.condition = parseCondition(def.when);
+    if (def.until) step.poll = { intervalMs: parseDuration(def.until.interval) ?? 0, timeoutMs: parseDuration(def.until.timeout) ?? 0 };
     return step;
   });
   const runbook: Runbook = {
@@ -468,6 +542,8 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
     runbook.rto = doc.rto;
     runbook.rtoMs = parseDuration(doc.rto);
   }
+  if (doc.rpo !== undefined) runbook.rpo = doc.rpo;
+  if (doc.recovery_point !== undefined) runbook.recoveryPoint = doc.recovery_point;
   return runbook;
 }
 
@@ -516,8 +592,10 @@ function singleLine(message: string): string {
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
-  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'tags', 'shell', 'docs', 'vars', 'steps'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure'],
+  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps'],
+  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
+  until: ['interval', 'timeout'],
+  undo: ['run', 'confirm'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],
   expect: ['exit', 'stdout', 'stderr'],
   doc: ['title', 'url', 'path'],
@@ -533,6 +611,8 @@ function suggest(key: string, path: readonly PathSegment[]): string {
     : path[0] === 'steps' && path.length === 2 ? 'step'
     : path[0] === 'vars' && path.length === 2 ? 'var'
     : path[path.length - 1] === 'expect' ? 'expect'
+    : path[path.length - 1] === 'until' ? 'until'
+    : path[path.length - 1] === 'undo' ? 'undo'
     : 'doc';
   const candidates = KNOWN_FIELDS[kind] ?? [];
   let best: string | undefined;

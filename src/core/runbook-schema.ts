@@ -54,6 +54,10 @@ export const VarSchema = described(
   'A variable usable as {{name}} in templated fields.',
 );
 
+/** Incident milestones, in the order they normally happen. */
+export const MILESTONES = ['impact-started', 'detected', 'mitigated', 'resolved'] as const;
+export type MilestoneName = (typeof MILESTONES)[number];
+
 const exitCode = z.int().check(z.minimum(0), z.maximum(255));
 const exitCodes = z.union([exitCode, z.array(exitCode).check(z.minLength(1))]);
 
@@ -66,12 +70,31 @@ export const ExpectSchema = described(
   'What makes the command a success.',
 );
 
+export const UntilSchema = described(
+  z.strictObject({
+    interval: described(text, 'Time between attempts: 10s, 1m.'),
+    timeout: described(text, 'How long to keep trying before the step fails: 5m, 1h.'),
+  }),
+  'Run the command again every interval until expect holds, or fail after timeout (format 1.1).',
+);
+
+export const UndoSchema = described(
+  z.union([
+    text,
+    z.strictObject({
+      run: described(text, 'Command that reverses the step, templated like run.'),
+      confirm: described(z.optional(text), 'Question to confirm after the undo command succeeds.'),
+    }),
+  ]),
+  'How to reverse the step: a command (for a manual step: what to do, as text), or { run, confirm } (format 1.1).',
+);
+
 export const StepSchema = described(
   z.strictObject({
     id: described(slug, 'Unique id of the step.'),
     title: described(text, 'One line, templated.'),
     description: described(z.optional(z.string()), 'Markdown, templated.'),
-    run: described(z.optional(text), 'Shell command, templated; each value is inserted as one shell word. Without run the step is manual.'),
+    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, and arithmetic ($(( )), (( )), let, declare -i, array subscripts, [[ -gt ]]) unless the var pattern admits only integers. Without run the step is manual.'),
     confirm: described(z.optional(text), 'Question to confirm (after the command, if any, succeeds).'),
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
@@ -84,6 +107,9 @@ export const StepSchema = described(
     capture: described(z.optional(varName), 'Variable set from the trimmed stdout.'),
     when: described(z.optional(text), '`name == value` or `name != value`; a false condition skips the step.'),
     on_failure: described(z.optional(z.enum(['ask', 'abort', 'continue'])), 'What a failure does. Default ask.'),
+    until: z.optional(UntilSchema),
+    undo: z.optional(UndoSchema),
+    milestone: described(z.optional(z.enum(MILESTONES)), 'Incident milestone marked in the journal when the step is done.'),
   }),
   'One step of the runbook.',
 );
@@ -97,6 +123,8 @@ export const RunbookSchema = described(
     summary: z.optional(z.string()),
     owner: z.optional(z.string()),
     rto: described(z.optional(text), 'Recovery time objective: 90m, 2h, 1h30m.'),
+    rpo: described(z.optional(text), 'Recovery point objective: how much data may be lost, e.g. 15m, 24h.'),
+    recovery_point: described(z.optional(varName), 'Variable holding the ISO time of the data restored (usually captured): gives the data-loss window.'),
     tags: z.optional(z.array(z.string())),
     shell: described(z.optional(z.enum(['bash', 'sh'])), 'bash (bash -e -o pipefail -c, default) or sh (sh -e -c).'),
     docs: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a doc key: letters, digits, _ . -')), DocLinkSchema)),
@@ -110,6 +138,7 @@ export type DocLink = z.infer<typeof DocLinkSchema>;
 export type VarDef = z.infer<typeof VarSchema>;
 export type Expect = z.infer<typeof ExpectSchema>;
 export type StepDef = z.infer<typeof StepSchema>;
+export type UndoDef = z.infer<typeof UndoSchema>;
 export type RunbookDoc = z.infer<typeof RunbookSchema>;
 
 /** The JSON Schema of the format, for editors (`drbook schema`). */

@@ -10,7 +10,7 @@ export function visibleUi(ui: Ui): Ui {
   return {
     showStep: (view) => ui.showStep(visibleView(view)),
     chooseStepAction: (view, choices) => ui.chooseStepAction(visibleView(view), choices),
-    chooseFailureAction: (view, failure, choices) => ui.chooseFailureAction(visibleView(view), visible(failure), choices),
+    chooseFailureAction: (view, failure, choices, options) => ui.chooseFailureAction(visibleView(view), visible(failure), choices, options),
     confirm: (question) => ui.confirm(visible(question)),
     askVar: (question) => askVisible(ui, question),
     askText: async (message, initial) => {
@@ -22,6 +22,7 @@ export function visibleUi(ui: Ui): Ui {
     info: (message) => ui.info(visible(message)),
     warn: (message) => ui.warn(visible(message)),
     commandStarting: (view) => ui.commandStarting(visibleView(view)),
+    waitUntil: (view, wait) => ui.waitUntil(visibleView(view), wait),
     commandFinished: (view, result: CommandResult) =>
       ui.commandFinished(visibleView(view), result.spawnError === undefined ? result : { ...result, spawnError: visible(result.spawnError) }),
   };
