@@ -40,8 +40,9 @@ ${body}`,
 
 function journalText(home: string): string {
   const sessions = join(home, 'sessions');
-  const name = readdirSync(sessions).find((n) => n.endsWith('.jsonl'))!;
-  return readFileSync(join(sessions, name), 'utf8');
+  const name = existsSync(sessions) ? readdirSync(sessions).find((n) => n.endsWith('.jsonl')) : undefined;
+  // Not there yet while the session starts: nothing written.
+  return name === undefined ? '' : readFileSync(join(sessions, name), 'utf8');
 }
 
 /** Every file under dir, recursively, as text. */
