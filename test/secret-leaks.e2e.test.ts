@@ -98,6 +98,12 @@ describe('a secret read with --var pw=- from a pipe', () => {
 
       const note = await runCli(['note', `rotated ${SECRET} just now; old=${SECRET}x`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
       expect(note.code, note.stderr).toBe(0);
+      // mark and attach descriptions are masked the same way.
+      const mark = await runCli(['mark', 'detected', `paged with ${SECRET}`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
+      expect(mark.code, mark.stderr).toBe(0);
+      writeFileSync(join(box.cwd, 'evidence.txt'), 'df output\n');
+      const attach = await runCli(['attach', join(box.cwd, 'evidence.txt'), '--note', `login was ${SECRET}`], { cwd: box.cwd, env: { DRBOOK_HOME: box.home } });
+      expect(attach.code, attach.stderr).toBe(0);
     } finally {
       // Even when a check fails: the command must not wait for a file in a removed sandbox.
       writeFileSync(stop, '');
@@ -109,6 +115,8 @@ describe('a secret read with --var pw=- from a pipe', () => {
     const journal = journalText(box.home);
     expect(journal).toContain('"fingerprints"');
     expect(journal).toContain('"text":"rotated *** just now; old=***x"');
+    expect(journal).toContain('"text":"paged with ***"');
+    expect(journal).toContain('"note":"login was ***"');
     expect(allText(box.home)).not.toContain(SECRET);
     expect(allText(box.home)).toContain('the pw is ***');
     expect(allText(box.home)).toContain('inline ***');
