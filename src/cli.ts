@@ -46,10 +46,11 @@ export function buildCli(setExitCode: (code: number) => void): Command {
       .command(name)
       .description(description)
       .argument('<runbook>', 'runbook file or id')
-      .option('--var <name=value>', 'set a variable (repeatable)', collect)
+      .option('--var <name=value>', 'set a variable (repeatable); name=- reads the value from stdin (use it for secrets: never on the command line)', collect)
       .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
       .option('--from <step>', 'start at this step id (earlier steps are journaled as skipped)')
       .option('-y, --yes', 'answer every question with its default: run, confirm, abort on a failure')
+      .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
       .addOption(dirOption());
     if (name === 'rehearse') command.option('--run-safe', 'execute the steps marked safe (read-only checks)');
     command.action(async (ref: string, opts) => done(await (await import('./commands/walk.js')).runWalk(ref, name === 'run' ? 'live' : 'rehearsal', opts)));
@@ -61,9 +62,10 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .command('resume')
     .description('continue the latest (or given) session that did not finish')
     .argument('[session]', 'session id or unique prefix (default: the latest paused or interrupted one)')
-    .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again', collect)
+    .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again as name=- (read from stdin)', collect)
     .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
     .option('-y, --yes', 'answer every question with its default')
+    .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
     .option('--force', "take over a session whose driver lock belongs to another host")
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
@@ -131,7 +133,8 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .command('bundle')
     .description('write an offline bundle: validated runbooks, their local docs, a printable INDEX.md, drbook.mjs and SHA256SUMS')
     .option('-o, --output <dir>', 'bundle directory (default: ./drbook-bundle)')
-    .option('--check <dir>', 'verify a bundle against its SHA256SUMS: what changed, is missing or was added')
+    .option('--check <dir>', 'verify a bundle against its SHA256SUMS (what changed, is missing or was added) and that every script a step calls is in it')
+    .option('--docs-root <dir>', 'docs and scripts must resolve (after symlinks) inside the runbooks directory or this one (default: the runbooks directory\'s parent)')
     .addOption(dirOption())
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
 

@@ -1304,8 +1304,9 @@ describe('the walk: secrets', () => {
     expect(first?.command).toBe('dns-login --token "${DRBOOK_V_token}" --zone example.org');
     expect(first?.env).toEqual({ DNS_TOKEN: SECRET, DRBOOK_V_token: SECRET });
     expect(first?.cwd).toBe(`/srv/${SECRET}`);
-    // The operator pasted the value itself: the edit runs as typed.
-    expect(second?.command).toBe(`dns-login --token ${SECRET} --zone example.org.`);
+    // The operator pasted the value itself: the edit keeps it as {{token}}, so it runs (and
+    // a resume replays it) with the value through the environment, like the runbook's command.
+    expect(second?.command).toBe('dns-login --token "${DRBOOK_V_token}" --zone example.org.');
     expect(t.executor.commands[0]).toBe(`dns-login --token ${SECRET} --zone example.org`);
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'login', title: 'Log in with ***' },
@@ -1313,7 +1314,7 @@ describe('the walk: secrets', () => {
       { type: 'command.spawned' },
       { type: 'command.finished', ok: false, tail: 'bad token ***\n' },
       { type: 'decision', answer: 'edit' },
-      { type: 'command.edited', from: 'dns-login --token {{token}} --zone example.org', to: 'dns-login --token *** --zone example.org.' },
+      { type: 'command.edited', from: 'dns-login --token {{token}} --zone example.org', to: 'dns-login --token {{token}} --zone example.org.' },
       { type: 'command.started', attempt: 2, command: 'dns-login --token *** --zone example.org.' },
       { type: 'command.spawned' },
       { type: 'command.finished', ok: true },

@@ -257,6 +257,74 @@ describe('ProcessExecutor: secrets and the log file', () => {
     expect(result.stdout).toBe('token: hunter2-secret done\n');
   });
 
+  /** A command that prints the secret's first half on stdout and, once drbook has read that chunk, the rest on stderr. */
+  async function splitAcrossStreams(oneScreenStream: boolean): Promise<{ out: Recorder; err: Recorder; log: string; tail: string }> {
+    const redactor = new Redactor();
+    redactor.add('hunter2-secret');
+    let acked = false;
+    // Shown at once (it cannot start the secret): drbook has read the chunk holding the first half.
+    const out = new Recorder('out', [], (text) => {
+      if (!acked && text.includes('token: ')) {
+        acked = true;
+        writeFileSync(join(dir, 'ack'), '');
+      }
+    });
+    const err = new Recorder('err');
+    const exec = new ProcessExecutor({ stdout: out, stderr: err, oneScreenStream });
+    const logFile = join(dir, 'split.log');
+    const result = await exec.run(request(`printf 'token: hunter2'; ${BIN}/wait-for ${dir}/ack; printf -- '-secret' >&2; printf ' done\n'`, { redactor, logFile }));
+    expect(result.exitCode).toBe(0);
+    return { out, err, log: readFileSync(logFile, 'utf8'), tail: result.tail };
+  }
+
+  it('masks a secret split across stdout and stderr at a chunk boundary in the log, which holds one ordered stream', async () => {
+    const { out, err, log, tail } = await splitAcrossStreams(false);
+    expect(log).toBe('token: *** done\n');
+    expect(tail).toBe('token: *** done');
+    // Screen streams that go to different places are masked each on its own: each half is
+    // shown in its own place (docs/operations.md says so).
+    expect(out.text).toBe('token: hunter2 done\n');
+    expect(err.text).toBe('-secret');
+  });
+
+  it('shows the command output as one masked stream when the screen is one place (a terminal, 2>&1)', async () => {
+    const { out, err, log } = await splitAcrossStreams(true);
+    expect(log).toBe('token: *** done\n');
+    expect(out.text).toBe('token: *** done\n');
+    expect(err.text).toBe('');
+  });
+
+  it('keeps a command whose text holds a secret off every command line, with the same shell semantics', async () => {
+    const redactor = new Redactor();
+    redactor.add('hunter2-secret');
+    const { exec, out } = executor();
+    const script = [
+      `printf '%s\\n' 'hunter2-secret' > ${dir}/value`,
+      `cat /proc/$$/cmdline | tr '\\0' ' ' > ${dir}/argv`,
+      `env > ${dir}/child-env`,
+      `cat <<EOF > ${dir}/heredoc\nhd hunter2-secret \${HOME:+set}\nEOF`,
+      'echo "shown hunter2-secret"',
+      'echo still-here',
+    ].join('\n');
+    const ok = await exec.run(request(script, { redactor, env: { EXTRA: 'kept' } }));
+    expect(ok.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'value'), 'utf8')).toBe('hunter2-secret\n');
+    expect(readFileSync(join(dir, 'heredoc'), 'utf8')).toBe('hd hunter2-secret set\n');
+    expect(readFileSync(join(dir, 'argv'), 'utf8')).not.toContain('hunter2');
+    const childEnv = readFileSync(join(dir, 'child-env'), 'utf8');
+    expect(childEnv).not.toContain('hunter2');
+    expect(childEnv).toContain('EXTRA=kept');
+    expect(out.text).toBe('shown ***\nstill-here\n');
+    // -e and pipefail hold as with -c; the exit code comes through.
+    expect((await exec.run(request('echo hunter2-secret >/dev/null; false; echo not-reached', { redactor }))).exitCode).toBe(1);
+    expect((await exec.run(request('echo hunter2-secret | false', { redactor }))).exitCode).toBe(1);
+    expect((await exec.run(request('echo hunter2-secret >/dev/null; exit 7', { redactor, shell: 'sh' }))).exitCode).toBe(7);
+    // A command without a secret still shows in ps as it is.
+    const plain = await exec.run(request(`cat /proc/$$/cmdline | tr '\\0' ' ' > ${dir}/plain`, { redactor }));
+    expect(plain.exitCode).toBe(0);
+    expect(readFileSync(join(dir, 'plain'), 'utf8')).toContain(`cat /proc/$$/cmdline`);
+  });
+
   it('creates the log 0600 and missing parents 0700 whatever the umask', async () => {
     const { exec } = executor();
     const previous = process.umask(0o000);

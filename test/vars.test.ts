@@ -168,7 +168,7 @@ describe('varsNobodyCanAnswer: what run --yes would have to ask', () => {
   });
 
   it('is empty once --var and env give them', () => {
-    const store = resolve({ cli: { new_ip: '10.0.0.1', dns_plan: 'reuse' }, env: { DNS_API_TOKEN: 'tok-1' } });
+    const store = resolve({ cli: { new_ip: '10.0.0.1', dns_plan: 'reuse' }, env: { DNS_API_TOKEN: 'tok-123456' } });
     expect(varsNobodyCanAnswer(runbook(), store)).toEqual([]);
   });
 });

@@ -25,6 +25,12 @@ export interface ProcessExecutorOptions {
   showElapsed?: boolean;
   /** Unredacted stdout and stderr kept in memory for `expect` and `capture`, each. */
   captureLimitBytes?: number;
+  /**
+   * stdout and stderr reach one place (the terminal, or `> file 2>&1`): the command's two
+   * streams are then shown as one stream, masked as one, so a secret split across them is
+   * masked there too. Default: true when drbook's own fds 1 and 2 are the same file.
+   */
+  oneScreenStream?: boolean;
 }
 
 const DEFAULT_KILL_GRACE_MS = 5000;
@@ -94,6 +100,7 @@ export class ProcessExecutor implements Executor {
   private readonly killGraceMs: number;
   private readonly showElapsed: boolean;
   private readonly captureLimitBytes: number;
+  private readonly oneScreenStream: boolean;
 
   constructor(options: ProcessExecutorOptions = {}) {
     this.stdout = options.stdout ?? process.stdout;
@@ -102,6 +109,7 @@ export class ProcessExecutor implements Executor {
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.showElapsed = options.showElapsed ?? false;
     this.captureLimitBytes = options.captureLimitBytes ?? DEFAULT_CAPTURE_LIMIT;
+    this.oneScreenStream = options.oneScreenStream ?? (options.stdout === undefined && options.stderr === undefined && sameFile(1, 2));
   }
 
   async run(request: CommandRequest): Promise<CommandResult> {
@@ -118,7 +126,8 @@ export class ProcessExecutor implements Executor {
       }
     }
 
-    const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', request.command]] : ['bash', ['-e', '-o', 'pipefail', '-c', request.command]];
+    const { script, env } = scriptAndEnv(request);
+    const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', script]] : ['bash', ['-e', '-o', 'pipefail', '-c', script]];
     const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
     // From before the process exists: a signal that comes while it starts and its pid is
     // journaled is held for supervise, which stops the tree for it.
@@ -135,7 +144,7 @@ export class ProcessExecutor implements Executor {
     try {
       subprocess = execa(file, args, {
         cwd: request.cwd,
-        env: request.env,
+        env,
         extendEnv: true,
         stdin: this.interactive ? 'inherit' : 'ignore',
         stdout: 'pipe',
@@ -193,6 +202,10 @@ export class ProcessExecutor implements Executor {
     early: { signal?: NodeJS.Signals },
   ): Promise<CommandResult> {
     const redacting = request.redactor.size > 0;
+    // The command's stdout and stderr interleaved in arrival order, as the log file and the
+    // tail hold them (and the screen, when it is one place): masked as one stream, so a
+    // secret printed half on each is still masked there.
+    const combined = request.redactor.stream();
     const log: WriteStream | undefined = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 1024 * 1024 });
     const sources: Source[] = [];
     const addSource = (readable: Readable | null, sink: Sink): void => {
@@ -283,12 +296,30 @@ export class ProcessExecutor implements Executor {
       }, STATUS_TICK_MS);
     }
 
-    const emit = (source: Source, data: string | Buffer): void => {
+    const show = (sink: Sink, data: string | Buffer): void => {
       if (data.length === 0) return;
       clearStatus();
-      write(source.sink, data);
-      if (log !== undefined) write(log, data);
+      write(sink, data);
       atLineStart = typeof data === 'string' ? data.endsWith('\n') : data[data.length - 1] === 0x0a;
+    };
+    const emit = (source: Source, data: string | Buffer): void => {
+      show(source.sink, data);
+      if (log !== undefined && data.length > 0) write(log, data);
+    };
+    /** Text of one stream, in arrival order: masked per stream for its own sink, as one stream for the log. */
+    const emitRedacted = (source: Source, text: string): void => {
+      const whole = combined.push(text);
+      if (this.oneScreenStream) show(this.stdout, whole);
+      else show(source.sink, source.redactor.push(text));
+      if (log !== undefined && whole.length > 0) write(log, whole);
+      addTail(whole);
+    };
+    const flushCombined = (): void => {
+      if (!redacting) return;
+      const rest = combined.flush();
+      if (this.oneScreenStream) show(this.stdout, rest);
+      if (log !== undefined && rest.length > 0) write(log, rest);
+      addTail(rest);
     };
     const addTail = (text: string): void => {
       tail += text;
@@ -322,9 +353,7 @@ export class ProcessExecutor implements Executor {
       }
       if (chunk.length > room) truncated = true;
       if (redacting) {
-        const text = source.redactor.push(source.decoder.write(chunk));
-        emit(source, text);
-        addTail(text);
+        emitRedacted(source, source.decoder.write(chunk));
       } else {
         // Nothing to mask: pass the bytes through untouched, decode only what the tail needs.
         emit(source, chunk);
@@ -343,9 +372,13 @@ export class ProcessExecutor implements Executor {
       if (source.ended) return;
       source.ended = true;
       source.readable.removeAllListeners('data');
-      const rest = redacting ? source.redactor.push(source.decoder.end()) + source.redactor.flush() : source.tailDecoder.end();
-      if (redacting) emit(source, rest);
-      addTail(rest);
+      if (!redacting) {
+        addTail(source.tailDecoder.end());
+        return;
+      }
+      emitRedacted(source, source.decoder.end());
+      if (!this.oneScreenStream) show(source.sink, source.redactor.flush());
+      if (sources.every((s) => s.ended)) flushCombined();
     };
 
     const streamsDone = new Promise<void>((resolve) => {
@@ -470,6 +503,38 @@ export class ProcessExecutor implements Executor {
       tail: lastLines(tail),
       outputBytes,
     };
+  }
+}
+
+/** The variable that carries a script holding a secret; unset before the script runs. */
+export const SCRIPT_ENV = 'DRBOOK_SCRIPT';
+
+/**
+ * A shell's arguments are readable by every user (`ps -eo args`, /proc/PID/cmdline); its
+ * environment only by the same user and root. A command whose text holds a secret's value
+ * goes to the shell through the environment: the shell's command line is a fixed stub that
+ * moves the script into a shell variable, unsets the exported copy (so the programs it starts
+ * do not inherit it) and evaluates it. A command without a secret keeps `-c COMMAND`, so `ps`
+ * shows what runs.
+ * @internal
+ */
+export function scriptAndEnv(request: Pick<CommandRequest, 'command' | 'env' | 'redactor'>): { script: string; env: Record<string, string> } {
+  if (request.redactor.size === 0 || request.redactor.spans(request.command).length === 0) return { script: request.command, env: request.env };
+  return {
+    script: `__drbook_script=$${SCRIPT_ENV}; unset ${SCRIPT_ENV}; eval "unset __drbook_script
+$__drbook_script"`,
+    env: { ...request.env, [SCRIPT_ENV]: request.command },
+  };
+}
+
+/** Whether two of drbook's file descriptors are the same file (a terminal, or `> f 2>&1`). */
+function sameFile(a: number, b: number): boolean {
+  try {
+    const x = fstatSync(a);
+    const y = fstatSync(b);
+    return x.dev === y.dev && x.ino === y.ino && x.rdev === y.rdev;
+  } catch {
+    return false;
   }
 }
 

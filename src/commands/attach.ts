@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { SLUG } from '../core/runbook-schema.js';
+import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { copyEvidence, EvidenceError } from '../adapters/evidence-copy.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { sessionOutputDir } from '../adapters/state-home.js';
@@ -30,13 +31,15 @@ export async function runAttach(file: string, options: AttachOptions): Promise<n
     throw error;
   }
   const step = options.step ?? target.replay.currentStep?.step;
-  const note = options.note?.trim();
+  // Written from a terminal that never had the session's secrets: masked by their fingerprints.
+  const fingerprints = sessionFingerprints(target.events);
+  const note = options.note === undefined ? undefined : maskWithFingerprints(options.note.trim(), fingerprints);
   const journal = FileJournal.open(target.path, systemClock);
   try {
     journal.append({
       type: 'evidence',
       file: copied.file,
-      name: basename(file),
+      name: maskWithFingerprints(basename(file), fingerprints),
       sha256: copied.sha256,
       bytes: copied.bytes,
       ...(step ? { step } : {}),

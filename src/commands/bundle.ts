@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Scalar } from 'yaml';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem, type Runbook } from '../core/model.js';
 import { escapeMarkdownInline, renderRunbookMarkdown } from '../core/render-runbook.js';
 import { resolveDocPath } from '../core/runbook-loader.js';
+import { bundleRoots, describeRoots, planCompanions, resolveDoc, type BundleRoots, type Companion, type CompanionPlan, type ResolvedSource } from '../adapters/bundle-sources.js';
+import { calledScriptProblems } from '../adapters/bundle-scripts.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { makeDirs } from '../adapters/make-dirs.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
@@ -16,6 +18,8 @@ export interface BundleOptions {
   output?: string;
   dir?: string;
   check?: string;
+  /** Docs and scripts must resolve inside the runbooks directory or this (default: its parent). */
+  docsRoot?: string;
 }
 
 const DEFAULT_OUTPUT = 'drbook-bundle';
@@ -51,6 +55,9 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     );
   }
 
+  // What will be copied is decided, and refused if it leads outside, before anything is written.
+  const plan = planBundle(loads.map((l) => l.file), dir, options.docsRoot, out);
+
   let notes: string[];
   try {
     notes = prepareDestination(out);
@@ -63,7 +70,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   try {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp);
-    made = await writeBundle(tmp, loads.map((l) => l.file), dir);
+    made = await writeBundle(tmp, plan);
     publish(out, tmp);
   } catch (error) {
     try {
@@ -76,12 +83,13 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   const shown = displayPath(out);
   const lines = [...notes];
-  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'}, ${made.docs} doc${made.docs === 1 ? '' : 's'} and ${made.companions.length} script${made.companions.length === 1 ? '' : 's'} or other file${made.companions.length === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`);
-  // Named, so a credentials file lying beside the runbooks does not travel unnoticed.
-  if (made.companions.length > 0) {
-    const shownFiles = made.companions.slice(0, 12).join(', ');
-    lines.push(`  copied beside the runbooks: ${shownFiles}${made.companions.length > 12 ? `, and ${made.companions.length - 12} more` : ''}`);
-  }
+  lines.push(`bundled ${made.runbooks} runbook${made.runbooks === 1 ? '' : 's'}, ${made.docs.length} doc${made.docs.length === 1 ? '' : 's'} and ${made.companions.length} script${made.companions.length === 1 ? '' : 's'} or other file${made.companions.length === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`);
+  // Every file named, so a credentials file lying beside the runbooks does not travel unnoticed.
+  for (const doc of made.docs) lines.push(`  doc     docs/${doc.name}  from ${displayPath(doc.path)}${doc.viaSymlink ? ` (a symlink: the content of ${displayPath(doc.real)})` : ''}`);
+  for (const c of made.companions) lines.push(`  file    runbooks/${c.rel}${c.viaSymlink ? `  (through a symlink: the content of ${displayPath(c.real)})` : ''}`);
+  for (const name of plan.companions.skipped) lines.push(`  not copied: runbooks/${name} (not a regular file)`);
+  const missing = await calledScriptProblems(out);
+  for (const problem of missing) lines.push(`  warning: ${problem}`);
   if (previous) lines.push(`  updated the previous bundle: ${describeChanges(previous, made.sums)}`);
   if (made.urls > 0) lines.push(`  not in the bundle: ${made.urls} external URL${made.urls === 1 ? '' : 's'}, listed at the end of ${INDEX}`);
   lines.push(`use it with only Node.js:  node ${shown}/${SINGLE_FILE} list`);
@@ -92,44 +100,87 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
 interface BundleContent {
   runbooks: number;
-  docs: number;
-  /** Scripts and other files of the runbooks directory, relative to it. */
-  companions: string[];
+  docs: (ResolvedSource & { name: string })[];
+  /** Scripts and other files of the runbooks directory. */
+  companions: Companion[];
   urls: number;
   single: SingleFileResult;
   sums: Map<string, string>;
 }
 
-async function writeBundle(root: string, files: string[], sourceDir: string): Promise<BundleContent> {
+interface BundlePlan {
+  sourceDir: string;
+  sources: { file: string; text: string; mode: number; refs: { path: string; anchor?: string }[] }[];
+  docs: Map<string, ResolvedSource>;
+  companions: CompanionPlan;
+}
+
+/**
+ * Reads every runbook and resolves every doc and companion file. A doc or a symlink that
+ * leads outside the runbooks directory and the docs root is an error naming it: all of them
+ * are listed, and nothing is written.
+ */
+function planBundle(files: string[], sourceDir: string, docsRootOption: string | undefined, out: string): BundlePlan {
+  let roots: BundleRoots;
+  try {
+    roots = bundleRoots(sourceDir, docsRootOption);
+  } catch (error) {
+    throw new DrbookError(`the docs root ${displayPath(docsRootOption ?? resolve(sourceDir, '..'))}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  const problems: string[] = [];
+  const docs = new Map<string, ResolvedSource>();
   const sources = files.map((file) => {
     const text = readFileSync(file, 'utf8');
-    return { file, text, refs: docPathNodes(parseDocument(text)).map((node) => resolveDocPath(file, String(node.value))) };
-  });
-
-  const docFiles = [...new Set(sources.flatMap((s) => s.refs.map((r) => r.path)))];
-  for (const doc of docFiles) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(doc).isFile();
-    } catch (error) {
-      throw new DrbookError(`cannot read the doc ${displayPath(doc)}: ${errnoText(error)}`, ExitCode.usage);
+    const refs: { path: string; anchor?: string }[] = [];
+    for (const node of docPathNodes(parseDocument(text))) {
+      const value = String(node.value);
+      const ref = resolveDocPath(file, value);
+      refs.push(ref);
+      if (docs.has(ref.path)) continue;
+      const resolved = resolveDoc(ref.path, roots);
+      if (typeof resolved === 'string') problems.push(`${displayPath(file)}:${position(text, node.range?.[0] ?? 0)}: error: the doc ${JSON.stringify(value)} cannot be bundled: ${resolved}`);
+      else docs.set(ref.path, resolved);
     }
-    // Copying a linked directory could pull in a whole tree (or the bundle itself).
-    if (!isFile) throw new DrbookError(`the doc ${displayPath(doc)} is not a file: link a file (an index page) so the bundle can copy it`, ExitCode.usage);
+    return { file, text, mode: statSync(file).mode & 0o777, refs };
+  });
+  const bundled = new Set([...files.map((f) => realpathSync(f)), ...[...docs.values()].map((d) => d.real)]);
+  const companions = planCompanions(sourceDir, roots, (real, path) => bundled.has(real) || real === out || resolve(path) === out || /\.(tmp|old)-\d+$/.test(basename(path)) || isBundleDir(path));
+  for (const { name, reason } of companions.refused) problems.push(`${displayPath(join(sourceDir, name))}: error: cannot be bundled: ${reason}`);
+  if (problems.length > 0) {
+    for (const problem of problems) process.stderr.write(problem + '\n');
+    throw new DrbookError(
+      `refusing to bundle: ${problems.length} file${problems.length === 1 ? '' : 's'} above cannot be bundled (only files inside ${describeRoots(roots)} are; --docs-root DIR sets that root); nothing was written${existsSync(out) ? ` and ${displayPath(out)} is unchanged` : ''}`,
+      ExitCode.failed,
+    );
   }
-  const names = planDocNames(docFiles);
+  return { sourceDir, sources, docs, companions };
+}
+
+/** `line:col` (1-based) of an offset in a text. */
+function position(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  return `${line}:${offset - before.lastIndexOf('\n')}`;
+}
+
+async function writeBundle(root: string, plan: BundlePlan): Promise<BundleContent> {
+  const names = planDocNames([...plan.docs.keys()]);
   const docLinks: { name: string; targets: string[] }[] = [];
+  const docs: BundleContent['docs'] = [];
   for (const [doc, name] of names) {
+    const source = plan.docs.get(doc)!;
     const target = join(root, 'docs', ...name.split('/'));
     mkdirSync(dirname(target), { recursive: true });
-    const bytes = readFileSync(doc);
-    writeDurable(target, bytes);
+    const bytes = readFileSync(source.real);
+    // The source's own mode: a doc readable only by its owner stays so on the stick.
+    writeDurable(target, bytes, source.mode);
+    docs.push({ ...source, name });
     if (/\.(md|markdown)$/i.test(name)) docLinks.push({ name, targets: localLinks(bytes.toString('utf8')) });
   }
 
   mkdirSync(join(root, 'runbooks'));
   const bundled: { runbook: Runbook; source: string }[] = [];
-  for (const source of sources) {
+  for (const source of plan.sources) {
     const text = rewriteDocPaths(source.text, (value) => {
       const ref = resolveDocPath(source.file, value);
       const name = names.get(ref.path);
@@ -137,7 +188,7 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
       return `../docs/${name}${ref.anchor ? `#${ref.anchor}` : ''}`;
     });
     const target = join(root, 'runbooks', basename(source.file));
-    writeDurable(target, text);
+    writeDurable(target, text, source.mode);
     const load = await loadRunbookFile(target);
     if (!load.runbook) {
       const first = load.problems.find((p) => p.severity === 'error');
@@ -146,47 +197,23 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
     bundled.push({ runbook: load.runbook, source: source.file });
   }
 
-  // Runbooks are written above and linked docs live in docs/: neither is copied twice.
-  const companions = copyCompanions(sourceDir, join(root, 'runbooks'), new Set([...files.map((f) => resolve(f)), ...docFiles]), resolve(root));
+  // The scripts steps call (`./scripts/x.sh`, or through `cwd`), beside the bundled
+  // runbooks with their modes, so live runs work from the bundle as from the repository.
+  for (const c of plan.companions.files) {
+    const target = join(root, 'runbooks', ...c.rel.split('/'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeDurable(target, readFileSync(c.real), c.mode);
+  }
 
   const single = await writeSingleFile(join(root, SINGLE_FILE));
-  const index = renderIndex(bundled, { root, sourceDir, docs: names.size, made: new Date(), single, docLinks });
+  const index = renderIndex(bundled, { root, sourceDir: plan.sourceDir, docs: names.size, made: new Date(), single, docLinks });
   writeDurable(join(root, INDEX), index.text);
 
   const sums = new Map<string, string>();
   for (const rel of filesUnder(root)) sums.set(rel, sha256File(join(root, rel)));
   writeDurable(join(root, SUMS), [...sums].map(([rel, hash]) => sumsLine(hash, rel)).join(''));
   for (const d of [join(root, 'docs'), join(root, 'runbooks'), root]) fsyncDir(d);
-  return { runbooks: bundled.length, docs: names.size, companions, urls: index.urls, single, sums };
-}
-
-/**
- * The other files of the runbooks directory (the scripts steps call as `./scripts/x.sh`
- * or through `cwd`), copied beside the bundled runbooks with their modes, so the steps
- * run from the bundle as they do from the repository. Hidden entries and node_modules
- * are left out. Returns how many files were copied.
- */
-function copyCompanions(sourceDir: string, targetDir: string, alreadyBundled: ReadonlySet<string>, bundleRoot: string): string[] {
-  const copied: string[] = [];
-  const walk = (from: string, to: string, rel: string) => {
-    for (const entry of readdirSync(from, { withFileTypes: true })) {
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const source = join(from, entry.name);
-      const target = join(to, entry.name);
-      if (entry.isDirectory()) {
-        // Never the bundle being written, a half-written one, or any other bundle.
-        if (resolve(source) === bundleRoot || /\.(tmp|old)-\d+$/.test(entry.name) || isBundleDir(source)) continue;
-        walk(source, target, `${rel}${entry.name}/`);
-      } else if (entry.isFile() && !alreadyBundled.has(resolve(source))) {
-        mkdirSync(to, { recursive: true });
-        writeDurable(target, readFileSync(source));
-        chmodSync(target, statSync(source).mode & 0o777);
-        copied.push(`${rel}${entry.name}`);
-      }
-    }
-  };
-  walk(resolve(sourceDir), targetDir, '');
-  return copied;
+  return { runbooks: bundled.length, docs, companions: plan.companions.files, urls: index.urls, single, sums };
 }
 
 function isBundleDir(dir: string): boolean {
@@ -620,7 +647,7 @@ function describeSource(single: SingleFileResult): string {
 }
 
 /** `drbook bundle --check DIR`: does the bundle still hold what it was made with? */
-function checkBundle(dirArg: string): number {
+async function checkBundle(dirArg: string): Promise<number> {
   const dir = resolve(dirArg);
   const shown = displayPath(dir);
   if (!existsSync(dir)) {
@@ -656,6 +683,8 @@ function checkBundle(dirArg: string): number {
   }
   const extra = filesUnder(dir).filter((name) => !entries.has(name));
   for (const name of extra) report.push(`extra: ${name} (not listed in ${SUMS})`);
+  const scripts = await calledScriptProblems(dir);
+  report.push(...scripts);
 
   for (const line of report) process.stdout.write(line + '\n');
   if (report.length === 0) {
@@ -663,6 +692,7 @@ function checkBundle(dirArg: string): number {
     return ExitCode.ok;
   }
   const parts = [`${changed} changed`, `${missing} missing`, `${extra.length} not listed`];
+  if (scripts.length) parts.push(`${scripts.length} script${scripts.length === 1 ? '' : 's'} steps call missing or not executable`);
   if (bad.length) parts.push(`${bad.length} invalid line${bad.length === 1 ? '' : 's'}`);
   process.stdout.write(`${shown}: does NOT match ${SUMS} (${entries.size} files listed: ${parts.join(', ')}); rebuild it with drbook bundle -o ${shown}\n`);
   return ExitCode.failed;

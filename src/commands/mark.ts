@@ -1,6 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { JournalEvent } from '../core/journal-events.js';
 import { isMilestone, milestoneMarks, MILESTONES, outOfOrder } from '../core/milestones.js';
+import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { systemClock } from '../adapters/system.js';
 import { targetSession } from './session-target.js';
@@ -17,8 +18,9 @@ export interface MarkOptions {
  */
 export async function runMark(milestone: string, words: string[], options: MarkOptions): Promise<number> {
   if (!isMilestone(milestone)) throw new DrbookError(`unknown milestone "${milestone}": use one of ${MILESTONES.join(', ')}`, ExitCode.usage);
-  const text = words.join(' ').trim();
   const target = targetSession(options, 'mark the milestone in');
+  // Written from a terminal that never had the session's secrets: masked by their fingerprints.
+  const text = maskWithFingerprints(words.join(' ').trim(), sessionFingerprints(target.events));
   const journal = FileJournal.open(target.path, systemClock);
   let written: JournalEvent;
   try {

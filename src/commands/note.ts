@@ -1,6 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { isResumable, replaySession, type SessionSummary } from '../core/session-summary.js';
 import { parseNoteTime } from '../core/zone-time.js';
+import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
@@ -38,12 +39,15 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
     if (typeof when === 'string') throw new DrbookError(when, ExitCode.usage);
     at = when.toISOString();
   }
+  // The note process never had the session's secrets, only their salted fingerprints:
+  // any part of the text that hashes to one is masked before it is written.
+  const masked = maskWithFingerprints(text, sessionFingerprints(parsed.events));
   const operator = operatorName();
   const journal = FileJournal.open(path, systemClock);
   try {
     journal.append({
       type: 'note',
-      text,
+      text: masked,
       ...(replay.currentStep ? { step: replay.currentStep.step } : {}),
       ...(at ? { at } : {}),
       by: `${operator.user}@${operator.host}`,

@@ -9,7 +9,7 @@ import type { FailureAction, Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { resolveInitialVars, VarStore } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -17,6 +17,7 @@ import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
+import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
@@ -24,6 +25,7 @@ export interface ResumeOptions {
   varsFile?: string;
   yes?: boolean;
   force?: boolean;
+  allowShortSecret?: boolean;
 }
 
 /**
@@ -80,10 +82,10 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     // Variables before the session.resumed event: a secret that cannot be had under --yes
     // refuses the resume with the journal untouched.
     const redactor = new Redactor();
-    const vars = restoreVars(runbook, replay, redactor, options);
+    const vars = await restoreVars(runbook, replay, redactor, options);
     await reacquireSecrets(runbook, replay, vars, ui, yes);
     // The commands as the operator last edited them, for the check below and the walk.
-    applyEdits(runbook, replay);
+    applyEdits(runbook, replay, (message) => ui.warn(message));
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
@@ -166,11 +168,13 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-export function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
-  const store = new VarStore(runbook.vars, redactor);
-  const cli = parseVarAssignments(options.var ?? []);
+export async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): Promise<VarStore> {
+  const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
+  refuseOpenVarsFile(options.varsFile, file, runbook);
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
+  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(line + '\n'));
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps
@@ -198,8 +202,8 @@ export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, 
   for (const name of needed) {
     const def = runbook.vars[name]!;
     for (;;) {
-      const value = await ui.askVar({ name, def, validate: (v) => checkVarValue(name, def, v) });
-      const problem = checkVarValue(name, def, value);
+      const value = await ui.askVar({ name, def, validate: (v) => vars.check(name, v) });
+      const problem = vars.check(name, value);
       if (!problem) {
         vars.set(name, value, 'prompt', true);
         break;
@@ -216,15 +220,25 @@ function journalVarChanges(replay: SessionReplay, vars: VarStore, journal: Journ
     const before = replay.vars.get(name);
     const changed = before === undefined || before.secret || now.secret || before.value !== now.value;
     if (!changed) continue;
-    journal.append({ type: 'var.set', name, value: vars.shown(name), source: now.source, ...(now.secret ? { secret: true } : {}) });
+    journal.append({ type: 'var.set', name, source: now.source, ...vars.journaled(name) });
   }
 }
 
 /** The operator's fix to a command stays in use after a resume. */
-function applyEdits(runbook: Runbook, replay: SessionReplay): void {
+/**
+ * The operator's edits replace the runbook's commands. An edit journaled with a masked
+ * value (`***`, by a drbook that did not keep secrets as {{name}}) cannot run again: it is
+ * named, never dropped silently.
+ */
+function applyEdits(runbook: Runbook, replay: SessionReplay, warn: (message: string) => void): void {
   for (const [stepId, template] of replay.edits) {
     const step = runbook.steps.find((s) => s.id === stepId);
-    if (step && !template.includes('***')) step.run = template;
+    if (!step) continue;
+    if (template.includes('***')) {
+      warn(`the edited command of step ${stepId} holds a masked secret (***) and cannot be replayed; the runbook's command runs instead (edit it again if needed): ${template}`);
+      continue;
+    }
+    step.run = template;
   }
 }
 

@@ -1,3 +1,4 @@
+import { visible } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
@@ -31,7 +32,8 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const local = localZone();
   const zone = new ZoneClock(local.tz, local.tzOffsetMinutes);
   const c = makeChalk();
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)]);
+  // Every cell comes from a journal: shown, never obeyed by the terminal.
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visible));
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');

@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
 import { renderRunbookMarkdown, renderRunbookText } from '../core/render-runbook.js';
+import { visible } from '../core/visible.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 
 export interface ShowOptions {
@@ -21,9 +22,9 @@ export async function runShow(ref: string, options: ShowOptions): Promise<number
       const rel = relative(process.cwd(), doc.path) || doc.path;
       return doc.anchor ? `${rel}#${doc.anchor}` : rel;
     };
-    process.stdout.write(renderRunbookMarkdown(runbook, href));
+    process.stdout.write(visible(renderRunbookMarkdown(runbook, href)));
   } else {
-    process.stdout.write(renderRunbookText(runbook) + '\n');
+    process.stdout.write(visible(renderRunbookText(runbook)) + '\n');
   }
   return 0;
 }

@@ -52,7 +52,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     const ui = await makeUi(yes);
     if (runbook.sha256 !== started.runbook.sha256) ui.warn(`${runbook.file} changed since the session started: the undo commands are today's`);
     const redactor = new Redactor();
-    const vars = restoreVars(runbook, replay, redactor, options);
+    const vars = await restoreVars(runbook, replay, redactor, options);
     await reacquireSecrets(runbook, replay, vars, ui, yes);
     const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: undoAttempts(parsed.events) });
     return printUndoSummary(result, id);

@@ -8,10 +8,12 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
+import { visibleUi } from '../core/visible-ui.js';
+import { resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { errnoText } from '../adapters/file-text.js';
+import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook, readInputFile } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
@@ -26,6 +28,7 @@ export interface WalkOptions {
   yes?: boolean;
   runSafe?: boolean;
   dir?: string;
+  allowShortSecret?: boolean;
 }
 
 /** `drbook run` and `drbook rehearse`: the same walk, live or as a drill. */
@@ -37,8 +40,12 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
 
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
   const redactor = new Redactor();
-  const vars = new VarStore(runbook.vars, redactor);
-  resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
+  const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
+  const file = readVarsFile(options.varsFile);
+  refuseOpenVarsFile(options.varsFile, file, runbook);
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
+  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
 
   const home = stateHome();
@@ -73,7 +80,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   try {
     for (const name of vars.names()) {
       const entry = vars.entry(name)!;
-      journal.append({ type: 'var.set', name, value: vars.shown(name), source: entry.source, ...(entry.secret ? { secret: true } : {}) });
+      journal.append({ type: 'var.set', name, source: entry.source, ...vars.journaled(name) });
     }
     const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
@@ -131,8 +138,9 @@ export function requireTerminal(command: string, yes: boolean): void {
 
 /** The prompts library is loaded only when someone will be asked something. */
 export async function makeUi(yes: boolean): Promise<Ui> {
-  if (yes) return new (await import('../adapters/plain-ui.js')).PlainUi();
-  return new (await import('../adapters/terminal-ui.js')).TerminalUi();
+  // Every string a runbook, journal or capture gives is made visible at this boundary.
+  if (yes) return visibleUi(new (await import('../adapters/plain-ui.js')).PlainUi());
+  return visibleUi(new (await import('../adapters/terminal-ui.js')).TerminalUi());
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction
 import { MASK, type Redactor } from './redact.js';
 import { renderShown, rewriteScript, scriptEnv, siteRefusal, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
-import { checkVarValue, type VarStore } from './vars.js';
+import type { VarStore } from './vars.js';
 
 /** The signals a command is stopped for when drbook itself gets them, by number (for 128+n). */
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
@@ -357,7 +357,9 @@ export class Walk {
     const { ui } = this.deps;
     let initial = template;
     for (;;) {
-      const edited = (await ui.askText('Edit the command (values as {{name}}; the change is recorded):', initial)).trim();
+      // A secret typed into the edit is kept as its {{name}}: the journal never holds the
+      // value, and resume replays the very same command (*** could not run).
+      const edited = this.plan.vars.withPlaceholders((await ui.askText('Edit the command (values as {{name}}; the change is recorded):', initial)).trim());
       if (!edited || edited === template) return edited;
       const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
       const refusals = sites.flatMap((site) => {
@@ -460,7 +462,7 @@ export class Walk {
         const value = await this.deps.ui.askVar({
           name,
           def,
-          validate: (v) => checkVarValue(name, def, v),
+          validate: (v) => this.plan.vars.check(name, v),
           ...(fallback !== undefined ? { initial: fallback } : {}),
         });
         // Enter on the offered default: a UI that hands back '' means "the default".
@@ -468,7 +470,7 @@ export class Walk {
           this.setVar(name, fallback, 'default', step);
           break;
         }
-        const problem = checkVarValue(name, def, value);
+        const problem = this.plan.vars.check(name, value);
         if (problem) {
           // The UI validates as the operator types; this guards a UI that does not, and
           // asks again: moving on would leave the var unset and fail the command later.
@@ -486,7 +488,7 @@ export class Walk {
     // A value derived from a secret (a capture that echoes one) is a secret too.
     const secret = vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value);
     vars.set(name, value, source, secret);
-    this.deps.journal.append({ type: 'var.set', name, value: vars.shown(name), source, ...(secret ? { secret: true } : {}), step: step.id });
+    this.deps.journal.append({ type: 'var.set', name, source, ...vars.journaled(name), step: step.id });
   }
 
   private render(text: string): string {

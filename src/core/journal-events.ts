@@ -4,6 +4,8 @@
  * milliseconds), `type` and `prev`: the sha256 hex of the previous line's bytes (without
  * its newline), or null on the first line. docs/journal.md documents each type.
  */
+import type { SecretFingerprint } from './secret-fingerprint.js';
+
 export const JOURNAL_VERSION = 1;
 
 export type Mode = 'live' | 'rehearsal';
@@ -50,6 +52,8 @@ export interface VarSet {
   value: string;
   source: VarSource;
   secret?: boolean;
+  /** For a secret: salted sha256 and length of the value (and of its shell-quoted form), never the value. */
+  fingerprints?: SecretFingerprint[];
   step?: string;
 }
 

@@ -1,4 +1,5 @@
 import type { DocLink, StepDef, VarDef } from './runbook-schema.js';
+import { visible } from './visible.js';
 
 export type { DocLink, StepDef, VarDef } from './runbook-schema.js';
 
@@ -63,5 +64,6 @@ export interface Problem {
 }
 
 export function formatProblem(p: Problem): string {
-  return `${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`;
+  // Messages quote runbook text: a control character in it is shown, never obeyed.
+  return visible(`${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`);
 }

@@ -6,6 +6,7 @@ import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { scanTemplate } from './template.js';
+import { hasControl, visible } from './visible.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
@@ -129,6 +130,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
   const shellTexts = checkMeaning(raw, ctx, report, reportAt);
+  escapedControls(raw, [], report);
   sortProblems(problems);
   // The shell checks of each run are still to come: no runbook before they have been made.
   if (shellTexts.length > 0) return { problems, shellTexts };
@@ -757,6 +759,29 @@ function controlCharacters(text: string, file: string): Problem[] {
     if (problems.length === 20) break; // a binary file would give thousands
   }
   return problems;
+}
+
+/**
+ * A control character written as an escape (`"\e]0;title\a"`) is in a value, not in the
+ * file: drbook shows it as `\e`, never sends it to the terminal, but it is almost surely a
+ * mistake or an attempt to retitle or clear the operator's terminal.
+ */
+function escapedControls(value: unknown, path: PathSegment[], report: Report, seen = new Set<object>()): void {
+  if (typeof value === 'object' && value !== null) {
+    // An alias can make the data cyclic (a node that contains itself): visit each node once.
+    if (seen.has(value)) return;
+    seen.add(value);
+  }
+  if (typeof value === 'string') {
+    if (hasControl(value)) report('warning', path, `control character in the text (${visible(value).slice(0, 60)}): drbook shows it as text and never sends it to the terminal; remove it`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => escapedControls(item, [...path, i], report, seen));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      if (hasControl(key)) report('warning', [...path, key], `control character in the key ${visible(key)}: remove it`, 'key');
+      escapedControls(item, [...path, key], report, seen);
+    }
+  }
 }
 
 /** C0 controls but tab, line feed and carriage return; DEL; C1 controls but NEL (U+0085). */

@@ -1,6 +1,7 @@
 import type { VarSource } from './journal-events.js';
 import type { Runbook, VarDef } from './model.js';
-import { MASK, type Redactor } from './redact.js';
+import { MASK, MIN_SECRET_LENGTH, type Redactor } from './redact.js';
+import { fingerprintSecret, type SecretFingerprint } from './secret-fingerprint.js';
 import { choiceValues } from './runbook-loader.js';
 import { shellWord } from './template.js';
 import { DrbookError, ExitCode } from './errors.js';
@@ -19,10 +20,18 @@ export interface VarValue {
  */
 export class VarStore {
   private readonly values = new Map<string, VarValue>();
+  private readonly fingerprints = new Map<string, SecretFingerprint[]>();
   constructor(
     readonly defs: Record<string, VarDef>,
     private readonly redactor: Redactor,
+    /** --allow-short-secret: a secret under MIN_SECRET_LENGTH is accepted (and masked as a whole word). */
+    readonly allowShortSecret = false,
   ) {}
+
+  /** checkVarValue with this walk's --allow-short-secret. */
+  check(name: string, value: string): string | undefined {
+    return checkVarValue(name, this.defs[name], value, this.allowShortSecret);
+  }
 
   get(name: string): string | undefined {
     return this.values.get(name)?.value;
@@ -41,7 +50,12 @@ export class VarStore {
       this.redactor.add(value);
       // In a command the value is inserted as one shell word: quoted and escaped (`it's`
       // becomes 'it'\''s'), the raw value no longer appears in it and would show.
-      this.redactor.add(shellWord(value));
+      const quoted = shellWord(value);
+      this.redactor.add(quoted);
+      const short = value.length < MIN_SECRET_LENGTH;
+      this.fingerprints.set(name, [fingerprintSecret(value, short), ...(quoted !== value ? [fingerprintSecret(quoted, quoted.length < MIN_SECRET_LENGTH)] : [])]);
+    } else {
+      this.fingerprints.delete(name);
     }
     const entry = { value, source, secret };
     this.values.set(name, entry);
@@ -55,14 +69,51 @@ export class VarStore {
     return entry.secret ? MASK : this.redactor.redact(entry.value);
   }
 
+  /**
+   * The var.set fields for a var: the value (*** for a secret) and, for a secret, its
+   * salted fingerprints, so that writers without the value can mask it (see journal.md).
+   */
+  journaled(name: string): { value: string; secret?: true; fingerprints?: SecretFingerprint[] } {
+    const entry = this.values.get(name);
+    const fingerprints = this.fingerprints.get(name);
+    return { value: this.shown(name), ...(entry?.secret ? { secret: true as const } : {}), ...(entry?.secret && fingerprints ? { fingerprints } : {}) };
+  }
+
+  /**
+   * `text` with each secret's value (raw or shell-quoted) replaced by `{{name}}`: an edited
+   * command that holds a secret is stored and replayed with the placeholder, never with the
+   * value nor with *** (which could not run again).
+   */
+  withPlaceholders(text: string): string {
+    const forms: { form: string; name: string }[] = [];
+    for (const [name, entry] of this.values) {
+      if (!entry.secret || entry.value === '') continue;
+      forms.push({ form: shellWord(entry.value), name }, { form: entry.value, name });
+    }
+    forms.sort((a, b) => b.form.length - a.form.length);
+    let out = text;
+    for (const { form, name } of forms) {
+      if (form.length >= MIN_SECRET_LENGTH) {
+        out = out.split(form).join(`{{${name}}}`);
+        continue;
+      }
+      // A short secret (--allow-short-secret) only where it stands as a whole word.
+      out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{L}\\p{N}_])`, 'gu'), `{{${name}}}`);
+    }
+    return out;
+  }
+
   names(): string[] {
     return [...this.values.keys()];
   }
 }
 
 /** Why a value is refused for a var (pattern, choices), or undefined when it is fine. */
-export function checkVarValue(name: string, def: VarDef | undefined, value: string): string | undefined {
+export function checkVarValue(name: string, def: VarDef | undefined, value: string, allowShortSecret = false): string | undefined {
   if (!def) return undefined;
+  if (def.secret === true && !allowShortSecret && value !== '' && value.length < MIN_SECRET_LENGTH) {
+    return `${name} is a secret of ${value.length} character${value.length === 1 ? '' : 's'}: secrets shorter than ${MIN_SECRET_LENGTH} are refused, since masking it would hide every place those letters appear (give the real secret, or --allow-short-secret to mask it only as a whole word)`;
+  }
   const choices = choiceValues(def.choices);
   if (choices && !choices.includes(value)) return `${name} must be one of: ${choices.join(', ')}`;
   if (def.pattern) {
@@ -110,7 +161,7 @@ export function resolveInitialVars(runbook: Runbook, inputs: VarInputs, store: V
       : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'env' as const]
       : [undefined, undefined];
     if (value === undefined || source === undefined) continue;
-    const problem = checkVarValue(name, def, value);
+    const problem = store.check(name, value);
     if (problem) {
       const where = source === 'env' ? `$${def.env}` : source === 'cli' ? `--var ${name}` : `--vars-file`;
       throw new DrbookError(`${where}: ${problem}${def.secret ? '' : ` (got "${value}")`}`, ExitCode.usage);

@@ -1,0 +1,136 @@
+/**
+ * What `drbook bundle` may copy, decided before anything is written: every doc and every
+ * file beside the runbooks must resolve, after symlinks, inside the runbooks directory or
+ * the docs root (by default the runbooks directory's parent). A doc path such as
+ * `../../../etc/passwd`, `/etc/shadow` or a symlink to it is refused, named.
+ */
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+import { errnoText } from './file-text.js';
+
+export interface BundleRoots {
+  /** Real paths (symlinks resolved). */
+  runbooks: string;
+  docsRoot: string;
+}
+
+export function bundleRoots(runbooksDir: string, docsRoot: string | undefined): BundleRoots {
+  const runbooks = realpathSync(runbooksDir);
+  // The parent of the directory as named: doc paths such as ../docs/x.md are read from there,
+  // also when the runbooks directory itself is a symlink to elsewhere.
+  const root = docsRoot === undefined ? resolve(runbooksDir, '..') : resolve(docsRoot);
+  return { runbooks, docsRoot: realpathSync(root) };
+}
+
+export function isInside(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel));
+}
+
+export function allowed(real: string, roots: BundleRoots): boolean {
+  return isInside(real, roots.runbooks) || isInside(real, roots.docsRoot);
+}
+
+export function describeRoots(roots: BundleRoots): string {
+  return roots.docsRoot === roots.runbooks || isInside(roots.runbooks, roots.docsRoot)
+    ? `the docs root ${roots.docsRoot}`
+    : `the runbooks directory ${roots.runbooks} or the docs root ${roots.docsRoot}`;
+}
+
+export interface ResolvedSource {
+  /** The path as named (a doc path, or the entry in the runbooks directory). */
+  path: string;
+  /** Where it leads after every symlink. */
+  real: string;
+  /** The path itself, or one of its parents, is a symlink: its target's content is copied. */
+  viaSymlink: boolean;
+  /** Permission bits of the file copied (the target's), kept in the bundle. */
+  mode: number;
+}
+
+/** Resolves a doc file; returns the reason it cannot be bundled instead when it cannot. */
+export function resolveDoc(path: string, roots: BundleRoots): ResolvedSource | string {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (error) {
+    return `cannot read it: ${errnoText(error)}`;
+  }
+  if (!allowed(real, roots)) return `it resolves to ${real}, outside ${describeRoots(roots)}; only files there are bundled (--docs-root DIR widens it)`;
+  let stat;
+  try {
+    stat = statSync(real);
+  } catch (error) {
+    return `cannot read it: ${errnoText(error)}`;
+  }
+  // Copying a linked directory could pull in a whole tree (or the bundle itself).
+  if (!stat.isFile()) return 'it is not a file: link a file (an index page) so the bundle can copy it';
+  let linked = false;
+  try {
+    linked = lstatSync(path).isSymbolicLink();
+  } catch {
+    // realpath just found it; a race here only loses the word "symlink" in the summary.
+  }
+  return { path, real, viaSymlink: linked, mode: stat.mode & 0o777 };
+}
+
+export interface Companion extends ResolvedSource {
+  /** Relative to the runbooks directory, with `/`. */
+  rel: string;
+}
+
+export interface CompanionPlan {
+  files: Companion[];
+  /** Entries that lead outside or nowhere, each with why. */
+  refused: { name: string; reason: string }[];
+  /** Special files (FIFOs, sockets, devices) not copied. */
+  skipped: string[];
+}
+
+/**
+ * The other files of the runbooks directory (the scripts steps call), to copy beside the
+ * bundled runbooks. A symlink is followed when it stays inside the allowed roots, and the
+ * file it leads to is copied as content; a symlinked directory is walked once (never in a
+ * loop). Hidden entries, node_modules, bundles and `excluded` real paths are left out.
+ */
+export function planCompanions(sourceDir: string, roots: BundleRoots, excluded: (real: string, path: string) => boolean): CompanionPlan {
+  const plan: CompanionPlan = { files: [], refused: [], skipped: [] };
+  const walk = (dir: string, rel: string, viaSymlink: boolean, seen: ReadonlySet<string>): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const path = join(dir, entry.name);
+      const name = `${rel}${entry.name}`;
+      let real: string;
+      try {
+        real = realpathSync(path);
+      } catch (error) {
+        plan.refused.push({ name, reason: `a symlink that leads nowhere (${errnoText(error)}): fix or remove it` });
+        continue;
+      }
+      const linked = viaSymlink || entry.isSymbolicLink();
+      if (!allowed(real, roots)) {
+        plan.refused.push({ name, reason: `a symlink to ${real}, outside ${describeRoots(roots)}` });
+        continue;
+      }
+      if (excluded(real, path)) continue;
+      let stat;
+      try {
+        stat = entry.isSymbolicLink() ? statSync(path) : lstatSync(path);
+      } catch (error) {
+        plan.refused.push({ name, reason: errnoText(error) });
+        continue;
+      }
+      if (stat.isDirectory()) {
+        if (seen.has(real)) continue;
+        walk(path, `${name}/`, linked, new Set([...seen, real]));
+      } else if (stat.isFile()) {
+        plan.files.push({ rel: name, path, real, viaSymlink: linked, mode: stat.mode & 0o777 });
+      } else {
+        plan.skipped.push(name);
+      }
+    }
+  };
+  const start = realpathSync(sourceDir);
+  walk(start, '', false, new Set([start]));
+  return plan;
+}

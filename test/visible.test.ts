@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { hasControl, visible } from '../src/core/visible.js';
+import { visibleUi } from '../src/core/visible-ui.js';
+import type { Ui, VarQuestion } from '../src/core/ports.js';
+
+describe('visible', () => {
+  it.each([
+    ['ESC as \\e', '\u001b]0;title\u0007', '\\e]0;title^G'],
+    ['CSI clear', 'a\u001b[2Jb', 'a\\e[2Jb'],
+    ['newline and tab kept', 'a\n\tb', 'a\n\tb'],
+    ['CR and backspace in caret notation', 'x\r\by', 'x^M^Hy'],
+    ['NUL and DEL', '\u0000\u007f', '^@^?'],
+    ['C1 CSI and OSC', '\u009b2J\u009d0;t\u009c', '\\x9b2J\\x9d0;t\\x9c'],
+    ['plain and non-ASCII text unchanged', 'déjà vu — ✓', 'déjà vu — ✓'],
+  ])('%s', (_name, input, expected) => {
+    expect(visible(input)).toBe(expected);
+    expect(hasControl(input)).toBe(input !== expected);
+  });
+});
+
+describe('visibleUi', () => {
+  it('shows a choice and a default as text, and hands back the real value', async () => {
+    let seen: VarQuestion | undefined;
+    const inner = {
+      askVar: async (q: VarQuestion) => {
+        seen = q;
+        return q.initial!;
+      },
+      askText: async (_m: string, initial?: string) => initial ?? '',
+    } as unknown as Ui;
+    const ui = visibleUi(inner);
+    const validated: string[] = [];
+    const answer = await ui.askVar({
+      name: 'v',
+      def: { prompt: 'Pick \u001b[2J', choices: { 'a\u001b': 'A \u001b]0;x\u0007' } },
+      initial: 'a\u001b',
+      validate: (value) => {
+        validated.push(value);
+        return undefined;
+      },
+    });
+    expect(seen!.def.prompt).toBe('Pick \\e[2J');
+    expect(seen!.def.choices).toEqual({ 'a\\e': 'A \\e]0;x^G' });
+    expect(seen!.initial).toBe('a\\e');
+    seen!.validate('a\\e');
+    expect(validated).toEqual(['a\u001b']);
+    expect(answer).toBe('a\u001b');
+    // An edit left as shown is the command itself, not its visible form.
+    expect(await ui.askText('Edit', 'echo \u001b[2J')).toBe('echo \u001b[2J');
+  });
+});
