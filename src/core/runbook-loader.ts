@@ -5,6 +5,7 @@ import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { scanTemplate, unsafeTemplateContext } from './template.js';
+import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
@@ -64,7 +65,11 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     at(locate(doc, lines, path, target), severity, message);
   };
 
-  for (const error of doc.errors) at(yamlErrorPosition(doc, lines, text, error), 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}`);
+  for (const error of doc.errors) {
+    const pos = yamlErrorPosition(doc, lines, text, error);
+    const hint = colonInValueHint(error.code, text.split('\n')[pos.line - 1]);
+    at(pos, 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}${hint ? `; ${hint}` : ''}`);
+  }
   for (const dup of duplicateKeys(doc)) {
     const first = toPosition(lines, dup.first);
     at(toPosition(lines, dup.at), 'error', `YAML: duplicate key "${dup.key}" (first at line ${first.line}): map keys must be unique`);
@@ -304,9 +309,12 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         reportAt('error', path, raw, n, `${label}: malformed template "${oneLine(raw)}": use {{name}} with a declared var`);
       }
       seen.clear();
+      const reparsed = path[path.length - 1] === 'run' ? reparsedPlaceholders(text, refs) : [];
       for (const ref of refs) {
         const [raw, n] = here(ref);
         used.add(ref.name);
+        const far = reparsed.find((r) => r.offset === ref.offset);
+        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         const unsafe = path[path.length - 1] === 'run' ? unsafeTemplateContext(text, ref.offset) : undefined;
         if (unsafe === 'quotes') {
