@@ -16,7 +16,7 @@ import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../ada
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, requireTerminal } from './walk.js';
+import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
   var?: string[];
@@ -84,6 +84,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
+    if (yes && started.mode === 'rehearsal') refuseUndecidedBranches(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
 
     // The gap is since drbook last drove the session: notes added meanwhile from other
     // terminals do not shorten it.

@@ -8,7 +8,7 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
+import { conditionVarsWithoutValue, parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { errnoText } from '../adapters/file-text.js';
@@ -39,6 +39,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const vars = new VarStore(runbook.vars, redactor);
   resolveInitialVars(runbook, { cli: parseVarAssignments(options.var ?? []), file: readVarsFile(options.varsFile), env: process.env }, vars);
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
+  if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
   const home = stateHome();
   ensureSessionsDir(home);
@@ -170,6 +171,27 @@ export function refuseUnanswerable(runbook: Runbook, vars: VarStore, steps: read
     return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+/**
+ * Under `rehearse --yes`, a `when:` whose variable has no value and no default would skip
+ * every branch and report a drill that rehearsed nothing: name the --var to give instead.
+ */
+export function refuseUndecidedBranches(runbook: Runbook, vars: VarStore, steps: readonly Step[] = runbook.steps): void {
+  const missing = conditionVarsWithoutValue({ ...runbook, steps: [...steps] }, vars);
+  if (missing.length === 0) return;
+  const how = missing.map((name) => {
+    const def = runbook.vars[name];
+    const values = choiceList(def?.choices);
+    return `--var ${name}=${values ?? '...'}${def?.env ? ` (or $${def.env})` : ''}`;
+  });
+  throw new DrbookError(`--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+function choiceList(choices: unknown): string | undefined {
+  if (choices === undefined || choices === null) return undefined;
+  const values = Array.isArray(choices) ? choices.map(String) : Object.keys(choices as Record<string, unknown>);
+  return values.length > 0 ? values.join('|') : undefined;
 }
 
 /** A step's `cwd` is relative to the runbook file; without one, commands run where drbook was started. */

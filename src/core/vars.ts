@@ -158,3 +158,20 @@ export function varsNobodyCanAnswer(runbook: Runbook, store: VarStore): string[]
     .filter(([name, def]) => used.has(name) && !store.has(name) && def.default === undefined)
     .map(([name]) => name);
 }
+
+/**
+ * Vars a rehearsal under --yes cannot stand in for: a `when:` depends on them, nobody gave
+ * a value, there is no default and no step captures them. A placeholder would make every
+ * branch false (or every `!=` true) and the drill would skip what it exists to rehearse.
+ */
+export function conditionVarsWithoutValue(runbook: Runbook, store: VarStore): string[] {
+  const captured = new Set(runbook.steps.flatMap((step) => (step.capture ? [step.capture] : [])));
+  const names = new Set<string>();
+  for (const step of runbook.steps) {
+    const name = step.condition?.name;
+    if (name === undefined || captured.has(name) || store.has(name)) continue;
+    const def = runbook.vars[name];
+    if (def && def.default === undefined) names.add(name);
+  }
+  return [...names];
+}
