@@ -9,7 +9,7 @@ import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore } from '../core/vars.js';
+import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -183,7 +183,11 @@ function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor
  * reach the screen and the log in clear.
  */
 async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
-  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name)).map((v) => v.name);
+  // Only the secrets a step still to walk uses: a later edit that needs another is asked
+  // for at that step, like any var without a value.
+  const remaining = runbook.steps.filter((step) => !replay.outcomes.has(step.id));
+  const used = varsUsedBy(remaining, replay.started?.mode === 'rehearsal' ? { runSafe: replay.started.runSafe === true } : undefined);
+  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && used.has(v.name)).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
     const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);

@@ -57,7 +57,10 @@ export interface WalkResult {
 }
 
 class Abort {
-  constructor(readonly step: string) {}
+  constructor(
+    readonly step: string,
+    readonly reason?: string,
+  ) {}
 }
 
 /**
@@ -93,15 +96,15 @@ export class Walk {
         this.deps.journal.append({ type: 'session.paused', ...(current ? { step: current.id } : {}), reason: 'Ctrl-C at a prompt' });
         return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), ...(current ? { stoppedAt: current.id } : {}) };
       }
-      if (error instanceof Abort) return this.end('aborted', error.step);
+      if (error instanceof Abort) return this.end('aborted', error.step, error.reason);
       throw error;
     }
     return this.end(this.counts.failed > 0 ? 'failed' : 'completed');
   }
 
-  private end(status: EndStatus, stoppedAt?: string): WalkResult {
+  private end(status: EndStatus, stoppedAt?: string, reason?: string): WalkResult {
     const durationMs = this.elapsed();
-    this.deps.journal.append({ type: 'session.ended', status, ...this.counts, durationMs });
+    this.deps.journal.append({ type: 'session.ended', status, ...this.counts, durationMs, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}) });
     return { status, counts: this.counts, durationMs, ...(stoppedAt ? { stoppedAt } : {}) };
   }
 
@@ -124,13 +127,23 @@ export class Walk {
         return;
       }
     }
-    await this.ensureVars(step, this.namesNeeded(step));
-
+    // The step first, then its questions: the operator answers knowing what the step is
+    // for and where its docs are.
+    const needed = this.namesNeeded(step);
+    const toAsk = needed.filter((name) => !this.plan.vars.has(name) && this.plan.vars.defs[name] !== undefined);
+    const asking = toAsk.length > 0 && !this.plan.yes;
+    if (asking) ui.showStep({ ...this.view(step), part: 'context' });
+    await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
     const view = this.view(step);
-    ui.showStep(view);
+    ui.showStep(asking ? { ...view, part: 'command' } : view);
 
     const manual = step.run === undefined;
+    // A step that only asks (`ask:` and nothing to run or confirm) is done by the answer.
+    if (manual && step.confirm === undefined && (step.ask?.length ?? 0) > 0) {
+      this.finishStep(step, 'done', clock.monotonic() - started);
+      return;
+    }
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
     for (;;) {
       const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
@@ -138,9 +151,12 @@ export class Walk {
         case 'note':
           await this.takeNote(step);
           continue;
-        case 'abort':
+        case 'abort': {
+          const reason = await this.confirmAbort(step);
+          if (reason === undefined) continue;
           journal.append({ type: 'decision', step: step.id, question: 'What next?', answer: 'abort' });
-          throw new Abort(step.id);
+          throw new Abort(step.id, reason);
+        }
         case 'skip': {
           const reason = await ui.askText('Why skip this step? (recorded for the post-mortem, Enter for none)', '');
           this.finishStep(step, 'skipped', clock.monotonic() - started, reason.trim() ? `operator: ${reason.trim()}` : 'operator');
@@ -269,14 +285,31 @@ export class Walk {
         this.finishStep(step, 'failed', clock.monotonic() - started, `${reason} (on_failure: abort)`);
         throw new Abort(step.id);
       }
-      const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
-      const action = this.plan.yes ? this.byDefault<FailureAction>('abort') : await ui.chooseFailureAction(current, reason, choices);
+      const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'note', 'abort'];
+      let action: FailureAction;
+      let abortReason: string | undefined;
+      for (;;) {
+        action = this.plan.yes ? this.byDefault<FailureAction>('abort') : await ui.chooseFailureAction(current, reason, choices);
+        if (action === 'note') {
+          // What the operator saw in the output, noted while it is on the screen; then
+          // the same question again.
+          await this.takeNote(step);
+          continue;
+        }
+        if (action === 'abort' && !this.plan.yes) {
+          const said = await this.confirmAbort(step);
+          if (said === undefined) continue;
+          abortReason = said;
+        }
+        break;
+      }
       journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
       switch (action) {
         case 'retry':
           continue;
         case 'edit': {
-          const edited = (await ui.askText('Edit the command (values as {{name}}; the change is recorded):', template)).trim();
+          const message = 'Edit the command (values as {{name}}; the change is recorded):';
+          const edited = (ui.editCommand ? await ui.editCommand(message, template) : await ui.askText(message, template)).trim();
           if (edited && edited !== template) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
@@ -292,9 +325,22 @@ export class Walk {
           return { outcome: 'marked-done', reason: `done by hand after failure: ${reason}` };
         case 'abort':
           this.finishStep(step, 'failed', clock.monotonic() - started, reason);
-          throw new Abort(step.id);
+          throw new Abort(step.id, abortReason);
       }
     }
+  }
+
+  /**
+   * Abort is for good: asked twice, with room for why (it goes in the post-mortem).
+   * Returns the reason ('' for none), or undefined when the operator changed their mind.
+   */
+  private async confirmAbort(step: Step): Promise<string | undefined> {
+    if (this.plan.yes) return '';
+    const { ui, journal } = this.deps;
+    const sure = await ui.confirm('Abort the runbook? The session ends here (drbook resume --reopen can continue it later).');
+    journal.append({ type: 'decision', step: step.id, question: 'Abort the runbook?', answer: sure ? 'yes' : 'no' });
+    if (!sure) return undefined;
+    return (await ui.askText('Why abort? (recorded for the post-mortem, Enter for none)', '')).trim();
   }
 
   /** Why a result is a failure, or undefined for a success. */
@@ -361,10 +407,19 @@ export class Walk {
   private async ensureVars(step: Step, names: readonly string[]): Promise<void> {
     const { vars } = this.plan;
     const explicit = new Set(step.ask ?? []);
+    // A drill needs no secret unless a command that really runs uses it: elsewhere the
+    // rehearsal shows <name>, and nobody has to open the password manager for a drill.
+    const drillOnly = this.plan.mode === 'rehearsal' && !(step.run !== undefined && step.safe === true && this.plan.runSafe);
     for (const name of names) {
-      if (vars.has(name)) continue;
+      const had = vars.entry(name);
+      // A placeholder stands in for a drill; a command that really runs needs the value.
+      if (had && !(had.source === 'placeholder' && vars.defs[name]?.secret === true && !drillOnly)) continue;
       const def = vars.defs[name];
       if (!def) continue; // a capture from a step not run: the command reports it missing
+      if (def.secret === true && drillOnly && name !== step.condition?.name) {
+        if (!had) this.setVar(name, `<${name}>`, 'placeholder', step);
+        continue;
+      }
       const fallback = def.default === undefined ? undefined : String(def.default);
       const mustAsk = explicit.has(name) || def.prompt !== undefined || def.choices !== undefined || fallback === undefined;
       if (!mustAsk && fallback !== undefined) {
@@ -404,7 +459,8 @@ export class Walk {
   private setVar(name: string, value: string, source: 'prompt' | 'default' | 'capture' | 'placeholder', step: Step): void {
     const { vars, redactor } = this.plan;
     // A value derived from a secret (a capture that echoes one) is a secret too.
-    const secret = vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value);
+    // A placeholder is not the secret: it is shown as <name>, never masked.
+    const secret = source !== 'placeholder' && (vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value));
     vars.set(name, value, source, secret);
     this.deps.journal.append({ type: 'var.set', name, value: vars.shown(name), source, ...(secret ? { secret: true } : {}), step: step.id });
   }

@@ -150,6 +150,8 @@ export interface SessionEnded {
   markedDone: number;
   /** Wall time from the first event to this one, pauses included. */
   durationMs: number;
+  /** Why the operator aborted, when they said. */
+  reason?: string;
 }
 
 export type EventBody =

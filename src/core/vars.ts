@@ -1,5 +1,5 @@
 import type { VarSource } from './journal-events.js';
-import type { Runbook, VarDef } from './model.js';
+import type { Runbook, Step, VarDef } from './model.js';
 import { MASK, type Redactor } from './redact.js';
 import { choiceValues } from './runbook-loader.js';
 import { shellWord } from './template.js';
@@ -174,4 +174,21 @@ export function conditionVarsWithoutValue(runbook: Runbook, store: VarStore): st
     if (def && def.default === undefined) names.add(name);
   }
   return [...names];
+}
+
+/**
+ * The vars the given steps use (asked, templated, or deciding a `when:`). In a rehearsal
+ * only the steps whose command really runs (safe, with --run-safe) count: a drill shows
+ * a secret as <name> everywhere else.
+ */
+export function varsUsedBy(steps: readonly Step[], rehearsal: { runSafe: boolean } | undefined): Set<string> {
+  const used = new Set<string>();
+  for (const step of steps) {
+    if (step.condition) used.add(step.condition.name);
+    if (rehearsal && !(step.run !== undefined && step.safe === true && rehearsal.runSafe)) continue;
+    for (const name of step.ask ?? []) used.add(name);
+    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
+    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
+  }
+  return used;
 }
