@@ -65,6 +65,8 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
     .option('-y, --yes', 'answer every question with its default')
     .option('--force', "take over a session whose driver lock belongs to another host")
+    .option('--reopen', 'continue a session that ended aborted, in the same journal (give its SESSION)')
+    .option('--runbook <path>', 'the runbook moved (a bundle mounted elsewhere): read it from here; its sha256 is checked')
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
   program

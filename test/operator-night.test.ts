@@ -118,3 +118,75 @@ describe('rehearse --yes and a when: nobody decided', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 });
+
+describe('resume --reopen and --runbook', () => {
+  const REOPEN = `drbook: 1
+id: re
+title: Reopen me
+steps:
+  - id: one
+    title: One
+    run: echo one
+  - id: two
+    title: Two
+    run: test -e ok
+  - id: three
+    title: Three
+    run: echo three
+`;
+
+  it('an aborted session goes on in the same journal with a moved runbook; sessions and export follow', async () => {
+    const { box, file } = sandboxWith('re.yml', REOPEN);
+    const first = await runCli(['run', file, '--yes'], env(box));
+    expect(first.code).toBe(1);
+    const [session] = JSON.parse((await runCli(['sessions', '--json'], env(box))).stdout) as { id: string; status: string }[];
+    expect(session!.status).toBe('aborted');
+
+    // Without --reopen: told how.
+    const plain = await runCli(['resume', session!.id, '--yes'], env(box));
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain(`drbook resume ${session!.id} --reopen`);
+
+    // The runbook moved: its old place is gone; --runbook gives the new one.
+    const { renameSync, mkdirSync, writeFileSync: write } = await import('node:fs');
+    const moved = join(box.cwd, 'mounted');
+    mkdirSync(moved);
+    renameSync(file, join(moved, 're.yml'));
+    write(join(box.cwd, 'ok'), '');
+    const gone = await runCli(['resume', session!.id, '--reopen', '--yes'], env(box));
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain('--runbook PATH');
+
+    // Another runbook at the new place is refused.
+    write(join(box.cwd, 'other.yml'), REOPEN.replace('id: re', 'id: other'));
+    const wrong = await runCli(['resume', session!.id, '--reopen', '--yes', '--runbook', join(box.cwd, 'other.yml')], env(box));
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('is runbook "other"');
+
+    const again = await runCli(['resume', session!.id, '--reopen', '--yes', '--runbook', join(moved, 're.yml')], env(box));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('Runbook read from');
+    expect(again.stdout).toContain('three');
+
+    const [after] = JSON.parse((await runCli(['sessions', '--json'], env(box))).stdout) as { id: string; status: string }[];
+    expect(after).toMatchObject({ id: session!.id, status: 'completed' });
+    const exported = await runCli(['export', session!.id], env(box));
+    expect(exported.stdout).toMatch(/Session aborted/);
+    expect(exported.stdout).toMatch(/Reopened \(it had ended aborted\) after a gap of .*; runbook read from `.*mounted\/re\.yml`/);
+    expect(exported.stdout).toMatch(/\*\*End:\*\* .*\(completed\)/);
+    const json = JSON.parse((await runCli(['export', session!.id, '--format', 'json'], env(box))).stdout) as { summary?: { status?: string } };
+    expect(JSON.stringify(json)).toContain('"reopened":true');
+  });
+
+  it('--reopen needs a session id, and refuses one that is not aborted', async () => {
+    const { box, file } = sandboxWith('re.yml', REOPEN);
+    const none = await runCli(['resume', '--reopen', '--yes'], env(box));
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('--reopen needs the SESSION');
+    writeFileSync(join(box.cwd, 'ok'), '');
+    await runCli(['run', file, '--yes'], env(box));
+    const [done] = JSON.parse((await runCli(['sessions', '--json'], env(box))).stdout) as { id: string }[];
+    const refused = await runCli(['resume', done!.id, '--reopen', '--yes'], env(box));
+    expect(refused.code).toBe(2);
+  });
+});

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
@@ -7,7 +7,7 @@ import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
+import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
@@ -23,6 +23,10 @@ export interface ResumeOptions {
   varsFile?: string;
   yes?: boolean;
   force?: boolean;
+  /** Continue a session that ended aborted, in the same journal. */
+  reopen?: boolean;
+  /** The runbook moved (a bundle mounted elsewhere): read it from here, after the sha256 check. */
+  runbook?: string;
 }
 
 /**
@@ -34,9 +38,19 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   const yes = options.yes === true;
   requireTerminal('resume', yes);
   const home = stateHome();
-  const id = resolveSessionId(home, session, isResumable);
+  const reopen = options.reopen === true;
+  if (reopen && (session === undefined || session === '')) {
+    throw new DrbookError('--reopen needs the SESSION to reopen (drbook sessions lists them): an aborted session is never picked by default', ExitCode.usage);
+  }
+  const id = resolveSessionId(home, session, reopen ? isReopenable : isResumable);
   const summary = loadSessionSummary(home, id);
-  if (summary.status === 'completed' || summary.status === 'aborted') {
+  if (reopen && summary.status !== 'aborted') {
+    throw new DrbookError(`session ${id} is ${summary.status}, not aborted: --reopen is for an aborted session${isResumable(summary) ? ` (drbook resume ${id} continues this one)` : ''}`, ExitCode.usage);
+  }
+  if (!reopen && summary.status === 'aborted') {
+    throw new DrbookError(`session ${id} is aborted: drbook resume ${id} --reopen continues it in the same journal (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
+  }
+  if (summary.status === 'completed') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
   }
   const path = sessionJournalPath(home, id);
@@ -58,10 +72,18 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const ui = await makeUi(yes);
     if (lock.tookOverFrom) ui.warn(`took over the session from drbook pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}, which is no longer running`);
 
-    if (!existsSync(started.runbook.path)) {
-      throw new DrbookError(`the runbook of ${id} is gone: ${started.runbook.path} does not exist (restore it, then resume)`, ExitCode.usage);
+    const known = currentRunbookPath(parsed.events, started.runbook.path);
+    const runbookPath = options.runbook === undefined ? known : resolvePath(options.runbook);
+    if (!existsSync(runbookPath)) {
+      if (options.runbook !== undefined) throw new DrbookError(`--runbook ${options.runbook}: no such file`, ExitCode.usage);
+      throw new DrbookError(`the runbook of ${id} is gone: ${runbookPath} does not exist (restore it, or give its new place with --runbook PATH)`, ExitCode.usage);
     }
-    const { runbook, warnings } = findRunbook(started.runbook.path);
+    const { runbook, warnings } = findRunbook(runbookPath);
+    if (runbook.id !== started.runbook.id) {
+      throw new DrbookError(`${runbookPath} is runbook "${runbook.id}", but session ${id} walks "${started.runbook.id}": give the same runbook`, ExitCode.usage);
+    }
+    const moved = runbook.file !== known ? runbook.file : undefined;
+    if (moved) ui.info(`Runbook read from ${moved} (the session started with ${started.runbook.path})`);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
     let runbookChanged: { from: string; to: string } | undefined;
     if (runbook.sha256 !== started.runbook.sha256) {
@@ -95,12 +117,19 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       ...(replay.currentStep ? { step: replay.currentStep.step } : {}),
       pid: process.pid,
       ...(runbookChanged ? { runbookChanged } : {}),
+      ...(reopen ? { reopened: true as const } : {}),
+      ...(moved ? { runbookPath: moved } : {}),
     });
     resumed = true;
     journalVarChanges(replay, vars, journal);
     ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
+    // Reopened: the step the abort failed is walked again (its failure stays in the journal).
+    if (reopen) {
+      const abortedStep = stepFailedByTheAbort(parsed.events);
+      if (abortedStep !== undefined) finished.delete(abortedStep);
+    }
 
     if (replay.inFlight) {
       const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);
@@ -158,6 +187,17 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     lock.release();
     journal.close();
   }
+}
+
+/** The step whose failure ended the session aborted (the last step.finished before the end), if failed. */
+function stepFailedByTheAbort(events: readonly JournalEvent[]): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'session.ended' && e.status !== 'aborted') return undefined;
+    if (e.type === 'step.started') return undefined;
+    if (e.type === 'step.finished') return e.outcome === 'failed' ? e.step : undefined;
+  }
+  return undefined;
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */

@@ -139,6 +139,10 @@ export interface SessionResumed {
   step?: string;
   pid: number;
   runbookChanged?: { from: string; to: string };
+  /** `resume --reopen`: the session had ended aborted and goes on in the same journal. */
+  reopened?: true;
+  /** `resume --runbook PATH`: the runbook is read from here from now on (absolute). */
+  runbookPath?: string;
 }
 
 export interface SessionEnded {

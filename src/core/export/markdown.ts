@@ -300,10 +300,11 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
       return { ...at, text: `Paused${m.step === null ? '' : ` at ${stepLabel(r, m)}`}: ${inline(m.reason)}` };
     case 'session.resumed': {
       const changed = m.runbookChanged === null ? '' : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
-      return { ...at, text: `Resumed after a gap of ${formatDuration(m.gapMs)}${changed}` };
+      const moved = m.runbookPath === undefined ? '' : `; runbook read from ${code(m.runbookPath)}`;
+      return { ...at, text: `${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}` };
     }
     case 'session.ended':
-      return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}` };
+      return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}${m.reason ? `; reason: ${inline(m.reason)}` : ''}` };
     case 'var.set':
       return { ...at, text: `Set ${varText(m)}` };
   }

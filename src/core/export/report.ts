@@ -54,8 +54,8 @@ export type Moment = MomentBase &
     | { kind: 'decision'; question: string; answer: string }
     | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
     | { kind: 'session.paused'; reason: string }
-    | { kind: 'session.resumed'; gapMs: number; runbookChanged: { from: string; to: string } | null }
-    | { kind: 'session.ended'; status: EndStatus }
+    | { kind: 'session.resumed'; gapMs: number; runbookChanged: { from: string; to: string } | null; reopened?: true; runbookPath?: string }
+    | { kind: 'session.ended'; status: EndStatus; /** Why the operator aborted, when said. */ reason?: string }
   );
 
 
@@ -435,10 +435,10 @@ function buildChronology(
         moment = { ...base, kind: e.type, reason: clean(e.reason) };
         break;
       case 'session.resumed':
-        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null };
+        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, ...(e.reopened ? { reopened: true as const } : {}), ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}) };
         break;
       case 'session.ended':
-        moment = { ...base, kind: e.type, status: e.status };
+        moment = { ...base, kind: e.type, status: e.status, ...(e.reason ? { reason: clean(e.reason) } : {}) };
         break;
       case 'command.spawned':
         // A pid matters to resume, not to the people reading the post-mortem.
