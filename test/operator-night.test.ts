@@ -190,3 +190,20 @@ steps:
     expect(refused.code).toBe(2);
   });
 });
+
+describe('getting drbook on PATH, and help with examples', () => {
+  it('the README says how to install it, and npx only inside the clone', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { REPO } = await import('./helpers/run-cli.js');
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    expect(readme).toContain('npm install -g .');
+    expect(readme).toContain('npm link');
+    expect(readme).toMatch(/`npx drbook` works only inside this\s+directory/);
+  });
+
+  it.each(['list', 'validate', 'show', 'run', 'rehearse', 'resume', 'note', 'sessions', 'verify', 'export', 'bundle', 'schema'])('drbook %s --help ends with examples', async (command) => {
+    const r = await runCli([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`\\nExamples:\\n(  \\$ drbook ${command}.*\\n|  \\$ .*drbook ${command}.*\\n)+$`));
+  });
+});
