@@ -130,8 +130,10 @@ export class Walk {
     // The step first, then its questions: the operator answers knowing what the step is
     // for and where its docs are.
     const needed = this.namesNeeded(step);
-    const toAsk = needed.filter((name) => !this.plan.vars.has(name) && this.plan.vars.defs[name] !== undefined);
-    const asking = toAsk.length > 0 && !this.plan.yes;
+    const toAsk = this.plan.yes ? [] : needed.filter((name) => this.willAsk(step, name));
+    // What takes a default or a placeholder is settled first, so the context reads right.
+    await this.ensureVars(step, needed.filter((name) => !toAsk.includes(name)));
+    const asking = toAsk.length > 0;
     if (asking) ui.showStep({ ...this.view(step), part: 'context' });
     await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
@@ -397,6 +399,19 @@ export class Walk {
     const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
     const names = [...(step.ask ?? []), ...texts.flatMap((t) => (t === undefined ? [] : templateNames(t)))];
     return [...new Set(names)];
+  }
+
+  /** Whether ensureVars would put a question to the operator for this var at this step. */
+  private willAsk(step: Step, name: string): boolean {
+    const { vars } = this.plan;
+    const def = vars.defs[name];
+    if (!def) return false;
+    const had = vars.entry(name);
+    const drillOnly = this.plan.mode === 'rehearsal' && !(step.run !== undefined && step.safe === true && this.plan.runSafe);
+    if (had && !(had.source === 'placeholder' && def.secret === true && !drillOnly)) return false;
+    if (def.secret === true && drillOnly && name !== step.condition?.name) return false;
+    const explicit = (step.ask ?? []).includes(name);
+    return explicit || def.prompt !== undefined || def.choices !== undefined || def.default === undefined;
   }
 
   /**
