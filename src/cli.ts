@@ -77,6 +77,15 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
   program
+    .command('undo')
+    .description('walk back: the undo: of every step done, latest first, each asked like a step')
+    .argument('[session]', 'session id or journal path (default: the latest session not running)')
+    .option('--var <name=value>', 'set a variable (repeatable)', collect)
+    .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
+    .option('-y, --yes', 'run every undo in order, stop at the first failure')
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/undo.js')).runUndo(session, opts)));
+
+  program
     .command('note')
     .addHelpText('after', examples(['drbook note "provider confirms the fire"', 'drbook note --at 01:50 "monitoring SMS received"']))
     .description('append a note to the open session, from any terminal')

@@ -1,4 +1,4 @@
-import { DrbookError, ExitCode } from './core/errors.js';
+import { DrbookError, ExitCode, SignalStop } from './core/errors.js';
 import { VERSION, versionOnly } from './version.js';
 
 /** The one place that turns an outcome or an error into an exit code. */
@@ -27,6 +27,10 @@ function exitCodeFor(error: unknown, debug: boolean): number {
     // Commander has already printed its message.
     if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' || commanderCode === 'commander.help') return ExitCode.ok;
     return ExitCode.usage;
+  }
+  if (error instanceof SignalStop) {
+    process.stderr.write(`drbook: ${error.message}\n`);
+    return error.exitCode;
   }
   if (error instanceof DrbookError) {
     for (const line of error.details) process.stderr.write(line + '\n');
@@ -62,6 +66,9 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 // 'beforeExit' fires exactly then (and not on process.exit or a signal); 'exit' would not
 // do, as the prompts' exit hooks set exitCode to 0 before other listeners see it.
 let finished = false;
+// A file-size limit (ulimit -f) would kill drbook silently with SIGXFSZ at the write that
+// crosses it. Ignored, the write fails with EFBIG instead, and the one-line error says why.
+process.on('SIGXFSZ', () => {});
 main(process.argv)
   .catch((error: unknown) => {
     process.exitCode = exitCodeFor(error, process.argv.includes('--debug'));

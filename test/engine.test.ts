@@ -43,7 +43,7 @@ function setup(s: Setup) {
   const runbook = runbookOf(s.yaml);
   const clock = new FakeClock();
   const journal = new MemoryJournal(clock);
-  const ui = new FakeUi(s.ui);
+  const ui = new FakeUi(s.ui, clock);
   const executor = new FakeExecutor(s.exec, clock);
   const redactor = new Redactor();
   const vars = new VarStore(runbook.vars, redactor);
@@ -1539,5 +1539,28 @@ describe('the walk: the operator\'s night', () => {
     expect(t.journal.ofType('command.rehearsed').map((e) => e.command)).toEqual(['curl -X POST -H *** api']);
     expect(t.journal.text()).not.toContain('s3cr3t-tok');
     expect(t.ui.shownText()).not.toContain('s3cr3t-tok');
+  });
+});
+
+describe('drbook ended by a signal while a command runs', () => {
+  it('journals the stopped attempt and a pause, asks nothing, and ends with 128+n', async () => {
+    const { SignalStop } = await import('../src/core/errors.js');
+    const s = setup({ yaml: TWO, yes: true, exec: [{ exitCode: null, signal: 'SIGTERM', stoppedBy: 'SIGHUP', pid: 77 }] });
+    let caught: unknown;
+    try {
+      await s.go();
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(SignalStop);
+    expect(caught).toMatchObject({ signal: 'SIGHUP', exitCode: 129 });
+    const tail = s.journal.events.slice(-2);
+    expect(tail).toMatchObject([
+      { type: 'command.finished', step: 'a', ok: false, interrupted: true, reason: 'drbook got SIGHUP: the command and everything it started were stopped' },
+      { type: 'session.paused', step: 'a', reason: 'drbook got SIGHUP while the command ran' },
+    ]);
+    // Step b never started, and no question was asked about a.
+    expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
+    expect(s.journal.events.some((e) => e.type === 'decision' || e.type === 'session.ended')).toBe(false);
   });
 });

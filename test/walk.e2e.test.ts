@@ -505,7 +505,12 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     ]);
     expect(only(events, 'command.spawned').pid).toBe(pids[0]);
     expect(only(events, 'command.finished')).toMatchObject({ attempt: 1, ok: false, interrupted: true, reason: 'interrupted (Ctrl-C)', tail: 'copy started' });
-    expect(only(events, 'decision')).toMatchObject({ question: 'After failure (interrupted (Ctrl-C)): what next?', answer: 'abort' });
+    // The abort is confirmed (no reason given), then the choice is journaled.
+    expect(all(events, 'decision').map((d) => [d.question, d.answer])).toEqual([
+      ['Abort the runbook?', 'yes'],
+      ['After failure (interrupted (Ctrl-C)): what next?', 'abort'],
+    ]);
+    expect(only(events, 'session.ended')).not.toHaveProperty('reason');
     expect(only(events, 'step.finished')).toMatchObject({ step: 'copy-archive', outcome: 'failed', reason: 'interrupted (Ctrl-C)' });
     expect(only(events, 'session.ended')).toMatchObject({ status: 'aborted', done: 0, failed: 1 });
   });

@@ -13,9 +13,9 @@
  */
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { DrbookError, ExitCode } from '../core/errors.js';
+import { DrbookError, ExitCode, JournalRefused } from '../core/errors.js';
 import { JOURNAL_VERSION, type EventBody, type JournalEvent } from '../core/journal-events.js';
-import { hashLine, isJournalEvent, parseJournal, verifyChain, type ParsedJournal } from '../core/journal-parse.js';
+import { hashLine, isJournalEvent, journalShapeProblem, parseJournal, verifyChain, type ParsedJournal } from '../core/journal-parse.js';
 import type { Clock, Journal } from '../core/ports.js';
 import { sleepSync, withAppendLock } from './file-lock.js';
 import { errnoText } from './file-text.js';
@@ -45,9 +45,14 @@ export class FileJournal implements Journal {
   readonly outputDir: string;
   private fd: number | undefined;
   private tail: Tail | undefined;
+  /** The file's size after this writer's last append: it can only grow (notes append too). */
+  private minSize: number;
+  /** Set once the file at the path is no longer the one this writer holds: nothing more is written. */
+  private lost: string | undefined;
   private readonly clock: Clock;
 
   private constructor(path: string, fd: number, clock: Clock) {
+    this.minSize = fstatSync(fd).size;
     this.path = path;
     this.sessionId = basename(path).replace(/\.jsonl$/, '');
     this.outputDir = path.replace(/\.jsonl$/, '');
@@ -101,6 +106,11 @@ export class FileJournal implements Journal {
       throw notWritable(path, error);
     }
     try {
+      const mode = fstatSync(fd).mode;
+      if ((mode & 0o022) !== 0) {
+        fchmodSync(fd, 0o600);
+        warnMode(path, mode, '0600');
+      }
       checkVersion(path, readTail(fd, fstatSync(fd).size));
     } catch (error) {
       closeSync(fd);
@@ -124,7 +134,7 @@ export class FileJournal implements Journal {
   }
 
   private appendLocked(fd: number, body: EventBody): JournalEvent {
-    const size = fstatSync(fd).size;
+    const size = this.checkStillThere(fd);
     // Another process appended since our last write: learn the new end from the file.
     if (this.tail === undefined || this.tail.size !== size) this.tail = checkVersion(this.path, readTail(fd, size));
     const tail = this.tail;
@@ -135,11 +145,42 @@ export class FileJournal implements Journal {
     if (written !== bytes.length) {
       // A short write (the disk filled up mid-line): the line is torn; the next append
       // starts on a fresh line after it.
-      throw new DrbookError(`cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full?)`, ExitCode.usage);
+      throw new DrbookError(`cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full, or a file-size limit?)`, ExitCode.usage);
     }
     fsyncSync(fd);
+    this.minSize = size + bytes.length;
     this.tail = { size: size + bytes.length, lastSeq: event.seq, lastHash: hashLine(line), endsWithNewline: true };
     return event;
+  }
+
+  /**
+   * The descriptor must still be the file at the path, as long as this writer wrote: a
+   * journal deleted, replaced or cut during a session would otherwise take every later
+   * event with it unseen (drbook would report a completed run that `sessions` no longer
+   * shows). Nothing is re-created: the session stops and says so. A journal made writable
+   * by others is set back to 0600, with a warning. Returns the file's size.
+   */
+  private checkStillThere(fd: number): number {
+    if (this.lost !== undefined) throw lostJournal(this.path, this.lost);
+    const held = fstatSync(fd);
+    let problem: string | undefined;
+    try {
+      const named = statSync(this.path);
+      if (named.ino !== held.ino || named.dev !== held.dev) problem = 'it was replaced by another file';
+      else if (held.nlink === 0) problem = 'it was deleted';
+    } catch {
+      problem = held.nlink === 0 ? 'it was deleted' : 'it was moved away';
+    }
+    if (problem === undefined && held.size < this.minSize) problem = `it was cut from ${this.minSize} to ${held.size} bytes`;
+    if (problem !== undefined) {
+      this.lost = problem;
+      throw lostJournal(this.path, problem);
+    }
+    if ((held.mode & 0o022) !== 0) {
+      fchmodSync(fd, 0o600);
+      warnMode(this.path, held.mode, '0600');
+    }
+    return held.size;
   }
 
   /** Idempotent. */
@@ -164,6 +205,15 @@ function checkVersion(path: string, tail: Tail): Tail {
     );
   }
   return tail;
+}
+
+function lostJournal(path: string, problem: string): DrbookError {
+  return new DrbookError(`the journal ${path} is gone from under the session: ${problem}; nothing more is written and nothing was re-created: the session stopped here (what happened since is on the screen and in the command logs)`, ExitCode.usage);
+}
+
+/** One warning line about a file others could write, now set back to `to`. */
+export function warnMode(path: string, mode: number, to: string): void {
+  process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to ${to}; check it with drbook verify\n`);
 }
 
 function notWritable(path: string, error: unknown): DrbookError {
@@ -250,6 +300,19 @@ export function readJournalFile(path: string): ParsedJournal & { warnings: strin
     parsed = parseJournal(readText(path));
   }
   return { ...parsed, warnings: journalWarnings(path, parsed) };
+}
+
+/**
+ * A session's journal as every command reads it: readJournalFile, refusing a journal that
+ * was not written whole (see journalShapeProblem) with a JournalRefused.
+ */
+export function readSessionJournal(path: string): ParsedJournal & { warnings: string[] } {
+  const parsed = readJournalFile(path);
+  const problem = journalShapeProblem(parsed);
+  if (problem !== undefined) {
+    throw new JournalRefused(`${path}${problem.line === undefined ? '' : `:${problem.line}`}: ${problem.reason}; refused: its record cannot be trusted (the file is left as it is)`);
+  }
+  return parsed;
 }
 
 function readText(path: string): string {

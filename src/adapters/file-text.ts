@@ -22,6 +22,7 @@ export function errnoText(error: unknown): string {
     case 'ENOTDIR': return 'a part of the path is not a directory';
     case 'ENOSPC': return 'no space left on the device';
     case 'EROFS': return 'read-only file system';
+    case 'EFBIG': return 'file too large: the file-size limit (ulimit -f) was reached';
     default: return error instanceof Error ? error.message.split('\n')[0]! : String(error);
   }
 }

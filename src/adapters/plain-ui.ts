@@ -5,7 +5,8 @@
  */
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
-import type { CommandResult, FailureAction, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
+import type { CommandResult, FailureAction, PollWait, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
+import { countdown, pollStatus } from './poll-wait.js';
 
 /** How each kind of text is painted. Identity functions give plain text. */
 export interface Paint {
@@ -486,6 +487,12 @@ export class PlainUi implements Ui {
 
   commandFinished(view: StepView, result: CommandResult): void {
     this.line(renderCommandFinished(view, result, this.render));
+  }
+
+  /** No spinner in a log: one line a wait, then the wait itself (Ctrl-C still stops it). */
+  async waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'> {
+    this.line(`Step ${view.position}/${view.total}: ${pollStatus(wait, wait.waitMs, this.render.width)}`);
+    return countdown({ waitMs: wait.waitMs, onTick: () => {}, tickMs: 60_000 });
   }
 }
 

@@ -3,7 +3,7 @@
  * terminal and to a log file (both redacted), without ever holding unbounded output in
  * memory, and stops the command and everything it started on a timeout or a Ctrl-C.
  */
-import { chmodSync, closeSync, createWriteStream, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, createWriteStream, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import type { WriteStream } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -45,6 +45,33 @@ const TAIL_LINES = 20;
 const STATUS_AFTER_MS = 1000;
 const STATUS_TICK_MS = 250;
 const ERASE_LINE = '\r\x1b[2K';
+/** Signals that end drbook; while a command runs they stop the command's tree first. */
+const FATAL_SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+
+let onFatalSignal: ((signal: NodeJS.Signals) => void) | undefined;
+let fatalListening = false;
+
+/**
+ * While a command runs, SIGTERM, SIGHUP and SIGQUIT go to `stop` instead of ending drbook.
+ * The listeners stay once installed, so a signal that races the command's own exit is
+ * never lost to a listener removed a moment too early; outside a command they end drbook
+ * as the default action would (exit 128+n).
+ */
+function watchFatalSignals(stop: (signal: NodeJS.Signals) => void): () => void {
+  if (!fatalListening) {
+    fatalListening = true;
+    for (const name of Object.keys(FATAL_SIGNALS)) {
+      process.on(name, (signal: NodeJS.Signals) => {
+        if (onFatalSignal !== undefined) onFatalSignal(signal);
+        else process.exit(128 + (FATAL_SIGNALS[signal] ?? 15));
+      });
+    }
+  }
+  onFatalSignal = stop;
+  return () => {
+    if (onFatalSignal === stop) onFatalSignal = undefined;
+  };
+}
 
 type Sink = NodeJS.WritableStream;
 
@@ -85,7 +112,7 @@ export class ProcessExecutor implements Executor {
     let logFd: number | undefined;
     if (request.logFile !== undefined) {
       try {
-        logFd = openLog(request.logFile);
+        logFd = openLog(request.logFile, request.replaceLog === true);
       } catch (error) {
         return failedToStart(started, `cannot open the output log ${request.logFile}: ${reason(error)}`);
       }
@@ -93,6 +120,17 @@ export class ProcessExecutor implements Executor {
 
     const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', request.command]] : ['bash', ['-e', '-o', 'pipefail', '-c', request.command]];
     const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
+    // From before the process exists: a signal that comes while it starts and its pid is
+    // journaled is held for supervise, which stops the tree for it.
+    const early: { signal?: NodeJS.Signals } = {};
+    const unwatchEarly = watchFatalSignals((signal) => {
+      early.signal ??= signal;
+    });
+    const giveUp = (): void => {
+      unwatchEarly();
+      // Nothing runs: end as the signal would have.
+      if (early.signal !== undefined) process.exit(128 + (FATAL_SIGNALS[early.signal] ?? 15));
+    };
     let subprocess: ReturnType<typeof execa>;
     try {
       subprocess = execa(file, args, {
@@ -109,6 +147,7 @@ export class ProcessExecutor implements Executor {
       });
     } catch (error) {
       restoreStdin();
+      giveUp();
       if (logFd !== undefined) closeSync(logFd);
       return failedToStart(started, `cannot start ${file}: ${reason(error)}`);
     }
@@ -117,12 +156,14 @@ export class ProcessExecutor implements Executor {
     if (pid === undefined) {
       const result = await subprocess;
       restoreStdin();
+      giveUp();
       if (logFd !== undefined) closeSync(logFd);
       return failedToStart(started, spawnFailure(file, result.code, result.originalMessage));
     }
     const procStart = readProcStart(pid);
+    const pgid = readProcessGroup(pid);
     try {
-      request.onSpawn?.(pid, procStart);
+      request.onSpawn?.(pid, procStart, pgid);
     } catch (error) {
       // Whoever asked could not record the command (a journal not writable): it must not run unrecorded.
       subprocess.stdout?.destroy();
@@ -130,12 +171,13 @@ export class ProcessExecutor implements Executor {
       await terminateTree(pid, [{ signal: 'SIGKILL', afterMs: 0 }], { rootStart: procStart }).done;
       await subprocess.catch(() => undefined);
       restoreStdin();
+      unwatchEarly();
       if (logFd !== undefined) closeSync(logFd);
       throw error;
     }
 
     try {
-      return await this.supervise(request, subprocess, pid, procStart, started, logFd);
+      return await this.supervise(request, subprocess, pid, procStart, started, logFd, early);
     } finally {
       restoreStdin();
     }
@@ -148,6 +190,7 @@ export class ProcessExecutor implements Executor {
     procStart: string | undefined,
     started: number,
     logFd: number | undefined,
+    early: { signal?: NodeJS.Signals },
   ): Promise<CommandResult> {
     const redacting = request.redactor.size > 0;
     const log: WriteStream | undefined = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 1024 * 1024 });
@@ -351,6 +394,20 @@ export class ProcessExecutor implements Executor {
       else terminate(interruptStages);
     };
     process.on('SIGINT', onSigint);
+    // SIGTERM, SIGHUP (an ssh drop, a closed terminal) and SIGQUIT would kill drbook and
+    // leave the command's children running unseen: stop the whole tree first, then let
+    // the walk journal it and end with 128+n.
+    let stoppedBy: NodeJS.Signals | undefined;
+    const onFatal = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      if (termination !== undefined) return;
+      terminate([
+        { signal: 'SIGTERM', afterMs: 0 },
+        { signal: 'SIGKILL', afterMs: this.killGraceMs },
+      ]);
+    };
+    const unwatch = watchFatalSignals(onFatal);
+    if (early.signal !== undefined) onFatal(early.signal);
     const timeoutTimer =
       request.timeoutMs === undefined
         ? undefined
@@ -390,6 +447,7 @@ export class ProcessExecutor implements Executor {
       await subprocess.catch(() => undefined);
     } finally {
       process.off('SIGINT', onSigint);
+      unwatch();
       if (statusTimer !== undefined) clearInterval(statusTimer);
       clearStatus();
       for (const [dest, onError] of sinkErrors) {
@@ -405,6 +463,7 @@ export class ProcessExecutor implements Executor {
       durationMs,
       timedOut,
       interrupted,
+      ...(stoppedBy === undefined ? {} : { stoppedBy }),
       stdout: capturedText(sources[0]),
       stderr: capturedText(sources[1]),
       truncated,
@@ -457,6 +516,7 @@ function reason(error: unknown): string {
       ENOTDIR: 'a parent is not a directory',
       ENOSPC: 'no space left on device',
       EROFS: 'read-only file system',
+      EFBIG: 'file too large: the file-size limit (ulimit -f) was reached',
     };
     return known[err.code] ?? err.code;
   }
@@ -464,7 +524,8 @@ function reason(error: unknown): string {
 }
 
 /** Opens (appends to) the log with mode 0600, creating missing parents 0700, whatever the umask. */
-function openLog(path: string): number {
+/** `replace`: an `until:` poll keeps only its last attempt's output (earlier ones are tails in the journal). */
+function openLog(path: string, replace = false): number {
   const dir = dirname(path);
   const first = mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (first !== undefined) {
@@ -476,8 +537,10 @@ function openLog(path: string): number {
       chmodSync(current, 0o700);
     }
   }
-  const fd = openSync(path, 'a', 0o600);
+  const fd = openSync(path, replace ? 'w' : 'a', 0o600);
   try {
+    const mode = fstatSync(fd).mode;
+    if ((mode & 0o022) !== 0) process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0600\n`);
     fchmodSync(fd, 0o600);
   } catch (error) {
     closeSync(fd);

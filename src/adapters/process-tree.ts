@@ -73,6 +73,11 @@ export function isProcessAlive(pid: number, procStart?: string): boolean {
   }
 }
 
+/** The parent of `pid` (Linux only). */
+export function readParent(pid: number): number | undefined {
+  return hasProc ? readStat(pid)?.ppid : undefined;
+}
+
 /** The process group of `pid` (Linux only). */
 export function readProcessGroup(pid: number): number | undefined {
   return hasProc ? readStat(pid)?.pgrp : undefined;

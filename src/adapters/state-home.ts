@@ -2,7 +2,7 @@
  * Where sessions live: `DRBOOK_HOME/sessions/<SESSION>.jsonl`, the command logs in
  * `DRBOOK_HOME/sessions/<SESSION>/`, and the lock files beside the journal.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -34,6 +34,11 @@ export function ensureSessionsDir(home: string): string {
   const dir = sessionsDir(resolve(home));
   try {
     makeDirs(dir, 0o700);
+    const mode = statSync(dir).mode;
+    if ((mode & 0o022) !== 0) {
+      chmodSync(dir, 0o700);
+      process.stderr.write(`drbook: warning: ${dir} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0700; check its sessions with drbook verify\n`);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' && existsSync(dir)) {
       throw new DrbookError(`cannot keep sessions in ${dir}: it is not a directory; set DRBOOK_HOME to a writable directory`, ExitCode.usage);
@@ -41,6 +46,42 @@ export function ensureSessionsDir(home: string): string {
     throw notWritable(dir, error);
   }
   return dir;
+}
+
+/**
+ * Warning lines for the session's files that others could write: the sessions directory
+ * (unless `withDir` is false), the journal, its locks and output directory and logs. Such a
+ * file may hold lines drbook did not write (a forged note with a valid chain). Reads only.
+ */
+export function looseModes(home: string, id?: string, withDir = true): string[] {
+  const dir = sessionsDir(resolve(home));
+  const paths: string[] = withDir ? [dir] : [];
+  if (id !== undefined) {
+    const journal = sessionJournalPath(home, id);
+    const base = journal.replace(/\.jsonl$/, '');
+    paths.push(journal, `${base}.lock`, `${base}.append.lock`, base);
+    for (const name of safeList(base)) paths.push(join(base, name));
+  }
+  const out: string[] = [];
+  for (const path of paths) {
+    let mode: number;
+    try {
+      mode = lstatSync(path).mode;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o170000) === 0o120000) continue; // a symlink's own mode means nothing
+    if ((mode & 0o022) !== 0) out.push(`${path}: warning: writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): anyone could have changed it; drbook sets it back to ${(mode & 0o170000) === 0o040000 ? '0700' : '0600'} when it next writes there`);
+  }
+  return out;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function notWritable(dir: string, error: unknown): DrbookError {

@@ -7,7 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { confirm as confirmPrompt, editor as editorPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
 import { Chalk } from 'chalk';
 import { PromptInterrupted } from '../core/errors.js';
-import type { CommandResult, FailureAction, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
+import type { CommandResult, FailureAction, PollWait, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
 import {
   FAILURE_ACTION_LABELS,
   STEP_ACTION_LABELS,
@@ -19,6 +19,7 @@ import {
   type RenderOptions,
   type Symbols,
 } from './plain-ui.js';
+import { countdown, pollStatus } from './poll-wait.js';
 import { discardTypeAhead } from './type-ahead.js';
 import { findEditor } from './find-editor.js';
 
@@ -163,20 +164,20 @@ export class TerminalUi implements Ui {
     return this.choose(`Step ${view.position}/${view.total}: what now?`, options);
   }
 
-  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction> {
+  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options: { noDefault?: boolean } = {}): Promise<FailureAction> {
     const where = `Step ${view.position}/${view.total}`;
     const headline = this.symbols === asciiSymbols ? `${where} FAILED: ${failure}` : `${this.symbols.fail} ${where} failed: ${failure}`;
     this.line(this.paint.fail(headline));
-    const options = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
-    return this.choose('The step failed. What now?', options);
+    const keyed = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
+    return this.choose('The step failed. What now?', keyed, options.noDefault === true);
   }
 
-  private async choose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+  private async choose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {
     const first = choices[0];
     if (first === undefined) throw new Error('a question was asked with no choices');
-    const named = choices.map((choice, n) => ({ ...choice, name: n === 0 ? `${choice.name} (default)` : choice.name }));
+    const named = choices.map((choice, n) => ({ ...choice, name: n === 0 && !noDefault ? `${choice.name} (default)` : choice.name }));
     const full = `${message} Type a letter, then Enter.`;
-    if (this.lineMode) return this.ask(() => this.lineChoose(full, named));
+    if (this.lineMode) return this.ask(() => this.lineChoose(full, named, noDefault));
     const theme = this.theme;
     // Once answered, the instruction is noise in the scrollback: keep the question only.
     const style = {
@@ -185,7 +186,8 @@ export class TerminalUi implements Ui {
       answer: (text: string) => this.chalk.cyan(text.replace(/ \(default\)$/, '')),
     };
     return this.ask(() =>
-      expand({ message: full, choices: named, default: first.key, expanded: true, theme: { ...theme, style } }, this.context),
+      // Without a default, expand's own ('h', help) is no choice: Enter alone asks again.
+      expand({ message: full, choices: named, ...(noDefault ? {} : { default: first.key }), expanded: true, theme: { ...theme, style } }, this.context),
     );
   }
 
@@ -325,17 +327,42 @@ export class TerminalUi implements Ui {
     this.line(renderCommandFinished(view, result, this.render));
   }
 
+  /**
+   * The wait of an `until:` step. No command runs now, so a spinner cannot fight one for
+   * the terminal; ora is loaded here, on the first wait, and never while output streams.
+   * `discardStdin: false`: ora's own stdin handling would swallow Ctrl-C, which countdown()
+   * reads itself.
+   */
+  async waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'> {
+    const status = (remaining: number): string => `Step ${view.position}/${view.total}: ${pollStatus(wait, remaining, this.render.width)}`;
+    if (this.lineMode) {
+      this.line(status(wait.waitMs));
+      return countdown({ waitMs: wait.waitMs, onTick: () => {}, tickMs: 60_000, input: this.input });
+    }
+    const { default: ora } = await import('ora');
+    const spinner = ora({ stream: this.output, discardStdin: false, hideCursor: true, isEnabled: true, color: 'cyan', text: status(wait.waitMs) });
+    spinner.start();
+    try {
+      const outcome = await countdown({ waitMs: wait.waitMs, onTick: (remaining) => (spinner.text = status(remaining)), input: this.input });
+      if (outcome === 'interrupted') spinner.stopAndPersist({ symbol: this.paint.warn('^C'), text: `stopped waiting after attempt ${wait.attempt}` });
+      else spinner.stopAndPersist({ symbol: this.paint.dim(this.symbols === asciiSymbols ? '-' : '↻'), text: this.paint.dim(`attempt ${wait.attempt} failed (${wait.reason}): trying again`) });
+      return outcome;
+    } finally {
+      if (spinner.isSpinning) spinner.stop();
+    }
+  }
+
   // -------------------------------------------------------------------------------------
   // Line mode
 
-  private async lineChoose<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+  private async lineChoose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {
     this.line(this.paint.strong(message));
     for (const choice of choices) this.line(`  ${choice.key}) ${choice.name}`);
     const first = choices[0];
     if (first === undefined) throw new Error('a question was asked with no choices');
     for (;;) {
-      const answer = (await this.readLine(`Choice [${first.key}]: `)).trim().toLowerCase();
-      if (answer === '') return first.value;
+      const answer = (await this.readLine(noDefault ? 'Choice: ' : `Choice [${first.key}]: `)).trim().toLowerCase();
+      if (answer === '' && !noDefault) return first.value;
       const found = choices.find((c) => c.key === answer || c.value === answer);
       if (found) return found.value;
       this.line(this.paint.fail(`> "${answer}" is not one of: ${choices.map((c) => c.key).join(', ')}`));

@@ -13,7 +13,7 @@ import {
   summarizeDrill,
   type DrillSummary,
 } from '../core/export/index.js';
-import { readJournalFile } from '../adapters/file-journal.js';
+import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionsDir, stateHome } from '../adapters/state-home.js';
 
@@ -73,7 +73,7 @@ function parseZone(tz: string | undefined): string | undefined {
 
 /** The exported session's journal; what the reader notices (a torn line, a broken chain) goes to stderr. */
 function readSession(home: string, id: string): ParsedJournal {
-  const journal = readJournalFile(sessionJournalPath(home, id));
+  const journal = readSessionJournal(sessionJournalPath(home, id));
   for (const warning of journal.warnings) process.stderr.write(`${warning}\n`);
   return journal;
 }
@@ -95,7 +95,7 @@ function otherSessions(home: string, exclude: string, runbookId: string): DrillS
 
 function trySummary(home: string, id: string): DrillSummary | undefined {
   try {
-    return summarizeDrill(readJournalFile(sessionJournalPath(home, id)).events);
+    return summarizeDrill(readSessionJournal(sessionJournalPath(home, id)).events);
   } catch {
     return undefined;
   }

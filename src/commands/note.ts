@@ -1,7 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { isResumable, replaySession, type SessionSummary } from '../core/session-summary.js';
 import { parseNoteTime } from '../core/zone-time.js';
-import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
+import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
 
@@ -25,7 +25,7 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);
-  const parsed = readJournalFile(path);
+  const parsed = readSessionJournal(path);
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   const started = replay.started;

@@ -1,18 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve as resolvePath } from 'node:path';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
 import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
-import type { Journal, StepView, Ui } from '../core/ports.js';
+import type { FailureAction, Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
-import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
+import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findStrays, isProcessAlive, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -43,6 +43,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     throw new DrbookError('--reopen needs the SESSION to reopen (drbook sessions lists them): an aborted session is never picked by default', ExitCode.usage);
   }
   const id = resolveSessionId(home, session, reopen ? isReopenable : isResumable);
+  // A journal not written whole is refused before its status is trusted.
+  readSessionJournal(sessionJournalPath(home, id));
   const summary = loadSessionSummary(home, id);
   if (reopen && summary.status !== 'aborted') {
     throw new DrbookError(`session ${id} is ${summary.status}, not aborted: --reopen is for an aborted session${isResumable(summary) ? ` (drbook resume ${id} continues this one)` : ''}`, ExitCode.usage);
@@ -64,7 +66,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   }
   let resumed = false;
   try {
-    const parsed = readJournalFile(path);
+    const parsed = readSessionJournal(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
     const replay = replaySession(parsed);
     const started = replay.started;
@@ -132,7 +134,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     }
 
     if (replay.inFlight) {
-      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes);
+      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
       if (answer === 'abort') {
         finished.set(replay.inFlight.step, 'failed');
         const counts = countOutcomes(finished.values());
@@ -176,6 +178,9 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);
+    if (result.status === 'aborted' && runbook.steps.some((s) => s.undo !== undefined)) {
+      await (await import('./undo.js')).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
+    }
     return exitCodeOf(result);
   } catch (error) {
     // Ctrl-C at one of resume's own questions: a pause, as anywhere else in the walk.
@@ -201,7 +206,7 @@ function stepFailedByTheAbort(events: readonly JournalEvent[]): string | undefin
 }
 
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
+export function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): VarStore {
   const store = new VarStore(runbook.vars, redactor);
   const cli = parseVarAssignments(options.var ?? []);
   const file = readVarsFile(options.varsFile);
@@ -222,7 +227,7 @@ function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
+export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
   // Only the secrets a step still to walk uses: a later edit that needs another is asked
   // for at that step, like any var without a value.
   const remaining = runbook.steps.filter((step) => !replay.outcomes.has(step.id));
@@ -273,7 +278,7 @@ type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
  * A command was running when drbook stopped. If it still runs on its own, wait for it or
  * stop it: never start it a second time beside itself. Then ask what became of it.
  */
-async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean): Promise<InFlightAnswer> {
+async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean, logDir: string): Promise<InFlightAnswer> {
   const step = runbook.steps.find((s) => s.id === inFlight.step);
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
   ui.warn(`${label}: its command was running when drbook stopped:\n  $ ${inFlight.command}`);
@@ -282,8 +287,11 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
 
   const running = survivors(inFlight, driverPid);
   if (running.length > 0) {
-    const pids = running.map((p) => p.pid).join(', ');
-    const them = running.length === 1 ? `pid ${pids}` : `pids ${pids}`;
+    // Named by the processes at the top of what is left (their children are waited for and stopped with them).
+    const found = new Set(running.map((p) => p.pid));
+    const tops = running.filter((p) => !found.has(readParent(p.pid) ?? 0));
+    const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
+    const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
       // drbook died between starting the process and journaling its pid: what it left in
       // its process group since the command started is that command.
@@ -333,7 +341,14 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
     mode: 'live',
     willExecute: true,
   };
-  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: did it complete?`, ['done', 'retry', 'skip', 'abort']);
+  // What the command printed before drbook lost it is the operator's best evidence.
+  const tail = logTail(logDir, inFlight.log);
+  if (tail !== undefined) ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${tail}`);
+  // "Run it again" is the default only for a step that says running it twice does no harm;
+  // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
+  const idempotent = step?.idempotent === true;
+  const choices: FailureAction[] = idempotent ? ['retry', 'done', 'skip', 'abort'] : ['done', 'retry', 'skip', 'abort'];
+  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: did it complete?`, choices, { noDefault: !idempotent });
   journal.append({ type: 'decision', step: inFlight.step, question: 'The command was in flight when drbook stopped: did it complete?', answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action });
   if (!step) return action === 'abort' ? 'abort' : 'skipped';
   switch (action) {
@@ -384,17 +399,69 @@ interface Survivor {
  * the kernel does not give a group's id to a new process while the group has members.
  */
 function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Survivor[] {
-  if (inFlight.pid !== undefined) {
-    return isProcessAlive(inFlight.pid, inFlight.procStart) ? [{ pid: inFlight.pid, ...(inFlight.procStart === undefined ? {} : { procStart: inFlight.procStart }) }] : [];
-  }
   // A live process with the old driver's pid is another process now: leave its group alone.
-  if (driverPid === undefined || driverPid === process.pid || isProcessAlive(driverPid)) return [];
+  const driverGone = driverPid !== undefined && driverPid !== process.pid && !isProcessAlive(driverPid);
+  if (inFlight.pid !== undefined) {
+    // The shell may be gone while what it started runs on, re-parented away from it: every
+    // process of the recorded group started since the command counts, its own children too.
+    const found = new Set<number>();
+    if (isProcessAlive(inFlight.pid, inFlight.procStart)) {
+      found.add(inFlight.pid);
+      for (const pid of findDescendants(inFlight.pid)) found.add(pid);
+    }
+    if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
+      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+        found.add(pid);
+        for (const child of findDescendants(pid)) found.add(child);
+      }
+    }
+    for (const pid of ancestors()) found.delete(pid);
+    return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || isProcessAlive(p.pid, inFlight.procStart));
+  }
+  if (!driverGone) return [];
   const since = ticksAt(Date.parse(inFlight.startedAt));
   if (since === undefined) return [];
-  return findStrays(driverPid, since).map((pid) => {
-    const procStart = readProcStart(pid);
-    return procStart === undefined ? { pid } : { pid, procStart };
-  });
+  return findStrays(driverPid, since).map(withStart);
+}
+
+function withStart(pid: number): Survivor {
+  const procStart = readProcStart(pid);
+  return procStart === undefined ? { pid } : { pid, procStart };
+}
+
+/** This drbook and the processes that started it: never "survivors" to wait for. */
+function ancestors(): Set<number> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); pid = readParent(pid) ?? 1) out.add(pid);
+  return out;
+}
+
+const LOG_TAIL_LINES = 20;
+const LOG_TAIL_BYTES = 64 * 1024;
+
+/** The last lines of a command's log (already redacted when written), or undefined without one. */
+function logTail(dir: string, name: string | undefined): string | undefined {
+  if (name === undefined || name.includes('/') || name.includes('..')) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(join(dir, name), constants.O_RDONLY | constants.O_NONBLOCK);
+    const st = fstatSync(fd);
+    if (!st.isFile()) return undefined;
+    const length = Math.min(st.size, LOG_TAIL_BYTES);
+    const buf = Buffer.alloc(length);
+    const n = readSync(fd, buf, 0, length, st.size - length);
+    const lines = buf.subarray(0, n).toString('utf8').split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    // Control characters from the command's output must not drive the terminal here.
+    return lines
+      .slice(-LOG_TAIL_LINES)
+      .map((line) => `  | ${line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?')}`)
+      .join('\n');
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Linux's USER_HZ, the unit of process start times in /proc/PID/stat: 100 on every current architecture. */

@@ -1,10 +1,10 @@
 import { formatDuration } from '../core/duration.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, JournalRefused } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
 import { verifyChain } from '../core/journal-parse.js';
 import { isResumable, type SessionSummary } from '../core/session-summary.js';
-import { readJournalFile } from '../adapters/file-journal.js';
-import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
+import { readSessionJournal } from '../adapters/file-journal.js';
+import { listSessions, looseModes, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
 import { localZone } from '../adapters/system.js';
 
@@ -41,6 +41,8 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
     const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.steps.failed > 0 ? c.red : (t: string) => t;
     process.stdout.write(colour(text) + '\n');
   });
+  for (const problem of looseModes(home)) process.stderr.write(`${problem}\n`);
+  for (const s of sessions) for (const problem of looseModes(home, s.id, false)) process.stderr.write(`${problem}\n`);
   for (const s of sessions.filter((x) => x.torn)) process.stderr.write(`${s.id}: warning: its journal ends in a torn line (a write cut by a crash), left out; drbook verify ${s.id} says more\n`);
   const open = sessions.filter(isResumable);
   if (open.length > 0) process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
@@ -73,7 +75,17 @@ export async function runVerify(session: string | undefined, options: { json?: b
   const home = stateHome();
   const id = resolveSessionId(home, session);
   const path = sessionJournalPath(home, id);
-  const journal = readJournalFile(path);
+  const loose = looseModes(home, id);
+  for (const problem of loose) process.stderr.write(`${problem}\n`);
+  let journal: ReturnType<typeof readSessionJournal>;
+  try {
+    journal = readSessionJournal(path);
+  } catch (error) {
+    if (!(error instanceof JournalRefused)) throw error;
+    if (options.json) process.stdout.write(JSON.stringify({ session: id, journal: path, ok: false, refused: error.message }, null, 2) + '\n');
+    else process.stdout.write(`${error.message}\n`);
+    return ExitCode.failed;
+  }
   const check = verifyChain(journal);
   const result = {
     session: id,
@@ -84,6 +96,7 @@ export async function runVerify(session: string | undefined, options: { json?: b
     finalHash: check.finalHash,
     tornLastLine: journal.tornTail !== undefined,
     badLines: journal.bad.map((b) => b.line),
+    ...(loose.length > 0 ? { writableByOthers: loose } : {}),
   };
   if (options.json) {
     process.stdout.write(JSON.stringify(result, null, 2) + '\n');

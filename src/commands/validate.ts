@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
+import { formatFeatures } from '../core/format-version.js';
 import { formatProblem, type Problem } from '../core/model.js';
 import { displayPath } from '../adapters/file-text.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
@@ -17,6 +18,9 @@ interface FileReport {
   valid: boolean;
   errors: number;
   warnings: number;
+  /** Only for a runbook that uses format 1.1 fields: '1.1' and the fields. */
+  format?: '1.1';
+  uses?: string[];
 }
 
 export async function runValidate(paths: string[], options: ValidateOptions): Promise<number> {
@@ -48,6 +52,8 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
       const errors = loaded.problems.filter((p) => p.severity === 'error').length;
       const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: loaded.problems.length - errors };
       if (loaded.runbook) Object.assign(report, { id: loaded.runbook.id, title: loaded.runbook.title, steps: loaded.runbook.steps.length });
+      const uses = loaded.runbook ? formatFeatures(loaded.runbook) : [];
+      if (uses.length > 0) Object.assign(report, { format: '1.1', uses });
       files.push(report);
     }
   }
@@ -69,5 +75,7 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
     ` (${fileErrors} error${fileErrors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'})` +
     (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
+  // Older drbooks refuse 1.1 fields as unknown: say which runbooks need 1.1, and why.
+  for (const f of files) if (f.format) process.stderr.write(`${f.file}: format 1.1 (${(f.uses ?? []).join(', ')}): a drbook that reads only format 1 refuses these fields\n`);
   return exitCode;
 }

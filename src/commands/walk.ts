@@ -97,6 +97,9 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     );
     const result = await walk.run();
     printSummary(result, sessionId, mode);
+    if (result.status === 'aborted' && runbook.steps.some((s) => s.undo !== undefined)) {
+      await (await import('./undo.js')).offerUndo({ runbook, mode, yes, journal, ui, vars, redactor, startDir: process.cwd(), sessionId });
+    }
     return exitCodeOf(result);
   } finally {
     lock.release();

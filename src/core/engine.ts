@@ -1,12 +1,15 @@
 import { describeCondition, evaluateCondition } from './condition.js';
 import { formatDuration } from './duration.js';
-import { PromptInterrupted } from './errors.js';
+import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
 import { renderTemplate, templateNames } from './template.js';
 import { checkVarValue, type VarStore } from './vars.js';
+
+/** The signals a command is stopped for when drbook itself gets them, by number (for 128+n). */
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
 
 export interface WalkPlan {
   runbook: Runbook;
@@ -192,6 +195,9 @@ export class Walk {
     const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
+    // An `until:` poll: when its first attempt started (monotonic), and its attempt count.
+    let pollStart: number | undefined;
+    let pollAttempt = 0;
     for (;;) {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
@@ -219,7 +225,12 @@ export class Walk {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
       } else {
         this.plan.attempts.set(step.id, attempt);
-        const log = this.plan.logFile?.(step, attempt);
+        if (step.poll) {
+          pollStart ??= clock.monotonic();
+          pollAttempt++;
+        }
+        // A poll keeps one log, rewritten by each attempt: the last attempt in full.
+        const log = this.plan.logFile?.(step, step.poll ? attempt - pollAttempt + 1 : attempt);
         journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(current);
         result = await executor.run({
@@ -231,14 +242,15 @@ export class Walk {
           env: this.renderEnv(step),
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
+          ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
           redactor,
-          onSpawn: (pid, procStart) => {
-            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}) });
+          onSpawn: (pid, procStart, pgid) => {
+            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
           },
         });
         // A reason can quote the command's world (a spawn error names the cwd): redacted
         // here, it is safe in every event and question that repeats it.
-        const judged = this.judge(step, result);
+        const judged = result.stoppedBy !== undefined ? `drbook got ${result.stoppedBy}: the command and everything it started were stopped` : this.judge(step, result);
         failure = judged === undefined ? undefined : redactor.redact(judged);
         if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
           ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
@@ -252,11 +264,17 @@ export class Walk {
           durationMs: Math.round(result.durationMs),
           ok: failure === undefined,
           ...(result.timedOut ? { timedOut: true } : {}),
-          ...(result.interrupted ? { interrupted: true } : {}),
+          ...(result.interrupted || result.stoppedBy !== undefined ? { interrupted: true } : {}),
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
+          ...(step.poll && pollStart !== undefined ? { poll: { attempt: pollAttempt, elapsedMs: Math.round(clock.monotonic() - pollStart) } } : {}),
         });
+        if (result.stoppedBy !== undefined) {
+          // drbook is being ended (a closed terminal, kill): no question can be answered.
+          journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
+          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15));
+        }
         // The UI gets what it may show: the executor's raw output is for expect and capture.
         ui.commandFinished(current, {
           ...result,
@@ -266,6 +284,24 @@ export class Walk {
           ...(result.spawnError !== undefined ? { spawnError: redactor.redact(result.spawnError) } : {}),
         });
       }
+
+      let stoppedWaiting = false;
+      if (failure !== undefined && result && step.poll && pollStart !== undefined && !result.interrupted && result.spawnError === undefined) {
+        const elapsed = clock.monotonic() - pollStart;
+        const leftMs = step.poll.timeoutMs - elapsed;
+        if (leftMs > 0) {
+          const wait = { attempt: pollAttempt, waitMs: Math.min(step.poll.intervalMs, leftMs), leftMs, reason: failure, lastLine: lastLine(redactor.redact(result.tail)) };
+          if ((await ui.waitUntil(current, wait)) === 'elapsed') continue;
+          journal.append({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${pollAttempt} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
+          failure = `stopped waiting (Ctrl-C) after ${plural(pollAttempt, 'attempt')} in ${formatDuration(clock.monotonic() - pollStart)}: ${failure}`;
+          stoppedWaiting = true;
+        } else {
+          failure = `still failing after ${plural(pollAttempt, 'attempt')} in ${formatDuration(elapsed)} (until timeout ${step.until?.timeout ?? formatDuration(step.poll.timeoutMs)}): ${failure}`;
+        }
+      }
+      // A new poll (after retry or edit) has its own attempts and its own timeout.
+      pollStart = undefined;
+      pollAttempt = 0;
 
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
@@ -278,7 +314,7 @@ export class Walk {
 
       const reason = failure ?? 'failed';
       const policy = step.on_failure ?? 'ask';
-      const interrupted = result?.interrupted === true;
+      const interrupted = result?.interrupted === true || stoppedWaiting;
       // The failure question shows the reason itself; say it here only when nobody is asked.
       const asked = !this.plan.yes && (interrupted || policy === 'ask');
       if (!asked) ui.warn(`${this.render(step.title)}: ${reason}${interrupted || policy === 'ask' ? '' : ` (on_failure: ${policy})`}`);
@@ -506,4 +542,14 @@ export class Walk {
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The last non-empty line of some output, for a one-line status. */
+export function lastLine(output: string): string {
+  const lines = output.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== '');
+  return lines[lines.length - 1] ?? '';
 }

@@ -33,3 +33,26 @@ export class PromptInterrupted extends Error {
     this.name = 'PromptInterrupted';
   }
 }
+
+/**
+ * drbook got a signal that ends it (SIGTERM, SIGHUP, SIGQUIT) while a command ran: the
+ * command's processes were stopped and the journal says so. Exit 128 + the signal number.
+ */
+export class SignalStop extends Error {
+  readonly signal: string;
+  readonly exitCode: number;
+  constructor(signal: string, exitCode: number) {
+    super(`got ${signal}: the running command and everything it started were stopped; the session is paused`);
+    this.name = 'SignalStop';
+    this.signal = signal;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A journal a reader will not trust (see journalShapeProblem): exit 2, or 1 from `verify`. */
+export class JournalRefused extends DrbookError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+    this.name = 'JournalRefused';
+  }
+}

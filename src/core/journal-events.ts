@@ -75,6 +75,8 @@ export interface CommandSpawned {
   pid: number;
   /** Process start time as the OS reports it (Linux: clock ticks since boot), to tell a reused pid. */
   procStart?: string;
+  /** The command's process group, whose members resume looks for after a crash. */
+  pgid?: number;
 }
 
 export interface CommandFinished {
@@ -92,6 +94,8 @@ export interface CommandFinished {
   /** Last lines of stdout+stderr, secrets as ***. */
   tail: string;
   outputBytes: number;
+  /** An `until:` step: this attempt's number within the poll, and the time since the poll began. */
+  poll?: { attempt: number; elapsedMs: number };
 }
 
 /** In a rehearsal: the command was shown, not executed. */
@@ -158,6 +162,64 @@ export interface SessionEnded {
   reason?: string;
 }
 
+/** Format 1.1 `undo:`: the walk back over the steps done, after an abort or with `drbook undo`. */
+export interface UndoStarted {
+  type: 'undo.started';
+  /** The steps offered, in the order they are walked (the reverse of how they were done). */
+  steps: string[];
+  trigger: 'abort' | 'command';
+  pid: number;
+}
+
+export type UndoOutcome = StepOutcome;
+
+export interface UndoStep {
+  type: 'undo.step';
+  step: string;
+  /** done: the undo ran (or, for a manual step, the operator did it); marked-done: by hand. */
+  outcome: UndoOutcome;
+  reason?: string;
+  durationMs: number;
+}
+
+export interface UndoCommandStarted {
+  type: 'undo.command.started';
+  step: string;
+  attempt: number;
+  command: string;
+  cwd: string;
+  log?: string;
+}
+
+export interface UndoCommandFinished {
+  type: 'undo.command.finished';
+  step: string;
+  attempt: number;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  ok: boolean;
+  reason?: string;
+  tail: string;
+  outputBytes: number;
+}
+
+export interface UndoDecision {
+  type: 'undo.decision';
+  step?: string;
+  question: string;
+  answer: string;
+}
+
+export interface UndoEnded {
+  type: 'undo.ended';
+  status: 'completed' | 'aborted' | 'failed' | 'paused';
+  done: number;
+  skipped: number;
+  failed: number;
+  markedDone: number;
+}
+
 export type EventBody =
   | SessionStarted
   | VarSet
@@ -172,7 +234,13 @@ export type EventBody =
   | Note
   | SessionPaused
   | SessionResumed
-  | SessionEnded;
+  | SessionEnded
+  | UndoStarted
+  | UndoStep
+  | UndoCommandStarted
+  | UndoCommandFinished
+  | UndoDecision
+  | UndoEnded;
 
 export type EventType = EventBody['type'];
 

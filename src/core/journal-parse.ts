@@ -109,3 +109,24 @@ function lastHash(lines: string[]): string | null {
   const last = lines[lines.length - 1];
   return last === undefined ? null : hashLine(last);
 }
+
+/**
+ * What makes a journal one that was not written whole by drbook, whatever its chain says:
+ * its first event is not `session.started` (its beginning was cut away), or `seq` goes back
+ * (it was emptied or rewritten during a session, and the writer started again at 1).
+ */
+export function journalShapeProblem(parsed: Pick<ParsedJournal, 'events' | 'lineNumbers'>): { line?: number; reason: string } | undefined {
+  const first = parsed.events[0];
+  const at = (i: number): { line?: number } => {
+    const line = parsed.lineNumbers?.[i];
+    return line === undefined ? {} : { line };
+  };
+  if (first === undefined) return undefined;
+  if (first.type !== 'session.started') return { ...at(0), reason: `the first event is ${first.type}, not session.started: the journal's beginning is missing (cut or emptied during a session)` };
+  for (let i = 1; i < parsed.events.length; i++) {
+    const seq = parsed.events[i]!.seq;
+    const before = parsed.events[i - 1]!.seq;
+    if (seq <= before) return { ...at(i), reason: `seq goes back from ${before} to ${seq}: the journal was emptied or rewritten during a session` };
+  }
+  return undefined;
+}

@@ -24,6 +24,8 @@ export interface Step extends StepDef {
   docLinks: ResolvedDoc[];
   timeoutMs?: number;
   condition?: Condition;
+  /** `until:` in milliseconds (format 1.1). */
+  poll?: { intervalMs: number; timeoutMs: number };
 }
 
 /** A loaded, validated runbook. Only loader.ts builds one. */

@@ -43,7 +43,8 @@ export interface VarQuestion {
 export interface Ui {
   showStep(view: StepView): void;
   chooseStepAction(view: StepView, choices: readonly StepAction[]): Promise<StepAction>;
-  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction>;
+  /** The first choice is the default (Enter alone), unless `noDefault`: then Enter alone asks again. */
+  chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options?: { noDefault?: boolean }): Promise<FailureAction>;
   /** A yes/no question; `true` is the default answer. */
   confirm(question: string): Promise<boolean>;
   askVar(question: VarQuestion): Promise<string>;
@@ -59,6 +60,26 @@ export interface Ui {
   /** Before a command runs, so output and prompts do not mix. */
   commandStarting(view: StepView): void;
   commandFinished(view: StepView, result: CommandResult): void;
+  /**
+   * Between two attempts of an `until:` step, drbook owns the terminal: wait `waitMs`
+   * while showing the countdown. Resolves 'interrupted' when the operator presses Ctrl-C
+   * (the step's menu opens), else 'elapsed'. The engine never sleeps itself.
+   */
+  waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'>;
+}
+
+/** What the operator sees while an `until:` step waits for its next attempt (redacted). */
+export interface PollWait {
+  /** Attempts made so far in this wait. */
+  attempt: number;
+  /** Time to the next attempt. */
+  waitMs: number;
+  /** Time left before the `until.timeout`. */
+  leftMs: number;
+  /** Why the last attempt did not count. */
+  reason: string;
+  /** The last non-empty line of the last attempt's output. */
+  lastLine: string;
 }
 
 export interface CommandRequest {
@@ -73,10 +94,12 @@ export interface CommandRequest {
   timeoutMs?: number;
   /** Absolute path of the output log (created 0600), or undefined for no log. */
   logFile?: string;
+  /** Start the log afresh instead of appending (each attempt of an `until:` poll). */
+  replaceLog?: boolean;
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
   /** Called once the process exists, before it can do anything that matters to a journal. */
-  onSpawn?: (pid: number, procStart: string | undefined) => void;
+  onSpawn?: (pid: number, procStart: string | undefined, pgid?: number) => void;
 }
 
 export interface CommandResult {
@@ -86,6 +109,11 @@ export interface CommandResult {
   timedOut: boolean;
   /** Stopped by the operator's Ctrl-C. */
   interrupted: boolean;
+  /**
+   * drbook itself got this signal (SIGTERM, SIGHUP, SIGQUIT) while the command ran: the
+   * command and everything it started were stopped, and the walk must end now.
+   */
+  stoppedBy?: string;
   /** The command could not start at all (shell missing, cwd missing): the reason. */
   spawnError?: string;
   /** Stdout, unredacted, kept up to a bound for `expect` and `capture`. */

@@ -1,6 +1,7 @@
 import { choiceValues } from './runbook-loader.js';
 import type { ResolvedDoc, Runbook, Step, VarDef } from './model.js';
 import { templateNames } from './template.js';
+import { undoOf } from './undo.js';
 
 /** How a local doc path is shown or linked (relative to the reader, or into a bundle). */
 export type DocHref = (doc: ResolvedDoc) => string | undefined;
@@ -72,6 +73,7 @@ function stepFlags(step: Step): string[] {
   if (step.safe) flags.push('safe (read-only)');
   if (step.when) flags.push(`only when ${step.when}`);
   if (step.timeout) flags.push(`timeout ${step.timeout}`);
+  if (step.until) flags.push(`repeats every ${step.until.interval} until it succeeds, up to ${step.until.timeout}`);
   if (step.on_failure && step.on_failure !== 'ask') flags.push(`on failure: ${step.on_failure}`);
   if (step.ask?.length) flags.push(`asks ${step.ask.join(', ')}`);
   if (step.capture) flags.push(`captures ${step.capture}`);
@@ -121,6 +123,10 @@ export function renderRunbookText(runbook: Runbook): string {
     if (step.cwd) out.push(`      (in ${step.cwd})`);
     for (const entry of envEntries(step, runbook)) out.push(`      env ${entry.assignment}  <- ${entry.source}`);
     if (step.confirm) out.push(`      ? ${step.confirm}`);
+    const undo = undoOf(step);
+    if (undo?.text !== undefined) out.push(indent(`undo by hand: ${undo.text.trim()}`, '      '));
+    if (undo?.run !== undefined) out.push(undo.run.trim().split('\n').map((line, i) => (i === 0 ? `      undo: $ ${line}` : `              ${line}`)).join('\n'));
+    if (undo?.confirm !== undefined) out.push(`      undo ? ${undo.confirm}`);
     out.push('');
   });
   return out.join('\n');
@@ -193,6 +199,11 @@ export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLo
     }
     if (step.confirm) body.push(`- [ ] ${escapeMarkdownInline(step.confirm)}`, '');
     body.push('Done at: ________', '');
+    // Format 1.1: how to reverse the step, for the night it has to be backed out.
+    const undo = undoOf(step);
+    if (undo?.text !== undefined) body.push(`Undo (by hand): ${escapeMarkdownInline(undo.text.trim())}`, '');
+    if (undo?.run !== undefined) body.push('Undo:', '', fence(undo.run), '');
+    if (undo?.confirm !== undefined) body.push(`- [ ] ${escapeMarkdownInline(undo.confirm)}`, '');
     out.push(indent(body.join('\n').trimEnd(), '  '), '');
   });
   return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';

@@ -316,7 +316,9 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const far = reparsed.find((r) => r.offset === ref.offset);
         if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        const unsafe = path[path.length - 1] === 'run' ? unsafeTemplateContext(text, ref.offset) : undefined;
+        const last = path[path.length - 1];
+        const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
+        const unsafe = shellText ? unsafeTemplateContext(text, ref.offset) : undefined;
         if (unsafe === 'quotes') {
           reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes, where a value could run shell code: remove the quotes around it (drbook inserts every value as one safely quoted word)`);
         } else if (unsafe === 'heredoc') {
@@ -369,8 +371,9 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       if (!hasRun) report('error', ['steps', index, 'capture'], `${where}.capture: a manual step has no output to capture (add run:)`);
       captured.set(step.capture, index);
     }
+    checkUntilAndUndo(step, index, where, hasRun, report, checkTemplate);
     if (!hasRun) {
-      for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'cwd', 'env'] as const) {
+      for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'idempotent', 'cwd', 'env'] as const) {
         if (step[field] !== undefined) report('warning', ['steps', index, field], `${where}.${field} has no effect on a manual step (no run:)`, 'key');
       }
     }
@@ -381,6 +384,47 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   }
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
+  }
+}
+
+/**
+ * Format 1.1: `until` polls a command, so it needs `run` and two durations, the interval
+ * shorter than the timeout; `undo` is templated like `run` (for a manual step it is text
+ * telling the operator what to undo by hand, so `{ run }` there is refused).
+ */
+function checkUntilAndUndo(
+  step: Record<string, unknown>,
+  index: number,
+  where: string,
+  hasRun: boolean,
+  report: Report,
+  checkTemplate: (text: unknown, path: PathSegment[], label: string) => void,
+): void {
+  const until = step.until;
+  if (isRecord(until)) {
+    if (!hasRun) report('error', ['steps', index, 'until'], `${where}.until: a manual step has no command to repeat (add run:)`, 'key');
+    const ms: Partial<Record<'interval' | 'timeout', number>> = {};
+    for (const field of ['interval', 'timeout'] as const) {
+      const raw = until[field];
+      if (typeof raw !== 'string') continue;
+      const value = parseDuration(raw);
+      if (value === undefined) report('error', ['steps', index, 'until', field], `${where}.until.${field}: cannot read duration "${raw}": use forms like 10s, 5m, 1h30m`);
+      else if (value === 0) report('error', ['steps', index, 'until', field], `${where}.until.${field}: must be more than 0`);
+      else if (value > MAX_TIMEOUT_MS) report('error', ['steps', index, 'until', field], `${where}.until.${field}: "${raw}" is longer than the 24 days a timer can wait`);
+      else ms[field] = value;
+    }
+    if (ms.interval !== undefined && ms.timeout !== undefined && ms.interval > ms.timeout) {
+      report('error', ['steps', index, 'until', 'interval'], `${where}.until.interval: ${String(until.interval)} is longer than the timeout ${String(until.timeout)}: the command would run only once`);
+    }
+  }
+  const undo = step.undo;
+  if (typeof undo === 'string') {
+    // A command undo is checked like run (quotes around a value); a manual one is text.
+    checkTemplate(undo, ['steps', index, 'undo'], `${where}.undo`);
+  } else if (isRecord(undo)) {
+    if (!hasRun) report('error', ['steps', index, 'undo'], `${where}.undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`, 'key');
+    checkTemplate(undo.run, ['steps', index, 'undo', 'run'], `${where}.undo.run`);
+    checkTemplate(undo.confirm, ['steps', index, 'undo', 'confirm'], `${where}.undo.confirm`);
   }
 }
 
@@ -455,6 +499,7 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
     const step: Step = { ...def, index, docLinks };
     if (def.timeout) step.timeoutMs = parseDuration(def.timeout);
     if (def.when) step.condition = parseCondition(def.when);
+    if (def.until) step.poll = { intervalMs: parseDuration(def.until.interval) ?? 0, timeoutMs: parseDuration(def.until.timeout) ?? 0 };
     return step;
   });
   const runbook: Runbook = {
@@ -523,7 +568,9 @@ function singleLine(message: string): string {
 
 const KNOWN_FIELDS: Record<string, string[]> = {
   top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'tags', 'shell', 'docs', 'vars', 'steps'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure'],
+  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'until', 'undo'],
+  until: ['interval', 'timeout'],
+  undo: ['run', 'confirm'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],
   expect: ['exit', 'stdout', 'stderr'],
   doc: ['title', 'url', 'path'],
@@ -539,6 +586,8 @@ function suggest(key: string, path: readonly PathSegment[]): string {
     : path[0] === 'steps' && path.length === 2 ? 'step'
     : path[0] === 'vars' && path.length === 2 ? 'var'
     : path[path.length - 1] === 'expect' ? 'expect'
+    : path[path.length - 1] === 'until' ? 'until'
+    : path[path.length - 1] === 'undo' ? 'undo'
     : 'doc';
   const candidates = KNOWN_FIELDS[kind] ?? [];
   let best: string | undefined;

@@ -66,6 +66,25 @@ export const ExpectSchema = described(
   'What makes the command a success.',
 );
 
+export const UntilSchema = described(
+  z.strictObject({
+    interval: described(text, 'Time between attempts: 10s, 1m.'),
+    timeout: described(text, 'How long to keep trying before the step fails: 5m, 1h.'),
+  }),
+  'Run the command again every interval until expect holds, or fail after timeout (format 1.1).',
+);
+
+export const UndoSchema = described(
+  z.union([
+    text,
+    z.strictObject({
+      run: described(text, 'Command that reverses the step, templated like run.'),
+      confirm: described(z.optional(text), 'Question to confirm after the undo command succeeds.'),
+    }),
+  ]),
+  'How to reverse the step: a command (for a manual step: what to do, as text), or { run, confirm } (format 1.1).',
+);
+
 export const StepSchema = described(
   z.strictObject({
     id: described(slug, 'Unique id of the step.'),
@@ -76,6 +95,7 @@ export const StepSchema = described(
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
     safe: described(z.optional(z.boolean()), 'Read-only: `rehearse --run-safe` may execute it.'),
+    idempotent: described(z.optional(z.boolean()), 'Running it twice does no harm: when drbook stopped while it ran, resume offers to run it again by default.'),
     docs: described(z.optional(z.array(z.union([z.string(), DocLinkSchema]))), 'Keys of the top-level docs, or inline docs.'),
     cwd: described(z.optional(text), 'Working directory, templated; relative to the runbook file.'),
     env: described(z.optional(z.record(envName, scalar)), 'Environment for the command, values templated.'),
@@ -83,6 +103,8 @@ export const StepSchema = described(
     capture: described(z.optional(varName), 'Variable set from the trimmed stdout.'),
     when: described(z.optional(text), '`name == value` or `name != value`; a false condition skips the step.'),
     on_failure: described(z.optional(z.enum(['ask', 'abort', 'continue'])), 'What a failure does. Default ask.'),
+    until: z.optional(UntilSchema),
+    undo: z.optional(UndoSchema),
   }),
   'One step of the runbook.',
 );
@@ -109,6 +131,7 @@ export type DocLink = z.infer<typeof DocLinkSchema>;
 export type VarDef = z.infer<typeof VarSchema>;
 export type Expect = z.infer<typeof ExpectSchema>;
 export type StepDef = z.infer<typeof StepSchema>;
+export type UndoDef = z.infer<typeof UndoSchema>;
 export type RunbookDoc = z.infer<typeof RunbookSchema>;
 
 /** The JSON Schema of the format, for editors (`drbook schema`). */

@@ -40,6 +40,8 @@ export interface InFlightCommand {
   /** From command.spawned: absent when drbook stopped before the process existed. */
   pid?: number;
   procStart?: string;
+  /** Its process group (see CommandSpawned.pgid). */
+  pgid?: number;
   startedAt: string;
 }
 
@@ -142,6 +144,9 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
       replay.notes++;
       continue;
     }
+    // An undo walks back over a session, after its end too: it does not change where the
+    // walk is or how it ended (its own events say how the undo went).
+    if (event.type.startsWith('undo.')) continue;
     replay.lastDriverEvent = event;
     switch (event.type) {
       case 'session.started':
@@ -187,6 +192,7 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) {
           inFlight.pid = event.pid;
           if (event.procStart !== undefined) inFlight.procStart = event.procStart;
+          if (event.pgid !== undefined) inFlight.pgid = event.pgid;
         }
         break;
       case 'command.finished':

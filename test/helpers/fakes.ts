@@ -15,6 +15,7 @@ import type {
   FailureAction,
   Journal,
   StepAction,
+  PollWait,
   StepView,
   Ui,
   VarQuestion,
@@ -33,7 +34,9 @@ export type Expected =
   | { ask: 'failure'; step?: string; failure?: string | RegExp; answer: FailureAction | Interrupt }
   | { ask: 'confirm'; question?: string | RegExp; answer: boolean | Interrupt }
   | { ask: 'var'; name: string; answer: string | Interrupt }
-  | { ask: 'text'; message?: string | RegExp; initial?: string; answer: string | Interrupt };
+  | { ask: 'text'; message?: string | RegExp; initial?: string; answer: string | Interrupt }
+  /** A wait between two `until:` attempts: 'elapsed' moves the fake clock by the wait. */
+  | { ask: 'wait'; attempt?: number; answer: 'elapsed' | 'interrupted' };
 
 /** Everything the engine told the UI, in order, for assertions on what was shown. */
 export type UiRecord =
@@ -46,7 +49,8 @@ export type UiRecord =
   | { call: 'info'; message: string }
   | { call: 'warn'; message: string }
   | { call: 'commandStarting'; view: StepView }
-  | { call: 'commandFinished'; view: StepView; result: CommandResult };
+  | { call: 'commandFinished'; view: StepView; result: CommandResult }
+  | { call: 'waitUntil'; view: StepView; wait: PollWait };
 
 /**
  * A Ui that answers from a script. An unexpected question, or one that does not match
@@ -59,7 +63,11 @@ export class FakeUi implements Ui {
   readonly problems: string[] = [];
   private readonly script: Expected[];
 
-  constructor(script: readonly Expected[] = []) {
+  constructor(
+    script: readonly Expected[] = [],
+    /** Moved by each wait that elapses, as the real one would be. */
+    private readonly clock?: FakeClock,
+  ) {
     this.script = [...script];
   }
 
@@ -142,6 +150,15 @@ export class FakeUi implements Ui {
 
   commandFinished(view: StepView, result: CommandResult): void {
     this.calls.push({ call: 'commandFinished', view, result });
+  }
+
+  async waitUntil(view: StepView, wait: PollWait): Promise<'elapsed' | 'interrupted'> {
+    this.calls.push({ call: 'waitUntil', view, wait });
+    const next = this.take('wait', `waitUntil(${view.step.id}, attempt ${wait.attempt})`);
+    if (next.attempt !== undefined && next.attempt !== wait.attempt) this.fail(`wait after attempt ${wait.attempt}, script expected ${next.attempt}`);
+    if (wait.waitMs <= 0 || wait.waitMs > wait.leftMs) this.fail(`wait of ${wait.waitMs} ms with ${wait.leftMs} ms left`);
+    if (next.answer === 'elapsed') this.clock?.advance(wait.waitMs);
+    return next.answer;
   }
 
   private take<K extends Expected['ask']>(kind: K, what: string): Extract<Expected, { ask: K }> {

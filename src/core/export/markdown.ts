@@ -25,6 +25,7 @@ export function renderMarkdown(report: ExportReport): string {
   chronology(report, out);
   steps(report, out);
   deviations(report, out);
+  rolledBackSection(report, out);
   notes(report, out);
   fillIn(report, out);
   // Sections end with a blank entry and some start with one: keep one blank line between
@@ -408,7 +409,8 @@ function outcomeReason(outcome: StepOutcome, reason: string | null): string {
 
 function result(m: Extract<Moment, { kind: 'command.finished' }> | FailedAttempt['result']): string {
   const why = failureDetail(m);
-  return `${exitText(m)} after ${formatDuration(m.durationMs)}${why === '' ? '' : ` (${inline(why)})`}`;
+  const poll = 'poll' in m && m.poll !== undefined && m.ok && m.poll.attempt > 1 ? `, succeeded on attempt ${m.poll.attempt} after ${formatDuration(m.poll.elapsedMs)}` : '';
+  return `${exitText(m)} after ${formatDuration(m.durationMs)}${why === '' ? '' : ` (${inline(why)})`}${poll}`;
 }
 
 /** The failure reason minus what the exit text already says ("exit code 1", "timed out"). */
@@ -598,6 +600,27 @@ export function lineDiff(from: string, to: string): string {
 }
 
 // ---------------------------------------------------------------- notes and fill-in
+
+/** Format 1.1: what an undo walked back, in the order it did. */
+function rolledBackSection(r: ExportReport, out: string[]): void {
+  if (r.rolledBack === undefined) return;
+  out.push('## Rolled back', '');
+  if (r.rolledBack.length === 0) {
+    out.push('_An undo was started; no step was walked back._', '');
+    return;
+  }
+  for (const u of r.rolledBack) {
+    const what =
+      u.outcome === 'done' ? (u.command === null ? 'undone by the operator' : `undone: ran ${command(u.command)}`)
+      : u.outcome === 'marked-done' ? 'undone by hand'
+      : u.outcome === 'skipped' ? '**not undone** (skipped)'
+      : '**undo failed**';
+    const why = u.reason === null ? '' : ` (${inline(u.reason)})`;
+    const tries = u.attempts > 1 ? `, ${u.attempts} attempts` : '';
+    out.push(`- ${u.at.local.slice(11, 16)} — ${stepName(r, u)} — ${what}${tries}${why}`);
+  }
+  out.push('');
+}
 
 function notes(r: ExportReport, out: string[]): void {
   out.push('## Notes', '');

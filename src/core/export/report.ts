@@ -67,6 +67,22 @@ export interface AttemptResult {
   timedOut: boolean;
   interrupted: boolean;
   reason: string | null;
+  /** An `until:` step (format 1.1): this attempt's number within its poll, and the time since the poll began. */
+  poll?: { attempt: number; elapsedMs: number };
+}
+
+/** Format 1.1: one step walked back by an undo (after an abort, or `drbook undo`). */
+export interface RolledBackStep {
+  step: string;
+  position: number | null;
+  title: string;
+  outcome: StepOutcome;
+  reason: string | null;
+  at: Instant;
+  /** The undo command as it ran (secrets as ***), null for a manual undo or none run. */
+  command: string | null;
+  /** Undo commands started for this step. */
+  attempts: number;
 }
 
 export interface StepRow {
@@ -202,6 +218,8 @@ export interface ExportReport {
   };
   notes: NoteItem[];
   vars: VarItem[];
+  /** Present when the session was (partly) undone: each undo, in the order walked. */
+  rolledBack?: RolledBackStep[];
 }
 
 export interface ReportOptions {
@@ -340,7 +358,40 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     deviations,
     notes,
     vars,
+    ...rolledBack(journal.events, instant, clean, titleOf, positionOf),
   };
+}
+
+function rolledBack(
+  events: readonly JournalEvent[],
+  instant: (iso: string) => Instant,
+  clean: (text: string) => string,
+  titleOf: (step: string | undefined) => string,
+  positionOf: (step: string | undefined) => number | null,
+): { rolledBack?: RolledBackStep[] } {
+  if (!events.some((e) => e.type === 'undo.started')) return {};
+  const commands = new Map<string, { command: string; attempts: number }>();
+  const out: RolledBackStep[] = [];
+  for (const e of events) {
+    if (e.type === 'undo.command.started') {
+      const seen = commands.get(e.step);
+      commands.set(e.step, { command: e.command, attempts: (seen?.attempts ?? 0) + (e.attempt > 0 ? 1 : 0) });
+    } else if (e.type === 'undo.step') {
+      const ran = commands.get(e.step);
+      commands.delete(e.step);
+      out.push({
+        step: e.step,
+        position: positionOf(e.step),
+        title: titleOf(e.step),
+        outcome: e.outcome,
+        reason: e.reason === undefined ? null : clean(e.reason),
+        at: instant(e.ts),
+        command: ran === undefined ? null : clean(ran.command),
+        attempts: ran?.attempts ?? 0,
+      });
+    }
+  }
+  return { rolledBack: out };
 }
 
 function toInstant(clock: ZoneClock, iso: string): Instant {
@@ -460,6 +511,7 @@ function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): 
     timedOut: e.timedOut === true,
     interrupted: e.interrupted === true,
     reason: e.reason ?? null,
+    ...(e.poll ? { poll: { attempt: e.poll.attempt, elapsedMs: e.poll.elapsedMs } } : {}),
   };
 }
 

@@ -1,0 +1,259 @@
+/**
+ * Format 1.1 `undo:`: walking back over what a session did. Offered after an abort and by
+ * `drbook undo`; each step that was done (or done by hand) and has an `undo:` is asked
+ * like a step, latest first. Pure like the engine: it talks through the same ports.
+ */
+import { PromptInterrupted } from './errors.js';
+import type { JournalEvent, Mode, StepOutcome, UndoEnded } from './journal-events.js';
+import type { Runbook, Step } from './model.js';
+import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
+import type { Redactor } from './redact.js';
+import { renderTemplate, templateNames } from './template.js';
+import type { VarStore } from './vars.js';
+
+/** The command or text that reverses a step, and its confirm question. */
+export function undoOf(step: Step): { run?: string; text?: string; confirm?: string } | undefined {
+  const undo = step.undo;
+  if (undo === undefined) return undefined;
+  if (typeof undo !== 'string') return { run: undo.run, ...(undo.confirm !== undefined ? { confirm: undo.confirm } : {}) };
+  return step.run === undefined ? { text: undo } : { run: undo };
+}
+
+/**
+ * The steps a session can undo, in the order to walk them: those done or done by hand
+ * (latest outcome), latest first, with an `undo:` in the runbook, not already undone.
+ */
+export function undoCandidates(events: readonly JournalEvent[], runbook: Runbook): Step[] {
+  const finishedAt = new Map<string, { seq: number; outcome: StepOutcome }>();
+  const undone = new Set<string>();
+  for (const event of events) {
+    if (event.type === 'step.finished') {
+      finishedAt.set(event.step, { seq: event.seq, outcome: event.outcome });
+      undone.delete(event.step); // done again after an undo: undoable again
+    } else if (event.type === 'undo.step' && (event.outcome === 'done' || event.outcome === 'marked-done')) {
+      undone.add(event.step);
+    }
+  }
+  const byId = new Map(runbook.steps.map((s) => [s.id, s]));
+  return [...finishedAt.entries()]
+    .filter(([id, f]) => (f.outcome === 'done' || f.outcome === 'marked-done') && !undone.has(id) && byId.get(id)?.undo !== undefined)
+    .sort((a, b) => b[1].seq - a[1].seq)
+    .map(([id]) => byId.get(id)!);
+}
+
+export interface UndoPlan {
+  runbook: Runbook;
+  mode: Mode;
+  /** --yes: run every undo in order, stop at the first failure. */
+  yes: boolean;
+  steps: readonly Step[];
+  trigger: 'abort' | 'command';
+  vars: VarStore;
+  redactor: Redactor;
+  /** Attempts already made per step's undo, so log names do not collide. */
+  attempts?: Map<string, number>;
+  logFile?: (step: Step, attempt: number) => { absolute: string; relative: string };
+  resolveCwd: (cwd: string | undefined) => string;
+  pid: number;
+}
+
+export interface UndoResult {
+  status: UndoEnded['status'];
+  counts: { done: number; skipped: number; failed: number; markedDone: number };
+  stoppedAt?: string;
+}
+
+class Stop {
+  constructor(
+    readonly status: 'aborted' | 'failed',
+    readonly step: string,
+  ) {}
+}
+
+export class UndoWalk {
+  private readonly counts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  private readonly attempts: Map<string, number>;
+
+  constructor(
+    private readonly plan: UndoPlan,
+    private readonly deps: { ui: Ui; executor: Executor; journal: Journal; clock: Clock },
+  ) {
+    this.attempts = plan.attempts ?? new Map();
+  }
+
+  async run(): Promise<UndoResult> {
+    const { journal } = this.deps;
+    journal.append({ type: 'undo.started', steps: this.plan.steps.map((s) => s.id), trigger: this.plan.trigger, pid: this.plan.pid });
+    let current: Step | undefined;
+    try {
+      for (const step of this.plan.steps) {
+        current = step;
+        await this.undoStep(step);
+      }
+    } catch (error) {
+      if (error instanceof PromptInterrupted) return this.end('paused', current?.id);
+      if (error instanceof Stop) return this.end(error.status, error.step);
+      throw error;
+    }
+    return this.end('completed');
+  }
+
+  private end(status: UndoResult['status'], stoppedAt?: string): UndoResult {
+    this.deps.journal.append({ type: 'undo.ended', status, ...this.counts });
+    return { status, counts: { ...this.counts }, ...(stoppedAt !== undefined ? { stoppedAt } : {}) };
+  }
+
+  private async undoStep(step: Step): Promise<void> {
+    const { ui, clock } = this.deps;
+    const undo = undoOf(step)!;
+    const started = clock.monotonic();
+    const view: StepView = {
+      position: this.plan.steps.indexOf(step) + 1,
+      total: this.plan.steps.length,
+      step,
+      title: `Undo: ${this.render(step.title)}`,
+      ...(undo.text !== undefined ? { description: this.render(undo.text) } : {}),
+      docs: step.docLinks,
+      ...(undo.run !== undefined ? { command: this.plan.redactor.redact(renderTemplate(undo.run, (n) => this.plan.vars.get(n), 'shell')) } : {}),
+      mode: this.plan.mode,
+      willExecute: undo.run !== undefined && this.plan.mode === 'live',
+    };
+    ui.showStep(view);
+    const manual = undo.run === undefined;
+    const choices: readonly StepAction[] = manual ? ['done', 'skip', 'abort'] : ['run', 'skip', 'done', 'abort'];
+    if (manual && this.plan.yes) {
+      // Nobody is there to do it: recording it as undone would be a lie in the post-mortem.
+      // It stays offered to the next `drbook undo`.
+      ui.warn(`undo of ${this.render(step.title)} is done by hand: skipped under --yes (drbook undo offers it again)`);
+      return this.finish(step, 'skipped', started, 'manual undo: nobody to do it under --yes');
+    }
+    const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
+    switch (action) {
+      case 'abort':
+        this.decide(step, 'Undo this step?', 'abort');
+        throw new Stop('aborted', step.id);
+      case 'skip':
+      case 'note':
+        this.decide(step, 'Undo this step?', 'skip');
+        return this.finish(step, 'skipped', started, 'operator');
+      case 'done':
+        if (manual) return this.finish(step, 'done', started);
+        this.decide(step, 'Undo this step?', 'marked done: undone by hand');
+        return this.finish(step, 'marked-done', started, 'undone by hand');
+      case 'run':
+        return this.runUndo(step, undo.run!, undo.confirm, view, started);
+    }
+  }
+
+  private async runUndo(step: Step, template: string, confirm: string | undefined, view: StepView, started: number): Promise<void> {
+    const { ui, journal, executor } = this.deps;
+    const { redactor, vars } = this.plan;
+    for (;;) {
+      const command = renderTemplate(template, (n) => vars.get(n), 'shell');
+      const shown = redactor.redact(command);
+      if (this.plan.mode === 'rehearsal') {
+        journal.append({ type: 'undo.command.started', step: step.id, attempt: 0, command: shown, cwd: '' });
+        ui.info('rehearsal: undo not executed');
+        return this.finish(step, 'done', started, 'rehearsal: not executed');
+      }
+      const missing = templateNames(template).filter((n) => !vars.has(n));
+      let failure: string | undefined;
+      let result: CommandResult | undefined;
+      if (missing.length > 0) {
+        failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+      } else {
+        const attempt = (this.attempts.get(step.id) ?? 0) + 1;
+        this.attempts.set(step.id, attempt);
+        const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : renderTemplate(step.cwd, (n) => vars.get(n)));
+        const log = this.plan.logFile?.(step, attempt);
+        journal.append({ type: 'undo.command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
+        ui.commandStarting(view);
+        result = await executor.run({
+          step: step.id,
+          attempt,
+          command,
+          shell: this.plan.runbook.shell,
+          cwd,
+          env: Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, renderTemplate(String(v), (n) => vars.get(n))])),
+          ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+          ...(log ? { logFile: log.absolute } : {}),
+          redactor,
+        });
+        failure = judge(result);
+        if (failure !== undefined) failure = redactor.redact(failure);
+        journal.append({
+          type: 'undo.command.finished',
+          step: step.id,
+          attempt,
+          exitCode: result.exitCode,
+          signal: result.signal,
+          durationMs: Math.round(result.durationMs),
+          ok: failure === undefined,
+          ...(failure ? { reason: failure } : {}),
+          tail: redactor.redact(result.tail),
+          outputBytes: result.outputBytes,
+        });
+        ui.commandFinished(view, { ...result, stdout: redactor.redact(result.stdout), stderr: redactor.redact(result.stderr), tail: redactor.redact(result.tail) });
+      }
+      if (failure === undefined) {
+        const question = confirm === undefined ? undefined : this.render(confirm);
+        if (question === undefined) return this.finish(step, 'done', started);
+        const yes = this.plan.yes ? this.byDefault(true, question) : await ui.confirm(question);
+        this.decide(step, question, yes ? 'yes' : 'no');
+        if (yes) return this.finish(step, 'done', started);
+        failure = `not confirmed: ${question}`;
+      }
+      if (this.plan.yes) {
+        ui.warn(`undo of ${this.render(step.title)}: ${failure} (--yes stops at the first failure)`);
+        this.finish(step, 'failed', started, failure);
+        throw new Stop('failed', step.id);
+      }
+      const choices: readonly FailureAction[] = ['retry', 'skip', 'done', 'abort'];
+      const action = await ui.chooseFailureAction(view, failure, choices);
+      this.decide(step, `After failure (${failure}): what next?`, action);
+      switch (action) {
+        case 'retry':
+        case 'edit':
+          continue;
+        case 'skip':
+          return this.finish(step, 'skipped', started, `after failure: ${failure}`);
+        case 'done':
+          return this.finish(step, 'marked-done', started, `undone by hand after failure: ${failure}`);
+        case 'abort':
+          this.finish(step, 'failed', started, failure);
+          throw new Stop('aborted', step.id);
+      }
+    }
+  }
+
+  private finish(step: Step, outcome: StepOutcome, started: number, reason?: string): void {
+    this.deps.journal.append({ type: 'undo.step', step: step.id, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(this.deps.clock.monotonic() - started) });
+    if (outcome === 'done') this.counts.done++;
+    else if (outcome === 'skipped') this.counts.skipped++;
+    else if (outcome === 'failed') this.counts.failed++;
+    else this.counts.markedDone++;
+  }
+
+  private decide(step: Step, question: string, answer: string): void {
+    this.deps.journal.append({ type: 'undo.decision', step: step.id, question, answer });
+  }
+
+  private byDefault<T extends string | boolean>(answer: T, question?: string): T {
+    this.deps.ui.info(`${question ? `${question} ` : ''}-> ${answer === true ? 'yes' : String(answer)} (--yes)`);
+    return answer;
+  }
+
+  private render(text: string): string {
+    return this.plan.redactor.redact(renderTemplate(text, (n) => this.plan.vars.get(n)));
+  }
+}
+
+/** An undo succeeds on exit 0: the step's `expect` describes the step, not its undo. */
+function judge(result: CommandResult): string | undefined {
+  if (result.spawnError) return `could not start: ${result.spawnError}`;
+  if (result.interrupted) return 'interrupted (Ctrl-C)';
+  if (result.timedOut) return 'timed out';
+  if (result.signal) return `killed by ${result.signal}`;
+  if (result.exitCode !== 0) return `exit code ${result.exitCode ?? '?'}`;
+  return undefined;
+}
