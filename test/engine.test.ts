@@ -1512,6 +1512,27 @@ describe('the walk: the operator\'s night', () => {
     expect(t.journal.ofType('decision')).toMatchObject([{ question: 'Abort the runbook?', answer: 'no' }]);
   });
 
+  it('on resume, the step the operator chose to run again runs without a second question', async () => {
+    const t = setup({ yaml: TWO, finished: {}, attempts: { a: 1 }, ui: [{ ask: 'step', step: 'b', answer: 'run' }], exec: [{}, {}] });
+    t.plan.runAgain = 'a';
+    expect(await t.go()).toMatchObject({ status: 'completed' });
+    expect(t.executor.commands).toEqual(['echo a', 'echo b']);
+    // Asked once, at resume: the walk journals no other decision and numbers the attempt on.
+    expect(t.journal.ofType('decision')).toEqual([]);
+    expect(t.journal.ofType('command.started').map((e) => [e.step, e.attempt])).toEqual([['a', 2], ['b', 1]]);
+  });
+
+  it('a failure of the step run again is asked about as any failure', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [{ ask: 'failure', answer: 'skip' }, { ask: 'step', step: 'b', answer: 'run' }],
+      exec: [{ exitCode: 1 }, {}],
+    });
+    t.plan.runAgain = 'a';
+    await t.go();
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['a', 'skipped'], ['b', 'done']]);
+  });
+
   const SECRET_BOOK = book(
     `
   - { id: read, title: Read, run: 'curl -H {{token}} status', safe: true }

@@ -2,6 +2,7 @@
  * The frictions of a first real night, end to end: the built binary in tmux, answered by
  * keys, every wait for text on the screen with a deadline, the journal read afterwards.
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -252,5 +253,15 @@ steps:
     expect(after.id).toBe(id);
     expect(after.events.find((e) => e.type === 'session.resumed')).toMatchObject({ reopened: true });
     expect(after.events.filter((e) => e.type === 'session.ended').map((e) => e.status)).toEqual(['aborted', 'completed']);
+
+    // One chronology: the note, the abort with its reason, the reopening, the end.
+    const exported = execFileSync(process.execPath, [bin, 'export', id], { cwd: b.dir, env: { ...process.env, DRBOOK_HOME: b.home, NO_COLOR: '1' }, encoding: 'utf8' });
+    const lines = exported.split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+    expect(at(/marker missing: the backup mount is not there/)).toBeGreaterThanOrEqual(0);
+    expect(at(/Session aborted.*reason: wrong host, start again tomorrow/)).toBeGreaterThan(at(/marker missing/));
+    expect(at(/Reopened \(it had ended aborted\)/)).toBeGreaterThan(at(/Session aborted/));
+    const data = JSON.parse(execFileSync(process.execPath, [bin, 'export', id, '--format', 'json'], { cwd: b.dir, env: { ...process.env, DRBOOK_HOME: b.home }, encoding: 'utf8' })) as unknown;
+    expect(JSON.stringify(data)).toContain('"reason":"wrong host, start again tomorrow"');
   });
 });

@@ -133,6 +133,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       if (abortedStep !== undefined) finished.delete(abortedStep);
     }
 
+    let runAgain: string | undefined;
     if (replay.inFlight) {
       const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
       if (answer === 'abort') {
@@ -150,7 +151,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         printSummary({ status: 'paused', counts: countOutcomes(finished.values()), durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
         return ExitCode.paused;
       }
-      if (answer !== 'retry') finished.set(replay.inFlight.step, answer);
+      if (answer === 'retry') runAgain = replay.inFlight.step;
+      else finished.set(replay.inFlight.step, answer);
     } else if (replay.currentStep) {
       const outcome = await settleFinishedWork(replay.currentStep.step, parsed.events, replay, runbook, ui, journal, yes);
       if (outcome) finished.set(replay.currentStep.step, outcome);
@@ -166,6 +168,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         startIndex: 0,
         finished,
         attempts: new Map(replay.attempts),
+        ...(runAgain !== undefined ? { runAgain } : {}),
         sessionStartedAt: new Date(started.ts),
         baseDir: dirname(runbook.file),
         vars,

@@ -25,6 +25,11 @@ export interface WalkPlan {
   finished: Map<string, StepOutcome>;
   /** Attempts already made per step (on resume), so numbering goes on. */
   attempts: Map<string, number>;
+  /**
+   * On resume, the step whose cut command the operator already chose to run again: it is
+   * shown and run without asking "what now?" a second time.
+   */
+  runAgain?: string;
   /** When the session began, for the total time. */
   sessionStartedAt: Date;
   /** Directory that relative `cwd` resolves against (the runbook's). */
@@ -150,8 +155,11 @@ export class Walk {
       return;
     }
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
+    // The operator answered for this step already (resume: "run it again"): asked once.
+    let answered: StepAction | undefined = !manual && this.plan.runAgain === step.id ? 'run' : undefined;
     for (;;) {
-      const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
+      const action = answered ?? (this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices));
+      answered = undefined;
       switch (action) {
         case 'note':
           await this.takeNote(step);
