@@ -196,6 +196,55 @@ steps:
     expect(readFileSync(join(c.home, 'sessions', readdirSync(join(c.home, 'sessions')).find((f) => f.endsWith('.jsonl'))!), 'utf8')).not.toContain('tok-s3cret');
   });
 
+  it('resume asks again only for the secrets the steps left use', async () => {
+    const b = box(`drbook: 1
+id: two-secrets
+title: Two secrets
+vars:
+  a_tok: { prompt: Token for the first API, secret: true }
+  b_tok: { prompt: Token for the second API, secret: true }
+steps:
+  - id: one
+    title: First API
+    run: test -n {{a_tok}}
+  - id: two
+    title: Second API
+    run: test -n {{b_tok}}
+  - id: three
+    title: Last
+    run: echo three
+`);
+    const s = await drbook(b, ['run', b.runbook]);
+    await s.waitFor('Token for the first API');
+    await s.type('first-s3cret');
+    await s.sendKeys('Enter');
+    await s.waitFor('Step 1/3: what now?');
+    await s.sendKeys('Enter');
+    await s.waitFor('Token for the second API');
+    await s.type('second-s3cret');
+    await s.sendKeys('Enter');
+    await s.waitFor('Step 2/3: what now?');
+    await s.sendKeys('C-c');
+    expect(await s.waitForExit()).toBe(130);
+
+    const { id } = journal(b);
+    const r = await drbook(b, ['resume', id]);
+    const asked = await r.waitFor('Token for the second API');
+    expect(asked).toContain('Secrets are never stored: give b_tok again.');
+    expect(asked).not.toContain('Token for the first API');
+    await r.type('second-s3cret');
+    await r.sendKeys('Enter');
+    await r.waitFor('Step 2/3: what now?');
+    await r.sendKeys('Enter');
+    await r.waitFor('Step 3/3: what now?');
+    await r.sendKeys('Enter');
+    const end = await r.waitFor('Run completed');
+    expect(end).not.toContain('Token for the first API');
+    expect(await r.waitForExit()).toBe(0);
+    const text = readFileSync(join(b.home, 'sessions', `${id}.jsonl`), 'utf8');
+    expect(text).not.toMatch(/first-s3cret|second-s3cret/);
+  });
+
   it('after a failure a note can be added, then the same question; abort asks to confirm and why; --reopen goes on in the same journal', async () => {
     const b = box(`drbook: 1
 id: night

@@ -94,6 +94,53 @@ describe('show: env and choices', () => {
   });
 });
 
+const BACKOUT = `drbook: 1
+id: backout
+title: Back out
+steps:
+  - id: wait
+    title: Wait for DNS
+    run: dig +short mail.example.org
+    until: { interval: 10s, timeout: 5m }
+    undo: ./dns-set --revert
+  - id: sign
+    title: Put up the sign
+    undo: Take the sign down
+  - id: last
+    title: Last
+    run: echo go
+    undo: { run: "echo back\\necho again", confirm: Is it back? }
+`;
+
+describe('show: until and undo', () => {
+  it('text: the poll, each undo command, a manual undo, the undo confirmation', async () => {
+    const { box, file } = sandboxWith('backout.yml', BACKOUT);
+    const r = await runCli(['show', file], env(box));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('repeats every 10s until it succeeds, up to 5m');
+    expect(r.stdout).toContain('undo: $ ./dns-set --revert');
+    expect(r.stdout).toContain('undo by hand: Take the sign down');
+    expect(r.stdout).toMatch(/undo: \$ echo back\n\s+echo again/);
+    expect(r.stdout).toContain('undo ? Is it back?');
+  });
+
+  it('md and the bundle index: the same, the undo commands fenced', async () => {
+    const { box, file } = sandboxWith('backout.yml', BACKOUT);
+    const md = await runCli(['show', file, '--format', 'md'], env(box));
+    expect(md.code, md.stderr).toBe(0);
+    const out = join(box.cwd, 'b');
+    expect((await runCli(['bundle', '-o', out], env(box))).code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    for (const text of [md.stdout, readFileSync(join(out, 'INDEX.md'), 'utf8')]) {
+      expect(text).toContain('repeats every 10s until it succeeds, up to 5m');
+      expect(text).toContain('Undo:\n\n  ```sh\n  ./dns-set --revert\n  ```');
+      expect(text).toContain('Undo (by hand): Take the sign down');
+      expect(text).toContain('```sh\n  echo back\n  echo again\n  ```');
+      expect(text).toContain('- [ ] Is it back?');
+    }
+  });
+});
+
 describe('rehearse --yes and a when: nobody decided', () => {
   it('refuses up front and names the --var with its choices; nothing is journaled', async () => {
     const { box, file } = sandboxWith('branch.yml', BRANCH);
@@ -176,6 +223,38 @@ steps:
     expect(exported.stdout).toMatch(/\*\*End:\*\* .*\(completed\)/);
     const json = JSON.parse((await runCli(['export', session!.id, '--format', 'json'], env(box))).stdout) as { summary?: { status?: string } };
     expect(JSON.stringify(json)).toContain('"reopened":true');
+  });
+
+  it('--reopen asks again for the secret of the step it walks again, and only that one', async () => {
+    const { box, file } = sandboxWith(
+      'sec.yml',
+      `drbook: 1
+id: sec
+title: Secret again
+vars:
+  early: { env: EARLY_TOKEN, secret: true }
+  tok: { env: TOK, secret: true }
+steps:
+  - id: one
+    title: One
+    run: test -n {{early}}
+  - id: two
+    title: Two
+    run: test -e ok && test -n {{tok}}
+`,
+    );
+    const withEnv = (extra: Record<string, string>) => ({ ...env(box), env: { ...env(box).env, ...extra } });
+    const first = await runCli(['run', file, '--yes'], withEnv({ EARLY_TOKEN: 'e-s3cret', TOK: 't-s3cret' }));
+    expect(first.code).toBe(1);
+    const [session] = JSON.parse((await runCli(['sessions', '--json'], env(box))).stdout) as { id: string }[];
+    writeFileSync(join(box.cwd, 'ok'), '');
+    // The failed step is walked again: its secret is needed; the finished step's is not.
+    const refused = await runCli(['resume', session!.id, '--reopen', '--yes'], env(box));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('give --var tok=... (or $TOK)');
+    expect(refused.stderr).not.toContain('early');
+    const again = await runCli(['resume', session!.id, '--reopen', '--yes'], withEnv({ TOK: 't-s3cret' }));
+    expect(again.code, again.stderr).toBe(0);
   });
 
   it('--reopen needs a session id, and refuses one that is not aborted', async () => {

@@ -102,9 +102,16 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     // refuses the resume with the journal untouched.
     const redactor = new Redactor();
     const vars = restoreVars(runbook, replay, redactor, options);
-    await reacquireSecrets(runbook, replay, vars, ui, yes);
-    // The commands as the operator last edited them, for the check below and the walk.
+    // The commands as the operator last edited them, for the secrets they need, the check
+    // below and the walk.
     applyEdits(runbook, replay);
+    // Reopened: the step the abort failed is walked again (its failure stays in the journal).
+    const rewalked = reopen ? stepFailedByTheAbort(parsed.events) : undefined;
+    // Only the secrets a step still to walk uses: a secret only finished steps used is not
+    // asked (an undo offered later asks for what it needs).
+    const remaining = runbook.steps.filter((step) => !replay.outcomes.has(step.id) || step.id === rewalked);
+    const used = varsUsedBy(remaining, started.mode === 'rehearsal' ? { runSafe: started.runSafe === true } : undefined);
+    await reacquireSecrets(runbook, replay, vars, ui, yes, used);
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
@@ -127,11 +134,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
-    // Reopened: the step the abort failed is walked again (its failure stays in the journal).
-    if (reopen) {
-      const abortedStep = stepFailedByTheAbort(parsed.events);
-      if (abortedStep !== undefined) finished.delete(abortedStep);
-    }
+    if (rewalked !== undefined) finished.delete(rewalked);
 
     let runAgain: string | undefined;
     if (replay.inFlight) {
@@ -230,17 +233,19 @@ export function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: R
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
-  // Only the secrets a step still to walk uses: a later edit that needs another is asked
-  // for at that step, like any var without a value.
-  const remaining = runbook.steps.filter((step) => !replay.outcomes.has(step.id));
-  const used = varsUsedBy(remaining, replay.started?.mode === 'rehearsal' ? { runSafe: replay.started.runSafe === true } : undefined);
-  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && used.has(v.name)).map((v) => v.name);
+export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean, only?: ReadonlySet<string>): Promise<void> {
+  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
     const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
     throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
   }
+  await askSecretsAgain(runbook, needed, vars, ui);
+}
+
+/** Asks the operator again for secrets that were never stored (masked, checked). */
+export async function askSecretsAgain(runbook: Runbook, needed: readonly string[], vars: VarStore, ui: Ui): Promise<void> {
+  if (needed.length === 0) return;
   ui.info(`Secrets are never stored: give ${needed.join(', ')} again.`);
   for (const name of needed) {
     const def = runbook.vars[name]!;
