@@ -3,7 +3,7 @@
  * keys, every wait for text on the screen with a deadline, the journal read afterwards.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,51 @@ steps:
     const started = events.filter((e) => e.type === 'command.started').map((e) => String(e.command).trimEnd());
     expect(started).toEqual(['echo checking\ntest -e /nonexistent/wrong-path', 'echo checking\ntest -d /']);
     expect(events.filter((e) => e.type === 'command.finished').map((e) => e.ok)).toEqual([false, true]);
+  });
+
+  it('an editor that fails, or none at all, leaves the command as it was and the walk goes on', async () => {
+    const yaml = `drbook: 1
+id: multi
+title: Multi-line
+steps:
+  - id: fix
+    title: Two lines
+    run: |
+      echo checking
+      test -e /nonexistent/wrong-path
+`;
+    // An editor that exits 1 without writing (vim's :cq).
+    const b = box(yaml);
+    const s = await drbook(b, ['run', b.runbook], { EDITOR: '/bin/false' });
+    await s.waitFor('Step 1/1: what now?');
+    await s.sendKeys('Enter');
+    await s.waitFor('The step failed. What now?');
+    await s.sendKeys('e', 'Enter');
+    await s.waitFor(/failed: exit code 1[\s\S]*failed: exit code 1[\s\S]*The step failed\. What now\?/);
+    await s.sendKeys('a', 'Enter');
+    await s.waitFor('Abort the runbook?');
+    await s.sendKeys('Enter');
+    await s.waitFor('Why abort?');
+    await s.sendKeys('Enter');
+    expect(await s.waitForExit()).toBe(1);
+    expect(journal(b).events.filter((e) => e.type === 'command.edited')).toEqual([]);
+
+    // No editor on PATH: the command is shown and typed again on one line.
+    const c = box(yaml);
+    // A PATH with the shells (and the sleep the terminal helper ends with), and no vi.
+    const path = join(c.dir, 'bin');
+    mkdirSync(path);
+    for (const shell of ['bash', 'sh', 'sleep']) symlinkSync(execFileSync('sh', ['-c', `command -v ${shell}`], { encoding: 'utf8' }).trim(), join(path, shell));
+    const t = await drbook(c, ['run', c.runbook], { PATH: path });
+    await t.waitFor('Step 1/1: what now?');
+    await t.sendKeys('Enter');
+    await t.waitFor('The step failed. What now?');
+    await t.sendKeys('e', 'Enter');
+    await t.waitFor(/No editor found[\s\S]*Edit the command \(values/);
+    await t.type('echo checking; test -d /');
+    await t.sendKeys('Enter');
+    await t.waitFor('Run completed');
+    expect(journal(c).events.find((e) => e.type === 'command.edited')).toMatchObject({ to: 'echo checking; test -d /' });
   });
 
   it('a single-line command is edited in place: cursor keys move inside it', async () => {

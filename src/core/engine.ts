@@ -356,7 +356,7 @@ export class Walk {
         case 'edit': {
           const message = 'Edit the command (values as {{name}}; the change is recorded):';
           const edited = (ui.editCommand ? await ui.editCommand(message, template) : await ui.askText(message, template)).trim();
-          if (edited && edited !== template) {
+          if (edited && edited !== template.trim()) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
             // The fix may name a declared var no step has needed yet: ask for it now, or
