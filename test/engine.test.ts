@@ -1512,6 +1512,65 @@ describe('the walk: the operator\'s night', () => {
     expect(t.journal.ofType('decision')).toMatchObject([{ question: 'Abort the runbook?', answer: 'no' }]);
   });
 
+  /** The UI calls in order, as `call step part`: what the operator saw, then was asked. */
+  const order = (calls: FakeUi['calls']) =>
+    calls.flatMap((c) => {
+      if (c.call === 'askVar') return [`askVar ${c.question.name}`];
+      if (c.call === 'showStep') return [`showStep ${c.view.step.id} ${c.view.part ?? 'whole'}`];
+      if (c.call === 'chooseStepAction') return [`chooseStepAction ${c.view.step.id}`];
+      return [];
+    });
+
+  it("a step's context comes before its questions, its command after them", async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: order, title: Order a server, description: In the console., ask: [ip] }
+  - { id: use, title: 'Use {{ip}} as {{user}}', run: 'ssh {{user}}@{{ip}} true' }
+  - { id: plain, title: Nothing to ask, run: 'true' }`,
+        `  ip: { prompt: New IP }
+  user: { prompt: User }`,
+      ),
+      ui: [
+        { ask: 'var', name: 'ip', answer: '192.0.2.7' },
+        { ask: 'var', name: 'user', answer: 'root' },
+        { ask: 'step', step: 'use', answer: 'run' },
+        { ask: 'step', step: 'plain', answer: 'run' },
+      ],
+      exec: [{}, {}],
+    });
+    await t.go();
+    expect(order(t.ui.calls)).toEqual([
+      'showStep order context',
+      'askVar ip',
+      'showStep order command',
+      'showStep use context',
+      'askVar user',
+      'showStep use command',
+      'chooseStepAction use',
+      'showStep plain whole',
+      'chooseStepAction plain',
+    ]);
+    // The ask-only step was done by the answer: no "done" key.
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['order', 'done'], ['use', 'done'], ['plain', 'done']]);
+  });
+
+  it('a when: var asked at its step comes after the step is shown; a false one skips it', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: reuse, title: Point the old name, description: Only when the name is kept., when: plan == reuse, run: 'dns-set' }
+  - { id: last, title: Last, run: 'true' }`,
+        `  plan: { choices: [reuse, rename] }`,
+      ),
+      ui: [{ ask: 'var', name: 'plan', answer: 'rename' }, { ask: 'step', step: 'last', answer: 'run' }],
+      exec: [{}],
+    });
+    await t.go();
+    expect(order(t.ui.calls)).toEqual(['showStep reuse context', 'askVar plan', 'showStep last whole', 'chooseStepAction last']);
+    expect(t.journal.ofType('step.finished')[0]).toMatchObject({ step: 'reuse', outcome: 'skipped' });
+  });
+
   it('on resume, the step the operator chose to run again runs without a second question', async () => {
     const t = setup({ yaml: TWO, finished: {}, attempts: { a: 1 }, ui: [{ ask: 'step', step: 'b', answer: 'run' }], exec: [{}, {}] });
     t.plan.runAgain = 'a';

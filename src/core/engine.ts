@@ -125,7 +125,16 @@ export class Walk {
     const { runbook } = this.plan;
     const started = clock.monotonic();
 
+    // The step first, then its questions: the operator answers knowing what the step is
+    // for and where its docs are (a `when:` asked here too: its answer decides the step).
+    let contextShown = false;
+    const showContext = () => {
+      if (contextShown) return;
+      ui.showStep({ ...this.view(step), part: 'context' });
+      contextShown = true;
+    };
     if (step.condition) {
+      if (!this.plan.yes && this.willAsk(step, step.condition.name)) showContext();
       await this.ensureVars(step, [step.condition.name]);
       const value = this.plan.vars.get(step.condition.name);
       if (!evaluateCondition(step.condition, value)) {
@@ -135,18 +144,15 @@ export class Walk {
         return;
       }
     }
-    // The step first, then its questions: the operator answers knowing what the step is
-    // for and where its docs are.
     const needed = this.namesNeeded(step);
     const toAsk = this.plan.yes ? [] : needed.filter((name) => this.willAsk(step, name));
     // What takes a default or a placeholder is settled first, so the context reads right.
     await this.ensureVars(step, needed.filter((name) => !toAsk.includes(name)));
-    const asking = toAsk.length > 0;
-    if (asking) ui.showStep({ ...this.view(step), part: 'context' });
+    if (toAsk.length > 0) showContext();
     await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
     const view = this.view(step);
-    ui.showStep(asking ? { ...view, part: 'command' } : view);
+    ui.showStep(contextShown ? { ...view, part: 'command' } : view);
 
     const manual = step.run === undefined;
     // A step that only asks (`ask:` and nothing to run or confirm) is done by the answer.
