@@ -78,6 +78,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('undo')
+    .addHelpText('after', examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=...', 'drbook undo 20260311T090512Z-mail-server --yes']))
     .description('walk back: the undo: of every step done, latest first, each asked like a step')
     .argument('[session]', 'session id or journal path (default: the latest session not running)')
     .option('--var <name=value>', 'set a variable (repeatable)', collect)
