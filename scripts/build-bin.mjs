@@ -41,13 +41,15 @@ try {
     // CommonJS has no import.meta; the modules that ask for their own URL get the bundle's.
     // "use strict" first: after the banner's statement esbuild's own would not count, and
     // the modules bundled here are ES modules, strict by definition.
-    banner: { js: "'use strict';\n// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    banner: { js: "'use strict';\n// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;\nconst __drbookRequire = require;" },
     define: { __DRBOOK_SINGLE_FILE__: 'false', 'import.meta.url': '__drbookBundleUrl' },
   });
   // With charset ascii esbuild escapes strings, regexes and names, but keeps the few
   // comments it does not drop as written: escaped as well, so that reading the file as
   // latin1 gives exactly its text.
-  const text = readFileSync(partial, 'utf8').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  // web-tree-sitter asks for node's own modules with import(), which a script compiled from
+  // a code cache cannot do: in CommonJS, require gives the same modules.
+  const text = readFileSync(partial, 'utf8').replace(/await import\("(module|fs\/promises)"\)/g, '__drbookRequire("$1")').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   // The last line tells bin/drbook.cjs the file is whole: a file cut between two statements
   // still parses, and would run as a drbook that does nothing and exits 0.
   writeDurable(partial, `${text.replace(/\n*$/, '\n')}${BUNDLE_END}`);

@@ -96,6 +96,25 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (words: string[], opts) => done(await (await import('./commands/note.js')).runNote(words, opts)));
 
   program
+    .command('mark')
+    .description('mark an incident milestone in the open session: impact-started, detected, mitigated or resolved')
+    .argument('<milestone>', 'impact-started, detected, mitigated or resolved')
+    .argument('[text...]', 'what happened')
+    .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
+    .option('--at <time>', 'when it happened: HH:MM, HH:MM:SS (today, or yesterday if later than now) or an ISO time')
+    .action(async (milestone: string, words: string[], opts) => done(await (await import('./commands/mark.js')).runMark(milestone, words, opts)));
+
+  program
+    .command('attach')
+    .description('copy a piece of evidence into the session (0600) and journal its sha256')
+    .argument('<file>', 'the file to attach')
+    .option('--session <session>', 'the session (default: the open one)')
+    .option('--step <id>', 'the step it belongs to (default: the current one)')
+    .option('--at <time>', 'when it was taken: HH:MM, HH:MM:SS or an ISO time')
+    .option('--note <text>', 'what it shows')
+    .action(async (file: string, opts) => done(await (await import('./commands/attach.js')).runAttach(file, opts)));
+
+  program
     .command('sessions')
     .addHelpText('after', examples(['drbook sessions', 'drbook sessions --json', 'drbook sessions --verify']))
     .description('list sessions: id, runbook, mode, status, start, duration, progress')
@@ -130,6 +149,35 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('--check <dir>', 'verify a bundle against its SHA256SUMS: what changed, is missing or was added')
     .addOption(dirOption())
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
+
+  program
+    .command('import')
+    .description('a draft runbook from markdown procedures: a step per section, shell blocks as commands, placeholders as vars')
+    .argument('<docs...>', 'markdown files, concatenated in this order')
+    .option('-o, --output <file>', 'the runbook to write; - prints it (default: <dir>/<id>.yml)')
+    .option('--id <id>', 'runbook id (default: from the file name or the title)')
+    .option('--title <text>', 'runbook title (default: the first level-1 heading)')
+    .option('--force', 'replace an existing file')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook import docs/restore-mail.md -o runbooks/mail-server.yml
+  drbook import docs/dns.md docs/backups.md --id mail-restore --title "Restore the mail server"
+  drbook import docs/restore-mail.md -o -      # print the draft, write nothing
+
+The draft is written only if it validates. Read its # TODO comments, then rehearse it.`)
+    .action(async (docs: string[], opts) => done(await (await import('./commands/import.js')).runImport(docs, opts)));
+
+  program
+    .command('new')
+    .description('write a commented starter runbook (every field once) into the runbooks directory')
+    .argument('<id>', 'runbook id: lower-case letters, digits and dashes')
+    .addOption(dirOption())
+    .addHelpText('after', `
+Examples:
+  drbook new mail-server                 # ./runbooks/mail-server.yml
+  drbook new dns-failover --dir ops/runbooks`)
+    .action(async (id: string, opts) => done(await (await import('./commands/new.js')).runNew(id, opts)));
 
   program
     .command('schema')

@@ -255,7 +255,7 @@ describe('kill -9 at 20 instants, then resume --yes', () => {
       }
     }
     if (scenario.orphan) {
-      expect(out).toMatch(/still running on its own \(pid \d+/);
+      expect(out).toMatch(/still running on its own \(pids? \d+/);
       expect(events.some((e) => e.type === 'decision' && e.answer === 'wait')).toBe(true);
     }
 

@@ -4,6 +4,7 @@ import type { Mode, StepOutcome } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
+import { realShellSites, sitesOf } from './helpers/shell.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
 import { FakeClock, FakeExecutor, FakeUi, INTERRUPT, MemoryJournal, type Expected, type Scripted } from './helpers/fakes.js';
@@ -12,7 +13,7 @@ const RUNBOOK_FILE = '/runbooks/test.yaml';
 const CWD = '/home/op';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true });
+  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
   if (!runbook) throw new Error(`test runbook is invalid:\n${problems.map(formatProblem).join('\n')}`);
   return runbook;
 }
@@ -65,7 +66,7 @@ function setup(s: Setup) {
     ...(s.logs ? { logFile: (step, attempt) => ({ absolute: `/state/s1/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }) } : {}),
     resolveCwd: (cwd) => (cwd === undefined ? CWD : cwd.startsWith('/') ? cwd : `/runbooks/${cwd}`),
   };
-  const walk = new Walk(plan, { ui, executor, journal, clock });
+  const walk = new Walk(plan, { ui, executor, journal, clock, shellSites: realShellSites });
   return {
     runbook,
     clock,
@@ -1309,12 +1310,15 @@ describe('the walk: secrets', () => {
     });
     await t.go();
     expect(leaks(t, SECRET)).toEqual([]);
-    // The shell still gets the real value, in the command, the environment and the cwd.
+    // The shell still gets the real value, in the environment (never in the script, which
+    // is on the process list) and the cwd.
     const [first, second] = t.executor.requests;
-    expect(first?.command).toBe(`dns-login --token ${SECRET} --zone example.org`);
-    expect(first?.env).toEqual({ DNS_TOKEN: SECRET });
+    expect(first?.command).toBe('dns-login --token "${DRBOOK_V_token}" --zone example.org');
+    expect(first?.env).toEqual({ DNS_TOKEN: SECRET, DRBOOK_V_token: SECRET });
     expect(first?.cwd).toBe(`/srv/${SECRET}`);
+    // The operator pasted the value itself: the edit runs as typed.
     expect(second?.command).toBe(`dns-login --token ${SECRET} --zone example.org.`);
+    expect(t.executor.commands[0]).toBe(`dns-login --token ${SECRET} --zone example.org`);
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'login', title: 'Log in with ***' },
       { type: 'command.started', attempt: 1, command: 'dns-login --token *** --zone example.org', cwd: '/srv/***' },
@@ -1642,5 +1646,37 @@ describe('drbook ended by a signal while a command runs', () => {
     // Step b never started, and no question was asked about a.
     expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
     expect(s.journal.events.some((e) => e.type === 'decision' || e.type === 'session.ended')).toBe(false);
+  });
+});
+
+describe('milestones and when: titles', () => {
+  it('journals a step milestone when the step is done, not when it fails or is skipped; a when-false step keeps its rendered title', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - id: a
+    title: Mitigate
+    run: echo a
+    milestone: mitigated
+  - id: b
+    title: Point {{host}} at {{ip}}
+    when: plan == reuse
+    run: echo b
+    milestone: detected
+  - id: c
+    title: Resolve
+    milestone: resolved`,
+        `  plan: { default: rename }\n  host: { default: mail.example.org }\n  ip: { prompt: New IP }`,
+      ),
+      yes: true,
+      exec: [{ stdout: 'a\n' }],
+    });
+    await t.go();
+    const kinds = t.journal.events.map((e) => (e.type === 'milestone' ? `milestone:${e.milestone}:${e.step}:${e.source}` : e.type));
+    expect(kinds.filter((k) => k.startsWith('milestone'))).toEqual(['milestone:mitigated:a:step', 'milestone:resolved:c:step']);
+    // Right after the step's outcome, so the export places it at the step's end.
+    expect(kinds[kinds.indexOf('milestone:mitigated:a:step') - 1]).toBe('step.finished');
+    const skipped = t.journal.events.find((e) => e.type === 'step.finished' && e.step === 'b');
+    expect(skipped).toMatchObject({ outcome: 'skipped', title: 'Point mail.example.org at <ip>' });
   });
 });

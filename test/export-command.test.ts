@@ -83,7 +83,7 @@ describe('drbook export', () => {
     const ids = installFixtures();
     await runExport(ids.get('completed-live'), { format: 'json', tz: 'asia/tokyo' });
     const report = JSON.parse(stdout) as { format: string; version: number; timeZone: { name: string }; start: { local: string } };
-    expect(report).toMatchObject({ format: 'drbook-export', version: 1, timeZone: { name: 'Asia/Tokyo' }, start: { local: '2026-03-11 17:05:12' } });
+    expect(report).toMatchObject({ format: 'drbook-export', version: 2, timeZone: { name: 'Asia/Tokyo' }, start: { local: '2026-03-11 17:05:12' } });
   });
 
   it('writes -o FILE atomically, mode 0600, replacing a file that was there', async () => {
@@ -139,7 +139,7 @@ describe('drbook export --all', () => {
     expect(stdout).toBe(readFileSync(join(golden, 'history-mail-server.md'), 'utf8'));
     stdout = '';
     await runExport(undefined, { all: 'runbooks/mail-server.yml', format: 'json' });
-    expect(JSON.parse(stdout)).toMatchObject({ format: 'drbook-history', version: 1, runbook: { id: 'mail-server' } });
+    expect(JSON.parse(stdout)).toMatchObject({ format: 'drbook-history', version: 2, runbook: { id: 'mail-server' } });
   });
 
   it('refuses an unknown runbook, and a session given with --all', async () => {

@@ -114,7 +114,7 @@ describe('markdown text', () => {
 
 describe('RTO', () => {
   it('is met only by a completed session within the target', () => {
-    expect(checkRto('2h', 3_600_000, true)).toEqual({ target: '2h', targetMs: 7_200_000, met: true, marginMs: 3_600_000 });
+    expect(checkRto('2h', 3_600_000, true)).toEqual({ target: '2h', targetMs: 7_200_000, met: true, marginMs: 3_600_000, from: 'session-start', to: 'session-end', measuredMs: 3_600_000 });
     expect(checkRto('1h30m', 6_000_000, true)).toMatchObject({ met: false, marginMs: 600_000 });
     expect(checkRto('2h', 60_000, false)).toMatchObject({ met: null, marginMs: 7_140_000 });
     expect(checkRto('2h', 9_000_000, false)).toMatchObject({ met: false, marginMs: 1_800_000 });
@@ -132,7 +132,7 @@ describe('buildReport', () => {
     const times = r.chronology.map((m) => Date.parse(m.at.utc));
     expect(times).toEqual([...times].sort((a, b) => a - b));
     const md = renderMarkdown(r);
-    expect(md).toContain('- 23:50 — Note by marien@phone: Monitoring SMS about web-1 arrived at 23:50, before the page _(noted at 2026-03-29 00:19)_');
+    expect(md).toContain('- 23:50:00 — Note by marien@phone: Monitoring SMS about web-1 arrived at 23:50, before the page _(noted at 2026-03-29 00:19)_');
     expect(md).toContain('_(noted at 03:04)_');
     expect(md.indexOf('**Saturday 28 March 2026**')).toBeLessThan(md.indexOf('**Sunday 29 March 2026**'));
   });
@@ -218,7 +218,7 @@ describe('buildReport', () => {
 
   it('folds a long run of identical failures in the chronology, and not a short one', () => {
     const md = renderMarkdown(buildReport(load('failed-edited')));
-    expect(md).toContain('- 10:58 – 11:09 — … 4 more attempts failed the same way, and each time the answer was **retry**');
+    expect(md).toContain('- 10:58:38 – 11:09:48 — … 4 more attempts failed the same way, and each time the answer was **retry**');
     expect(md).toContain('attempts 1 to 6, the same failure each time');
     const aborted = renderMarkdown(buildReport(load('aborted')));
     expect(aborted).not.toContain('more attempts');

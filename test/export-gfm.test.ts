@@ -52,7 +52,11 @@ function visible(html: string): string {
 
 const STEP_COLUMNS = ['#', 'Step', 'Outcome', 'Start', 'Duration', 'Attempts', 'Exit code'];
 const FIXED_HEADINGS = [
+  'Key times',
   'Chronology',
+  'Timeline',
+  'Not applicable',
+  'Evidence',
   'Steps',
   'Deviations',
   'Failed attempts',
@@ -123,7 +127,7 @@ describe.each(names)('markdown of %s read by a GFM parser', (name) => {
     const lists = tokens.slice(start, end).filter((t): t is Tokens.List => t.type === 'list');
     const items = lists.flatMap((l) => l.items);
     expect(items.length).toBeGreaterThan(0);
-    for (const item of items) expect(item.text).toMatch(/^\d\d:\d\d( – \d\d:\d\d)? — /);
+    for (const item of items) expect(item.text).toMatch(/^\d\d:\d\d:\d\d( – \d\d:\d\d:\d\d)? — /);
     expect(items.length).toBe(md.split('## Chronology')[1]!.split('\n## ')[0]!.split('\n').filter((l) => l.startsWith('- ')).length);
   });
 

@@ -45,6 +45,8 @@ interface Case {
   journal: string;
   tz?: string;
   json?: boolean;
+  /** Command logs in the session directory, by journaled path. */
+  logs?: Record<string, { tail: string; bytes: number; lastWriteMs: number }>;
 }
 
 const CASES: Case[] = [
@@ -60,13 +62,27 @@ const CASES: Case[] = [
   // Written by real walks of the built engine (test/export-e2e.test.ts, UPDATE_E2E_FIXTURES=1).
   { name: 'e2e-live', journal: 'e2e-live' },
   { name: 'e2e-rehearsal', journal: 'e2e-rehearsal' },
+  // Milestones across midnight, a backdated impact, RPO missed, evidence, Not applicable, a dropped driver.
+  { name: 'incident-mail', journal: 'incident-mail', json: true },
+  { name: 'incident-mail.tokyo', journal: 'incident-mail', tz: 'Asia/Tokyo' },
+  // The attempt drbook stopped during: its log's tail, and how long it ran to its last output.
+  {
+    name: 'incident-mail.logs',
+    journal: 'incident-mail',
+    logs: { 'restore.2.log': { tail: 'restoring <Snapshot 4f1c2a3b>\n[10:50] 41.20%  7512 files 880 MiB', bytes: 5120, lastWriteMs: Date.parse('2026-03-10T22:59:10.035Z') } },
+  },
+  // Out-of-order milestones, a milestone marked twice, RPO met.
+  { name: 'incident-order', journal: 'incident-order', json: true },
+  // 200 steps: the gantt groups them.
+  { name: 'gantt-200', journal: 'gantt-200' },
 ];
 
 describe('export golden files', () => {
   const earlier = allSummaries();
   for (const c of CASES) {
     it(`${c.name}.md`, () => {
-      const report = buildReport(loadJournal(c.journal), { ...(c.tz ? { timeZone: c.tz } : {}), earlier });
+      const logs = c.logs;
+      const report = buildReport(loadJournal(c.journal), { ...(c.tz ? { timeZone: c.tz } : {}), earlier, ...(logs ? { logTail: (log: string) => logs[log] ?? null } : {}) });
       compare(`${c.name}.md`, renderMarkdown(report));
       if (c.json) compare(`${c.name}.json`, renderJson(report));
     });

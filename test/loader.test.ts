@@ -4,12 +4,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { formatProblem, type Problem } from '../src/core/model.js';
+import { sitesOf } from './helpers/shell.js';
 import { loadRunbookText, resolveDocPath } from '../src/core/runbook-loader.js';
 import { FIXTURES } from './helpers/run-cli.js';
 
 /** The runbook lives at /rb/rb.yml: relative doc paths resolve against /rb. */
 function load(text: string, existing: string[] = []) {
-  return loadRunbookText(text, { file: 'rb.yml', absFile: '/rb/rb.yml', sha256: '0'.repeat(64), fileExists: (p) => existing.includes(p) });
+  return loadRunbookText(text, { file: 'rb.yml', absFile: '/rb/rb.yml', sha256: '0'.repeat(64), fileExists: (p) => existing.includes(p), shellSites: sitesOf });
 }
 
 /** Lines joined, so each case reads with its line numbers countable. */
@@ -267,6 +268,30 @@ const captures: Row[] = [
   },
 ];
 
+const recovery: Row[] = [
+  {
+    name: 'rpo and a captured recovery_point',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_time', 'steps:', '  - id: a', '    title: A', '    run: restic snapshots --latest 1 --json', '    capture: backup_time', '    milestone: mitigated'),
+    expect: [],
+  },
+  {
+    name: 'a declared recovery_point counts as used',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 15m', 'recovery_point: backup_time', 'vars:', '  backup_time: { prompt: Time of the backup restored }', 'steps:', '  - id: a', '    title: A'),
+    expect: [],
+  },
+  {
+    name: 'recovery_point names no var',
+    yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_tme', 'steps:', '  - id: a', '    title: A'),
+    expect: ['4:17: error: recovery_point: unknown variable "backup_tme"'],
+  },
+  { name: 'rpo unreadable', yaml: y('drbook: 1', 'title: T', 'rpo: one hour', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rpo: cannot read duration "one hour"', '3:6: warning: rpo: without recovery_point'] },
+  {
+    name: 'an unknown milestone',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    milestone: fixed'),
+    expect: ['6:16: error: steps[0].milestone'],
+  },
+];
+
 const patterns: Row[] = [
   {
     name: 'var pattern not a regex',
@@ -302,14 +327,23 @@ const warnings: Row[] = [
     expect: ['4:3: warning: docs.wiki is never linked from a step'],
   },
   {
-    name: 'a template inside shell quotes: a value there could run code',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', `    run: echo "x {{v}}" '{{v}}' {{v}}`),
-    expect: ['8:18: error: steps[0] (a).run: {{v}} stands inside quotes', '8:26: error: steps[0] (a).run: {{v}} stands inside quotes'],
+    name: 'templates inside quotes and an unquoted here-document are natural shell: accepted',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', `      echo "x {{v}}" '{{v}}' {{v}} # it's {{v}}`, '      cat <<E-F', '      {{v}}', '      E-F'),
+    expect: [],
   },
   {
-    name: 'a template in a here-document body',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', '      cat <<EOF', '      {{v}}', '      EOF', '      echo {{v}}'),
-    expect: ['10:7: error: steps[0] (a).run: {{v}} stands in a here-document'],
+    name: 'a template in a quoted here-document, which expands nothing',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', "      cat <<'EOF'", '      {{v}}', '      EOF'),
+    expect: ["10:7: error: steps[0] (a).run: {{v}} stands in a quoted here-document (<<'EOF'), which expands nothing: write the delimiter unquoted (<<EOF) or set it in the step's env:"],
+  },
+  {
+    name: 'arithmetic contexts: refused without an integer pattern, at the placeholder',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', "  n: { pattern: '^-?\\d+$' }", 'steps:', '  - id: a', '    title: A', '    run: echo $(( {{v}} + 1 )); [[ {{v}} -gt 0 ]]; (( {{n}} > 0 )); let x={{v}}'),
+    expect: [
+      '9:19: error: steps[0] (a).run: {{v}} stands in $(( )), where the shell evaluates a value as code: give the var an integer pattern',
+      '9:36: error: steps[0] (a).run: {{v}} stands in [[ … -eq|-ne|-lt|-le|-gt|-ge … ]], where the shell evaluates a value as code',
+      '9:75: error: steps[0] (a).run: {{v}} stands in let, where the shell evaluates a value as code',
+    ],
   },
   {
     name: 'a template in the runbook title or summary, which are not templated',
@@ -383,7 +417,7 @@ const merges: Row[] = [
 ];
 
 describe('loader: every check, at the offending node', () => {
-  const tables: Record<string, Row[]> = { version, steps, templates, docs, conditions, durations, captures, patterns, warnings, yamlSyntax, schema, merges };
+  const tables: Record<string, Row[]> = { version, steps, templates, docs, conditions, durations, captures, recovery, patterns, warnings, yamlSyntax, schema, merges };
   for (const [group, rows] of Object.entries(tables)) {
     describe(group, () => {
       it.each(rows.map((row) => [row.name, row] as const))('%s', (_name, row) => check(row));
@@ -422,14 +456,14 @@ describe('loader: every check, at the offending node', () => {
 
   it('the file name gives the id, and must then be a slug', () => {
     const text = y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A');
-    const bad = loadRunbookText(text, { file: 'Mail Server.yml', absFile: '/rb/Mail Server.yml', sha256: '', fileExists: () => true });
+    const bad = loadRunbookText(text, { file: 'Mail Server.yml', absFile: '/rb/Mail Server.yml', sha256: '', fileExists: () => true, shellSites: sitesOf });
     expect(bad.problems.map(formatProblem)).toEqual(['Mail Server.yml:1:1: error: the file name "Mail Server" is not a valid runbook id: add `id:` (lower-case letters, digits, dashes)']);
     expect(load(text).runbook?.id).toBe('rb');
   });
 
   it('builds the runbook of the spec example, docs resolved and anchors kept apart', () => {
     const file = join(FIXTURES, 'runbooks', 'mail-server.yml');
-    const result = loadRunbookText(readFileSync(file, 'utf8'), { file: 'mail-server.yml', absFile: file, sha256: 'ab', fileExists: () => true });
+    const result = loadRunbookText(readFileSync(file, 'utf8'), { file: 'mail-server.yml', absFile: file, sha256: 'ab', fileExists: () => true, shellSites: sitesOf });
     expect(result.problems).toEqual([]);
     const rb = result.runbook!;
     expect(rb.id).toBe('mail-server');

@@ -197,9 +197,9 @@ describe('the malformed corpus', () => {
     expect(readdirSync(COMMITTED).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
-  it('each file loads as problems, never a runbook, its first one the expected', () => {
+  it('each file loads as problems, never a runbook, its first one the expected', async () => {
     for (const c of light()) {
-      const loaded = loadRunbookFile(c.path);
+      const loaded = await loadRunbookFile(c.path);
       expect(loaded.runbook, c.name).toBeUndefined();
       const first = loaded.problems[0];
       expect(first, c.name).toBeDefined();

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/core/model.js';
+import { sitesOf } from './helpers/shell.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,7 +14,7 @@ describe('README', () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const absFile = join(root, 'runbooks', 'readme-example.yml');
-    const { runbook, problems } = loadRunbookText(example!, { file: 'README.md example', absFile, sha256: '0'.repeat(64), fileExists: existsSync });
+    const { runbook, problems } = loadRunbookText(example!, { file: 'README.md example', absFile, sha256: '0'.repeat(64), fileExists: existsSync, shellSites: sitesOf });
     expect(problems.map(formatProblem)).toEqual([]);
     expect(runbook?.steps.length).toBeGreaterThan(3);
   });

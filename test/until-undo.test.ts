@@ -10,10 +10,11 @@ import { Redactor } from '../src/core/redact.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { undoCandidates, UndoWalk } from '../src/core/undo.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
+import { realShellSites, sitesOf } from './helpers/shell.js';
 import { FakeClock, FakeExecutor, FakeUi, INTERRUPT, MemoryJournal, type Expected, type Scripted } from './helpers/fakes.js';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), fileExists: () => true });
+  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
   if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
   return runbook;
 }
@@ -43,12 +44,12 @@ function walkOf(yaml: string, ui: Expected[], exec: Scripted[], opts: { yes?: bo
       baseDir: '/runbooks',
       logFile: (step, attempt) => ({ absolute: `/s/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }),
     },
-    { ui: fakeUi, executor, journal, clock },
+    { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
   );
   const undo = (yes = false) =>
     new UndoWalk(
       { ...common, mode: 'live', yes, steps: undoCandidates(journal.events, runbook), trigger: 'abort', pid: 1 },
-      { ui: fakeUi, executor, journal, clock },
+      { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
     ).run();
   return {
     walk,

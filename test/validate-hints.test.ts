@@ -37,7 +37,7 @@ describe('validate hints', () => {
         '    run: ssh -p 22 {{host}} ls {{cmd}}',
         '  - id: b',
         '    title: B',
-        '    run: sudo sh -c "echo" {{cmd}}; eval {{cmd}}',
+        '    run: sudo sh -c {{cmd}} x {{host}}; eval {{cmd}}',
         '  - id: c',
         '    title: C',
         '    run: echo {{cmd}} | grep ssh {{cmd}}',
@@ -45,8 +45,9 @@ describe('validate hints', () => {
     );
     expect(got).toEqual([
       expect.stringMatching(/^rb\.yml:10:32: warning: steps\[0\] \(a\)\.run: \{\{cmd\}\} is an argument of ssh, .*far side.*env:/),
-      expect.stringMatching(/^rb\.yml:13:28: warning: .*\{\{cmd\}\} is an argument of sh -c/),
-      expect.stringMatching(/^rb\.yml:13:42: warning: .*\{\{cmd\}\} is an argument of eval/),
+      // Only the script of sh -c is parsed again: {{host}} after it is $1, data.
+      expect.stringMatching(/^rb\.yml:13:21: warning: .*\{\{cmd\}\} is an argument of sh -c/),
+      expect.stringMatching(/^rb\.yml:13:46: warning: .*\{\{cmd\}\} is an argument of eval/),
     ]);
   });
 
@@ -56,6 +57,8 @@ describe('validate hints', () => {
     expect(reparsed('/usr/bin/ssh root@{{host}} {{cmd}}')).toEqual(['cmd@ssh']);
     expect(reparsed('timeout 10 bash -c {{cmd}}')).toEqual(['cmd@bash -c']);
     expect(reparsed('bash script.sh {{cmd}}')).toEqual([]);
+    expect(reparsed("sh -c 'echo $1' x {{cmd}}")).toEqual([]);
+    expect(reparsed('sudo bash -lc {{cmd}} {{host}}')).toEqual(['cmd@bash -c']);
     expect(reparsed('FOO=1 eval {{cmd}} && echo {{host}}')).toEqual(['cmd@eval']);
     expect(reparsed('echo {{cmd}}\nssh h {{host}}')).toEqual(['host@ssh']);
     expect(reparsed('')).toEqual([]);

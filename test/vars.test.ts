@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DrbookError, ExitCode } from '../src/core/errors.js';
 import { formatProblem, type Runbook, type VarDef } from '../src/core/model.js';
 import { MASK, Redactor } from '../src/core/redact.js';
+import { sitesOf } from './helpers/shell.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsNobodyCanAnswer, type VarInputs } from '../src/core/vars.js';
 
@@ -21,7 +22,7 @@ steps:
 `;
 
 function runbook(): Runbook {
-  const { runbook, problems } = loadRunbookText(RUNBOOK, { file: 'm.yaml', absFile: '/r/m.yaml', sha256: '0'.repeat(64), fileExists: () => true });
+  const { runbook, problems } = loadRunbookText(RUNBOOK, { file: 'm.yaml', absFile: '/r/m.yaml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: sitesOf });
   if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
   return runbook;
 }
@@ -190,7 +191,7 @@ steps:
     run: curl -H {{token}} https://drill.example
 `;
   const check = (yaml: string, cli: Record<string, string> = {}) => {
-    const { runbook, problems } = loadRunbookText(yaml, { file: 'd.yml', absFile: '/r/d.yml', sha256: '0'.repeat(64), fileExists: () => true });
+    const { runbook, problems } = loadRunbookText(yaml, { file: 'd.yml', absFile: '/r/d.yml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: sitesOf });
     if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
     const store = new VarStore(runbook.vars, new Redactor());
     resolveInitialVars(runbook, { cli, file: {}, env: {} }, store);

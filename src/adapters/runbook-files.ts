@@ -35,7 +35,7 @@ export interface FileLoad extends LoadResult {
 }
 
 /** Reads and checks one runbook file. Unreadable files are a problem of the file, exit 2. */
-export function loadRunbookFile(file: string): FileLoad {
+export async function loadRunbookFile(file: string): Promise<FileLoad> {
   const absFile = resolve(file);
   const shown = displayPath(file);
   const fail = (message: string, unreadable = false): FileLoad => ({
@@ -61,7 +61,14 @@ export function loadRunbookFile(file: string): FileLoad {
     return fail('is not a UTF-8 text file (binary, or another encoding: save it as UTF-8)');
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const result = loadRunbookText(text, { file: shown, absFile, sha256, fileExists: (p) => existsSync(p) });
+  const ctx = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
+  let result = loadRunbookText(text, ctx);
+  // A run with {{name}} is checked by its shell syntax: the parser (or the cache of what it
+  // found) is loaded only then, and the file checked again with it.
+  if (result.shellTexts) {
+    const { siteFinderFor } = await import('./shell-parser.js');
+    result = loadRunbookText(text, { ...ctx, shellSites: await siteFinderFor(result.shellTexts) });
+  }
   return { ...result, file: shown };
 }
 
@@ -139,9 +146,9 @@ export function runbookFilesIn(dir: string): string[] {
  * Finds a runbook given as a path or as an id in the runbooks directory, then loads it.
  * An invalid runbook is reported with every problem (exit 1); a missing one is exit 2.
  */
-export function findRunbook(ref: string, dirOption?: string): { runbook: Runbook; warnings: Problem[] } {
+export async function findRunbook(ref: string, dirOption?: string): Promise<{ runbook: Runbook; warnings: Problem[] }> {
   const file = locateRunbook(ref, dirOption);
-  const loaded = loadRunbookFile(file);
+  const loaded = await loadRunbookFile(file);
   if (loaded.unreadable) {
     // Not a runbook with mistakes but no runbook at all: an input error, exit 2.
     throw new DrbookError(`${loaded.file}: ${loaded.problems[0]?.message ?? 'cannot read'}`, ExitCode.usage);

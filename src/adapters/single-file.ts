@@ -47,10 +47,20 @@ export function singleFileBuildOptions(entry: string) {
         'const require = __drbookCreateRequire(import.meta.url);',
       ].join('\n'),
     },
-    define: { __DRBOOK_SINGLE_FILE__: 'true' },
+    define: { __DRBOOK_SINGLE_FILE__: 'true', __DRBOOK_WASM__: embeddedWasm() },
     // The bundle command imports esbuild only in a checkout; the single file copies itself.
     external: ['esbuild'],
   };
+}
+
+/** Both .wasm files of the bash parser, as a JSON object of base64 strings for esbuild's define. */
+function embeddedWasm(): string {
+  const require = createRequire(import.meta.url);
+  const read = (spec: string, local: string) => {
+    const here = join(dirname(fileURLToPath(import.meta.url)), '..', 'wasm', local);
+    return readFileSync(existsSync(here) ? here : require.resolve(spec)).toString('base64');
+  };
+  return JSON.stringify({ runtime: read('web-tree-sitter/tree-sitter.wasm', 'tree-sitter.wasm'), bash: read('tree-sitter-bash/tree-sitter-bash.wasm', 'tree-sitter-bash.wasm') });
 }
 
 export type SingleFileSource = 'self' | 'esbuild' | 'prebuilt';

@@ -39,7 +39,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   // Every runbook is checked before anything is written: a bundle is what the operator
   // trusts when nothing else is left, so it never carries a runbook that would not load.
-  const loads = files.map((file) => ({ file: resolve(file), load: loadRunbookFile(file) }));
+  const loads = await Promise.all(files.map(async (file) => ({ file: resolve(file), load: await loadRunbookFile(file) })));
   for (const { load } of loads) for (const problem of load.problems) process.stderr.write(formatProblem(problem) + '\n');
   const invalid = loads.filter(({ load }) => !load.runbook);
   if (invalid.length > 0) {
@@ -138,7 +138,7 @@ async function writeBundle(root: string, files: string[], sourceDir: string): Pr
     });
     const target = join(root, 'runbooks', basename(source.file));
     writeDurable(target, text);
-    const load = loadRunbookFile(target);
+    const load = await loadRunbookFile(target);
     if (!load.runbook) {
       const first = load.problems.find((p) => p.severity === 'error');
       throw new DrbookError(`the bundled copy of ${displayPath(source.file)} does not load after its doc paths were rewritten (${first ? first.message : 'unknown problem'}); please report it`, ExitCode.failed);

@@ -15,7 +15,8 @@ import {
 } from '../core/export/index.js';
 import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
-import { listSessionIds, resolveSessionId, sessionJournalPath, sessionsDir, stateHome } from '../adapters/state-home.js';
+import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
+import { readLogTail } from '../adapters/log-tail.js';
 
 export interface ExportOptions {
   /** md (default) or json. */
@@ -49,7 +50,7 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier }));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail: (log) => readLogTail(sessionOutputDir(home, id), log) }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 

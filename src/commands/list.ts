@@ -8,8 +8,9 @@ export interface ListOptions {
 
 export async function runList(options: ListOptions): Promise<number> {
   const dir = runbooksDir(options.dir);
-  const rows = runbookFilesIn(dir).map((file) => {
-    const loaded = loadRunbookFile(file);
+  const rows = await Promise.all(
+    runbookFilesIn(dir).map(async (file) => {
+    const loaded = await loadRunbookFile(file);
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     const rb = loaded.runbook;
     return {
@@ -21,7 +22,8 @@ export async function runList(options: ListOptions): Promise<number> {
       valid: errors.length === 0,
       errors: errors.length,
     };
-  });
+  }),
+  );
   if (options.json) {
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     return 0;

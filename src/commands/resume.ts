@@ -13,6 +13,7 @@ import { checkVarValue, parseVarAssignments, resolveInitialVars, VarStore, varsU
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
@@ -80,7 +81,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       if (options.runbook !== undefined) throw new DrbookError(`--runbook ${options.runbook}: no such file`, ExitCode.usage);
       throw new DrbookError(`the runbook of ${id} is gone: ${runbookPath} does not exist (restore it, or give its new place with --runbook PATH)`, ExitCode.usage);
     }
-    const { runbook, warnings } = findRunbook(runbookPath);
+    const { runbook, warnings } = await findRunbook(runbookPath);
     if (runbook.id !== started.runbook.id) {
       throw new DrbookError(`${runbookPath} is runbook "${runbook.id}", but session ${id} walks "${started.runbook.id}": give the same runbook`, ExitCode.usage);
     }
@@ -180,7 +181,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         // Steps without cwd run where the session was started, wherever resume is typed.
         resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
     );
     const result = await walk.run();
     printSummary(result, id, started.mode);
@@ -522,7 +523,7 @@ async function settleFinishedWork(stepId: string, events: readonly JournalEvent[
     }
   }
   if (from === -1) return undefined;
-  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'session.resumed' && e.type !== 'session.paused');
+  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'milestone' && e.type !== 'evidence' && e.type !== 'session.resumed' && e.type !== 'session.paused');
   const confirmedYes = (list: readonly JournalEvent[]) => list.some((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
   const label = `[${step.index + 1}/${runbook.steps.length}] ${step.title}`;
   const startedAt = Date.parse(events[from]!.ts);

@@ -12,7 +12,7 @@ export interface ShowOptions {
 export async function runShow(ref: string, options: ShowOptions): Promise<number> {
   const format = options.format ?? 'text';
   if (format !== 'text' && format !== 'md') throw new DrbookError(`--format must be text or md, not "${format}"`, ExitCode.usage);
-  const { runbook, warnings } = findRunbook(ref, options.dir);
+  const { runbook, warnings } = await findRunbook(ref, options.dir);
   for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
   if (format === 'md') {
     // Links relative to where the operator stands, so the printed file's links work from there.

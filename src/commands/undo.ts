@@ -13,6 +13,7 @@ import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
+import { shellSites } from '../adapters/shell-parser.js';
 import { systemClock } from '../adapters/system.js';
 import { askSecretsAgain, reacquireSecrets, restoreVars } from './resume.js';
 import { commandExecutor, cwdResolver, makeUi, requireTerminal } from './walk.js';
@@ -42,7 +43,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     if (!existsSync(started.runbook.path)) {
       throw new DrbookError(`the runbook of ${id} is gone: ${started.runbook.path} does not exist (the undo commands are in it)`, ExitCode.usage);
     }
-    const { runbook, warnings } = findRunbook(started.runbook.path);
+    const { runbook, warnings } = await findRunbook(started.runbook.path);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
     const steps = undoCandidates(parsed.events, runbook);
     if (steps.length === 0) {
@@ -100,7 +101,7 @@ async function walkUndo(ctx: UndoContext): Promise<UndoResult> {
       resolveCwd: cwdResolver(ctx.runbook, ctx.startDir),
       pid: process.pid,
     },
-    { ui: ctx.ui, executor: commandExecutor(), journal: ctx.journal, clock: systemClock },
+    { ui: ctx.ui, executor: commandExecutor(), journal: ctx.journal, clock: systemClock, shellSites },
   );
   return walk.run();
 }

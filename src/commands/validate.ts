@@ -45,7 +45,7 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'warning', message: 'no runbook files (*.yml, *.yaml) in this directory' });
     }
     for (const file of list) {
-      const loaded = loadRunbookFile(file);
+      const loaded = await loadRunbookFile(file);
       if (loaded.unreadable) inputError = true;
       // A loop, not push(...): a file can hold more problems than a call has room for arguments.
       for (const problem of loaded.problems) problems.push(problem);

@@ -12,6 +12,7 @@ import { conditionVarsWithoutValue, parseVarAssignments, resolveInitialVars, Var
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { errnoText } from '../adapters/file-text.js';
+import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook, readInputFile } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
@@ -31,7 +32,7 @@ export interface WalkOptions {
 export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Promise<number> {
   const yes = options.yes === true;
   requireTerminal(mode === 'live' ? 'run' : 'rehearse', yes);
-  const { runbook, warnings } = findRunbook(ref, options.dir);
+  const { runbook, warnings } = await findRunbook(ref, options.dir);
   for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
 
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
@@ -52,7 +53,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     journal.append({
       type: 'session.started',
       session: sessionId,
-      runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}) },
+      runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}), ...(runbook.rpo ? { rpo: runbook.rpo } : {}), ...(runbook.recoveryPoint ? { recoveryPoint: runbook.recoveryPoint } : {}) },
       mode,
       operator: operatorName(),
       ...localZone(startedAt),
@@ -61,6 +62,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       ...(options.from ? { from: options.from } : {}),
       cwd: process.cwd(),
       ...(options.runSafe ? { runSafe: true } : {}),
+      ...(yes ? { yes: true } : {}),
     });
   } catch (error) {
     // The session never started (a full disk): leave no empty journal to pass for one.
@@ -93,7 +95,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
         logFile: logFileFor(journal.outputDir),
         resolveCwd: cwdResolver(runbook),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock },
+      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
     );
     const result = await walk.run();
     printSummary(result, sessionId, mode);

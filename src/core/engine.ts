@@ -5,6 +5,7 @@ import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
+import { renderShown, rewriteScript, scriptEnv, siteRefusal, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import { checkVarValue, type VarStore } from './vars.js';
 
@@ -47,6 +48,8 @@ export interface WalkDeps {
   executor: Executor;
   journal: Journal;
   clock: Clock;
+  /** Where each `{{name}}` of a command stands in its shell syntax (a parser, injected). */
+  shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]>;
 }
 
 export interface WalkCounts {
@@ -130,7 +133,7 @@ export class Walk {
     let contextShown = false;
     const showContext = () => {
       if (contextShown) return;
-      ui.showStep({ ...this.view(step), part: 'context' });
+      ui.showStep({ ...this.view(step, []), part: 'context' });
       contextShown = true;
     };
     if (step.condition) {
@@ -139,7 +142,14 @@ export class Walk {
       const value = this.plan.vars.get(step.condition.name);
       if (!evaluateCondition(step.condition, value)) {
         const shown = this.plan.vars.entry(step.condition.name)?.secret ? MASK : value;
-        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`);
+        // The step never starts, so its title is journaled here: values known, <name> for the rest.
+        const known = (n: string): string => {
+          const def = runbook.vars[n];
+          const fallback = def?.default !== undefined && def.secret !== true ? String(def.default) : `<${n}>`;
+          return this.plan.vars.get(n) ?? fallback;
+        };
+        const title = this.plan.redactor.redact(renderTemplate(step.title, known));
+        this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
         ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
         return;
       }
@@ -151,7 +161,7 @@ export class Walk {
     if (toAsk.length > 0) showContext();
     await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
-    const view = this.view(step);
+    const view = this.view(step, step.run === undefined ? [] : await this.deps.shellSites(step.run, runbook.shell));
     ui.showStep(contextShown ? { ...view, part: 'command' } : view);
 
     const manual = step.run === undefined;
@@ -217,8 +227,11 @@ export class Walk {
       // attempts, log names and command.started events agree (and resume counts the same).
       const attempt = (this.plan.attempts.get(step.id) ?? 0) + 1;
       const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
-      const command = renderTemplate(template, (n) => this.plan.vars.get(n), 'shell');
-      const shown = redactor.redact(command);
+      const lookup = (n: string) => this.plan.vars.get(n);
+      const sites = await this.deps.shellSites(template, this.plan.runbook.shell);
+      // What runs holds no value: each travels in the environment (never on the process list).
+      const command = rewriteScript(template, sites);
+      const shown = redactor.redact(renderShown(template, sites, lookup));
       // The view of this attempt: after an edit, the command shown is the new one.
       const current: StepView = { ...view, command: shown };
       // The shell needs the real directory (render() masks secrets); what is shown or
@@ -235,8 +248,11 @@ export class Walk {
 
       let result: CommandResult | undefined;
       let failure: string | undefined;
+      const unfit = unfitValue(sites, lookup);
       if (missing.length > 0) {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+      } else if (unfit !== undefined) {
+        failure = `cannot run: ${unfit}`;
       } else {
         this.plan.attempts.set(step.id, attempt);
         if (step.poll) {
@@ -253,7 +269,7 @@ export class Walk {
           command,
           shell: this.plan.runbook.shell,
           cwd,
-          env: this.renderEnv(step),
+          env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
           ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
@@ -360,8 +376,7 @@ export class Walk {
         case 'retry':
           continue;
         case 'edit': {
-          const message = 'Edit the command (values as {{name}}; the change is recorded):';
-          const edited = (ui.editCommand ? await ui.editCommand(message, template) : await ui.askText(message, template)).trim();
+          const edited = await this.askEdit(template);
           if (edited && edited !== template.trim()) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
@@ -395,6 +410,32 @@ export class Walk {
     return (await ui.askText('Why abort? (recorded for the post-mortem, Enter for none)', '')).trim();
   }
 
+  /**
+   * The operator's edit of a command, checked as validation checks a run: an edit the shell
+   * would read a value of as code is refused with the reason, and asked again.
+   */
+  private async askEdit(template: string): Promise<string> {
+    const { ui } = this.deps;
+    let initial = template;
+    for (;;) {
+      // A multi-line command goes to the operator's editor where the UI has one.
+      const message = 'Edit the command (values as {{name}}; the change is recorded):';
+      const edited = (ui.editCommand ? await ui.editCommand(message, initial) : await ui.askText(message, initial)).trim();
+      if (!edited || edited === template.trim()) return edited;
+      const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
+      const refusals = sites.flatMap((site) => {
+        const why = siteRefusal(site, this.plan.runbook.vars[site.name]?.pattern);
+        return why === undefined ? [] : [why];
+      });
+      const unknown = templateNames(edited).filter((n) => !(n in this.plan.runbook.vars) && !this.plan.vars.has(n));
+      if (unknown.length > 0) refusals.push(`unknown variable ${unknown.map((n) => `{{${n}}}`).join(', ')}: use a declared var or a captured one`);
+      if (refusals.length === 0) return edited;
+      ui.warn(`edit refused: ${[...new Set(refusals)].join('; ')}`);
+      initial = edited;
+    }
+  }
+
+  /** A value the shell cannot receive, or one an arithmetic context would evaluate. */
   /** Why a result is a failure, or undefined for a success. */
   private judge(step: Step, result: CommandResult): string | undefined {
     if (result.spawnError) return `could not start: ${result.spawnError}`;
@@ -431,10 +472,14 @@ export class Walk {
     this.deps.journal.append({ type: 'note', text: this.plan.redactor.redact(text), step: step.id, by: 'operator', source: 'walk' });
   }
 
-  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string): void {
-    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(durationMs) });
+  private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string, title?: string): void {
+    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), ...(title ? { title } : {}), durationMs: Math.round(durationMs) });
     this.plan.finished.set(step.id, outcome);
     this.count(outcome);
+    // A step that carries a milestone marks it when it is done (by drbook or by hand).
+    if (step.milestone && (outcome === 'done' || outcome === 'marked-done')) {
+      this.deps.journal.append({ type: 'milestone', milestone: step.milestone, step: step.id, by: 'operator', source: 'step' });
+    }
   }
 
   private count(outcome: StepOutcome): void {
@@ -540,7 +585,7 @@ export class Walk {
     return env;
   }
 
-  private view(step: Step): StepView {
+  private view(step: Step, sites: readonly PlaceholderSite[]): StepView {
     const { runbook, mode, runSafe, redactor } = this.plan;
     const view: StepView = {
       position: step.index + 1,
@@ -552,7 +597,7 @@ export class Walk {
       willExecute: step.run !== undefined && (mode === 'live' || (step.safe === true && runSafe)),
     };
     if (step.description) view.description = this.render(step.description);
-    if (step.run) view.command = redactor.redact(renderTemplate(step.run, (n) => this.plan.vars.get(n), 'shell'));
+    if (step.run) view.command = redactor.redact(renderShown(step.run, sites, (n) => this.plan.vars.get(n)));
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }

@@ -14,7 +14,18 @@ export type VarSource = 'cli' | 'vars-file' | 'env' | 'prompt' | 'default' | 'ca
 export interface SessionStarted {
   type: 'session.started';
   session: string;
-  runbook: { id: string; title: string; path: string; sha256: string; steps: number; rto?: string };
+  runbook: {
+    id: string;
+    title: string;
+    path: string;
+    sha256: string;
+    steps: number;
+    rto?: string;
+    /** Recovery point objective as written in the runbook. */
+    rpo?: string;
+    /** The var holding the ISO time of the data restored (the backup's time). */
+    recoveryPoint?: string;
+  };
   mode: Mode;
   operator: { user: string; host: string };
   /** IANA zone of the operator, e.g. Europe/Paris. */
@@ -28,6 +39,8 @@ export interface SessionStarted {
   cwd?: string;
   /** A rehearsal with --run-safe: its safe steps are executed, also after a resume. */
   runSafe?: boolean;
+  /** Started with --yes: every question took its default (a scripted drill, not a person's pace). */
+  yes?: boolean;
 }
 
 export interface VarSet {
@@ -54,6 +67,8 @@ export interface StepFinished {
   outcome: StepOutcome;
   /** Why a step was skipped or failed: 'when: dns_plan == reuse is false', 'operator', '--from'. */
   reason?: string;
+  /** A step skipped by its `when:` never starts: its title, rendered with the values known (`<name>` for the others). */
+  title?: string;
   durationMs: number;
 }
 
@@ -128,6 +143,37 @@ export interface Note {
   at?: string;
   by: string;
   source: 'walk' | 'cli';
+}
+
+export type MilestoneName = 'impact-started' | 'detected' | 'mitigated' | 'resolved';
+
+/** An incident milestone: `drbook mark`, or a step with `milestone:` that was done. */
+export interface MilestoneMarked {
+  type: 'milestone';
+  milestone: MilestoneName;
+  text?: string;
+  step?: string;
+  /** When it happened, if given with --at (ISO UTC). `ts` stays the time it was recorded. */
+  at?: string;
+  by: string;
+  /** `cli`: drbook mark; `step`: a step carrying `milestone:` was done. */
+  source: 'cli' | 'step';
+}
+
+/** A piece of evidence copied into the session directory by `drbook attach`. */
+export interface EvidenceAttached {
+  type: 'evidence';
+  /** The copy, relative to the session directory: `evidence/03-df.txt`. */
+  file: string;
+  /** The source file's name as given (base name only). */
+  name: string;
+  sha256: string;
+  bytes: number;
+  step?: string;
+  /** When the evidence was taken, if given with --at (ISO UTC). */
+  at?: string;
+  note?: string;
+  by: string;
 }
 
 export interface SessionPaused {
@@ -232,6 +278,8 @@ export type EventBody =
   | CommandEdited
   | Decision
   | Note
+  | MilestoneMarked
+  | EvidenceAttached
   | SessionPaused
   | SessionResumed
   | SessionEnded

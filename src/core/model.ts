@@ -36,6 +36,10 @@ export interface Runbook {
   owner?: string;
   rto?: string;
   rtoMs?: number;
+  /** Recovery point objective as written: `15m`. */
+  rpo?: string;
+  /** The var holding the ISO time of the data restored. */
+  recoveryPoint?: string;
   tags: string[];
   shell: 'bash' | 'sh';
   docs: Record<string, DocLink>;

@@ -4,7 +4,8 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { scanTemplate, unsafeTemplateContext } from './template.js';
+import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { scanTemplate } from './template.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
@@ -24,11 +25,18 @@ export interface LoadContext {
   sha256: string;
   /** Whether a local doc exists (injected: the core does no I/O). */
   fileExists: (absPath: string) => boolean;
+  /**
+   * Where each placeholder of a `run` stands, from a shell parser (injected: loading it is
+   * I/O, and slow). Without it the loader lists the texts it needs in `shellTexts`.
+   */
+  shellSites?: (text: string, dialect: ShellDialect) => PlaceholderSite[];
 }
 
 export interface LoadResult {
   runbook?: Runbook;
   problems: Problem[];
+  /** The `run` texts with placeholders, when no shellSites was given: load again with one. */
+  shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
 const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
@@ -125,8 +133,10 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
-  checkMeaning(raw, ctx, report, reportAt);
+  const shellTexts = checkMeaning(raw, ctx, report, reportAt);
   sortProblems(problems);
+  // The shell checks of each run are still to come: no runbook before they have been made.
+  if (shellTexts.length > 0) return { problems, shellTexts };
   if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
   return { runbook: buildRunbook(parsed.data, ctx), problems };
 }
@@ -230,7 +240,7 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): void {
+function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): { text: string; dialect: ShellDialect }[] {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -276,6 +286,13 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     if (isRecord(value)) checkDocLink(value, ['docs', key], `docs.${key}`, ctx, report);
   }
 
+  const dialect: ShellDialect = raw.shell === 'sh' ? 'sh' : 'bash';
+  const shellTexts: { text: string; dialect: ShellDialect }[] = [];
+  const sitesOf = (text: string) => ctx.shellSites?.(text, dialect) ?? [];
+  const patternOf = (name: string) => {
+    const p = asRecord(vars[name]).pattern;
+    return typeof p === 'string' ? p : undefined;
+  };
   const seenIds = new Map<string, number>();
   const captured = new Map<string, number>();
   // Which steps capture each name, for "captured only later": one pass, not one per reference.
@@ -295,6 +312,10 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const known = (name: string) => declared.has(name) || captured.has(name);
     const checkTemplate = (text: unknown, path: PathSegment[], label: string) => {
       if (typeof text !== 'string') return;
+      // A command: run, and the undo of a step with run (a manual step's undo is text).
+      const last = path[path.length - 1];
+      const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
+      if (shellText && !ctx.shellSites && text.includes('{{')) shellTexts.push({ text, dialect });
       const { refs, malformed } = scanTemplate(text);
       // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
       const seen = new Map<string, number>();
@@ -313,17 +334,13 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       for (const ref of refs) {
         const [raw, n] = here(ref);
         used.add(ref.name);
-        const far = reparsed.find((r) => r.offset === ref.offset);
+        const site = shellText && ctx.shellSites ? sitesOf(text).find((s) => s.offset === ref.offset) : undefined;
+        const refusal = site && siteRefusal(site, patternOf(ref.name));
+        // Refused already (eval, the script of sh -c): the error says more than the hint.
+        const far = refusal ? undefined : reparsed.find((r) => r.offset === ref.offset);
         if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        const last = path[path.length - 1];
-        const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
-        const unsafe = shellText ? unsafeTemplateContext(text, ref.offset) : undefined;
-        if (unsafe === 'quotes') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands inside quotes, where a value could run shell code: remove the quotes around it (drbook inserts every value as one safely quoted word)`);
-        } else if (unsafe === 'heredoc') {
-          reportAt('error', path, raw, n, `${label}: {{${ref.name}}} stands in a here-document, where a value could run shell code: pass it as an argument or through env: instead`);
-        }
+        if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
       }
     };
     for (const field of TEMPLATED_STEP_FIELDS) checkTemplate(step[field], ['steps', index, field], `${where}.${field}`);
@@ -379,12 +396,23 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
+  if (typeof raw.recovery_point === 'string') {
+    const name = raw.recovery_point;
+    if (declared.has(name)) used.add(name);
+    else if (!captured.has(name)) report('error', ['recovery_point'], `recovery_point: unknown variable "${name}": declare it under vars: or capture it in a step (it holds the ISO time of the data restored)`);
+  }
+  if (typeof raw.rpo === 'string') {
+    const rpo = parseDuration(raw.rpo);
+    if (rpo === undefined) report('error', ['rpo'], `rpo: cannot read duration "${raw.rpo}": use forms like 15m, 24h, 1h30m`);
+    if (raw.recovery_point === undefined) report('warning', ['rpo'], 'rpo: without recovery_point the export cannot tell how much data was lost: name the var that holds the backup time');
+  }
   for (const name of declared) {
     if (!used.has(name)) report('warning', ['vars', name], `vars.${name} is never used by any step`, 'key');
   }
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
   }
+  return shellTexts;
 }
 
 /**
@@ -519,6 +547,8 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
     runbook.rto = doc.rto;
     runbook.rtoMs = parseDuration(doc.rto);
   }
+  if (doc.rpo !== undefined) runbook.rpo = doc.rpo;
+  if (doc.recovery_point !== undefined) runbook.recoveryPoint = doc.recovery_point;
   return runbook;
 }
 
@@ -567,8 +597,8 @@ function singleLine(message: string): string {
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
-  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'tags', 'shell', 'docs', 'vars', 'steps'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'until', 'undo'],
+  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps'],
+  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
   until: ['interval', 'timeout'],
   undo: ['run', 'confirm'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],

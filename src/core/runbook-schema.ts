@@ -54,6 +54,10 @@ export const VarSchema = described(
   'A variable usable as {{name}} in templated fields.',
 );
 
+/** Incident milestones, in the order they normally happen. */
+export const MILESTONES = ['impact-started', 'detected', 'mitigated', 'resolved'] as const;
+export type MilestoneName = (typeof MILESTONES)[number];
+
 const exitCode = z.int().check(z.minimum(0), z.maximum(255));
 const exitCodes = z.union([exitCode, z.array(exitCode).check(z.minLength(1))]);
 
@@ -90,7 +94,7 @@ export const StepSchema = described(
     id: described(slug, 'Unique id of the step.'),
     title: described(text, 'One line, templated.'),
     description: described(z.optional(z.string()), 'Markdown, templated.'),
-    run: described(z.optional(text), 'Shell command, templated; each value is inserted as one shell word. Without run the step is manual.'),
+    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, and arithmetic ($(( )), (( )), let, declare -i, array subscripts, [[ -gt ]]) unless the var pattern admits only integers. Without run the step is manual.'),
     confirm: described(z.optional(text), 'Question to confirm (after the command, if any, succeeds).'),
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
@@ -105,6 +109,7 @@ export const StepSchema = described(
     on_failure: described(z.optional(z.enum(['ask', 'abort', 'continue'])), 'What a failure does. Default ask.'),
     until: z.optional(UntilSchema),
     undo: z.optional(UndoSchema),
+    milestone: described(z.optional(z.enum(MILESTONES)), 'Incident milestone marked in the journal when the step is done.'),
   }),
   'One step of the runbook.',
 );
@@ -118,6 +123,8 @@ export const RunbookSchema = described(
     summary: z.optional(z.string()),
     owner: z.optional(z.string()),
     rto: described(z.optional(text), 'Recovery time objective: 90m, 2h, 1h30m.'),
+    rpo: described(z.optional(text), 'Recovery point objective: how much data may be lost, e.g. 15m, 24h.'),
+    recovery_point: described(z.optional(varName), 'Variable holding the ISO time of the data restored (usually captured): gives the data-loss window.'),
     tags: z.optional(z.array(z.string())),
     shell: described(z.optional(z.enum(['bash', 'sh'])), 'bash (bash -e -o pipefail -c, default) or sh (sh -e -c).'),
     docs: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a doc key: letters, digits, _ . -')), DocLinkSchema)),

@@ -8,6 +8,7 @@ import type { JournalEvent, Mode, StepOutcome, UndoEnded } from './journal-event
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import type { Redactor } from './redact.js';
+import { renderShown, rewriteScript, scriptEnv, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -76,7 +77,7 @@ export class UndoWalk {
 
   constructor(
     private readonly plan: UndoPlan,
-    private readonly deps: { ui: Ui; executor: Executor; journal: Journal; clock: Clock },
+    private readonly deps: { ui: Ui; executor: Executor; journal: Journal; clock: Clock; shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]> },
   ) {
     this.attempts = plan.attempts ?? new Map();
   }
@@ -107,6 +108,7 @@ export class UndoWalk {
     const { ui, clock } = this.deps;
     const undo = undoOf(step)!;
     const started = clock.monotonic();
+    const sites = undo.run === undefined ? [] : await this.deps.shellSites(undo.run, this.plan.runbook.shell);
     const view: StepView = {
       position: this.plan.steps.indexOf(step) + 1,
       total: this.plan.steps.length,
@@ -114,7 +116,7 @@ export class UndoWalk {
       title: `Undo: ${this.render(step.title)}`,
       ...(undo.text !== undefined ? { description: this.render(undo.text) } : {}),
       docs: step.docLinks,
-      ...(undo.run !== undefined ? { command: this.plan.redactor.redact(renderTemplate(undo.run, (n) => this.plan.vars.get(n), 'shell')) } : {}),
+      ...(undo.run !== undefined ? { command: this.plan.redactor.redact(renderShown(undo.run, sites, (n) => this.plan.vars.get(n))) } : {}),
       mode: this.plan.mode,
       willExecute: undo.run !== undefined && this.plan.mode === 'live',
     };
@@ -141,16 +143,18 @@ export class UndoWalk {
         this.decide(step, 'Undo this step?', 'marked done: undone by hand');
         return this.finish(step, 'marked-done', started, 'undone by hand');
       case 'run':
-        return this.runUndo(step, undo.run!, undo.confirm, view, started);
+        return this.runUndo(step, undo.run!, sites, undo.confirm, view, started);
     }
   }
 
-  private async runUndo(step: Step, template: string, confirm: string | undefined, view: StepView, started: number): Promise<void> {
+  private async runUndo(step: Step, template: string, sites: readonly PlaceholderSite[], confirm: string | undefined, view: StepView, started: number): Promise<void> {
     const { ui, journal, executor } = this.deps;
     const { redactor, vars } = this.plan;
+    const lookup = (n: string) => vars.get(n);
     for (;;) {
-      const command = renderTemplate(template, (n) => vars.get(n), 'shell');
-      const shown = redactor.redact(command);
+      // As for run: the script holds no value, each travels in the environment.
+      const command = rewriteScript(template, sites);
+      const shown = redactor.redact(renderShown(template, sites, lookup));
       if (this.plan.mode === 'rehearsal') {
         journal.append({ type: 'undo.command.started', step: step.id, attempt: 0, command: shown, cwd: '' });
         ui.info('rehearsal: undo not executed');
@@ -159,8 +163,11 @@ export class UndoWalk {
       const missing = templateNames(template).filter((n) => !vars.has(n));
       let failure: string | undefined;
       let result: CommandResult | undefined;
+      const unfit = unfitValue(sites, lookup);
       if (missing.length > 0) {
         failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+      } else if (unfit !== undefined) {
+        failure = `cannot run: ${unfit}`;
       } else {
         const attempt = (this.attempts.get(step.id) ?? 0) + 1;
         this.attempts.set(step.id, attempt);
@@ -174,7 +181,7 @@ export class UndoWalk {
           command,
           shell: this.plan.runbook.shell,
           cwd,
-          env: Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, renderTemplate(String(v), (n) => vars.get(n))])),
+          env: { ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, renderTemplate(String(v), lookup)])), ...scriptEnv(sites, lookup) },
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
           redactor,

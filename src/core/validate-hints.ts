@@ -54,6 +54,18 @@ export function reparsedPlaceholders(run: string, refs: readonly { name: string;
       else if (SHELLS.has(base) && words.slice(k + 1).some((w) => /^-\w*c$/.test(w[0]))) via = `${base} -c`;
       if (via === undefined) break;
       let last = k;
+      if (via.endsWith(' -c')) {
+        // Only the script after -c is parsed again; the words after it are $0, $1…: data.
+        const c = words.findIndex((w, i) => i > k && /^-\w*c$/.test(w[0]));
+        const script = c === -1 ? undefined : words[c + 1];
+        if (script !== undefined) {
+          const from = s + script.index;
+          const to = from + script[0].length;
+          for (const ref of refs) if (ref.offset >= from && ref.offset < to) found.push({ ...ref, via });
+        }
+        via = undefined;
+        break;
+      }
       if (via === 'ssh') {
         // Options, then the destination: only what follows it runs on the far side.
         let j = k + 1;

@@ -1,3 +1,4 @@
+import { shellWord } from '../../src/core/template.js';
 /**
  * Fakes for the engine's ports. The walk talks only through Ui, Executor, Journal and
  * Clock, so these let a test drive a whole session in memory, with no process, no timer
@@ -225,8 +226,22 @@ export class FakeExecutor implements Executor {
     this.script = [...script];
   }
 
-  /** The commands as they reached the shell (with real values). */
+  /**
+   * The commands as the shell reads them: each DRBOOK_V_ reference of the script replaced by
+   * its value from the request's environment ("${V}" as one shell word, ${V} as it is).
+   */
   get commands(): string[] {
+    return this.requests.map((r) =>
+      r.command.replace(/"\$\{(DRBOOK_V_\w+)\}"|\$\{(DRBOOK_V_\w+)\}/g, (whole, word?: string, bare?: string) => {
+        const value = r.env[(word ?? bare)!];
+        if (value === undefined) return whole;
+        return word ? shellWord(value) : value;
+      }),
+    );
+  }
+
+  /** The scripts exactly as given to the shell: they hold no value. */
+  get scripts(): string[] {
     return this.requests.map((r) => r.command);
   }
 

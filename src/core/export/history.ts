@@ -10,12 +10,14 @@ import type { RtoCheck, SessionStatus, DrillSummary, StepCounts } from './summar
 import { ZoneClock } from './time-zone.js';
 
 export const HISTORY_FORMAT = 'drbook-history';
-export const HISTORY_VERSION = 1;
+export const HISTORY_VERSION = 2;
 
 export interface HistoryRow {
   session: string;
   start: Instant;
   mode: Mode;
+  /** Started with --yes: left out of the change and the trends unless every session was. */
+  yes: boolean;
   operator: string;
   status: SessionStatus;
   totalMs: number;
@@ -61,16 +63,20 @@ export function buildHistory(runbookId: string, summaries: readonly DrillSummary
   const zone = options.timeZone ?? latest?.timeZone ?? 'UTC';
   const clock = new ZoneClock(zone, options.timeZone === undefined ? (latest?.timeZoneOffsetMinutes ?? 0) : 0);
 
+  // A --yes drill runs at a script's pace: compared with only when every session is one.
+  const allYes = mine.every((s) => s.yes);
+  const compared = (s: { yes: boolean }) => allYes || !s.yes;
   const previous = new Map<Mode, number>();
   const sessions: HistoryRow[] = mine.map((s) => {
     const wall = clock.wall(Date.parse(s.start));
     const before = previous.get(s.mode);
     const completed = s.status === 'completed';
-    if (completed) previous.set(s.mode, s.totalMs);
+    if (completed && compared(s)) previous.set(s.mode, s.totalMs);
     return {
       session: s.session,
       start: { utc: new Date(Date.parse(s.start)).toISOString(), local: `${wall.date} ${wall.timeSeconds}`, offset: wall.offset },
       mode: s.mode,
+      yes: s.yes,
       operator: s.operator,
       status: s.status,
       totalMs: s.totalMs,
@@ -80,13 +86,13 @@ export function buildHistory(runbookId: string, summaries: readonly DrillSummary
       failedAttempts: s.failedAttempts,
       failedSteps: s.failedSteps,
       editedCommands: s.editedCommands,
-      changeMs: completed && before !== undefined ? s.totalMs - before : null,
+      changeMs: completed && compared(s) && before !== undefined ? s.totalMs - before : null,
     };
   });
 
   const trends: ModeTrend[] = [];
   for (const mode of ['live', 'rehearsal'] as const) {
-    const rows = sessions.filter((s) => s.mode === mode);
+    const rows = sessions.filter((s) => s.mode === mode && compared(s));
     if (rows.length === 0) continue;
     const done = rows.filter((s) => s.status === 'completed');
     trends.push({
@@ -135,7 +141,7 @@ export function renderHistoryMarkdown(h: DrillHistory): string {
     const cells = [
       s.start.local.slice(0, 16),
       code(s.session, { inTable: true }),
-      s.mode,
+      s.yes ? `${s.mode} (--yes)` : s.mode,
       inline(s.operator),
       s.status === 'paused' || s.status === 'not finished' ? `${formatDuration(s.totalMs)} so far` : formatDuration(s.totalMs),
       s.changeMs === null ? '—' : signed(s.changeMs),
@@ -147,7 +153,7 @@ export function renderHistoryMarkdown(h: DrillHistory): string {
     ];
     out.push(`| ${cells.join(' | ')} |`);
   }
-  out.push('', '_Change: total time against the previous completed session of the same mode. Rehearsals skip most commands, so compare them with each other, not with live runs._');
+  out.push('', '_Change: total time against the previous completed session of the same mode. Rehearsals skip most commands, so compare them with each other, not with live runs. Sessions run with --yes (scripted, every default taken) are left out of the change and the trends unless every session was._');
   return `${out.join('\n')}\n`;
 }
 

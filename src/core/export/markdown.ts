@@ -9,10 +9,10 @@ import { code, codeBlock, inline, shorten } from './markdown-text.js';
 import type { ExportReport, FailedAttempt, Instant, Moment, StepAside, StepRow } from './report.js';
 import type { LastAttempt, RtoCheck, SessionStatus } from './summary.js';
 import { longDate } from './time-zone.js';
+import { buildGantt } from './gantt.js';
+import { MILESTONE_LABELS } from '../milestones.js';
 
-/** Commands in the chronology are cut to this; the deviations and the JSON keep them whole. */
-const CHRONOLOGY_COMMAND_CHARS = 160;
-/** A command named again on its result line, once its full text is on the line above. */
+/** A command named again on its result line, once its full text is on the line above: longer ones are "the command". */
 const RESULT_COMMAND_CHARS = 60;
 /** Variable values (a captured host key) in the chronology. */
 const CHRONOLOGY_VALUE_CHARS = 48;
@@ -22,11 +22,14 @@ const FOLD_ATTEMPTS_FROM = 4;
 export function renderMarkdown(report: ExportReport): string {
   const out: string[] = [];
   header(report, out);
+  keyTimesSection(report, out);
   chronology(report, out);
+  gantt(report, out);
   steps(report, out);
   deviations(report, out);
   rolledBackSection(report, out);
   notes(report, out);
+  evidence(report, out);
   fillIn(report, out);
   // Sections end with a blank entry and some start with one: keep one blank line between
   // blocks. Entries are compared whole, so blank lines inside a code block are kept.
@@ -129,6 +132,84 @@ function countsText(r: ExportReport): string {
   return `${parts.join(', ')} (of ${c.total})`;
 }
 
+// ---------------------------------------------------------------- key times
+
+function keyTimesSection(r: ExportReport, out: string[]): void {
+  const k = r.keyTimes;
+  out.push('## Key times', '');
+  if (k.milestones.length === 0) {
+    out.push('_No milestone was marked: `drbook mark impact-started|detected|mitigated|resolved --session ' + r.session + ' --at TIME` adds them, also after the session._', '');
+  } else {
+    out.push('| Milestone | Time | Source |', '| --- | --- | --- |');
+    for (const m of k.milestones) {
+      const source =
+        m.source === 'step'
+          ? `step ${m.step === null ? '' : titleText(rowOf(r, m.step)?.title ?? m.step, m.step, { inTable: true })} done`
+          : `${code('drbook mark', { inTable: true })} by ${inline(m.by)}${m.recordedAt === null ? '' : `, backdated (marked at ${dayTimeSeconds(r, m.recordedAt)})`}`;
+      const replaced = m.replaces > 0 ? `; replaces ${plural(m.replaces, 'earlier mark')}` : '';
+      out.push(`| ${m.label} | ${dayTimeSeconds(r, m.at)} | ${source}${replaced}${m.text === null ? '' : `: ${inline(m.text)}`} |`);
+    }
+    out.push('');
+  }
+  for (const problem of k.outOfOrder) out.push(`**Out of order:** ${inline(problem)}. Check the times marked.`, '');
+  const impactKnown = k.milestones.some((m) => m.name === 'impact-started');
+  if (impactKnown) {
+    const since = (ms: number | null, what: string, milestone: string): string =>
+      ms === null ? `${what}: — (${milestone} not marked)` : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`;
+    out.push(
+      `- ${since(k.timeToDetectMs, 'Time to detect', 'detected')}`,
+      `- ${since(k.timeToMitigateMs, 'Time to mitigate', 'mitigated')}`,
+      `- ${since(k.timeToResolveMs, 'Time to resolve', 'resolved')}`,
+    );
+  } else if (k.milestones.length > 0) {
+    out.push('- Times to detect, mitigate and resolve: — (they count from impact started, which was not marked)');
+  }
+  if (r.rto !== null) {
+    const from = r.rto.from === 'impact-started' ? 'from impact started' : 'from the session start (no impact-started milestone marked)';
+    const to = r.rto.to === 'resolved' ? 'to resolved' : r.end === null ? 'to the last event' : 'to the session end';
+    out.push(`- Recovery time: **${formatDuration(r.rto.measuredMs)}**, ${from} ${to}; RTO ${rtoLong(r.rto, r.status, r.rto.measuredMs)}`);
+  }
+  const rp = r.recoveryPoint;
+  if (rp !== null) {
+    const until = rp.until === 'impact-started' ? 'impact started' : 'the session start (no impact-started milestone marked)';
+    if (rp.at === null || rp.lossMs === null) {
+      out.push(`- Recovery point: unknown, ${inline(rp.problem ?? '')} (${code(rp.variable)}); RPO ${rp.target ?? 'not set'}`);
+    } else {
+      const verdict = rp.met === null ? 'no RPO set' : rp.met ? `RPO ${rp.target}: met, ${formatDuration(rp.targetMs! - rp.lossMs)} to spare` : `**RPO ${rp.target}: missed by ${formatDuration(rp.lossMs - rp.targetMs!)}**`;
+      out.push(
+        `- Recovery point: ${dayTimeSeconds(r, rp.at)} (${code(rp.variable)} = ${code(rp.value ?? '')})`,
+        `- Data-loss window: **${formatDuration(Math.max(0, rp.lossMs))}**, from the recovery point to ${until} (${dayTimeSeconds(r, rp.untilAt)}): what was written then is lost; ${verdict}${rp.problem === null ? '' : ` (${inline(rp.problem)})`}`,
+      );
+    }
+  }
+  out.push('');
+}
+
+function dayTimeSeconds(r: ExportReport, i: Instant): string {
+  return sameDay(r.start, i) ? i.local.slice(11, 19) : i.local.slice(0, 19);
+}
+
+// ---------------------------------------------------------------- gantt
+
+function gantt(r: ExportReport, out: string[]): void {
+  const chart = buildGantt(r);
+  if (chart === null) return;
+  out.push('## Timeline', '', codeBlock(chart.source, 'mermaid'), '');
+  if (chart.note !== null) out.push(`_${chart.note}_`, '');
+}
+
+// ---------------------------------------------------------------- evidence
+
+function evidence(r: ExportReport, out: string[]): void {
+  if (r.evidence.length === 0) return;
+  out.push('## Evidence', '', `_Copies in the session directory (${code(r.session)}/), 0600; the sha256 shows whether a copy changed since._`, '', '| Time | File | Size | sha256 | Step | Note |', '| --- | --- | ---: | --- | --- | --- |');
+  for (const e of r.evidence) {
+    const step = e.step === null ? '—' : titleText(e.stepTitle ?? e.step, e.step, { inTable: true });
+    out.push(`| ${dayTimeSeconds(r, e.at)} | ${code(e.file, { inTable: true })} | ${formatBytes(e.bytes)} | ${code(e.sha256, { inTable: true })} | ${step} | ${e.note === null ? '' : inline(e.note)} |`);
+  }
+  out.push('');
+}
+
 // ---------------------------------------------------------------- chronology
 
 /** One line of the chronology before it is written: a moment, or a span of folded moments. */
@@ -164,7 +245,7 @@ function chronology(r: ExportReport, out: string[]): void {
       out.push('', `_From here on, ${r.timeZone.name} is UTC${line.start.offset}._`, '');
     }
     offset = line.start.offset;
-    out.push(`- ${span(line.start, line.end)} — ${line.text}`);
+    out.push(`- ${spanSeconds(line.start, line.end)} — ${line.text}`);
   }
   out.push('');
 }
@@ -284,7 +365,7 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'command.finished':
       return {
         ...at,
-        text: `${m.command === '' ? 'The command' : command(m.command, RESULT_COMMAND_CHARS)}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''} ${m.ok ? 'finished' : '**failed**'}: ${result(m)}`,
+        text: `${m.command === '' || m.command.length > RESULT_COMMAND_CHARS ? 'The command' : command(m.command)}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''} ${m.ok ? 'finished' : '**failed**'}: ${result(m)}`,
       };
     case 'command.rehearsed':
       return { ...at, text: `Would run ${command(m.command)} (rehearsal: not executed)` };
@@ -301,8 +382,19 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
       return { ...at, text: `Paused${m.step === null ? '' : ` at ${stepLabel(r, m)}`}: ${inline(m.reason)}` };
     case 'session.resumed': {
       const changed = m.runbookChanged === null ? '' : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
+      const dropped = m.droppedAfter === null ? '' : `drbook stopped (no end recorded), last event at ${m.droppedAfter.local.slice(sameDay(m.droppedAfter, m.at) ? 11 : 0)}; `;
       const moved = m.runbookPath === undefined ? '' : `; runbook read from ${code(m.runbookPath)}`;
-      return { ...at, text: `${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}` };
+      return { ...at, text: `${dropped}${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}` };
+    }
+    case 'milestone': {
+      const via = m.source === 'step' ? ` (step ${stepLabel(r, m)} done)` : '';
+      const by = m.source === 'cli' && author(r, m.by) !== operator(r) ? ` by ${inline(m.by)}` : '';
+      const noted = m.notedAt === null ? '' : ` _(marked at ${notedAt(m.at, m.notedAt)})_`;
+      return { ...at, text: `**Milestone: ${MILESTONE_LABELS[m.name].toLowerCase()}**${via}${by}${m.text === null ? '' : `: ${inline(m.text)}`}${noted}` };
+    }
+    case 'evidence': {
+      const noted = m.notedAt === null ? '' : ` _(attached at ${notedAt(m.at, m.notedAt)})_`;
+      return { ...at, text: `Evidence attached: ${code(m.file)} (${formatBytes(m.bytes)}, sha256 ${code(m.sha256.slice(0, 12))})${m.note === null ? '' : `: ${inline(m.note)}`}${noted}` };
     }
     case 'session.ended':
       return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}${m.reason ? `; reason: ${inline(m.reason)}` : ''}` };
@@ -410,7 +502,12 @@ function outcomeReason(outcome: StepOutcome, reason: string | null): string {
 function result(m: Extract<Moment, { kind: 'command.finished' }> | FailedAttempt['result']): string {
   const why = failureDetail(m);
   const poll = 'poll' in m && m.poll !== undefined && m.ok && m.poll.attempt > 1 ? `, succeeded on attempt ${m.poll.attempt} after ${formatDuration(m.poll.elapsedMs)}` : '';
-  return `${exitText(m)} after ${formatDuration(m.durationMs)}${why === '' ? '' : ` (${inline(why)})`}${poll}`;
+  const took = !m.stoppedWithDrbook
+    ? `after ${formatDuration(m.durationMs)}`
+    : m.durationMs < 1000
+      ? 'when drbook stopped (how long it ran is not known)'
+      : `when drbook stopped, after at least ${formatDuration(m.durationMs)} (to its last output; the time drbook was away not counted)`;
+  return `${exitText(m)} ${took}${why === '' ? '' : ` (${inline(why)})`}${poll}`;
 }
 
 /** The failure reason minus what the exit text already says ("exit code 1", "timed out"). */
@@ -434,8 +531,14 @@ function exitCell(m: LastAttempt): string {
   return m.exitCode !== null && !m.timedOut && !m.interrupted && m.signal === null ? String(m.exitCode) : exitText(m);
 }
 
-function command(text: string, max = CHRONOLOGY_COMMAND_CHARS): string {
-  return code(shorten(text.trim().replace(/\s*\n\s*/g, ' ⏎ '), max));
+/**
+ * A command whole, on one line (its line breaks as ⏎): inline code wraps where the reader's
+ * window ends, and a post-mortem that cuts the command hides what ran. Only where the same
+ * command is named again on its result line is a long one called "the command".
+ */
+function command(text: string, max = Infinity): string {
+  const flat = text.trim().replace(/\s*\n\s*/g, ' ⏎ ');
+  return flat.length > max ? 'the command' : code(flat);
 }
 
 const VAR_VERBS: Record<VarSource, string> = {
@@ -485,6 +588,11 @@ function steps(r: ExportReport, out: string[]): void {
     );
   }
   out.push('');
+  if (r.notApplicable.length > 0) {
+    out.push('### Not applicable', '', '_Skipped by their `when:` condition, as the runbook intends: not deviations._', '');
+    for (const s of r.notApplicable) out.push(`- **${stepName(r, s)}**${s.reason === null ? '' : `: ${inline(s.reason)}`}`);
+    out.push('');
+  }
   if (r.steps.notReached > 0) out.push(`_${plural(r.steps.notReached, 'more step')} of the runbook ${r.steps.notReached === 1 ? 'was' : 'were'} not reached._`, '');
 }
 
@@ -573,7 +681,8 @@ function failedAttempt(r: ExportReport, group: readonly FailedAttempt[], out: st
     out.push('_No output._', '');
     return;
   }
-  out.push(`<details><summary>Last lines of output (${formatBytes(first.outputBytes)} in all)</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
+  const whose = first.tailFromLog ? `Last lines of its log, written before drbook stopped (${formatBytes(first.outputBytes)} in all)` : `Last lines of output (${formatBytes(first.outputBytes)} in all)`;
+  out.push(`<details><summary>${whose}</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
 }
 
 function stepName(r: ExportReport, s: Pick<StepAside, 'position' | 'title' | 'step'>): string {
@@ -693,9 +802,15 @@ function dayTime(r: ExportReport, i: Instant): string {
   return sameDay(r.start, i) ? hhmm(i) : `${i.local.slice(0, 10)} ${hhmm(i)}`;
 }
 
-function span(start: Instant, end: Instant): string {
-  return hhmm(start) === hhmm(end) && sameDay(start, end) ? hhmm(start) : `${hhmm(start)} – ${hhmm(end)}`;
+function hms(i: Instant): string {
+  return i.local.slice(11, 19);
 }
+
+/** The chronology's times, to the second. */
+function spanSeconds(start: Instant, end: Instant): string {
+  return hms(start) === hms(end) && sameDay(start, end) ? hms(start) : `${hms(start)} – ${hms(end)}`;
+}
+
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;

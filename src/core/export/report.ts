@@ -18,9 +18,11 @@ import {
   type StepCounts,
 } from './summary.js';
 import { ZoneClock } from './time-zone.js';
+import { keyTimes, recoveryPoint, type KeyTimes, type RecoveryPointCheck } from './key-times.js';
+import type { MilestoneName } from '../journal-events.js';
 
 export const EXPORT_FORMAT = 'drbook-export';
-export const EXPORT_VERSION = 1;
+export const EXPORT_VERSION = 2;
 
 /** An instant both ways: UTC for machines, the report's zone for people. */
 export interface Instant {
@@ -53,8 +55,20 @@ export type Moment = MomentBase &
     | { kind: 'command.edited'; attempt: number; from: string; to: string }
     | { kind: 'decision'; question: string; answer: string }
     | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
+    | { kind: 'milestone'; name: MilestoneName; text: string | null; by: string; source: 'cli' | 'step'; notedAt: Instant | null }
+    | { kind: 'evidence'; file: string; name: string; sha256: string; bytes: number; note: string | null; by: string; notedAt: Instant | null }
     | { kind: 'session.paused'; reason: string }
-    | { kind: 'session.resumed'; gapMs: number; runbookChanged: { from: string; to: string } | null; reopened?: true; runbookPath?: string }
+    | {
+        kind: 'session.resumed';
+        gapMs: number;
+        runbookChanged: { from: string; to: string } | null;
+        /** drbook stopped without a pause or an end recorded (killed, a lost terminal): its last event before the gap. */
+        droppedAfter: Instant | null;
+        /** `resume --reopen`: the session had ended aborted. */
+        reopened?: true;
+        /** `resume --runbook PATH`: the runbook is read from here from now on. */
+        runbookPath?: string;
+      }
     | { kind: 'session.ended'; status: EndStatus; /** Why the operator aborted, when said. */ reason?: string }
   );
 
@@ -63,7 +77,13 @@ export interface AttemptResult {
   exitCode: number | null;
   signal: string | null;
   ok: boolean;
+  /** Time the command ran: a gap while drbook was stopped (settled on resume) is not counted. */
   durationMs: number;
+  /**
+   * drbook stopped while it ran and the result was settled on resume: durationMs is then how
+   * long it ran at least (to its last output, or to drbook's last event), not a measure.
+   */
+  stoppedWithDrbook: boolean;
   timedOut: boolean;
   interrupted: boolean;
   reason: string | null;
@@ -118,6 +138,8 @@ export interface FailedAttempt {
   /** Last lines of output, secrets as ***. */
   tail: string;
   outputBytes: number;
+  /** The tail was read from the command's log file: the journal had none (drbook stopped while it ran). */
+  tailFromLog: boolean;
 }
 
 export interface EditedCommand {
@@ -220,6 +242,28 @@ export interface ExportReport {
   vars: VarItem[];
   /** Present when the session was (partly) undone: each undo, in the order walked. */
   rolledBack?: RolledBackStep[];
+  /** Milestones and the durations between them. */
+  keyTimes: KeyTimes;
+  /** The data-loss window against the RPO; null when the runbook names no recovery_point. */
+  recoveryPoint: RecoveryPointCheck | null;
+  /** Files attached with drbook attach, in the order they were attached. */
+  evidence: EvidenceItem[];
+  /** Steps skipped by their `when:`: not deviations, the runbook said so. */
+  notApplicable: StepAside[];
+}
+
+export interface EvidenceItem {
+  /** Relative to the session directory. */
+  file: string;
+  name: string;
+  sha256: string;
+  bytes: number;
+  at: Instant;
+  notedAt: Instant | null;
+  step: string | null;
+  stepTitle: string | null;
+  note: string | null;
+  by: string;
 }
 
 export interface ReportOptions {
@@ -230,6 +274,11 @@ export interface ReportOptions {
    * that started before this one give each step's median time.
    */
   earlier?: readonly DrillSummary[];
+  /**
+   * The tail of a command's output log (path relative to the session directory, as journaled),
+   * for an attempt drbook stopped during: the journal has no output for it. Null when unreadable.
+   */
+  logTail?: (log: string) => { tail: string; bytes: number; lastWriteMs: number } | null;
 }
 
 export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
@@ -250,7 +299,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     return index === undefined || index === null ? null : index + 1;
   };
 
-  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf);
+  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf, options.logTail);
 
   const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
     step: row.step,
@@ -277,9 +326,8 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
         command: clean(started?.command ?? ''),
         startedAt: started === undefined ? null : instant(started.ts),
         at: instant(f.ts),
-        result: { ...attemptResult(f), reason: f.reason === undefined ? null : clean(f.reason) },
-        tail: clean(f.tail),
-        outputBytes: f.outputBytes,
+        result: { ...attemptResult(f), ...ranForOf(chronology, f), reason: f.reason === undefined ? null : clean(f.reason) },
+        ...fromLog(f, started?.log, options.logTail, clean),
       };
     }),
     editedCommands: analysis.edits.map((e) => ({
@@ -291,7 +339,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
       from: clean(e.from),
       to: clean(e.to),
     })),
-    skippedSteps: asides(stepRows, 'skipped'),
+    skippedSteps: asides(stepRows, 'skipped').filter((s) => !byWhen(s)),
     markedDone: asides(stepRows, 'marked-done'),
     timing: timings(analysis, options.earlier ?? [], titleOf, positionOf),
   };
@@ -313,6 +361,23 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
   const vars: VarItem[] = [];
   for (const m of chronology) {
     if (m.kind === 'var.set') vars.push({ name: m.name, value: m.value, secret: m.secret, source: m.source, step: m.step, at: m.at });
+  }
+
+  const evidence: EvidenceItem[] = [];
+  for (const m of chronology) {
+    if (m.kind !== 'evidence') continue;
+    evidence.push({
+      file: m.file,
+      name: m.name,
+      sha256: m.sha256,
+      bytes: m.bytes,
+      at: m.at,
+      notedAt: m.notedAt,
+      step: m.step,
+      stepTitle: m.step === null ? null : titleOf(m.step),
+      note: m.note,
+      by: m.by,
+    });
   }
 
   const endTs = analysis.ended?.ts ?? analysis.lastTs;
@@ -359,6 +424,10 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     notes,
     vars,
     ...rolledBack(journal.events, instant, clean, titleOf, positionOf),
+    keyTimes: keyTimes(analysis, instant, clean),
+    recoveryPoint: recoveryPoint(analysis, journal.events, instant),
+    evidence,
+    notApplicable: asides(stepRows, 'skipped').filter(byWhen),
   };
 }
 
@@ -394,6 +463,11 @@ function rolledBack(
   return { rolledBack: out };
 }
 
+/** Skipped by its `when:` condition (the engine's reason starts so): the runbook's design, not a deviation. */
+function byWhen(s: StepAside): boolean {
+  return s.reason !== null && s.reason.startsWith('when: ');
+}
+
 function toInstant(clock: ZoneClock, iso: string): Instant {
   const ms = Date.parse(iso);
   const wall = clock.wall(ms);
@@ -419,9 +493,39 @@ function buildChronology(
   clean: (text: string) => string,
   titleOf: (step: string | undefined) => string,
   positionOf: (step: string | undefined) => number | null,
+  logTail?: ReportOptions['logTail'],
 ): Moment[] {
   const finished = new Set<string>();
   for (const e of events) if (e.type === 'command.finished') finished.add(attemptKey(e.step, e.attempt));
+  // Gaps while drbook was stopped, to take out of the duration of a command settled on resume.
+  const gaps = events.flatMap((e) => (e.type === 'session.resumed' ? [{ ms: Date.parse(e.ts), gapMs: Math.max(0, e.gapMs) }] : []));
+  const startedAt = new Map<string, number>();
+  for (const e of events) if (e.type === 'command.started') startedAt.set(attemptKey(e.step, e.attempt), Date.parse(e.ts));
+  const ranFor = (e: Extract<JournalEvent, { type: 'command.finished' }>): { durationMs: number; stoppedWithDrbook: boolean } => {
+    const from = startedAt.get(attemptKey(e.step, e.attempt));
+    if (from === undefined) return { durationMs: e.durationMs, stoppedWithDrbook: false };
+    const to = Date.parse(e.ts);
+    const within = gaps.filter((g) => g.ms > from && g.ms <= to);
+    if (within.length === 0) return { durationMs: e.durationMs, stoppedWithDrbook: false };
+    const stopped = within.reduce((sum, g) => sum + g.gapMs, 0);
+    // Its output log was written until the command ended (or drbook with it): a better bound.
+    const log = commandLogs.get(attemptKey(e.step, e.attempt));
+    const lastWrite = log === undefined ? undefined : logTail?.(log)?.lastWriteMs;
+    const firstGap = within[0]!;
+    const droppedAt = firstGap.ms - firstGap.gapMs;
+    const until = lastWrite !== undefined && lastWrite > from && lastWrite <= firstGap.ms ? Math.max(lastWrite, droppedAt) : droppedAt;
+    return { durationMs: Math.max(0, e.durationMs - stopped, until - from), stoppedWithDrbook: true };
+  };
+  const commandLogs = new Map<string, string>();
+  for (const e of events) if (e.type === 'command.started' && e.log !== undefined) commandLogs.set(attemptKey(e.step, e.attempt), e.log);
+  // The driver's last event before each resume: a resume not after a pause means drbook was dropped.
+  let lastDriver: JournalEvent | undefined;
+  const droppedBefore = new Map<number, string>();
+  for (const e of events) {
+    if (e.type === 'session.resumed' && lastDriver !== undefined && lastDriver.type !== 'session.paused' && lastDriver.type !== 'session.ended') droppedBefore.set(e.seq, lastDriver.ts);
+    const fromOutside = e.type === 'note' || e.type === 'evidence' || (e.type === 'milestone' && e.source === 'cli');
+    if (!fromOutside) lastDriver = e;
+  }
   const keyed: { ms: number; order: number; moment: Moment }[] = [];
   events.forEach((e, order) => {
     const step = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
@@ -457,6 +561,7 @@ function buildChronology(
           attempt: e.attempt,
           command: clean(commands.get(attemptKey(e.step, e.attempt))?.command ?? ''),
           ...attemptResult(e),
+          ...ranFor(e),
           reason: e.reason === undefined ? null : clean(e.reason),
         };
         break;
@@ -482,12 +587,44 @@ function buildChronology(
         };
         break;
       }
+      case 'milestone': {
+        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+        moment = {
+          ...base,
+          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
+          kind: e.type,
+          name: e.milestone,
+          text: e.text === undefined ? null : clean(e.text),
+          by: clean(e.by),
+          source: e.source,
+          notedAt: backdated ? base.at : null,
+        };
+        break;
+      }
+      case 'evidence': {
+        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+        moment = {
+          ...base,
+          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
+          kind: e.type,
+          file: clean(e.file),
+          name: clean(e.name),
+          sha256: e.sha256,
+          bytes: e.bytes,
+          note: e.note === undefined ? null : clean(e.note),
+          by: clean(e.by),
+          notedAt: backdated ? base.at : null,
+        };
+        break;
+      }
       case 'session.paused':
         moment = { ...base, kind: e.type, reason: clean(e.reason) };
         break;
-      case 'session.resumed':
-        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, ...(e.reopened ? { reopened: true as const } : {}), ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}) };
+      case 'session.resumed': {
+        const dropped = droppedBefore.get(e.seq);
+        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, droppedAfter: dropped === undefined ? null : instant(dropped), ...(e.reopened ? { reopened: true as const } : {}), ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}) };
         break;
+      }
       case 'session.ended':
         moment = { ...base, kind: e.type, status: e.status, ...(e.reason ? { reason: clean(e.reason) } : {}) };
         break;
@@ -502,6 +639,12 @@ function buildChronology(
   return keyed.map((k) => k.moment);
 }
 
+/** The attempt's duration as the chronology has it (a gap while drbook was stopped taken out). */
+function ranForOf(chronology: readonly Moment[], f: Extract<JournalEvent, { type: 'command.finished' }>): Pick<AttemptResult, 'durationMs' | 'stoppedWithDrbook'> {
+  const m = chronology.find((c) => c.kind === 'command.finished' && c.seq === f.seq);
+  return m?.kind === 'command.finished' ? { durationMs: m.durationMs, stoppedWithDrbook: m.stoppedWithDrbook } : { durationMs: f.durationMs, stoppedWithDrbook: false };
+}
+
 function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): AttemptResult {
   return {
     exitCode: e.exitCode,
@@ -512,7 +655,21 @@ function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): 
     interrupted: e.interrupted === true,
     reason: e.reason ?? null,
     ...(e.poll ? { poll: { attempt: e.poll.attempt, elapsedMs: e.poll.elapsedMs } } : {}),
+    stoppedWithDrbook: false,
   };
+}
+
+/** The journaled tail, or for an attempt with none (drbook stopped while it ran) its log's. */
+function fromLog(
+  f: Extract<JournalEvent, { type: 'command.finished' }>,
+  log: string | undefined,
+  logTail: ReportOptions['logTail'],
+  clean: (text: string) => string,
+): { tail: string; outputBytes: number; tailFromLog: boolean } {
+  if (f.tail.trim() !== '' || log === undefined || logTail === undefined) return { tail: clean(f.tail), outputBytes: f.outputBytes, tailFromLog: false };
+  const read = logTail(log);
+  if (read === null || read.tail.trim() === '') return { tail: clean(f.tail), outputBytes: f.outputBytes, tailFromLog: false };
+  return { tail: clean(read.tail), outputBytes: read.bytes, tailFromLog: true };
 }
 
 function asides(rows: readonly StepRow[], outcome: StepOutcome): StepAside[] {
@@ -535,10 +692,15 @@ function timings(
   const comparable = earlier.filter(
     (s) => s.runbook.id === analysis.started.runbook.id && s.session !== analysis.started.session && s.mode === analysis.started.mode && Date.parse(s.start) < startMs,
   );
-  if (comparable.length === 0) return [];
+  // A --yes drill takes each step at a script's pace (medians of 0 s): compared with only when
+  // every session, this one included, was one.
+  const thisYes = analysis.started.yes === true;
+  const people = comparable.filter((s) => !s.yes);
+  const reference = thisYes && people.length === 0 ? comparable : people;
+  if (reference.length === 0) return [];
   const out: StepTiming[] = [];
   for (const [step, durationMs] of Object.entries(analysis.stepDurations)) {
-    const before = comparable.map((s) => s.stepDurations[step]).filter((d): d is number => d !== undefined);
+    const before = reference.map((s) => s.stepDurations[step]).filter((d): d is number => d !== undefined);
     if (before.length === 0) continue;
     out.push({ step, position: positionOf(step), title: titleOf(step), durationMs, medianMs: median(before), sessions: before.length });
   }

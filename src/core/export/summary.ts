@@ -3,7 +3,8 @@
  * step outcomes, attempts, edits, times against the RTO.
  */
 import { parseDuration } from '../duration.js';
-import type { EndStatus, EventOf, JournalEvent, Mode, StepOutcome } from '../journal-events.js';
+import type { EndStatus, EventOf, JournalEvent, MilestoneName, Mode, StepOutcome } from '../journal-events.js';
+import { milestoneMarks, type MilestoneMark } from '../milestones.js';
 
 export type SessionStatus = EndStatus | 'paused' | 'not finished';
 
@@ -18,6 +19,12 @@ export interface RtoCheck {
   met: boolean | null;
   /** Time to spare when met, time over when missed, time left otherwise. */
   marginMs: number;
+  /** What the recovery time is counted from: the impact-started milestone when marked, else the session's start. */
+  from: 'impact-started' | 'session-start';
+  /** What it is counted to: the resolved milestone when marked, else the session's end (or last event). */
+  to: 'resolved' | 'session-end';
+  /** The recovery time measured. */
+  measuredMs: number;
 }
 
 export interface StepCounts {
@@ -76,6 +83,8 @@ export interface Analysis {
   edits: EventOf<'command.edited'>[];
   /** Time of each step that ended done or done by hand: what the next drill compares with. */
   stepDurations: Record<string, number>;
+  /** The milestone marks that count (the last of each name). */
+  milestones: Map<MilestoneName, MilestoneMark>;
 }
 
 /** The events are not a drbook session: the first one is not session.started. */
@@ -125,7 +134,7 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
         break;
       }
       case 'step.finished': {
-        const facts = factsOf(e.step, e.index);
+        const facts = factsOf(e.step, e.index, steps.get(e.step)?.startTs ? undefined : e.title);
         facts.startTs ??= e.ts;
         facts.outcome = e.outcome;
         facts.endTs = e.ts;
@@ -191,6 +200,11 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
   const endTs = ended?.ts ?? last.ts;
   const totalMs = Math.max(0, Date.parse(endTs) - Date.parse(first.ts));
   const status: SessionStatus = ended ? ended.status : last.type === 'session.paused' ? 'paused' : 'not finished';
+  const milestones = milestoneMarks(events);
+  const impact = milestones.get('impact-started');
+  const resolved = milestones.get('resolved');
+  const recoveryStart = impact === undefined ? Date.parse(first.ts) : Date.parse(impact.at);
+  const recoveryEnd = resolved === undefined ? Date.parse(endTs) : Date.parse(resolved.at);
   return {
     started,
     ended,
@@ -200,13 +214,17 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
     totalMs,
     pausedMs,
     resumes,
-    rto: checkRto(started.runbook.rto, totalMs, status === 'completed'),
+    rto: checkRto(started.runbook.rto, Math.max(0, recoveryEnd - recoveryStart), status === 'completed' || resolved !== undefined, {
+      from: impact === undefined ? 'session-start' : 'impact-started',
+      to: resolved === undefined ? 'session-end' : 'resolved',
+    }),
     counts,
     steps,
     failedAttempts,
     commands,
     edits,
     stepDurations,
+    milestones,
   };
 }
 
@@ -218,6 +236,8 @@ export interface DrillSummary {
   session: string;
   runbook: { id: string; title: string; path: string; sha256: string; rto: string | null };
   mode: Mode;
+  /** Started with --yes: its step times are a script's, not a person's. */
+  yes: boolean;
   operator: string;
   timeZone: string;
   /** The zone's offset when the session started, as recorded: stands in for a zone Intl does not know. */
@@ -255,6 +275,7 @@ export function summarizeDrill(events: readonly JournalEvent[]): DrillSummary {
       rto: a.started.runbook.rto ?? null,
     },
     mode: a.started.mode,
+    yes: a.started.yes === true,
     operator: `${a.started.operator.user}@${a.started.operator.host}`,
     timeZone: a.started.tz,
     timeZoneOffsetMinutes: a.started.tzOffsetMinutes,
@@ -273,12 +294,17 @@ export function summarizeDrill(events: readonly JournalEvent[]): DrillSummary {
 }
 
 /** The RTO check: met only by a completed session within the target. */
-export function checkRto(rto: string | undefined, totalMs: number, completed: boolean): RtoCheck | null {
+export function checkRto(
+  rto: string | undefined,
+  totalMs: number,
+  completed: boolean,
+  span: Pick<RtoCheck, 'from' | 'to'> = { from: 'session-start', to: 'session-end' },
+): RtoCheck | null {
   if (rto === undefined) return null;
   const targetMs = parseDuration(rto);
   if (targetMs === undefined) return null;
-  if (totalMs > targetMs) return { target: rto, targetMs, met: false, marginMs: totalMs - targetMs };
-  return { target: rto, targetMs, met: completed ? true : null, marginMs: targetMs - totalMs };
+  if (totalMs > targetMs) return { target: rto, targetMs, met: false, marginMs: totalMs - targetMs, ...span, measuredMs: totalMs };
+  return { target: rto, targetMs, met: completed ? true : null, marginMs: targetMs - totalMs, ...span, measuredMs: totalMs };
 }
 
 export function median(values: readonly number[]): number {

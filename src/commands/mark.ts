@@ -1,0 +1,45 @@
+import { DrbookError, ExitCode } from '../core/errors.js';
+import type { JournalEvent } from '../core/journal-events.js';
+import { isMilestone, milestoneMarks, MILESTONES, outOfOrder } from '../core/milestones.js';
+import { FileJournal } from '../adapters/file-journal.js';
+import { systemClock } from '../adapters/system.js';
+import { targetSession } from './session-target.js';
+
+export interface MarkOptions {
+  session?: string;
+  at?: string;
+}
+
+/**
+ * `drbook mark MILESTONE [TEXT...]`: an incident milestone in the open session (or any with
+ * --session), from any terminal, under the journal's append lock like a note. Out of order
+ * times are warned about, never refused.
+ */
+export async function runMark(milestone: string, words: string[], options: MarkOptions): Promise<number> {
+  if (!isMilestone(milestone)) throw new DrbookError(`unknown milestone "${milestone}": use one of ${MILESTONES.join(', ')}`, ExitCode.usage);
+  const text = words.join(' ').trim();
+  const target = targetSession(options, 'mark the milestone in');
+  const journal = FileJournal.open(target.path, systemClock);
+  let written: JournalEvent;
+  try {
+    written = journal.append({
+      type: 'milestone',
+      milestone,
+      ...(text === '' ? {} : { text }),
+      ...(target.replay.currentStep ? { step: target.replay.currentStep.step } : {}),
+      ...(target.at ? { at: target.at } : {}),
+      by: target.by,
+      source: 'cli',
+    });
+  } finally {
+    journal.close();
+  }
+  const marks = milestoneMarks([...target.events, written]);
+  const before = milestoneMarks(target.events).get(milestone);
+  if (before !== undefined) process.stderr.write(`warning: ${milestone} was already marked at ${before.at}: this mark replaces it in the export\n`);
+  for (const problem of outOfOrder(marks)) {
+    if (problem.startsWith(`${milestone} `) || problem.includes(` before ${milestone} `)) process.stderr.write(`warning: out of order: ${problem}\n`);
+  }
+  process.stderr.write(`marked ${milestone} in ${target.id}${target.at ? ` at ${options.at} (${target.at})` : ''}\n`);
+  return ExitCode.ok;
+}

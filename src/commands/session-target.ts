@@ -1,0 +1,46 @@
+import { DrbookError, ExitCode } from '../core/errors.js';
+import type { JournalEvent } from '../core/journal-events.js';
+import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../core/session-summary.js';
+import { parseNoteTime } from '../core/zone-time.js';
+import { readJournalFile } from '../adapters/file-journal.js';
+import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
+import { localZone, operatorName, systemClock } from '../adapters/system.js';
+
+/** The session a writer from another terminal (`mark`, `attach`) appends to. */
+export interface SessionTarget {
+  home: string;
+  id: string;
+  path: string;
+  events: readonly JournalEvent[];
+  replay: SessionReplay;
+  /** `--at` as ISO UTC, when given. */
+  at?: string;
+  by: string;
+}
+
+/**
+ * As `drbook note` does it: the open session (running, paused or interrupted), or with
+ * --session any session, even a finished one, for the post-mortem; `--at` read in the
+ * session's zone.
+ */
+export function targetSession(options: { session?: string; at?: string }, what: string): SessionTarget {
+  const home = stateHome();
+  const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
+  if (options.session === undefined && !listSessions(home).some(open)) {
+    throw new DrbookError(`no open session (running, paused or interrupted) to ${what}: give --session ID for a finished one (see drbook sessions)`, ExitCode.usage);
+  }
+  const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
+  const path = sessionJournalPath(home, id);
+  const parsed = readJournalFile(path);
+  for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
+  const replay = replaySession(parsed);
+  const { tz: zone, tzOffsetMinutes } = replay.started ?? localZone();
+  let at: string | undefined;
+  if (options.at !== undefined) {
+    const when = parseNoteTime(options.at, systemClock.now(), zone, tzOffsetMinutes);
+    if (typeof when === 'string') throw new DrbookError(when, ExitCode.usage);
+    at = when.toISOString();
+  }
+  const operator = operatorName();
+  return { home, id, path, events: parsed.events, replay, ...(at ? { at } : {}), by: `${operator.user}@${operator.host}` };
+}

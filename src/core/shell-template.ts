@@ -1,0 +1,339 @@
+/**
+ * Templating of a `run` by its shell syntax. Each `{{name}}` is replaced by an identifier,
+ * the script is parsed (the parser is injected: the core does no I/O), and the node that
+ * holds each identifier says how the shell would read a value there. The value never
+ * enters the script: it travels in the environment as DRBOOK_V_<name>, and the placeholder
+ * becomes a reference to that variable written for its context. Contexts where a shell
+ * would evaluate a value as code (arithmetic, a quoted here-document that expands nothing)
+ * are refused, unless the var's pattern admits only integers.
+ */
+import { scanTemplate, shellWord, type Lookup } from './template.js';
+
+export type ShellDialect = 'bash' | 'sh';
+
+/** The part of a parsed node drbook reads (a tree-sitter-bash node has these). */
+export interface ShellNode {
+  readonly type: string;
+  /** Offsets in the parsed text, in UTF-16 units (JavaScript string indices). */
+  readonly startIndex: number;
+  readonly endIndex: number;
+  readonly children: readonly (ShellNode | null)[];
+  readonly isMissing: boolean;
+}
+
+/** Parses a script with the bash grammar (a superset of POSIX sh). */
+export type ShellParse = (script: string) => ShellNode;
+
+/**
+ * How the shell reads a placeholder:
+ * - word: an unquoted word; dquote: inside "…"; heredoc: an unquoted here-document body;
+ *   single: inside '…'; ansi: inside $'…'; comment: in a `#` comment (left as text);
+ * - quoted-heredoc: a body that expands nothing (refused);
+ * - refused: a place drbook does not substitute at all (see `construct`).
+ */
+export type SiteContext = 'word' | 'dquote' | 'heredoc' | 'single' | 'ansi' | 'comment' | 'quoted-heredoc' | 'refused';
+
+export interface PlaceholderSite {
+  name: string;
+  /** Offset and length of the `{{…}}` in the original text. */
+  offset: number;
+  length: number;
+  context: SiteContext;
+  /** Set when the shell evaluates the value as arithmetic or code: the construct, as shown to the author. */
+  integer?: string;
+  /** Set when it is refused whatever the value: why. */
+  refused?: string;
+}
+
+export const ENV_PREFIX = 'DRBOOK_V_';
+
+export function envName(name: string): string {
+  return `${ENV_PREFIX}${name}`;
+}
+
+/** Finds where each placeholder of `text` stands. Serializable, so it can be cached. */
+export function placeholderSites(text: string, dialect: ShellDialect, parse: ShellParse): PlaceholderSite[] {
+  const refs = scanTemplate(text).refs;
+  if (refs.length === 0) return [];
+  // Each placeholder is parsed as what it becomes, an expansion `${ID}`: a word stays a
+  // word, and `$dir{{file}}` keeps `$dir` apart. The tag is one unused in the text.
+  let tag = 'DRBOOKPH';
+  while (text.includes(tag)) tag += 'X';
+  let script = '';
+  let last = 0;
+  const marks: { start: number; end: number }[] = [];
+  refs.forEach((ref, i) => {
+    script += text.slice(last, ref.offset);
+    const id = `\${${tag}${i}Z}`;
+    marks.push({ start: script.length, end: script.length + id.length });
+    script += id;
+    last = ref.offset + ref.length;
+  });
+  script += text.slice(last);
+  const root = parse(script);
+  const broken = firstError(root);
+  return refs.map((ref, i) => {
+    const site: PlaceholderSite = { name: ref.name, offset: ref.offset, length: ref.length, context: 'word' };
+    const mark = marks[i]!;
+    const path = pathTo(root, mark.start, mark.end);
+    classify(site, path, script, mark.start, dialect, broken);
+    return site;
+  });
+}
+
+function firstError(root: ShellNode): number | undefined {
+  const stack: ShellNode[] = [root];
+  let first: number | undefined;
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.type === 'ERROR' || node.isMissing) first = Math.min(first ?? node.startIndex, node.startIndex);
+    for (const child of node.children) if (child) stack.push(child);
+  }
+  return first;
+}
+
+/** The nodes from the root to the smallest one that covers [start, end). */
+function pathTo(root: ShellNode, start: number, end: number): ShellNode[] {
+  const path = [root];
+  for (;;) {
+    const node = path[path.length - 1]!;
+    const next = node.children.find((c): c is ShellNode => c !== null && c.startIndex <= start && end <= c.endIndex && c.endIndex > c.startIndex);
+    if (!next) return path;
+    path.push(next);
+  }
+}
+
+const TEST_INTEGER_OPERATORS = new Set(['-eq', '-ne', '-lt', '-le', '-gt', '-ge']);
+/** Commands that evaluate an argument as arithmetic or as shell code. */
+const EVALUATING_COMMANDS: Record<string, string> = { let: 'let', eval: 'eval', unset: 'unset' };
+const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
+
+function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined): void {
+  const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
+  const leaf = path[path.length - 1]!;
+  if (path.some((n) => n.type === 'comment')) {
+    site.context = 'comment';
+    return;
+  }
+  if (broken !== undefined) {
+    site.context = 'refused';
+    site.refused = `the command does not parse as ${dialect} (near offset ${broken}), so drbook cannot tell how the shell would read a value here`;
+    return;
+  }
+  // The quoting context: the innermost node that sets one.
+  for (let i = path.length - 1; i >= 0; i--) {
+    const node = path[i]!;
+    if (node.type === 'string' || node.type === 'translated_string') {
+      site.context = 'dquote';
+      break;
+    }
+    if (node.type === 'raw_string') {
+      site.context = 'single';
+      break;
+    }
+    if (node.type === 'ansi_c_string') {
+      site.context = 'ansi';
+      break;
+    }
+    if (node.type === 'heredoc_body') {
+      const start = path[i - 1]?.children.find((c) => c?.type === 'heredoc_start');
+      site.context = start && /['"\\]/.test(text(start)) ? 'quoted-heredoc' : 'heredoc';
+      break;
+    }
+    if (node.type === 'command_substitution' || node.type === 'process_substitution') break;
+  }
+  if (site.context === 'quoted-heredoc') return;
+  if (dialect === 'sh' && site.context === 'ansi') {
+    site.context = 'refused';
+    site.refused = "sh has no $'…' quoting (dash reads it as $ and a quoted string)";
+    return;
+  }
+  if (leaf.type === 'variable_name' && !path.some(isArithmetic(script))) {
+    site.context = 'refused';
+    site.refused = 'it stands where the shell expects the name of a variable';
+    return;
+  }
+  // A backslash just before the placeholder would escape what drbook writes there.
+  if (site.context !== 'single') {
+    let n = 0;
+    while (at - n - 1 >= 0 && script[at - n - 1] === '\\') n++;
+    if (n % 2 === 1) {
+      site.context = 'refused';
+      site.refused = 'a backslash stands just before it and would escape the value';
+      return;
+    }
+  }
+  for (let i = 0; i < path.length; i++) {
+    const node = path[i]!;
+    const child = path[i + 1];
+    const construct = evaluatingConstruct(node, child, script, dialect);
+    if (construct === 'not-posix') {
+      site.context = 'refused';
+      site.refused = 'sh has no [[ … ]] (dash runs it as a command named [[)';
+      return;
+    }
+    if (construct !== undefined) {
+      site.integer = construct;
+      return;
+    }
+  }
+}
+
+const isArithmetic = (script: string) => (node: ShellNode) =>
+  node.type === 'arithmetic_expansion' || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
+
+/** The construct of `node` that evaluates what its child `child` (on the path) holds. */
+function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect): string | 'not-posix' | undefined {
+  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const kids = node.children.filter((c): c is ShellNode => c !== null);
+  switch (node.type) {
+    case 'arithmetic_expansion':
+      return '$(( ))';
+    case 'subscript':
+      return 'an array subscript';
+    case 'compound_statement':
+      return script.startsWith('((', node.startIndex) ? '(( ))' : undefined;
+    case 'c_style_for_statement':
+      return child && child.type !== 'do_group' && child.type !== 'compound_statement' ? 'for (( ))' : undefined;
+    case 'test_command': {
+      const double = script.startsWith('[[', node.startIndex);
+      if (double && dialect === 'sh') return 'not-posix';
+      return undefined;
+    }
+    case 'binary_expression': {
+      if (!kids.some((k) => TEST_INTEGER_OPERATORS.has(text(k)))) return undefined;
+      return '[[ … -eq|-ne|-lt|-le|-gt|-ge … ]]';
+    }
+    case 'unary_expression':
+      return kids.some((k) => text(k) === '-v') ? 'a -v test' : undefined;
+    case 'unset_command':
+      return 'unset';
+    case 'declaration_command': {
+      const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
+      return flags.length > 0 ? `${text(kids[0]!)} ${text(flags[0]!)}` : undefined;
+    }
+    case 'command': {
+      const name = kids.find((k) => k.type === 'command_name');
+      if (!name || name === child) return undefined;
+      const word = text(name).replace(/^.*\//, '');
+      if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
+      const argNodes = kids.filter((k) => k !== name);
+      const args = argNodes.map(text);
+      // Only the script after -c is code; the arguments after it ($0, $1…) are data.
+      const flag = SHELLS.has(word) ? args.findIndex((a) => /^-[A-Za-z]*c/.test(a)) : -1;
+      if (flag >= 0 && argNodes[flag + 1] === child) return `${word} -c`;
+      if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
+      return undefined;
+    }
+  }
+  // A binary expression only evaluates in [[ ]]: `[ x -gt 0 ]` compares strings as numbers without evaluating.
+  return undefined;
+}
+
+/** Whether every string a var's pattern admits is made of digits and `-` (an integer). */
+export function integerOnlyPattern(pattern: string | undefined): boolean {
+  if (pattern === undefined) return false;
+  const m = /^\^(.*)\$$/s.exec(pattern);
+  if (!m) return false;
+  const body = m[1]!;
+  const token = /\\d|\[(?:\d(?:-\d)?)+\]|\d|-|\(\?:|\(|\)|\||[?*+]\??|\{\d+(?:,\d*)?\}\??/y;
+  let depth = 0;
+  let i = 0;
+  while (i < body.length) {
+    token.lastIndex = i;
+    const t = token.exec(body);
+    if (!t) return false;
+    if (t[0] === '(' || t[0] === '(?:') depth++;
+    else if (t[0] === ')') {
+      if (--depth < 0) return false;
+    } else if (t[0] === '|' && depth === 0) return false;
+    i = token.lastIndex;
+  }
+  return depth === 0;
+}
+
+/** The value an integer context accepts at run time, whatever the pattern said. */
+export const INTEGER_VALUE = /^[-0-9]+$/;
+
+/** Why a value cannot go where its placeholder stands (a NUL byte, a non-integer in arithmetic), or undefined. */
+export function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {
+  for (const site of sites) {
+    if (site.context === 'comment') continue;
+    const value = lookup(site.name);
+    if (value === undefined) continue;
+    if (value.includes('\0')) return `{{${site.name}}} holds a NUL byte, which no command can receive`;
+    if (site.integer !== undefined && !INTEGER_VALUE.test(value)) return `{{${site.name}}} stands in ${site.integer} and its value is not an integer`;
+  }
+  return undefined;
+}
+
+/** Why a site is refused (for `name`, whose pattern is given), or undefined. */
+export function siteRefusal(site: PlaceholderSite, pattern: string | undefined): string | undefined {
+  const ph = `{{${site.name}}}`;
+  const viaEnv = `set it in the step's env: (env: { VALUE: "${ph}" }) and use "$VALUE" in run`;
+  if (site.context === 'quoted-heredoc') {
+    return `${ph} stands in a quoted here-document (<<'EOF'), which expands nothing: write the delimiter unquoted (<<EOF) or ${viaEnv}`;
+  }
+  if (site.context === 'refused') return `${ph} cannot be substituted here: ${site.refused ?? 'unknown context'}; ${viaEnv}`;
+  if (site.integer !== undefined && !integerOnlyPattern(pattern)) {
+    return `${ph} stands in ${site.integer}, where the shell evaluates a value as code: give the var an integer pattern (pattern: '^-?\\d+$' or narrower), or ${viaEnv} and check it first`;
+  }
+  return undefined;
+}
+
+/** The script that runs: each placeholder becomes a reference to its environment variable. */
+export function rewriteScript(text: string, sites: readonly PlaceholderSite[]): string {
+  let out = '';
+  let last = 0;
+  for (const site of [...sites].sort((a, b) => a.offset - b.offset)) {
+    out += text.slice(last, site.offset);
+    out += reference(site);
+    last = site.offset + site.length;
+  }
+  return out + text.slice(last);
+}
+
+function reference(site: PlaceholderSite): string {
+  const ref = `\${${envName(site.name)}}`;
+  const arithmetic = site.integer !== undefined && /\(\(|subscript/.test(site.integer);
+  switch (site.context) {
+    case 'word':
+      return arithmetic ? ref : `"${ref}"`;
+    case 'dquote':
+    case 'heredoc':
+      return ref;
+    case 'single':
+      return `'"${ref}"'`;
+    case 'ansi':
+      return `'"${ref}"$'`;
+    default:
+      return `{{${site.name}}}`;
+  }
+}
+
+/** The environment a rewritten script needs: DRBOOK_V_<name> for each placeholder with a value. */
+export function scriptEnv(sites: readonly PlaceholderSite[], lookup: Lookup): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const site of sites) {
+    if (site.context === 'comment') continue;
+    const value = lookup(site.name);
+    if (value !== undefined) env[envName(site.name)] = value;
+  }
+  return env;
+}
+
+/**
+ * The command as the operator reads it: a value in a plain word shown as one shell word
+ * (as the shell will see it), elsewhere as it is; a name with no value stays `{{name}}`.
+ */
+export function renderShown(text: string, sites: readonly PlaceholderSite[], lookup: Lookup): string {
+  let out = '';
+  let last = 0;
+  for (const site of [...sites].sort((a, b) => a.offset - b.offset)) {
+    out += text.slice(last, site.offset);
+    const value = site.context === 'comment' ? undefined : lookup(site.name);
+    out += value === undefined ? text.slice(site.offset, site.offset + site.length) : site.context === 'word' && site.integer === undefined ? shellWord(value) : value;
+    last = site.offset + site.length;
+  }
+  return out + text.slice(last);
+}

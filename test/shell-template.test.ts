@@ -1,0 +1,225 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { integerOnlyPattern, rewriteScript, scriptEnv, siteRefusal, renderShown, type ShellDialect } from '../src/core/shell-template.js';
+import { sitesOf } from './helpers/shell.js';
+
+const work = mkdtempSync(join(tmpdir(), 'drbook-shell-'));
+const X = join(work, 'X');
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+beforeEach(() => {
+  for (const f of readdirSync(work)) rmSync(join(work, f), { recursive: true, force: true });
+});
+
+/** The hostile values of the contract, and more; each must arrive as itself and run nothing. */
+const HOSTILE = [
+  `$(touch ${X})`,
+  `\`touch ${X}\``,
+  `a[$(touch ${X})]`,
+  `'; touch ${X}; '`,
+  `"; touch ${X}; "`,
+  `$'; touch ${X}; '`,
+  `\\'; touch ${X}; #`,
+  'a\nb',
+  `line\n$(touch ${X})\nEOF\ntouch ${X}\n`,
+  'EOF',
+  '',
+  ' ',
+  '*',
+  '$HOME ${HOME} $1 $@',
+  '\\',
+  '\\n',
+  "it's",
+  '"',
+  '}',
+  '${',
+  'üñíçødé ☃ 日本語 🔥',
+  '\u202e\u0007\u001b[31m',
+  '-n',
+  '%s %d',
+  '!!',
+  '~',
+  '{a,b}',
+];
+
+/** Each context: a template that prints the value, and what it must print for a value `v`. */
+interface Context {
+  name: string;
+  run: string;
+  out: (v: string) => string;
+  shells: ShellDialect[];
+}
+const BOTH: ShellDialect[] = ['bash', 'sh'];
+const CONTEXTS: Context[] = [
+  { name: 'plain word', run: 'printf %s {{v}}', out: (v) => v, shells: BOTH },
+  { name: 'double quotes', run: 'printf %s "<{{v}}>"', out: (v) => `<${v}>`, shells: BOTH },
+  { name: 'single quotes', run: "printf %s '<{{v}}>'", out: (v) => `<${v}>`, shells: BOTH },
+  { name: 'JSON body in single quotes', run: `printf %s '{"ip":"{{v}}"}'`, out: (v) => `{"ip":"${v}"}`, shells: BOTH },
+  { name: 'ANSI-C quotes', run: "printf %s $'<\\t{{v}}>'", out: (v) => `<\t${v}>`, shells: ['bash'] },
+  { name: 'unquoted here-document', run: 'cat <<EOF\n<{{v}}>\nEOF', out: (v) => `<${v}>\n`, shells: BOTH },
+  { name: 'here-document with - in its delimiter', run: 'cat <<E-F\n{{v}}\nE-F', out: (v) => `${v}\n`, shells: BOTH },
+  { name: 'here-document <<- with tabs', run: 'cat <<-EOF\n\t{{v}}\n\tEOF', out: (v) => `${v}\n`, shells: BOTH },
+  { name: 'command substitution', run: 'x=$(printf %s {{v}}; echo .); printf %s "${x%.}"', out: (v) => v, shells: BOTH },
+  { name: 'backticks', run: 'x=`printf %s {{v}}; echo .`; printf %s "${x%.}"', out: (v) => v, shells: BOTH },
+  { name: 'quotes inside $() inside quotes', run: 'printf %s "$(printf %s "{{v}}"; echo .)"', out: (v) => `${v}.`, shells: BOTH },
+  { name: 'assignment', run: 'x={{v}}; printf %s "$x"', out: (v) => v, shells: BOTH },
+  { name: 'default of an expansion in quotes', run: 'printf %s "${unset_var:-{{v}}}"', out: (v) => v, shells: BOTH },
+  { name: 'case subject and pattern, after a $var', run: 'case {{v}} in {{v}}) printf %s "$HOME{{v}}";; *) echo no;; esac', out: (v) => `/nohome${v}`, shells: BOTH },
+  { name: '[[ string comparison ]]', run: '[[ {{v}} == "$DRBOOK_V_v" ]] && printf %s {{v}}', out: (v) => v, shells: ['bash'] },
+  { name: 'a comment keeps its text', run: "printf %s ok # it's {{v}}", out: () => 'ok', shells: BOTH },
+  { name: 'two placeholders in one word', run: 'printf %s {{v}}{{v}}', out: (v) => v + v, shells: BOTH },
+];
+
+function run(dialect: ShellDialect, script: string, env: Record<string, string>) {
+  const args = dialect === 'sh' ? ['-e', '-c', script] : ['-e', '-o', 'pipefail', '-c', script];
+  return spawnSync(dialect, args, { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nohome', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a template with `v` = value, as drbook does: the rewritten script, the value in the environment. */
+function runTemplate(template: string, dialect: ShellDialect, value: string) {
+  const sites = sitesOf(template, dialect);
+  for (const site of sites) expect(siteRefusal(site, undefined), `${template}`).toBeUndefined();
+  const script = rewriteScript(template, sites);
+  // What runs never holds the value.
+  if (value.length > 3 && !template.includes(value)) expect(script.includes(value)).toBe(false);
+  return run(dialect, script, scriptEnv(sites, () => value));
+}
+
+describe('every context × hostile values, through real bash and dash: nothing runs, the value arrives byte-identical', () => {
+  for (const context of CONTEXTS) {
+    for (const dialect of context.shells) {
+      it(`${context.name} (${dialect})`, () => {
+        for (const value of HOSTILE) {
+          const result = runTemplate(context.run, dialect, value);
+          expect(result.stderr, `${JSON.stringify(value)}`).toBe('');
+          expect(result.stdout, `${JSON.stringify(value)}`).toBe(context.out(value));
+          expect(existsSync(X), `${JSON.stringify(value)} ran code`).toBe(false);
+        }
+      });
+    }
+  }
+
+  it('a value with NUL cannot travel in the environment: it never reaches a shell (the engine refuses it)', () => {
+    const sites = sitesOf('printf %s {{v}}');
+    expect(() => spawnSync('bash', ['-c', rewriteScript('printf %s {{v}}', sites)], { env: scriptEnv(sites, () => 'a\0b') })).toThrow();
+  });
+});
+
+/** Contexts where a shell evaluates a value as code. */
+const EVALUATING: [string, string][] = [
+  ['$(( ))', 'echo $(( {{v}} + 1 ))'],
+  ['$(( )) in quotes', 'echo "$(( {{v}} + 1 ))"'],
+  ['(( ))', '(( {{v}} > 0 )) && echo yes'],
+  ['[[ -gt ]]', '[[ {{v}} -gt 0 ]] && echo yes'],
+  ['[[ -eq ]] quoted', '[[ "{{v}}" -eq 1 ]] && echo yes'],
+  ['let', 'let x={{v}}+1; echo $x'],
+  ['declare -i', 'declare -i n={{v}}; echo $n'],
+  ['local -i in a function', 'f() { local -i n={{v}}; echo $n; }; f'],
+  ['array subscript (assignment)', 'a[{{v}}]=1; echo ok'],
+  ['array subscript (expansion)', 'a=(1 2); echo "${a[{{v}}]}"'],
+  ['for (( ))', 'for (( i = 0; i < {{v}}; i++ )); do echo $i; done'],
+  ['[[ -v ]]', '[[ -v {{v}} ]] && echo set'],
+  ['test -v', 'test -v {{v}} && echo set'],
+  ['eval', 'eval echo {{v}}'],
+  ['bash -c', 'bash -c "echo {{v}}"'],
+  ['unset', 'unset {{v}}'],
+];
+
+describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
+  it.each(EVALUATING)('%s is refused without an integer pattern, with how to fix it', (_name, template) => {
+    const sites = sitesOf(template);
+    const refusals = sites.map((s) => siteRefusal(s, undefined));
+    expect(refusals.some((r) => r !== undefined)).toBe(true);
+    const refusal = refusals.find((r) => r !== undefined)!;
+    expect(refusal).toMatch(/integer pattern \(pattern: '\^-\?\\d\+\$' or narrower\)/);
+    expect(refusal).toMatch(/env:/);
+  });
+
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+    const sites = sitesOf(template);
+    for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
+    const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
+    expect(result.status, result.stderr).toBe(0);
+  });
+
+  it('what those contexts would do with a hostile value: run it (why they are refused)', () => {
+    run('bash', 'x=$DRBOOK_V_v; echo $(( x + 1 ))', { DRBOOK_V_v: `a[$(touch ${X})]` });
+    expect(existsSync(X)).toBe(true);
+  });
+
+  it('a quoted here-document is refused: use an unquoted delimiter or env:', () => {
+    for (const template of ["cat <<'EOF'\n{{v}}\nEOF", 'cat <<"EOF"\n{{v}}\nEOF', 'cat <<\\EOF\n{{v}}\nEOF']) {
+      const [site] = sitesOf(template);
+      expect(siteRefusal(site!, '^\\d+$')).toMatch(/quoted here-document.*unquoted \(<<EOF\) or set it in the step's env:/);
+    }
+  });
+
+  it("sh gets the POSIX subset: $'…' and [[ ]] are refused in an sh runbook", () => {
+    expect(siteRefusal(sitesOf("printf %s $'{{v}}'", 'sh')[0]!, undefined)).toMatch(/sh has no \$'…'/);
+    expect(siteRefusal(sitesOf('[[ {{v}} == a ]]', 'sh')[0]!, undefined)).toMatch(/sh has no \[\[/);
+  });
+
+  it('a command that does not parse, a backslash before a placeholder, a variable name: refused', () => {
+    expect(siteRefusal(sitesOf('echo "{{v}}')[0]!, undefined)).toMatch(/does not parse/);
+    expect(siteRefusal(sitesOf('echo "\\{{v}}"')[0]!, undefined)).toMatch(/backslash/);
+    expect(siteRefusal(sitesOf('echo ${{{v}}}')[0]!, undefined)).toBeDefined();
+  });
+});
+
+describe('integerOnlyPattern', () => {
+  it.each([
+    ['^-?\\d+$', true],
+    ['^\\d+$', true],
+    ['^[0-9]{1,5}$', true],
+    ['^(0|[1-9]\\d*)$', true],
+    ['^-?[0-9]+$', true],
+    ['\\d+', false],
+    ['^\\d+', false],
+    ['^\\d+$|^a', false],
+    ['^[0-9a]+$', false],
+    ['^.+$', false],
+    ['^\\w+$', false],
+  ])('%s → %s', (pattern, integer) => {
+    expect(integerOnlyPattern(pattern)).toBe(integer);
+  });
+});
+
+describe('property: random values in random supported contexts arrive literally', () => {
+  const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+  const value = fc
+    .oneof(fc.constantFrom(...HOSTILE), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.array(fc.constantFrom(...HOSTILE), { maxLength: 4 }).map((p) => p.join('')))
+    .filter((s) => !s.includes('\0') && !LONE_SURROGATE.test(s));
+  const bashContexts = CONTEXTS.filter((c) => c.shells.includes('bash'));
+  it('bash', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...bashContexts), value, (context, v) => {
+        const result = runTemplate(context.run, 'bash', v);
+        expect(result.stdout).toBe(context.out(v));
+        expect(existsSync(X)).toBe(false);
+      }),
+      { numRuns: 150 },
+    );
+  });
+  it('dash', () => {
+    const shContexts = CONTEXTS.filter((c) => c.shells.includes('sh'));
+    fc.assert(
+      fc.property(fc.constantFrom(...shContexts), value, (context, v) => {
+        const result = runTemplate(context.run, 'sh', v);
+        expect(result.stdout).toBe(context.out(v));
+        expect(existsSync(X)).toBe(false);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('what the operator sees', () => {
+  it('values rendered: a plain word as one shell word, inside quotes as it is, a comment as written', () => {
+    const text = `curl -H "Authorization: Bearer {{t}}" --data '{"ip":"{{ip}}"}' {{ip}} # {{t}}`;
+    const values: Record<string, string> = { t: 'tok en', ip: '10.0.0.1 x' };
+    expect(renderShown(text, sitesOf(text), (n) => values[n])).toBe(`curl -H "Authorization: Bearer tok en" --data '{"ip":"10.0.0.1 x"}' '10.0.0.1 x' # {{t}}`);
+  });
+});
