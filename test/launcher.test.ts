@@ -4,7 +4,7 @@
  * must behave the same with it, without it, or with one V8 rejects.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -25,6 +25,10 @@ function install(cache: Buffer | string | undefined, withBundle = true): string 
   copyFileSync(BIN, join(dir, 'bin', 'drbook.cjs'));
   copyFileSync(join(REPO, 'package.json'), join(dir, 'package.json'));
   if (withBundle) copyFileSync(bundle, join(dir, 'dist', 'drbook.cjs'));
+  // Installed, the bundle has its package's dependencies beside it: the shell parser's
+  // wasm is read from there (and from dist/wasm).
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  if (existsSync(join(REPO, 'dist', 'wasm'))) cpSync(join(REPO, 'dist', 'wasm'), join(dir, 'dist', 'wasm'), { recursive: true });
   if (cache !== undefined) writeFileSync(join(dir, 'dist', 'drbook.cjs.cache'), cache);
   return join(dir, 'bin', 'drbook.cjs');
 }
