@@ -225,6 +225,21 @@ steps:
     expect(JSON.stringify(json)).toContain('"reopened":true');
   });
 
+  it('--runbook: a moved runbook that also changed gets the sha256 warning', async () => {
+    const { box, file } = sandboxWith('re.yml', REOPEN);
+    expect((await runCli(['run', file, '--yes'], env(box))).code).toBe(1);
+    const [session] = JSON.parse((await runCli(['sessions', '--json'], env(box))).stdout) as { id: string }[];
+    const { mkdirSync, rmSync } = await import('node:fs');
+    mkdirSync(join(box.cwd, 'usb'));
+    writeFileSync(join(box.cwd, 'usb', 're.yml'), REOPEN.replace('title: Two', 'title: Two, fixed'));
+    rmSync(file);
+    writeFileSync(join(box.cwd, 'ok'), '');
+    const r = await runCli(['resume', session!.id, '--reopen', '--yes', '--runbook', join(box.cwd, 'usb', 're.yml')], env(box));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/usb\/re\.yml changed since the session started \(sha256 \w+ → \w+\)/);
+    expect(r.stdout).toContain('Two, fixed');
+  });
+
   it('--reopen asks again for the secret of the step it walks again, and only that one', async () => {
     const { box, file } = sandboxWith(
       'sec.yml',
