@@ -14,11 +14,14 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .configureHelp({ sortSubcommands: false })
     .exitOverride();
 
+  /** `drbook CMD --help` ends with examples: what an operator types, not only the flags. */
+  const examples = (lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
   const dirOption = () => new Option('--dir <dir>', 'runbooks directory (default: $DRBOOK_DIR or ./runbooks)');
   const done = (code: number) => setExitCode(code);
 
   program
     .command('list')
+    .addHelpText('after', examples(['drbook list', 'drbook list --dir /media/usb/drbook/runbooks --json']))
     .description('list the runbooks of the runbooks directory')
     .option('--json', 'print JSON')
     .addOption(dirOption())
@@ -26,6 +29,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('validate')
+    .addHelpText('after', examples(['drbook validate', 'drbook validate runbooks/mail-server.yml', 'drbook validate --json runbooks/ > problems.json']))
     .description('check runbooks: schema and meaning; each problem as file:line:col')
     .argument('[paths...]', 'runbook files or directories (default: the runbooks directory)')
     .option('--json', 'print JSON')
@@ -34,6 +38,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('show')
+    .addHelpText('after', examples(['drbook show mail-server', 'drbook show mail-server --format md > checklist.md']))
     .description('show a runbook as readable text or a printable markdown checklist')
     .argument('<runbook>', 'runbook file or id')
     .addOption(new Option('--format <format>', 'text or md').default('text'))
@@ -45,6 +50,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     const command = program
       .command(name)
       .description(description)
+      .addHelpText('after', examples(name === 'run' ? ['drbook run mail-server', 'drbook run mail-server --var new_ip=192.0.2.10 --from dns-reuse', 'DNS_API_TOKEN=... drbook run mail-server --vars-file vars.yml'] : ['drbook rehearse mail-server', 'drbook rehearse mail-server --yes --var dns_plan=rename', 'drbook rehearse mail-server --run-safe']))
       .argument('<runbook>', 'runbook file or id')
       .option('--var <name=value>', 'set a variable (repeatable); name=- reads the value from stdin (use it for secrets: never on the command line)', collect)
       .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
@@ -60,6 +66,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('resume')
+    .addHelpText('after', examples(['drbook resume', 'drbook resume 20260311T090512Z-mail-server --var dns_token=...', 'drbook resume 20260311T090512Z-mail-server --reopen', 'drbook resume 20260311T090512Z-mail-server --runbook /media/usb/drbook/runbooks/mail-server.yml']))
     .description('continue the latest (or given) session that did not finish')
     .argument('[session]', 'session id or unique prefix (default: the latest paused or interrupted one)')
     .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again as name=- (read from stdin)', collect)
@@ -67,10 +74,13 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('-y, --yes', 'answer every question with its default')
     .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
     .option('--force', "take over a session whose driver lock belongs to another host")
+    .option('--reopen', 'continue a session that ended aborted, in the same journal (give its SESSION)')
+    .option('--runbook <path>', 'the runbook moved (a bundle mounted elsewhere): read it from here; its sha256 is checked')
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
   program
     .command('undo')
+    .addHelpText('after', examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=...', 'drbook undo 20260311T090512Z-mail-server --yes']))
     .description('walk back: the undo: of every step done, latest first, each asked like a step')
     .argument('[session]', 'session id or journal path (default: the latest session not running)')
     .option('--var <name=value>', 'set a variable (repeatable)', collect)
@@ -80,6 +90,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('note')
+    .addHelpText('after', examples(['drbook note "provider confirms the fire"', 'drbook note --at 01:50 "monitoring SMS received"']))
     .description('append a note to the open session, from any terminal')
     .argument('<text...>', 'the note')
     .option('--session <session>', 'the session (default: the open one); any session, even finished, for the post-mortem')
@@ -107,6 +118,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('sessions')
+    .addHelpText('after', examples(['drbook sessions', 'drbook sessions --json', 'drbook sessions --verify']))
     .description('list sessions: id, runbook, mode, status, start, duration, progress')
     .option('--json', 'print JSON')
     .option('--verify [session]', 'check the hash chain of a session journal (default: the latest)')
@@ -114,6 +126,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('verify')
+    .addHelpText('after', examples(['drbook verify', 'drbook verify 20260311T090512Z-mail-server --json']))
     .description("check a session journal's hash chain (tamper evidence)")
     .argument('[session]', 'session id (default: the latest)')
     .option('--json', 'print JSON')
@@ -121,6 +134,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('export')
+    .addHelpText('after', examples(['drbook export > postmortem.md', 'drbook export 20260311T090512Z-mail-server --tz Europe/Paris -o postmortem.md', 'drbook export --all mail-server']))
     .description('the post-mortem of a session as markdown (default) or JSON')
     .argument('[session]', 'session id (default: the latest)')
     .addOption(new Option('--format <format>', 'md or json').default('md'))
@@ -131,6 +145,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('bundle')
+    .addHelpText('after', examples(['drbook bundle -o /media/usb/drbook', 'drbook bundle --check /media/usb/drbook']))
     .description('write an offline bundle: validated runbooks, their local docs, a printable INDEX.md, drbook.mjs and SHA256SUMS')
     .option('-o, --output <dir>', 'bundle directory (default: ./drbook-bundle)')
     .option('--check <dir>', 'verify a bundle against its SHA256SUMS (what changed, is missing or was added) and that every script a step calls is in it')
@@ -169,6 +184,7 @@ Examples:
 
   program
     .command('schema')
+    .addHelpText('after', examples(['drbook schema > schema/runbook.schema.json']))
     .description('print the JSON Schema of the runbook format (for editors)')
     .action(async () => done(await (await import('./commands/schema.js')).runSchema()));
 

@@ -278,12 +278,13 @@ describe('the walk: choices at a step', () => {
   });
 
   it('abort at the choice: decision, session.ended aborted, later steps never walked', async () => {
-    const t = setup({ yaml: TWO, ui: [{ ask: 'step', step: 'a', answer: 'abort' }] });
+    const t = setup({ yaml: TWO, ui: [{ ask: 'step', step: 'a', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort\?/, answer: 'provider says the disk is fine ' }] });
     const result = await t.go();
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'a' },
+      { type: 'decision', step: 'a', question: 'Abort the runbook?', answer: 'yes' },
       { type: 'decision', step: 'a', question: 'What next?', answer: 'abort' },
-      ended('aborted'),
+      { ...ended('aborted'), reason: 'provider says the disk is fine' },
     ]);
     expect(result).toMatchObject({ status: 'aborted', stoppedAt: 'a', counts: { done: 0, skipped: 0, failed: 0, markedDone: 0 } });
   });
@@ -293,9 +294,10 @@ describe('the walk: choices at a step', () => {
       yaml: book(`
   - id: m
     title: Manual`),
-      ui: [{ ask: 'step', answer: 'abort' }],
+      ui: [{ ask: 'step', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort\?/, answer: '' }],
     });
     expect(await t.go()).toMatchObject({ status: 'aborted', stoppedAt: 'm' });
+    expect(t.journal.ofType('session.ended')[0]).not.toHaveProperty('reason');
   });
 });
 
@@ -438,6 +440,8 @@ describe('the walk: failures', () => {
       ui: [
         { ask: 'step', answer: 'run' },
         { ask: 'failure', answer: 'abort' },
+        { ask: 'confirm', question: /^Abort the runbook\?/, answer: true },
+        { ask: 'text', message: /^Why abort\?/, answer: '' },
       ],
       exec: [{ exitCode: 3, durationMs: 400 }],
     });
@@ -447,6 +451,7 @@ describe('the walk: failures', () => {
       { type: 'command.started' },
       { type: 'command.spawned' },
       { type: 'command.finished', ok: false, reason: 'exit code 3' },
+      { type: 'decision', question: 'Abort the runbook?', answer: 'yes' },
       { type: 'decision', answer: 'abort' },
       // The step lasted as long as its command: the post-mortem's table shows it.
       { type: 'step.finished', step: 'a', outcome: 'failed', reason: 'exit code 3', durationMs: 400 },
@@ -1113,7 +1118,6 @@ describe('the walk: vars', () => {
       ui: [
         { ask: 'var', name: 'dns_plan', answer: 'both' },
         { ask: 'var', name: 'dns_plan', answer: 'rename' },
-        { ask: 'step', answer: 'done' },
       ],
     });
     await t.go();
@@ -1132,7 +1136,7 @@ describe('the walk: vars', () => {
     const yaml = book(`  - { id: s, title: S, run: 'dig {{host}}' }`, `  host: { prompt: Mail host, default: mail.example.org }`);
     const typed = setup({ yaml, ui: [{ ask: 'var', name: 'host', answer: 'mx.example.org' }, { ask: 'step', answer: 'run' }], exec: [{}] });
     await typed.go();
-    const asked = typed.ui.calls[0];
+    const asked = typed.ui.calls.find((c) => c.call === 'askVar');
     expect(asked?.call === 'askVar' && asked.question.initial).toBe('mail.example.org');
     expect(typed.executor.commands).toEqual(['dig mx.example.org']);
 
@@ -1185,10 +1189,18 @@ describe('the walk: vars', () => {
   it('ask: on a manual step asks even a var that has a default', async () => {
     const t = setup({
       yaml: book(`  - { id: m, title: M, ask: [zone] }`, `  zone: { default: eu-west }`),
-      ui: [{ ask: 'var', name: 'zone', answer: 'us-east' }, { ask: 'step', answer: 'done' }],
+      ui: [{ ask: 'var', name: 'zone', answer: 'us-east' }],
     });
     await t.go();
-    expect(t.journal.events[0]).toMatchObject({ type: 'var.set', name: 'zone', value: 'us-east', source: 'prompt' });
+    // The answer finishes a step that only asks: no "done" key after it.
+    expect(t.journal.events).toMatchObject([
+      { type: 'var.set', name: 'zone', value: 'us-east', source: 'prompt' },
+      { type: 'step.started', step: 'm' },
+      { type: 'step.finished', step: 'm', outcome: 'done' },
+      ended('completed', { done: 1 }),
+    ]);
+    // The step was shown before the question, its command part after.
+    expect(t.ui.calls.map((c) => (c.call === 'showStep' ? `show:${c.view.part ?? 'all'}` : c.call))).toEqual(['show:context', 'askVar', 'show:command']);
   });
 
   it('an edited command naming a var not yet known asks for it before running', async () => {
@@ -1381,7 +1393,7 @@ describe('the walk: secrets', () => {
     const t = setup({
       yaml: book(`  - { id: s, title: S, run: x, cwd: '/srv/{{pw}}' }`, `  pw: { secret: true }`),
       cli: { pw: 'hunter2-XYZ' },
-      ui: [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'could not start: no such directory /srv/***', answer: 'abort' }],
+      ui: [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'could not start: no such directory /srv/***', answer: 'abort' }, { ask: 'confirm', answer: true }, { ask: 'text', answer: 'saw hunter2-XYZ in the logs' }],
       exec: [{ exitCode: null, spawnError: 'no such directory /srv/hunter2-XYZ' }],
     });
     await t.go();
@@ -1466,6 +1478,152 @@ describe('the walk: time', () => {
     const t = setup({ yaml: TWO, yes: true, exec: [{}, {}] });
     t.clock.jumpWall(-60_000);
     expect((await t.go()).durationMs).toBe(0);
+  });
+});
+
+describe('the walk: the operator\'s night', () => {
+  it('after a failure, "add a note" records it and asks the same question again', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', answer: 'note' },
+        { ask: 'text', message: /^Note/, answer: 'disk full on /var per the output' },
+        { ask: 'failure', answer: 'retry' },
+        { ask: 'step', step: 'b', answer: 'run' },
+      ],
+      exec: [{ exitCode: 1 }, {}, {}],
+    });
+    await t.go();
+    expect(t.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({ choices: ['retry', 'edit', 'skip', 'done', 'note', 'abort'] });
+    expect(t.journal.ofType('note')).toMatchObject([{ text: 'disk full on /var per the output', step: 'a' }]);
+    // The note is not a decision: only the retry is.
+    expect(t.journal.ofType('decision').map((d) => d.answer)).toEqual(['retry']);
+    expect(t.executor.commands).toEqual(['echo a', 'echo a', 'echo b']);
+  });
+
+  it('a "no" to the abort confirmation goes back to the question', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', answer: 'abort' },
+        { ask: 'confirm', question: /^Abort the runbook\?/, answer: false },
+        { ask: 'step', step: 'a', answer: 'run' },
+        { ask: 'step', step: 'b', answer: 'run' },
+      ],
+      exec: [{}, {}],
+    });
+    expect(await t.go()).toMatchObject({ status: 'completed' });
+    expect(t.journal.ofType('decision')).toMatchObject([{ question: 'Abort the runbook?', answer: 'no' }]);
+  });
+
+  /** The UI calls in order, as `call step part`: what the operator saw, then was asked. */
+  const order = (calls: FakeUi['calls']) =>
+    calls.flatMap((c) => {
+      if (c.call === 'askVar') return [`askVar ${c.question.name}`];
+      if (c.call === 'showStep') return [`showStep ${c.view.step.id} ${c.view.part ?? 'whole'}`];
+      if (c.call === 'chooseStepAction') return [`chooseStepAction ${c.view.step.id}`];
+      return [];
+    });
+
+  it("a step's context comes before its questions, its command after them", async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: order, title: Order a server, description: In the console., ask: [ip] }
+  - { id: use, title: 'Use {{ip}} as {{user}}', run: 'ssh {{user}}@{{ip}} true' }
+  - { id: plain, title: Nothing to ask, run: 'true' }`,
+        `  ip: { prompt: New IP }
+  user: { prompt: User }`,
+      ),
+      ui: [
+        { ask: 'var', name: 'ip', answer: '192.0.2.7' },
+        { ask: 'var', name: 'user', answer: 'root' },
+        { ask: 'step', step: 'use', answer: 'run' },
+        { ask: 'step', step: 'plain', answer: 'run' },
+      ],
+      exec: [{}, {}],
+    });
+    await t.go();
+    expect(order(t.ui.calls)).toEqual([
+      'showStep order context',
+      'askVar ip',
+      'showStep order command',
+      'showStep use context',
+      'askVar user',
+      'showStep use command',
+      'chooseStepAction use',
+      'showStep plain whole',
+      'chooseStepAction plain',
+    ]);
+    // The ask-only step was done by the answer: no "done" key.
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['order', 'done'], ['use', 'done'], ['plain', 'done']]);
+  });
+
+  it('a when: var asked at its step comes after the step is shown; a false one skips it', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: reuse, title: Point the old name, description: Only when the name is kept., when: plan == reuse, run: 'dns-set' }
+  - { id: last, title: Last, run: 'true' }`,
+        `  plan: { choices: [reuse, rename] }`,
+      ),
+      ui: [{ ask: 'var', name: 'plan', answer: 'rename' }, { ask: 'step', step: 'last', answer: 'run' }],
+      exec: [{}],
+    });
+    await t.go();
+    expect(order(t.ui.calls)).toEqual(['showStep reuse context', 'askVar plan', 'showStep last whole', 'chooseStepAction last']);
+    expect(t.journal.ofType('step.finished')[0]).toMatchObject({ step: 'reuse', outcome: 'skipped' });
+  });
+
+  it('on resume, the step the operator chose to run again runs without a second question', async () => {
+    const t = setup({ yaml: TWO, finished: {}, attempts: { a: 1 }, ui: [{ ask: 'step', step: 'b', answer: 'run' }], exec: [{}, {}] });
+    t.plan.runAgain = 'a';
+    expect(await t.go()).toMatchObject({ status: 'completed' });
+    expect(t.executor.commands).toEqual(['echo a', 'echo b']);
+    // Asked once, at resume: the walk journals no other decision and numbers the attempt on.
+    expect(t.journal.ofType('decision')).toEqual([]);
+    expect(t.journal.ofType('command.started').map((e) => [e.step, e.attempt])).toEqual([['a', 2], ['b', 1]]);
+  });
+
+  it('a failure of the step run again is asked about as any failure', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [{ ask: 'failure', answer: 'skip' }, { ask: 'step', step: 'b', answer: 'run' }],
+      exec: [{ exitCode: 1 }, {}],
+    });
+    t.plan.runAgain = 'a';
+    await t.go();
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['a', 'skipped'], ['b', 'done']]);
+  });
+
+  const SECRET_BOOK = book(
+    `
+  - { id: read, title: Read, run: 'curl -H {{token}} status', safe: true }
+  - { id: write, title: Write, run: 'curl -X POST -H {{token}} api' }`,
+    `  token: { prompt: API token, secret: true }`,
+  );
+
+  it('a rehearsal shows a secret as <name> and asks nobody for it', async () => {
+    const t = setup({ yaml: SECRET_BOOK, mode: 'rehearsal', ui: [{ ask: 'step', answer: 'run' }, { ask: 'step', answer: 'run' }] });
+    await t.go();
+    expect(t.journal.ofType('command.rehearsed').map((e) => e.command)).toEqual(["curl -H '<token>' status", "curl -X POST -H '<token>' api"]);
+    expect(t.journal.ofType('var.set')).toMatchObject([{ name: 'token', value: '<token>', source: 'placeholder' }]);
+  });
+
+  it('with --run-safe, the safe step that really runs asks for the secret', async () => {
+    const t = setup({
+      yaml: SECRET_BOOK,
+      mode: 'rehearsal',
+      runSafe: true,
+      ui: [{ ask: 'var', name: 'token', answer: 's3cr3t-tok' }, { ask: 'step', answer: 'run' }, { ask: 'step', answer: 'run' }],
+      exec: [{}],
+    });
+    await t.go();
+    expect(t.executor.commands).toEqual(['curl -H s3cr3t-tok status']);
+    expect(t.journal.ofType('command.rehearsed').map((e) => e.command)).toEqual(['curl -X POST -H *** api']);
+    expect(t.journal.text()).not.toContain('s3cr3t-tok');
+    expect(t.ui.shownText()).not.toContain('s3cr3t-tok');
   });
 });
 

@@ -101,9 +101,10 @@ describe.skipIf(!tmuxAvailable())('resume asks about a command drbook was killed
     expect(readFileSync(join(home, 'ran'), 'utf8')).toBe('ran\n');
     await s.type('r');
     await s.sendKeys('Enter');
-    await s.waitFor('Step 1/1: what now?');
-    await s.sendKeys('Enter');
+    // "Run it again" was the answer: the step runs, it is not asked about a second time.
+    await s.waitFor('Run completed');
     expect(await s.waitForExit()).toBe(0);
+    expect(await s.screen()).not.toContain('what now?');
     const decision = events(home).filter((e) => e.type === 'decision' && e.step === 'restore');
     expect(decision).toMatchObject([{ question: 'The command was in flight when drbook stopped: did it complete?', answer: 'run it again' }]);
     expect(readFileSync(join(home, 'ran'), 'utf8')).toBe('ran\nran\n');
@@ -117,9 +118,9 @@ describe.skipIf(!tmuxAvailable())('resume asks about a command drbook was killed
     expect(await s.screen()).toMatch(/retry the same command \(default\)/);
     expect(screen).toContain('restored table 25');
     await s.sendKeys('Enter');
-    await s.waitFor('Step 1/1: what now?');
-    await s.sendKeys('Enter');
+    await s.waitFor('Run completed');
     expect(await s.waitForExit()).toBe(0);
+    expect(await s.screen()).not.toContain('what now?');
     const decision = events(home).filter((e) => e.type === 'decision' && e.step === 'restore');
     expect(decision).toMatchObject([{ answer: 'run it again' }]);
   }, 60_000);

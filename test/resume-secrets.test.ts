@@ -34,6 +34,10 @@ describe('resume and secrets', () => {
         '  - id: show-config',
         '    title: Show the config',
         '    run: printf "db_password=%s\\n" "$(cat app.conf)"',
+        // A step still to walk uses the secret: resume must have it again.
+        '  - id: check',
+        '    title: Check the password again',
+        '    run: test -n {{dbpass}}',
         '',
       ].join('\n'),
     );
@@ -66,6 +70,45 @@ describe('resume and secrets', () => {
     const events = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; value?: string });
     const resumedAt = events.findIndex((e) => e.type === 'session.resumed');
     expect(events.slice(resumedAt).find((e) => e.type === 'var.set' && e.name === 'dbpass')).toMatchObject({ value: '***' });
+  });
+});
+
+describe('resume asks only for the secrets the remaining steps need', () => {
+  let box: Sandbox;
+  beforeAll(async () => {
+    await ensureBuilt();
+    box = makeSandbox();
+    writeFileSync(
+      join(box.dir, 'early.yml'),
+      [
+        'drbook: 1',
+        'title: A secret used early',
+        'vars:',
+        '  dbpass: { prompt: DB password, secret: true, env: DB_PASS }',
+        'steps:',
+        '  - id: use',
+        '    title: Use the password',
+        '    run: echo using {{dbpass}} >/dev/null',
+        '  - id: crash',
+        '    title: drbook dies here the first time',
+        '    run: test -e crashed || { touch crashed; kill -9 $PPID; sleep 1; }',
+        '  - id: last',
+        '    title: Needs no secret',
+        '    run: echo finished',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => box.cleanup());
+  const env = (extra: Record<string, string> = {}) => ({ HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, ...extra });
+
+  it('resume --yes goes on without a secret only a finished step used', async () => {
+    const first = await runCli(['run', 'early', '--yes'], { cwd: box.cwd, env: env({ DB_PASS: SECRET }) });
+    expect(first.signal ?? first.code).toBeTruthy();
+    const resumed = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env(), timeoutMs: 20_000 });
+    expect(resumed.stderr).toContain('Run completed');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('finished');
   });
 });
 

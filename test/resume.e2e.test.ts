@@ -379,7 +379,7 @@ describe('sessions and verify', () => {
     expect(await statusOf(c)).toBe('aborted');
     const resumed = await runCli(['resume', sessionId(c), '--yes'], { cwd: c.dir, env: { DRBOOK_HOME: c.home } });
     expect(resumed.code).toBe(2);
-    expect(resumed.stderr).toContain(`session ${sessionId(c)} is aborted: there is nothing to resume`);
+    expect(resumed.stderr).toContain(`session ${sessionId(c)} is aborted: drbook resume ${sessionId(c)} --reopen continues it`);
   });
 
   it('verify reports the line where a tampered journal breaks, and exits 1', async () => {

@@ -145,6 +145,8 @@ steps:
     await answer(s, 'The step failed. What now?', 1, 'Enter'); // retry: the flag is there now
     await answer(s, 'Step 3/3: what now?', 1, 'Enter');
     await answer(s, 'The step failed. What now?', 2, 'a', 'Enter');
+    await answer(s, 'Abort the runbook?', 1, 'Enter');
+    await answer(s, 'Why abort?', 1, 'Enter');
     await answer(s, '2 steps done have an undo (wait-flag, mark). Undo them now, latest first?', 1, 'n', 'Enter');
     expect(await s.waitForExit({ timeoutMs: 20_000 })).toBe(1);
     expect((await s.screen())).toMatch(/Not undone\. Later: drbook undo \S+-poll/);

@@ -169,7 +169,7 @@ describe('until: polling through the Ui wait', () => {
   });
 
   it('Ctrl-C while an attempt runs is the command interrupted: no wait, the menu at once', async () => {
-    const t = walkOf(POLL, [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'interrupted (Ctrl-C)', answer: 'abort' }], [{ interrupted: true, exitCode: null, signal: 'SIGINT' }]);
+    const t = walkOf(POLL, [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'interrupted (Ctrl-C)', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort/, answer: '' }], [{ interrupted: true, exitCode: null, signal: 'SIGINT' }]);
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('aborted');
@@ -205,6 +205,9 @@ const ABORTED_WALK: Expected[] = [
   { ask: 'step', step: 'move-dns', answer: 'done' },
   { ask: 'step', step: 'broken', answer: 'run' },
   { ask: 'failure', answer: 'abort' },
+  // An abort is confirmed, with room for why.
+  { ask: 'confirm', question: /^Abort the runbook\?/, answer: true },
+  { ask: 'text', message: /^Why abort/, answer: '' },
 ];
 const ABORTED_EXEC: Scripted[] = [{}, {}, { exitCode: 1 }];
 

@@ -299,6 +299,7 @@ export function renderStep(view: StepView, options: RenderOptions): string[] {
   const out: string[] = [];
   // One short of the width: some terminals wrap a line that fills the last column.
   out.push(paint.dim(symbols.rule.repeat(Math.max(10, Math.min(width - 1, 72)))));
+  if (view.part === 'command') return renderCommandPart(view, options);
   const header = `[${view.position}/${view.total}] ${view.title}`;
   out.push(...wrapText(header, width, '').map((l) => paint.header(l)));
   if (view.mode === 'rehearsal') out.push(paint.warn('REHEARSAL'));
@@ -319,6 +320,14 @@ export function renderStep(view: StepView, options: RenderOptions): string[] {
     }
   }
 
+  if (view.part === 'context') return out;
+  return [...out, ...renderCommandPart(view, options)];
+}
+
+/** The end of a step's screen: the command as it will run, or what a manual step means. */
+function renderCommandPart(view: StepView, options: RenderOptions): string[] {
+  const { paint, width } = options;
+  const out: string[] = [];
   out.push('');
   if (view.command !== undefined) {
     out.push(paint.strong(view.cwd ? `Command (runs in ${view.cwd}):` : 'Command:'));
@@ -384,6 +393,7 @@ export const FAILURE_ACTION_LABELS: Record<FailureAction, string> = {
   edit: 'edit the command, then retry',
   skip: 'skip this step',
   done: 'mark done: I fixed it by hand',
+  note: 'add a note to the timeline (then choose again)',
   abort: 'abort the runbook',
 };
 

@@ -4,7 +4,7 @@
  * safe common answer, and nothing typed earlier can answer a question they have not seen.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { confirm as confirmPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
+import { confirm as confirmPrompt, editor as editorPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
 import { Chalk } from 'chalk';
 import { PromptInterrupted } from '../core/errors.js';
 import type { CommandResult, FailureAction, PollWait, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
@@ -21,19 +21,20 @@ import {
 } from './plain-ui.js';
 import { countdown, pollStatus } from './poll-wait.js';
 import { discardTypeAhead } from './type-ahead.js';
+import { findEditor } from './find-editor.js';
 
 export interface TerminalUiOptions {
   input?: NodeJS.ReadStream;
   output?: NodeJS.WriteStream;
   /** Force colour on or off (a `--color`/`--no-color` flag). Unset: decided from the environment. */
   color?: boolean;
-  /** @internal For tests: the environment read for NO_COLOR and TERM. */
+  /** @internal For tests: the environment read for NO_COLOR, TERM, VISUAL, EDITOR and PATH. */
   env?: NodeJS.ProcessEnv;
 }
 
 /** The one-key choices: the letter is what the operator types. */
 const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
-const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', abort: 'a' } as const satisfies Record<FailureAction, string>;
+const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
 
 type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
 
@@ -67,11 +68,13 @@ export class TerminalUi implements Ui {
    */
   private readonly lineMode: boolean;
   private readonly chalk: InstanceType<typeof Chalk>;
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(options: TerminalUiOptions = {}) {
     this.input = options.input ?? process.stdin;
     this.output = options.output ?? process.stdout;
     const env = options.env ?? process.env;
+    this.env = env;
     this.lineMode = env.TERM === 'dumb' || this.output.isTTY !== true || this.input.isTTY !== true;
     const color = terminalWantsColor(this.output, env, options.color);
     this.chalk = new Chalk({ level: color ? 1 : 0 });
@@ -266,6 +269,39 @@ export class TerminalUi implements Ui {
     return this.ask(() =>
       inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context),
     );
+  }
+
+  /**
+   * A one-line command is edited in place (cursor keys work inside it). A multi-line one
+   * (`run: |`) goes to $VISUAL, $EDITOR or vi, as `git commit` does; with none of them,
+   * or no full terminal, it is typed again on one line.
+   */
+  async editCommand(message: string, initial: string): Promise<string> {
+    if (!initial.includes('\n')) return this.askText(message, initial);
+    const editor = this.lineMode ? undefined : findEditor(this.env);
+    if (editor === undefined) {
+      this.line(this.paint.dim('No editor found ($VISUAL, $EDITOR, vi): the command is shown below; type it again on one line, or press Enter to keep it.'));
+      return this.ask(async () => {
+        this.line(initial);
+        const answer = await this.readLine(`${message} `);
+        return answer === '' ? initial : answer;
+      });
+    }
+    this.line(this.paint.dim(`Opening ${editor} on the command: save and quit to retry with it; an empty file keeps the command.`));
+    // The prompt's editor library reads $VISUAL itself: point it at the one found.
+    const saved = process.env.VISUAL;
+    process.env.VISUAL = editor;
+    let edited: string;
+    try {
+      edited = await this.ask(() =>
+        editorPrompt({ message, default: initial, waitForUserInput: false, postfix: '.sh', theme: this.theme }, this.context),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.VISUAL;
+      else process.env.VISUAL = saved;
+    }
+    const trimmed = edited.replace(/\s+$/, '');
+    return trimmed === '' ? initial : trimmed;
   }
 
   info(message: string): void {

@@ -1,5 +1,5 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import { Walk } from '../core/engine.js';
@@ -7,9 +7,9 @@ import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { FailureAction, Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
-import { countOutcomes, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
+import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
-import { resolveInitialVars, VarStore } from '../core/vars.js';
+import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -18,7 +18,7 @@ import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, requireTerminal } from './walk.js';
+import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
   var?: string[];
@@ -26,6 +26,10 @@ export interface ResumeOptions {
   yes?: boolean;
   force?: boolean;
   allowShortSecret?: boolean;
+  /** Continue a session that ended aborted, in the same journal. */
+  reopen?: boolean;
+  /** The runbook moved (a bundle mounted elsewhere): read it from here, after the sha256 check. */
+  runbook?: string;
 }
 
 /**
@@ -37,11 +41,21 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   const yes = options.yes === true;
   requireTerminal('resume', yes);
   const home = stateHome();
-  const id = resolveSessionId(home, session, isResumable);
+  const reopen = options.reopen === true;
+  if (reopen && (session === undefined || session === '')) {
+    throw new DrbookError('--reopen needs the SESSION to reopen (drbook sessions lists them): an aborted session is never picked by default', ExitCode.usage);
+  }
+  const id = resolveSessionId(home, session, reopen ? isReopenable : isResumable);
   // A journal not written whole is refused before its status is trusted.
   readSessionJournal(sessionJournalPath(home, id));
   const summary = loadSessionSummary(home, id);
-  if (summary.status === 'completed' || summary.status === 'aborted') {
+  if (reopen && summary.status !== 'aborted') {
+    throw new DrbookError(`session ${id} is ${summary.status}, not aborted: --reopen is for an aborted session${isResumable(summary) ? ` (drbook resume ${id} continues this one)` : ''}`, ExitCode.usage);
+  }
+  if (!reopen && summary.status === 'aborted') {
+    throw new DrbookError(`session ${id} is aborted: drbook resume ${id} --reopen continues it in the same journal (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
+  }
+  if (summary.status === 'completed') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
   }
   const path = sessionJournalPath(home, id);
@@ -63,10 +77,18 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const ui = await makeUi(yes);
     if (lock.tookOverFrom) ui.warn(`took over the session from drbook pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}, which is no longer running`);
 
-    if (!existsSync(started.runbook.path)) {
-      throw new DrbookError(`the runbook of ${id} is gone: ${started.runbook.path} does not exist (restore it, then resume)`, ExitCode.usage);
+    const known = currentRunbookPath(parsed.events, started.runbook.path);
+    const runbookPath = options.runbook === undefined ? known : resolvePath(options.runbook);
+    if (!existsSync(runbookPath)) {
+      if (options.runbook !== undefined) throw new DrbookError(`--runbook ${options.runbook}: no such file`, ExitCode.usage);
+      throw new DrbookError(`the runbook of ${id} is gone: ${runbookPath} does not exist (restore it, or give its new place with --runbook PATH)`, ExitCode.usage);
     }
-    const { runbook, warnings } = await findRunbook(started.runbook.path);
+    const { runbook, warnings } = await findRunbook(runbookPath);
+    if (runbook.id !== started.runbook.id) {
+      throw new DrbookError(`${runbookPath} is runbook "${runbook.id}", but session ${id} walks "${started.runbook.id}": give the same runbook`, ExitCode.usage);
+    }
+    const moved = runbook.file !== known ? runbook.file : undefined;
+    if (moved) ui.info(`Runbook read from ${moved} (the session started with ${started.runbook.path})`);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
     let runbookChanged: { from: string; to: string } | undefined;
     if (runbook.sha256 !== started.runbook.sha256) {
@@ -83,12 +105,20 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     // refuses the resume with the journal untouched.
     const redactor = new Redactor();
     const vars = await restoreVars(runbook, replay, redactor, options);
-    await reacquireSecrets(runbook, replay, vars, ui, yes);
-    // The commands as the operator last edited them, for the check below and the walk.
+    // The commands as the operator last edited them, for the secrets they need, the check
+    // below and the walk.
     applyEdits(runbook, replay, (message) => ui.warn(message));
+    // Reopened: the step the abort failed is walked again (its failure stays in the journal).
+    const rewalked = reopen ? stepFailedByTheAbort(parsed.events) : undefined;
+    // Only the secrets a step still to walk uses: a secret only finished steps used is not
+    // asked (an undo offered later asks for what it needs).
+    const remaining = runbook.steps.filter((step) => !replay.outcomes.has(step.id) || step.id === rewalked);
+    const used = varsUsedBy(remaining, started.mode === 'rehearsal' ? { runSafe: started.runSafe === true } : undefined);
+    await reacquireSecrets(runbook, replay, vars, ui, yes, used);
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
+    if (yes && started.mode === 'rehearsal') refuseUndecidedBranches(runbook, vars, runbook.steps.filter((step) => !replay.outcomes.has(step.id)));
 
     // The gap is since drbook last drove the session: notes added meanwhile from other
     // terminals do not shorten it.
@@ -99,13 +129,17 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       ...(replay.currentStep ? { step: replay.currentStep.step } : {}),
       pid: process.pid,
       ...(runbookChanged ? { runbookChanged } : {}),
+      ...(reopen ? { reopened: true as const } : {}),
+      ...(moved ? { runbookPath: moved } : {}),
     });
     resumed = true;
     journalVarChanges(replay, vars, journal);
     ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
+    if (rewalked !== undefined) finished.delete(rewalked);
 
+    let runAgain: string | undefined;
     if (replay.inFlight) {
       const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
       if (answer === 'abort') {
@@ -123,7 +157,8 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         printSummary({ status: 'paused', counts: countOutcomes(finished.values()), durationMs, stoppedAt: replay.inFlight.step }, id, started.mode);
         return ExitCode.paused;
       }
-      if (answer !== 'retry') finished.set(replay.inFlight.step, answer);
+      if (answer === 'retry') runAgain = replay.inFlight.step;
+      else finished.set(replay.inFlight.step, answer);
     } else if (replay.currentStep) {
       const outcome = await settleFinishedWork(replay.currentStep.step, parsed.events, replay, runbook, ui, journal, yes);
       if (outcome) finished.set(replay.currentStep.step, outcome);
@@ -139,6 +174,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         startIndex: 0,
         finished,
         attempts: new Map(replay.attempts),
+        ...(runAgain !== undefined ? { runAgain } : {}),
         sessionStartedAt: new Date(started.ts),
         baseDir: dirname(runbook.file),
         vars,
@@ -167,6 +203,17 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   }
 }
 
+/** The step whose failure ended the session aborted (the last step.finished before the end), if failed. */
+function stepFailedByTheAbort(events: readonly JournalEvent[]): string | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i]!;
+    if (e.type === 'session.ended' && e.status !== 'aborted') return undefined;
+    if (e.type === 'step.started') return undefined;
+    if (e.type === 'step.finished') return e.outcome === 'failed' ? e.step : undefined;
+  }
+  return undefined;
+}
+
 /** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
 export async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: ResumeOptions): Promise<VarStore> {
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
@@ -191,13 +238,19 @@ export async function restoreVars(runbook: Runbook, replay: SessionReplay, redac
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean): Promise<void> {
-  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name)).map((v) => v.name);
+export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean, only?: ReadonlySet<string>): Promise<void> {
+  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
     const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
     throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
   }
+  await askSecretsAgain(runbook, needed, vars, ui);
+}
+
+/** Asks the operator again for secrets that were never stored (masked, checked). */
+export async function askSecretsAgain(runbook: Runbook, needed: readonly string[], vars: VarStore, ui: Ui): Promise<void> {
+  if (needed.length === 0) return;
   ui.info(`Secrets are never stored: give ${needed.join(', ')} again.`);
   for (const name of needed) {
     const def = runbook.vars[name]!;

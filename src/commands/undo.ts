@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
 import type { Mode } from '../core/journal-events.js';
-import { formatProblem, type Runbook } from '../core/model.js';
+import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { replaySession } from '../core/session-summary.js';
-import { undoCandidates, UndoWalk, type UndoResult } from '../core/undo.js';
+import { undoCandidates, undoOf, UndoWalk, type UndoResult } from '../core/undo.js';
+import { templateNames } from '../core/template.js';
 import type { VarStore } from '../core/vars.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
@@ -14,7 +15,7 @@ import { resolveSessionId, sessionJournalPath, stateHome } from '../adapters/sta
 import { makeChalk } from '../adapters/style.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { systemClock } from '../adapters/system.js';
-import { reacquireSecrets, restoreVars } from './resume.js';
+import { askSecretsAgain, reacquireSecrets, restoreVars } from './resume.js';
 import { commandExecutor, cwdResolver, makeUi, requireTerminal } from './walk.js';
 
 export interface UndoOptions {
@@ -53,7 +54,8 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     if (runbook.sha256 !== started.runbook.sha256) ui.warn(`${runbook.file} changed since the session started: the undo commands are today's`);
     const redactor = new Redactor();
     const vars = await restoreVars(runbook, replay, redactor, options);
-    await reacquireSecrets(runbook, replay, vars, ui, yes);
+    // Only the secrets the undo commands use: nobody opens the password manager for the rest.
+    await reacquireSecrets(runbook, replay, vars, ui, yes, varsUsedByUndo(steps));
     const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: undoAttempts(parsed.events) });
     return printUndoSummary(result, id);
   } catch (error) {
@@ -135,12 +137,30 @@ export async function offerUndo(ctx: Omit<UndoContext, 'trigger'> & { sessionId:
     return;
   }
   try {
+    // After a resume, a secret only the steps done used was not asked again: their undo needs it now.
+    await askSecretsAgain(ctx.runbook, secretsMissingFor(steps, ctx.runbook, ctx.vars), ctx.vars, ctx.ui);
     const result = await walkUndo({ ...ctx, trigger: 'abort' });
     printUndoSummary(result, ctx.sessionId);
   } catch (error) {
     if (!(error instanceof PromptInterrupted)) throw error;
     ctx.ui.info(`Undo paused. Later: drbook undo ${ctx.sessionId}`);
   }
+}
+
+/** The vars the undo of these steps uses: its command, confirmation or text, the step's cwd and env. */
+function varsUsedByUndo(steps: readonly Step[]): Set<string> {
+  const names = new Set<string>();
+  for (const step of steps) {
+    const undo = undoOf(step);
+    const texts = [undo?.run, undo?.confirm, undo?.text, step.cwd, ...Object.values(step.env ?? {}).map(String)];
+    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) names.add(name);
+  }
+  return names;
+}
+
+/** Secrets the undo of these steps uses that have no value (a resume did not ask for them). */
+function secretsMissingFor(steps: readonly Step[], runbook: Runbook, vars: VarStore): string[] {
+  return [...varsUsedByUndo(steps)].filter((name) => runbook.vars[name]?.secret === true && !vars.has(name));
 }
 
 function printUndoSummary(result: UndoResult, id: string): number {

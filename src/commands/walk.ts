@@ -9,7 +9,7 @@ import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { visibleUi } from '../core/visible-ui.js';
-import { resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
+import { conditionVarsWithoutValue, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { errnoText } from '../adapters/file-text.js';
@@ -47,6 +47,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
   warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
+  if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
   const home = stateHome();
   ensureSessionsDir(home);
@@ -183,6 +184,27 @@ export function refuseUnanswerable(runbook: Runbook, vars: VarStore, steps: read
     return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+/**
+ * Under `rehearse --yes`, a `when:` whose variable has no value and no default would skip
+ * every branch and report a drill that rehearsed nothing: name the --var to give instead.
+ */
+export function refuseUndecidedBranches(runbook: Runbook, vars: VarStore, steps: readonly Step[] = runbook.steps): void {
+  const missing = conditionVarsWithoutValue({ ...runbook, steps: [...steps] }, vars);
+  if (missing.length === 0) return;
+  const how = missing.map((name) => {
+    const def = runbook.vars[name];
+    const values = choiceList(def?.choices);
+    return `--var ${name}=${values ?? '...'}${def?.env ? ` (or $${def.env})` : ''}`;
+  });
+  throw new DrbookError(`--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+function choiceList(choices: unknown): string | undefined {
+  if (choices === undefined || choices === null) return undefined;
+  const values = Array.isArray(choices) ? choices.map(String) : Object.keys(choices as Record<string, unknown>);
+  return values.length > 0 ? values.join('|') : undefined;
 }
 
 /** A step's `cwd` is relative to the runbook file; without one, commands run where drbook was started. */

@@ -26,6 +26,11 @@ export interface WalkPlan {
   finished: Map<string, StepOutcome>;
   /** Attempts already made per step (on resume), so numbering goes on. */
   attempts: Map<string, number>;
+  /**
+   * On resume, the step whose cut command the operator already chose to run again: it is
+   * shown and run without asking "what now?" a second time.
+   */
+  runAgain?: string;
   /** When the session began, for the total time. */
   sessionStartedAt: Date;
   /** Directory that relative `cwd` resolves against (the runbook's). */
@@ -63,7 +68,10 @@ export interface WalkResult {
 }
 
 class Abort {
-  constructor(readonly step: string) {}
+  constructor(
+    readonly step: string,
+    readonly reason?: string,
+  ) {}
 }
 
 /**
@@ -99,15 +107,15 @@ export class Walk {
         this.deps.journal.append({ type: 'session.paused', ...(current ? { step: current.id } : {}), reason: 'Ctrl-C at a prompt' });
         return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), ...(current ? { stoppedAt: current.id } : {}) };
       }
-      if (error instanceof Abort) return this.end('aborted', error.step);
+      if (error instanceof Abort) return this.end('aborted', error.step, error.reason);
       throw error;
     }
     return this.end(this.counts.failed > 0 ? 'failed' : 'completed');
   }
 
-  private end(status: EndStatus, stoppedAt?: string): WalkResult {
+  private end(status: EndStatus, stoppedAt?: string, reason?: string): WalkResult {
     const durationMs = this.elapsed();
-    this.deps.journal.append({ type: 'session.ended', status, ...this.counts, durationMs });
+    this.deps.journal.append({ type: 'session.ended', status, ...this.counts, durationMs, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}) });
     return { status, counts: this.counts, durationMs, ...(stoppedAt ? { stoppedAt } : {}) };
   }
 
@@ -120,7 +128,16 @@ export class Walk {
     const { runbook } = this.plan;
     const started = clock.monotonic();
 
+    // The step first, then its questions: the operator answers knowing what the step is
+    // for and where its docs are (a `when:` asked here too: its answer decides the step).
+    let contextShown = false;
+    const showContext = () => {
+      if (contextShown) return;
+      ui.showStep({ ...this.view(step, []), part: 'context' });
+      contextShown = true;
+    };
     if (step.condition) {
+      if (!this.plan.yes && this.willAsk(step, step.condition.name)) showContext();
       await this.ensureVars(step, [step.condition.name]);
       const value = this.plan.vars.get(step.condition.name);
       if (!evaluateCondition(step.condition, value)) {
@@ -137,23 +154,38 @@ export class Walk {
         return;
       }
     }
-    await this.ensureVars(step, this.namesNeeded(step));
-
+    const needed = this.namesNeeded(step);
+    const toAsk = this.plan.yes ? [] : needed.filter((name) => this.willAsk(step, name));
+    // What takes a default or a placeholder is settled first, so the context reads right.
+    await this.ensureVars(step, needed.filter((name) => !toAsk.includes(name)));
+    if (toAsk.length > 0) showContext();
+    await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
     const view = this.view(step, step.run === undefined ? [] : await this.deps.shellSites(step.run, runbook.shell));
-    ui.showStep(view);
+    ui.showStep(contextShown ? { ...view, part: 'command' } : view);
 
     const manual = step.run === undefined;
+    // A step that only asks (`ask:` and nothing to run or confirm) is done by the answer.
+    if (manual && step.confirm === undefined && (step.ask?.length ?? 0) > 0) {
+      this.finishStep(step, 'done', clock.monotonic() - started);
+      return;
+    }
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
+    // The operator answered for this step already (resume: "run it again"): asked once.
+    let answered: StepAction | undefined = !manual && this.plan.runAgain === step.id ? 'run' : undefined;
     for (;;) {
-      const action = this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices);
+      const action = answered ?? (this.plan.yes ? this.byDefault(choices[0]!) : await ui.chooseStepAction(view, choices));
+      answered = undefined;
       switch (action) {
         case 'note':
           await this.takeNote(step);
           continue;
-        case 'abort':
+        case 'abort': {
+          const reason = await this.confirmAbort(step);
+          if (reason === undefined) continue;
           journal.append({ type: 'decision', step: step.id, question: 'What next?', answer: 'abort' });
-          throw new Abort(step.id);
+          throw new Abort(step.id, reason);
+        }
         case 'skip': {
           const reason = await ui.askText('Why skip this step? (recorded for the post-mortem, Enter for none)', '');
           this.finishStep(step, 'skipped', clock.monotonic() - started, reason.trim() ? `operator: ${reason.trim()}` : 'operator');
@@ -321,15 +353,31 @@ export class Walk {
         this.finishStep(step, 'failed', clock.monotonic() - started, `${reason} (on_failure: abort)`);
         throw new Abort(step.id);
       }
-      const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'abort'];
-      const action = this.plan.yes ? this.byDefault<FailureAction>('abort') : await ui.chooseFailureAction(current, reason, choices);
+      const choices: readonly FailureAction[] = ['retry', 'edit', 'skip', 'done', 'note', 'abort'];
+      let action: FailureAction;
+      let abortReason: string | undefined;
+      for (;;) {
+        action = this.plan.yes ? this.byDefault<FailureAction>('abort') : await ui.chooseFailureAction(current, reason, choices);
+        if (action === 'note') {
+          // What the operator saw in the output, noted while it is on the screen; then
+          // the same question again.
+          await this.takeNote(step);
+          continue;
+        }
+        if (action === 'abort' && !this.plan.yes) {
+          const said = await this.confirmAbort(step);
+          if (said === undefined) continue;
+          abortReason = said;
+        }
+        break;
+      }
       journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
       switch (action) {
         case 'retry':
           continue;
         case 'edit': {
           const edited = await this.askEdit(template);
-          if (edited && edited !== template) {
+          if (edited && edited !== template.trim()) {
             journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
             template = edited;
             // The fix may name a declared var no step has needed yet: ask for it now, or
@@ -344,9 +392,22 @@ export class Walk {
           return { outcome: 'marked-done', reason: `done by hand after failure: ${reason}` };
         case 'abort':
           this.finishStep(step, 'failed', clock.monotonic() - started, reason);
-          throw new Abort(step.id);
+          throw new Abort(step.id, abortReason);
       }
     }
+  }
+
+  /**
+   * Abort is for good: asked twice, with room for why (it goes in the post-mortem).
+   * Returns the reason ('' for none), or undefined when the operator changed their mind.
+   */
+  private async confirmAbort(step: Step): Promise<string | undefined> {
+    if (this.plan.yes) return '';
+    const { ui, journal } = this.deps;
+    const sure = await ui.confirm('Abort the runbook? The session ends here (drbook resume --reopen can continue it later).');
+    journal.append({ type: 'decision', step: step.id, question: 'Abort the runbook?', answer: sure ? 'yes' : 'no' });
+    if (!sure) return undefined;
+    return (await ui.askText('Why abort? (recorded for the post-mortem, Enter for none)', '')).trim();
   }
 
   /**
@@ -357,10 +418,12 @@ export class Walk {
     const { ui } = this.deps;
     let initial = template;
     for (;;) {
-      // A secret typed into the edit is kept as its {{name}}: the journal never holds the
-      // value, and resume replays the very same command (*** could not run).
-      const edited = this.plan.vars.withPlaceholders((await ui.askText('Edit the command (values as {{name}}; the change is recorded):', initial)).trim());
-      if (!edited || edited === template) return edited;
+      // A multi-line command goes to the operator's editor where the UI has one. A secret
+      // typed into the edit is kept as its {{name}}: the journal never holds the value, and
+      // resume replays the very same command (*** could not run).
+      const message = 'Edit the command (values as {{name}}; the change is recorded):';
+      const edited = this.plan.vars.withPlaceholders((ui.editCommand ? await ui.editCommand(message, initial) : await ui.askText(message, initial)).trim());
+      if (!edited || edited === template.trim()) return edited;
       const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
       const refusals = sites.flatMap((site) => {
         const why = siteRefusal(site, this.plan.runbook.vars[site.name]?.pattern);
@@ -435,6 +498,19 @@ export class Walk {
     return [...new Set(names)];
   }
 
+  /** Whether ensureVars would put a question to the operator for this var at this step. */
+  private willAsk(step: Step, name: string): boolean {
+    const { vars } = this.plan;
+    const def = vars.defs[name];
+    if (!def) return false;
+    const had = vars.entry(name);
+    const drillOnly = this.plan.mode === 'rehearsal' && !(step.run !== undefined && step.safe === true && this.plan.runSafe);
+    if (had && !(had.source === 'placeholder' && def.secret === true && !drillOnly)) return false;
+    if (def.secret === true && drillOnly && name !== step.condition?.name) return false;
+    const explicit = (step.ask ?? []).includes(name);
+    return explicit || def.prompt !== undefined || def.choices !== undefined || def.default === undefined;
+  }
+
   /**
    * Gives each needed var a value: the operator is asked at the first step that needs it
    * (the default offered); a var with only a default takes it; with --yes the default is
@@ -443,10 +519,19 @@ export class Walk {
   private async ensureVars(step: Step, names: readonly string[]): Promise<void> {
     const { vars } = this.plan;
     const explicit = new Set(step.ask ?? []);
+    // A drill needs no secret unless a command that really runs uses it: elsewhere the
+    // rehearsal shows <name>, and nobody has to open the password manager for a drill.
+    const drillOnly = this.plan.mode === 'rehearsal' && !(step.run !== undefined && step.safe === true && this.plan.runSafe);
     for (const name of names) {
-      if (vars.has(name)) continue;
+      const had = vars.entry(name);
+      // A placeholder stands in for a drill; a command that really runs needs the value.
+      if (had && !(had.source === 'placeholder' && vars.defs[name]?.secret === true && !drillOnly)) continue;
       const def = vars.defs[name];
       if (!def) continue; // a capture from a step not run: the command reports it missing
+      if (def.secret === true && drillOnly && name !== step.condition?.name) {
+        if (!had) this.setVar(name, `<${name}>`, 'placeholder', step);
+        continue;
+      }
       const fallback = def.default === undefined ? undefined : String(def.default);
       const mustAsk = explicit.has(name) || def.prompt !== undefined || def.choices !== undefined || fallback === undefined;
       if (!mustAsk && fallback !== undefined) {
@@ -486,7 +571,8 @@ export class Walk {
   private setVar(name: string, value: string, source: 'prompt' | 'default' | 'capture' | 'placeholder', step: Step): void {
     const { vars, redactor } = this.plan;
     // A value derived from a secret (a capture that echoes one) is a secret too.
-    const secret = vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value);
+    // A placeholder is not the secret: it is shown as <name>, never masked.
+    const secret = source !== 'placeholder' && (vars.defs[name]?.secret === true || (source === 'capture' && redactor.redact(value) !== value));
     vars.set(name, value, source, secret);
     this.deps.journal.append({ type: 'var.set', name, source, ...vars.journaled(name), step: step.id });
   }

@@ -193,6 +193,10 @@ export interface SessionResumed {
   step?: string;
   pid: number;
   runbookChanged?: { from: string; to: string };
+  /** `resume --reopen`: the session had ended aborted and goes on in the same journal. */
+  reopened?: true;
+  /** `resume --runbook PATH`: the runbook is read from here from now on (absolute). */
+  runbookPath?: string;
 }
 
 export interface SessionEnded {
@@ -204,6 +208,8 @@ export interface SessionEnded {
   markedDone: number;
   /** Wall time from the first event to this one, pauses included. */
   durationMs: number;
+  /** Why the operator aborted, when they said. */
+  reason?: string;
 }
 
 /** Format 1.1 `undo:`: the walk back over the steps done, after an abort or with `drbook undo`. */

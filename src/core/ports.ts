@@ -7,7 +7,7 @@ import type { ResolvedDoc, Step, VarDef } from './model.js';
 import type { Redactor } from './redact.js';
 
 export type StepAction = 'run' | 'skip' | 'done' | 'note' | 'abort';
-export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'abort';
+export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'note' | 'abort';
 
 /** What the operator sees of a step before choosing. All strings are already redacted. */
 export interface StepView {
@@ -24,6 +24,11 @@ export interface StepView {
   mode: Mode;
   /** In a rehearsal: whether this command would be executed (safe step with --run-safe). */
   willExecute: boolean;
+  /**
+   * What to show: the whole step (unset); only its header, description and docs, before
+   * the questions the step needs; or only its command, once they are answered.
+   */
+  part?: 'context' | 'command';
 }
 
 export interface VarQuestion {
@@ -45,6 +50,11 @@ export interface Ui {
   askVar(question: VarQuestion): Promise<string>;
   /** Free text: a note, an edited command (prefilled with `initial`). */
   askText(message: string, initial?: string): Promise<string>;
+  /**
+   * An edited command: a multi-line one goes to the operator's editor where there is one.
+   * Optional: a Ui without it edits through askText.
+   */
+  editCommand?(message: string, initial: string): Promise<string>;
   info(message: string): void;
   warn(message: string): void;
   /** Before a command runs, so output and prompts do not mix. */

@@ -1,5 +1,6 @@
 import { choiceValues } from './runbook-loader.js';
 import type { ResolvedDoc, Runbook, Step, VarDef } from './model.js';
+import { templateNames } from './template.js';
 import { undoOf } from './undo.js';
 
 /** How a local doc path is shown or linked (relative to the reader, or into a bundle). */
@@ -15,12 +16,55 @@ function varLine(name: string, def: VarDef): string {
   if (def.prompt) parts.push(def.prompt);
   else if (def.description) parts.push(def.description);
   const choices = choiceValues(def.choices);
-  if (choices) parts.push(`one of: ${choices.join(', ')}`);
+  if (choices) parts.push(`one of: ${choiceTexts(def).join(', ')}`);
   if (def.default !== undefined) parts.push(`default ${def.secret ? '***' : String(def.default)}`);
   if (def.env) parts.push(`from $${def.env}`);
   if (def.pattern) parts.push(`must match ${def.pattern}`);
   if (def.secret) parts.push('secret');
   return `${name}: ${parts.join('; ') || 'asked when needed'}`;
+}
+
+/** Each choice with what it means, when the runbook says: `reuse (Point the old name at the new IP)`. */
+function choiceTexts(def: VarDef): string[] {
+  const choices = def.choices;
+  if (choices === undefined) return [];
+  if (Array.isArray(choices)) return choices.map(String);
+  return Object.entries(choices).map(([value, text]) => (text === undefined || text === null || String(text) === '' ? value : `${value} (${String(text)})`));
+}
+
+/** Where a var's value comes from, in a few words. */
+function varSource(name: string, runbook: Runbook): string {
+  const def = runbook.vars[name];
+  if (!def) {
+    const by = runbook.steps.find((s) => s.capture === name);
+    return by ? `output of step ${by.id}` : 'unknown';
+  }
+  const from: string[] = [];
+  if (def.env) from.push(`$${def.env}`);
+  if (def.prompt !== undefined || def.choices !== undefined || def.default === undefined) from.push('asked');
+  if (def.default !== undefined) from.push(`default ${def.secret ? '***' : String(def.default)}`);
+  return `var ${name}${def.secret ? ', secret' : ''}: ${from.join(', else ')}`;
+}
+
+/**
+ * A step's `env:`, one entry a line: `NAME=value  <- where the value comes from` (a var,
+ * with its own source, or written in the runbook).
+ */
+export function envEntries(step: Step, runbook: Runbook): { assignment: string; source: string }[] {
+  return Object.entries(step.env ?? {}).map(([key, raw]) => {
+    const value = String(raw);
+    const names = [...new Set(templateNames(value))];
+    const source = names.length === 0 ? 'as written in the runbook' : names.map((n) => varSource(n, runbook)).join('; ');
+    return { assignment: `${key}=${value}`, source };
+  });
+}
+
+/** Inline code that survives backticks in the text. */
+function codeSpan(text: string): string {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const ticks = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${ticks}${pad}${text.replace(/\r?\n/g, ' ')}${pad}${ticks}`;
 }
 
 function stepFlags(step: Step): string[] {
@@ -77,6 +121,7 @@ export function renderRunbookText(runbook: Runbook): string {
     // One `$ ` for the whole command: a multi-line run (a heredoc, a loop) is one command.
     if (step.run) out.push(step.run.trim().split('\n').map((line, i) => (i === 0 ? `      $ ${line}` : `        ${line}`)).join('\n'));
     if (step.cwd) out.push(`      (in ${step.cwd})`);
+    for (const entry of envEntries(step, runbook)) out.push(`      env ${entry.assignment}  <- ${entry.source}`);
     if (step.confirm) out.push(`      ? ${step.confirm}`);
     const undo = undoOf(step);
     if (undo?.text !== undefined) out.push(indent(`undo by hand: ${undo.text.trim()}`, '      '));
@@ -149,6 +194,8 @@ export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLo
     if (step.run) {
       if (step.cwd) body.push(`In \`${step.cwd}\`:`, '');
       body.push(fence(step.run), '');
+      const env = envEntries(step, runbook);
+      if (env.length) body.push('Environment:', '', ...env.map((e) => `- ${codeSpan(e.assignment)}: ${escapeMarkdownInline(e.source)}`), '');
     }
     if (step.confirm) body.push(`- [ ] ${escapeMarkdownInline(step.confirm)}`, '');
     body.push('Done at: ________', '');

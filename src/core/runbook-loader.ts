@@ -7,6 +7,7 @@ import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type 
 import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { scanTemplate } from './template.js';
 import { hasControl, visible } from './visible.js';
+import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
 export const FORMAT_VERSION = 1;
@@ -73,7 +74,11 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     at(locate(doc, lines, path, target), severity, message);
   };
 
-  for (const error of doc.errors) at(yamlErrorPosition(doc, lines, text, error), 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}`);
+  for (const error of doc.errors) {
+    const pos = yamlErrorPosition(doc, lines, text, error);
+    const hint = colonInValueHint(error.code, text.split('\n')[pos.line - 1]);
+    at(pos, 'error', `YAML: ${yamlMessage(oneLine(error.message), error.code)}${hint ? `; ${hint}` : ''}`);
+  }
   for (const dup of duplicateKeys(doc)) {
     const first = toPosition(lines, dup.first);
     at(toPosition(lines, dup.at), 'error', `YAML: duplicate key "${dup.key}" (first at line ${first.line}): map keys must be unique`);
@@ -327,15 +332,17 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         reportAt('error', path, raw, n, `${label}: malformed template "${oneLine(raw)}": use {{name}} with a declared var`);
       }
       seen.clear();
+      const reparsed = path[path.length - 1] === 'run' ? reparsedPlaceholders(text, refs) : [];
       for (const ref of refs) {
         const [raw, n] = here(ref);
         used.add(ref.name);
+        const site = shellText && ctx.shellSites ? sitesOf(text).find((s) => s.offset === ref.offset) : undefined;
+        const refusal = site && siteRefusal(site, patternOf(ref.name));
+        // Refused already (eval, the script of sh -c): the error says more than the hint.
+        const far = refusal ? undefined : reparsed.find((r) => r.offset === ref.offset);
+        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
-        if (shellText && ctx.shellSites) {
-          const site = sitesOf(text).find((s) => s.offset === ref.offset);
-          const refusal = site && siteRefusal(site, patternOf(ref.name));
-          if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
-        }
+        if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
       }
     };
     for (const field of TEMPLATED_STEP_FIELDS) checkTemplate(step[field], ['steps', index, field], `${where}.${field}`);

@@ -15,6 +15,21 @@ export function isResumable(s: Pick<SessionSummary, 'status' | 'runbook'>): bool
   return (s.status === 'paused' || s.status === 'interrupted') && s.runbook.id !== '';
 }
 
+/** What `resume --reopen` can take up again: a session that ended aborted. */
+export function isReopenable(s: Pick<SessionSummary, 'status' | 'runbook'>): boolean {
+  return s.status === 'aborted' && s.runbook.id !== '';
+}
+
+/**
+ * Where the runbook of a session is now: moved by `resume --runbook` (the latest such
+ * move), else where the session started.
+ */
+export function currentRunbookPath(events: readonly JournalEvent[], started: string): string {
+  let path = started;
+  for (const e of events) if (e.type === 'session.resumed' && e.runbookPath) path = e.runbookPath;
+  return path;
+}
+
 export interface InFlightCommand {
   step: string;
   attempt: number;

@@ -1,5 +1,5 @@
 import type { VarSource } from './journal-events.js';
-import type { Runbook, VarDef } from './model.js';
+import type { Runbook, Step, VarDef } from './model.js';
 import { MASK, MIN_SECRET_LENGTH, type Redactor } from './redact.js';
 import { fingerprintSecret, type SecretFingerprint } from './secret-fingerprint.js';
 import { choiceValues } from './runbook-loader.js';
@@ -208,4 +208,38 @@ export function varsNobodyCanAnswer(runbook: Runbook, store: VarStore): string[]
   return Object.entries(runbook.vars)
     .filter(([name, def]) => used.has(name) && !store.has(name) && def.default === undefined)
     .map(([name]) => name);
+}
+
+/**
+ * Vars a rehearsal under --yes cannot stand in for: a `when:` depends on them, nobody gave
+ * a value, there is no default and no step captures them. A placeholder would make every
+ * branch false (or every `!=` true) and the drill would skip what it exists to rehearse.
+ */
+export function conditionVarsWithoutValue(runbook: Runbook, store: VarStore): string[] {
+  const captured = new Set(runbook.steps.flatMap((step) => (step.capture ? [step.capture] : [])));
+  const names = new Set<string>();
+  for (const step of runbook.steps) {
+    const name = step.condition?.name;
+    if (name === undefined || captured.has(name) || store.has(name)) continue;
+    const def = runbook.vars[name];
+    if (def && def.default === undefined) names.add(name);
+  }
+  return [...names];
+}
+
+/**
+ * The vars the given steps use (asked, templated, or deciding a `when:`). In a rehearsal
+ * only the steps whose command really runs (safe, with --run-safe) count: a drill shows
+ * a secret as <name> everywhere else.
+ */
+export function varsUsedBy(steps: readonly Step[], rehearsal: { runSafe: boolean } | undefined): Set<string> {
+  const used = new Set<string>();
+  for (const step of steps) {
+    if (step.condition) used.add(step.condition.name);
+    if (rehearsal && !(step.run !== undefined && step.safe === true && rehearsal.runSafe)) continue;
+    for (const name of step.ask ?? []) used.add(name);
+    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
+    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
+  }
+  return used;
 }

@@ -383,7 +383,8 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'session.resumed': {
       const changed = m.runbookChanged === null ? '' : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
       const dropped = m.droppedAfter === null ? '' : `drbook stopped (no end recorded), last event at ${m.droppedAfter.local.slice(sameDay(m.droppedAfter, m.at) ? 11 : 0)}; `;
-      return { ...at, text: `${dropped}Resumed after a gap of ${formatDuration(m.gapMs)}${changed}` };
+      const moved = m.runbookPath === undefined ? '' : `; runbook read from ${code(m.runbookPath)}`;
+      return { ...at, text: `${dropped}${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}` };
     }
     case 'milestone': {
       const via = m.source === 'step' ? ` (step ${stepLabel(r, m)} done)` : '';
@@ -396,7 +397,7 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
       return { ...at, text: `Evidence attached: ${code(m.file)} (${formatBytes(m.bytes)}, sha256 ${code(m.sha256.slice(0, 12))})${m.note === null ? '' : `: ${inline(m.note)}`}${noted}` };
     }
     case 'session.ended':
-      return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}` };
+      return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}${m.reason ? `; reason: ${inline(m.reason)}` : ''}` };
     case 'var.set':
       return { ...at, text: `Set ${varText(m)}` };
   }

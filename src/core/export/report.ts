@@ -64,8 +64,12 @@ export type Moment = MomentBase &
         runbookChanged: { from: string; to: string } | null;
         /** drbook stopped without a pause or an end recorded (killed, a lost terminal): its last event before the gap. */
         droppedAfter: Instant | null;
+        /** `resume --reopen`: the session had ended aborted. */
+        reopened?: true;
+        /** `resume --runbook PATH`: the runbook is read from here from now on. */
+        runbookPath?: string;
       }
-    | { kind: 'session.ended'; status: EndStatus }
+    | { kind: 'session.ended'; status: EndStatus; /** Why the operator aborted, when said. */ reason?: string }
   );
 
 
@@ -618,11 +622,11 @@ function buildChronology(
         break;
       case 'session.resumed': {
         const dropped = droppedBefore.get(e.seq);
-        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, droppedAfter: dropped === undefined ? null : instant(dropped) };
+        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, droppedAfter: dropped === undefined ? null : instant(dropped), ...(e.reopened ? { reopened: true as const } : {}), ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}) };
         break;
       }
       case 'session.ended':
-        moment = { ...base, kind: e.type, status: e.status };
+        moment = { ...base, kind: e.type, status: e.status, ...(e.reason ? { reason: clean(e.reason) } : {}) };
         break;
       case 'command.spawned':
         // A pid matters to resume, not to the people reading the post-mortem.

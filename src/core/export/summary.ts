@@ -162,6 +162,8 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
       case 'session.resumed':
         resumes++;
         pausedMs += Math.max(0, e.gapMs);
+        // Reopened after an abort: that end was not the end.
+        if (e.reopened) ended = null;
         break;
       case 'session.ended':
         ended = e;
