@@ -19,6 +19,15 @@ export function visibleUi(ui: Ui): Ui {
       const answer = await ui.askText(visible(message), visible(initial));
       return answer === visible(initial) ? initial : answer;
     },
+    ...(ui.editCommand
+      ? {
+          editCommand: async (message: string, initial: string) => {
+            // As askText: the editor shows control characters made visible; left as it was, it is the command itself.
+            const answer = await ui.editCommand!(visible(message), visible(initial));
+            return answer.trim() === visible(initial).trim() ? initial : answer;
+          },
+        }
+      : {}),
     info: (message) => ui.info(visible(message)),
     warn: (message) => ui.warn(visible(message)),
     commandStarting: (view) => ui.commandStarting(visibleView(view)),
