@@ -5,7 +5,7 @@ import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
-import { renderShown, rewriteScript, scriptEnv, siteRefusal, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -226,7 +226,6 @@ export class Walk {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
       const attempt = (this.plan.attempts.get(step.id) ?? 0) + 1;
-      const missing = templateNames(template).filter((n) => !this.plan.vars.has(n));
       const lookup = (n: string) => this.plan.vars.get(n);
       const sites = await this.deps.shellSites(template, this.plan.runbook.shell);
       // What runs holds no value: each travels in the environment (never on the process list).
@@ -247,13 +246,8 @@ export class Walk {
       }
 
       let result: CommandResult | undefined;
-      let failure: string | undefined;
-      const unfit = unfitValue(sites, lookup);
-      if (missing.length > 0) {
-        failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
-      } else if (unfit !== undefined) {
-        failure = `cannot run: ${unfit}`;
-      } else {
+      let failure = cannotRun(template, sites, lookup, (n) => this.plan.vars.has(n));
+      if (failure === undefined) {
         this.plan.attempts.set(step.id, attempt);
         if (step.poll) {
           pollStart ??= clock.monotonic();

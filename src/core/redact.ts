@@ -32,14 +32,7 @@ export class Redactor {
   redact(text: string): string {
     if (this.secrets.length === 0 || text === '') return text;
     const spans = this.spans(text);
-    if (spans.length === 0) return text;
-    let out = '';
-    let at = 0;
-    for (const [start, end] of spans) {
-      out += text.slice(at, start) + MASK;
-      at = end;
-    }
-    return out + text.slice(at);
+    return spans.length === 0 ? text : masked(text, spans);
   }
 
   /**

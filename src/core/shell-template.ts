@@ -7,7 +7,7 @@
  * would evaluate a value as code (arithmetic, a quoted here-document that expands nothing)
  * are refused, unless the var's pattern admits only integers.
  */
-import { scanTemplate, shellWord, type Lookup } from './template.js';
+import { scanTemplate, shellWord, templateNames, type Lookup } from './template.js';
 
 export type ShellDialect = 'bash' | 'sh';
 
@@ -353,6 +353,14 @@ export function integerOnlyPattern(pattern: string | undefined): boolean {
 
 /** The value an integer context accepts at run time, whatever the pattern said. */
 export const INTEGER_VALUE = /^[-0-9]+$/;
+
+/** Why a command cannot start: a value missing, or one that cannot go where it stands; undefined when it can. */
+export function cannotRun(template: string, sites: readonly PlaceholderSite[], lookup: Lookup, has: (name: string) => boolean): string | undefined {
+  const missing = templateNames(template).filter((n) => !has(n));
+  if (missing.length > 0) return `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
+  const unfit = unfitValue(sites, lookup);
+  return unfit === undefined ? undefined : `cannot run: ${unfit}`;
+}
 
 /** Why a value cannot go where its placeholder stands (a NUL byte, a non-integer in arithmetic), or undefined. */
 export function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {

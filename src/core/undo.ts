@@ -8,8 +8,8 @@ import type { JournalEvent, Mode, StepOutcome, UndoEnded } from './journal-event
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import type { Redactor } from './redact.js';
-import { renderShown, rewriteScript, scriptEnv, unfitValue, type PlaceholderSite, type ShellDialect } from './shell-template.js';
-import { renderTemplate, templateNames } from './template.js';
+import { cannotRun, renderShown, rewriteScript, scriptEnv, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { renderTemplate } from './template.js';
 import type { VarStore } from './vars.js';
 
 /** The command or text that reverses a step, and its confirm question. */
@@ -160,15 +160,9 @@ export class UndoWalk {
         ui.info('rehearsal: undo not executed');
         return this.finish(step, 'done', started, 'rehearsal: not executed');
       }
-      const missing = templateNames(template).filter((n) => !vars.has(n));
-      let failure: string | undefined;
+      let failure = cannotRun(template, sites, lookup, (n) => vars.has(n));
       let result: CommandResult | undefined;
-      const unfit = unfitValue(sites, lookup);
-      if (missing.length > 0) {
-        failure = `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
-      } else if (unfit !== undefined) {
-        failure = `cannot run: ${unfit}`;
-      } else {
+      if (failure === undefined) {
         const attempt = (this.attempts.get(step.id) ?? 0) + 1;
         this.attempts.set(step.id, attempt);
         const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : renderTemplate(step.cwd, (n) => vars.get(n)));
