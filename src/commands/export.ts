@@ -17,6 +17,7 @@ import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
+import { visible, visibleJson } from '../core/visible.js';
 
 export interface ExportOptions {
   /** md (default) or json. */
@@ -54,7 +55,9 @@ export async function runExport(session: string | undefined, options: ExportOpti
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
-  if (options.output === undefined || options.output === '-') process.stdout.write(text);
+  // The file is the document as rendered; on a terminal its text is made visible, as every
+  // string drbook prints from a runbook or a journal (JSON keeps its data: \uXXXX escapes).
+  if (options.output === undefined || options.output === '-') process.stdout.write(format === 'json' ? visibleJson(text) : visible(text));
   else writeAtomically(options.output, text);
   return ExitCode.ok;
 }

@@ -1,6 +1,6 @@
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { makeChalk } from '../adapters/style.js';
-import { visible } from '../core/visible.js';
+import { visible, visibleJson } from '../core/visible.js';
 
 export interface ListOptions {
   json?: boolean;
@@ -26,7 +26,7 @@ export async function runList(options: ListOptions): Promise<number> {
   }),
   );
   if (options.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(rows, null, 2)) + '\n');
     return 0;
   }
   if (rows.length === 0) {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
 import { formatFeatures } from '../core/format-version.js';
 import { formatProblem, type Problem } from '../core/model.js';
+import { visibleJson } from '../core/visible.js';
 import { displayPath } from '../adapters/file-text.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 
@@ -61,7 +62,7 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   const errorCount = problems.filter((p) => p.severity === 'error').length;
   const exitCode = inputError ? ExitCode.usage : errorCount > 0 ? ExitCode.failed : ExitCode.ok;
   if (options.json) {
-    process.stdout.write(JSON.stringify({ ok: exitCode === 0, files, problems }, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify({ ok: exitCode === 0, files, problems }, null, 2)) + '\n');
     return exitCode;
   }
   for (const problem of problems) process.stdout.write(formatProblem(problem) + '\n');
