@@ -8,12 +8,14 @@
  * Command output is the one exception (it streams raw, as in a shell), so the two outputs
  * the fixture's commands print are taken out before looking.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { visible } from '../src/core/visible.js';
-import { ensureBuilt, FIXTURES, makeSandbox, runCli, type CliResult, type Sandbox } from './helpers/run-cli.js';
+import { BIN, ensureBuilt, FIXTURES, makeSandbox, runCli, type CliResult, type Sandbox } from './helpers/run-cli.js';
+import { startTmux, tmuxAvailable, type TmuxSession } from './helpers/tmux.js';
 
 /** What a terminal would act on: C0 (but newline and tab), DEL, C1, and the bidi controls. */
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
@@ -22,8 +24,13 @@ const TOKEN = 's3cret-hyg-token';
 const COMMAND_OUTPUT = ['F-captured\u001b]0;HJ\u0007', 'fail-out ***\u001b]52;c;SElKQUNL\u0007'];
 
 let box: Sandbox;
+let tmux: TmuxSession | undefined;
 beforeAll(ensureBuilt);
-afterEach(() => box?.cleanup());
+afterEach(async () => {
+  await tmux?.kill();
+  tmux = undefined;
+  box?.cleanup();
+});
 
 type Schema = { type?: string | string[]; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; propertyNames?: Schema; items?: Schema; anyOf?: Schema[] };
 
@@ -158,4 +165,35 @@ describe('terminal hygiene of every text field', () => {
     const again = await cli(['export', session]);
     expect(again.stdout).toBe(visible(written));
   }, 240_000);
+
+  const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!tmuxAvailable() || !hasScript)('the interactive walk (prompts, choices, questions) sends none of them raw to the terminal', async () => {
+    const { env } = setUp();
+    const raw = join(box.cwd, 'raw.log');
+    // script(1) records every byte drbook writes to its terminal, escape sequences included.
+    tmux = await startTmux({
+      cmd: 'script',
+      args: ['-qfc', `${process.execPath} ${BIN} run all-fields`, raw],
+      cwd: box.cwd,
+      cols: 200,
+      rows: 60,
+      env: { ...env, NO_COLOR: undefined },
+    });
+    // Each question in turn, answered with its default once it is on the screen.
+    for (const question of ['? F-prompt', '? Choose listed', '? Step 1/5', '? F-confirm', '? Step 2/5', '? F-manualconfirm', '? Step 3/5', '? Step 5/5']) {
+      await tmux.waitFor(question, { timeoutMs: 30_000 });
+      await tmux.sendKeys('Enter');
+    }
+    await tmux.waitFor('Next: drbook export', { timeoutMs: 30_000 });
+    await tmux.waitForExit({ timeoutMs: 30_000 });
+    let bytes = readFileSync(raw, 'utf8');
+    for (const out of COMMAND_OUTPUT) bytes = bytes.replaceAll(out, '');
+    // The prompts' own colours and cursor moves are CSI sequences drbook writes; what no
+    // runbook text may bring is an OSC, a clear, a bell, an 8-bit C1 or a bidi control.
+    const hijacks = [...bytes.matchAll(/\u001b\]|\u001b\[2J|\u0007|[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g)].map((m) =>
+      JSON.stringify(bytes.slice(Math.max(0, m.index - 30), m.index + 8)),
+    );
+    expect(hijacks).toEqual([]);
+    for (const shown of ['F-prompt \\e]0;HJ^G\\e[2J', 'F-choicelabel \\e]0;HJ^G\\x9b2J', 'F-title \\e]0;HJ^G', '\\u202e']) expect(bytes).toContain(shown);
+  }, 120_000);
 });
