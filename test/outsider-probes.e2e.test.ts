@@ -1,0 +1,37 @@
+/**
+ * Probes written from outside: leaks found by trying what an attacker or an unlucky
+ * operator would, each kept as a test. A file name in the runbooks directory (a shared
+ * or cloned tree) is as untrusted as a runbook's text.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, makeSandbox, runCli, type Sandbox } from './helpers/run-cli.js';
+
+/** What a terminal would act on: C0 (but newline and tab), DEL, C1, and the bidi controls. */
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
+let box: Sandbox;
+beforeAll(ensureBuilt);
+afterEach(() => box?.cleanup());
+
+describe('error messages', () => {
+  it('show a runbook file name, a session id or a var name given with escape sequences as text', async () => {
+    box = makeSandbox();
+    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir };
+    writeFileSync(join(box.dir, 'evil\u001b]0;HJ\u0007\u202e.yml'), 'drbook: 1\ntitle: t\nsteps:\n  - { id: a, title: a }\n');
+    writeFileSync(join(box.dir, 'ok.yml'), 'drbook: 1\ntitle: t\nsteps:\n  - { id: a, title: a, run: "true" }\n');
+    const cases = [
+      ['show', 'nope'],
+      ['run', join(box.dir, 'evil\u001b]0;HJ\u0007\u202e.yml'), '--yes'],
+      ['export', 'nope\u001b]0;HJ\u0007'],
+      ['run', 'ok', '--yes', '--var', 'zz\u001b[2J=1'],
+    ];
+    for (const args of cases) {
+      const result = await runCli(args, { cwd: box.cwd, env });
+      expect(result.code, args.join(' ')).not.toBe(0);
+      expect(result.stderr, args.join(' ')).toMatch(/^drbook: /m);
+      expect(RAW.test(result.stdout + result.stderr), `${args.join(' ')}: ${JSON.stringify(result.stderr)}`).toBe(false);
+    }
+  }, 60_000);
+});
