@@ -35,3 +35,40 @@ describe('error messages', () => {
     }
   }, 60_000);
 });
+
+describe('file names with escape sequences in the runbooks directory', () => {
+  it('reach the terminal as text through validate, the secret warning of run, and the bundle summary', async () => {
+    box = makeSandbox();
+    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, PW: 'Tr0ub4dor-and-3' };
+    const name = 'e\u001b]0;HJ\u0007\u202e';
+    writeFileSync(
+      join(box.dir, `${name}.yml`),
+      `drbook: 1
+id: e
+title: t
+vars:
+  pw: { secret: true, env: PW, description: "the old one was Tr0ub4dor-and-3" }
+steps:
+  - id: a
+    title: a
+    env: { P: "{{pw}}" }
+    run: "true"
+    undo: "true"
+    docs: [{ title: d, path: "e\\e]0;HJ\\a\\u202e.md" }]
+`,
+    );
+    writeFileSync(join(box.dir, `${name}.md`), '# doc\n');
+    const runs = [
+      ['validate'],
+      ['run', join(box.dir, `${name}.yml`), '--yes'],
+      ['bundle', '-o', join(box.cwd, 'bundle')],
+      ['bundle', '--check', join(box.cwd, 'bundle')],
+    ];
+    for (const args of runs) {
+      const result = await runCli(args, { cwd: box.cwd, env });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stdout + result.stderr).toContain('e\\e]0;HJ^G\\u202e');
+      expect(RAW.test(result.stdout + result.stderr), `${args.join(' ')}: ${JSON.stringify(result.stdout + result.stderr)}`).toBe(false);
+    }
+  }, 60_000);
+});
