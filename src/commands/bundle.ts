@@ -12,6 +12,7 @@ import { displayPath, errnoText } from '../adapters/file-text.js';
 import { makeDirs } from '../adapters/make-dirs.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { writeDurable, writeSingleFile, type SingleFileResult } from '../adapters/single-file.js';
+import { visible } from '../core/visible.js';
 import { VERSION } from '../version.js';
 
 export interface BundleOptions {
@@ -94,7 +95,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   if (made.urls > 0) lines.push(`  not in the bundle: ${made.urls} external URL${made.urls === 1 ? '' : 's'}, listed at the end of ${INDEX}`);
   lines.push(`use it with only Node.js:  node ${shown}/${SINGLE_FILE} list`);
   lines.push(`check it:                  (cd ${shown} && sha256sum -c ${SUMS})  or  drbook bundle --check ${shown}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  // File names come from the runbooks and docs trees: shown as text.
+  process.stdout.write(visible(lines.join('\n')) + '\n');
   return ExitCode.ok;
 }
 
@@ -147,7 +149,7 @@ function planBundle(files: string[], sourceDir: string, docsRootOption: string |
   const companions = planCompanions(sourceDir, roots, (real, path) => bundled.has(real) || real === out || resolve(path) === out || /\.(tmp|old)-\d+$/.test(basename(path)) || isBundleDir(path));
   for (const { name, reason } of companions.refused) problems.push(`${displayPath(join(sourceDir, name))}: error: cannot be bundled: ${reason}`);
   if (problems.length > 0) {
-    for (const problem of problems) process.stderr.write(problem + '\n');
+    for (const problem of problems) process.stderr.write(visible(problem) + '\n');
     throw new DrbookError(
       `refusing to bundle: ${problems.length} file${problems.length === 1 ? '' : 's'} above cannot be bundled (only files inside ${describeRoots(roots)} are; --docs-root DIR sets that root); nothing was written${existsSync(out) ? ` and ${displayPath(out)} is unchanged` : ''}`,
       ExitCode.failed,
@@ -686,14 +688,14 @@ async function checkBundle(dirArg: string): Promise<number> {
   const scripts = await calledScriptProblems(dir);
   report.push(...scripts);
 
-  for (const line of report) process.stdout.write(line + '\n');
+  for (const line of report) process.stdout.write(visible(line) + '\n');
   if (report.length === 0) {
-    process.stdout.write(`${shown}: OK, all ${entries.size} files match ${SUMS}\n`);
+    process.stdout.write(`${visible(shown)}: OK, all ${entries.size} files match ${SUMS}\n`);
     return ExitCode.ok;
   }
   const parts = [`${changed} changed`, `${missing} missing`, `${extra.length} not listed`];
   if (scripts.length) parts.push(`${scripts.length} script${scripts.length === 1 ? '' : 's'} steps call missing or not executable`);
   if (bad.length) parts.push(`${bad.length} invalid line${bad.length === 1 ? '' : 's'}`);
-  process.stdout.write(`${shown}: does NOT match ${SUMS} (${entries.size} files listed: ${parts.join(', ')}); rebuild it with drbook bundle -o ${shown}\n`);
+  process.stdout.write(visible(`${shown}: does NOT match ${SUMS} (${entries.size} files listed: ${parts.join(', ')}); rebuild it with drbook bundle -o ${shown}`) + '\n');
   return ExitCode.failed;
 }

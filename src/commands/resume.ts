@@ -10,6 +10,7 @@ import { Redactor } from '../core/redact.js';
 import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
+import { visible } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -219,9 +220,9 @@ export async function restoreVars(runbook: Runbook, replay: SessionReplay, redac
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
-  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(visible(line) + '\n'));
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps

@@ -9,6 +9,7 @@ import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { visibleUi } from '../core/visible-ui.js';
+import { visible } from '../core/visible.js';
 import { conditionVarsWithoutValue, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
@@ -43,9 +44,9 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
-  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(visible(line) + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
   if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
