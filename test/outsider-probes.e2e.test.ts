@@ -3,10 +3,11 @@
  * operator would, each kept as a test. A file name in the runbooks directory (a shared
  * or cloned tree) is as untrusted as a runbook's text.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, makeSandbox, runCli, type Sandbox } from './helpers/run-cli.js';
+import { spawn } from 'node:child_process';
+import { BIN, ensureBuilt, makeSandbox, runCli, type Sandbox } from './helpers/run-cli.js';
 
 /** What a terminal would act on: C0 (but newline and tab), DEL, C1, and the bidi controls. */
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
@@ -71,5 +72,37 @@ steps:
       if (args[1] !== '--check') expect(result.stdout + result.stderr).toContain('e\\e]0;HJ^G\\u202e');
       expect(RAW.test(result.stdout + result.stderr), `${args.join(' ')}: ${JSON.stringify(result.stdout + result.stderr)}`).toBe(false);
     }
+  }, 60_000);
+});
+
+/** The built CLI under a umask of 000, as a careless shell or a cron job has it. */
+function runWithUmask000(args: string[], cwd: string, env: Record<string, string>): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sh', ['-c', 'umask 000; exec "$@"', 'sh', process.execPath, BIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: cwd, NO_COLOR: '1', ...env },
+      stdio: 'ignore',
+    });
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+}
+
+describe('a bundle written under umask 000', () => {
+  it('has no directory others can write to: in one, anyone could swap drbook.mjs or SHA256SUMS', async () => {
+    box = makeSandbox();
+    mkdirSync(join(box.dir, 'scripts'));
+    writeFileSync(join(box.dir, 'r.yml'), 'drbook: 1\ntitle: r\nsteps:\n  - { id: a, title: a, run: ./scripts/fix.sh }\n');
+    writeFileSync(join(box.dir, 'scripts', 'fix.sh'), '#!/bin/sh\necho fixed\n');
+    chmodSync(join(box.dir, 'scripts', 'fix.sh'), 0o755);
+    const out = join(box.cwd, 'usb', 'drbook');
+    expect(await runWithUmask000(['bundle', '--dir', box.dir, '-o', out], box.cwd, { DRBOOK_HOME: box.home })).toBe(0);
+    const loose: string[] = [];
+    for (const dir of [join(box.cwd, 'usb'), out, ...readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name))]) {
+      const mode = statSync(dir).mode & 0o777;
+      if (mode & 0o022) loose.push(`${dir} ${mode.toString(8)}`);
+    }
+    expect(loose).toEqual([]);
+    expect(statSync(join(out, 'runbooks', 'scripts', 'fix.sh')).mode & 0o777).toBe(0o755);
   }, 60_000);
 });
