@@ -15,6 +15,12 @@ import { writeDurable, writeSingleFile, type SingleFileResult } from '../adapter
 import { visible } from '../core/visible.js';
 import { VERSION } from '../version.js';
 
+/**
+ * At most rwxr-xr-x, whatever the umask: under umask 000 a 0777 directory would let any
+ * local user replace drbook.mjs or SHA256SUMS in the bundle the operator runs as root.
+ */
+const DIR_MODE = 0o755;
+
 export interface BundleOptions {
   output?: string;
   dir?: string;
@@ -70,7 +76,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   let made: BundleContent;
   try {
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
+    mkdirSync(tmp, { mode: DIR_MODE });
     made = await writeBundle(tmp, plan);
     publish(out, tmp);
   } catch (error) {
@@ -172,7 +178,7 @@ async function writeBundle(root: string, plan: BundlePlan): Promise<BundleConten
   for (const [doc, name] of names) {
     const source = plan.docs.get(doc)!;
     const target = join(root, 'docs', ...name.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(target), { recursive: true, mode: DIR_MODE });
     const bytes = readFileSync(source.real);
     // The source's own mode: a doc readable only by its owner stays so on the stick.
     writeDurable(target, bytes, source.mode);
@@ -180,7 +186,7 @@ async function writeBundle(root: string, plan: BundlePlan): Promise<BundleConten
     if (/\.(md|markdown)$/i.test(name)) docLinks.push({ name, targets: localLinks(bytes.toString('utf8')) });
   }
 
-  mkdirSync(join(root, 'runbooks'));
+  mkdirSync(join(root, 'runbooks'), { mode: DIR_MODE });
   const bundled: { runbook: Runbook; source: string }[] = [];
   for (const source of plan.sources) {
     const text = rewriteDocPaths(source.text, (value) => {
@@ -203,7 +209,7 @@ async function writeBundle(root: string, plan: BundlePlan): Promise<BundleConten
   // runbooks with their modes, so live runs work from the bundle as from the repository.
   for (const c of plan.companions.files) {
     const target = join(root, 'runbooks', ...c.rel.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(target), { recursive: true, mode: DIR_MODE });
     writeDurable(target, readFileSync(c.real), c.mode);
   }
 
@@ -505,7 +511,7 @@ function pidAlive(pid: number): boolean {
  * Returns what it repaired, for the operator.
  */
 function prepareDestination(out: string): string[] {
-  makeDirs(dirname(out));
+  makeDirs(dirname(out), DIR_MODE);
   const leftovers = leftoversOf(out).filter((l) => l.pid !== process.pid);
   for (const l of leftovers) {
     if (pidAlive(l.pid)) {
