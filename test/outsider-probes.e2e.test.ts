@@ -106,3 +106,29 @@ describe('a bundle written under umask 000', () => {
     expect(statSync(join(out, 'runbooks', 'scripts', 'fix.sh')).mode & 0o777).toBe(0o755);
   }, 60_000);
 });
+
+describe('the advice when --yes needs a secret', () => {
+  it('names --var NAME=- (stdin), never a value on the command line, for run and resume', async () => {
+    box = makeSandbox();
+    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir };
+    writeFileSync(
+      join(box.dir, 's.yml'),
+      'drbook: 1\ntitle: s\nvars:\n  pw: { secret: true }\n  host: { }\nsteps:\n  - { id: a, title: a, run: "echo {{pw}} {{host}}" }\n  - { id: b, title: b, run: \'test -e ok\' }\n',
+    );
+    const run = await runCli(['run', 's', '--yes', '--var', 'host=h1'], { cwd: box.cwd, env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--var pw=-');
+    expect(run.stderr).not.toMatch(/--var pw=(\.\.\.|value)/);
+
+    // A session that had the secret and aborted at b: resume --yes must be given it again.
+    const started = await runCli(['run', 's', '--yes', '--var', 'pw=-', '--var', 'host=h1'], { cwd: box.cwd, env, input: 'Tr0ub4dor-and-3\n' });
+    expect(started.code, started.stderr).toBe(1);
+    const session = /Session: (\S+)/.exec(started.stderr)![1]!;
+    writeFileSync(join(box.cwd, 'ok'), '');
+    const reopened = await runCli(['resume', session, '--reopen', '--yes'], { cwd: box.cwd, env });
+    expect(reopened.code).toBe(2);
+    expect(reopened.stderr).toContain('never stored');
+    expect(reopened.stderr).toContain('--var pw=-');
+    expect(reopened.stderr).not.toMatch(/--var pw=(\.\.\.|value)/);
+  }, 60_000);
+});
