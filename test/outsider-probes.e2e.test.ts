@@ -113,7 +113,7 @@ describe('the advice when --yes needs a secret', () => {
     const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir };
     writeFileSync(
       join(box.dir, 's.yml'),
-      'drbook: 1\ntitle: s\nvars:\n  pw: { secret: true }\n  host: { }\nsteps:\n  - { id: a, title: a, run: "echo {{pw}} {{host}}" }\n  - { id: b, title: b, run: \'test -e ok\' }\n',
+      'drbook: 1\ntitle: s\nvars:\n  pw: { secret: true }\n  host: { }\nsteps:\n  - { id: a, title: a, run: "echo {{pw}} {{host}}" }\n  - { id: b, title: b, run: \'test -e ok && echo {{pw}}\' }\n',
     );
     const run = await runCli(['run', 's', '--yes', '--var', 'host=h1'], { cwd: box.cwd, env });
     expect(run.code).toBe(2);

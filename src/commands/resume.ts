@@ -19,7 +19,7 @@ import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
+import { cliVarAdvice, commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
   var?: string[];
@@ -243,7 +243,7 @@ export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, 
   const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
-    const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
+    const how = needed.map((name) => `${cliVarAdvice(name, true)}${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
     throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
   }
   await askSecretsAgain(runbook, needed, vars, ui);
