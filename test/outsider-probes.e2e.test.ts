@@ -132,3 +132,13 @@ describe('the advice when --yes needs a secret', () => {
     expect(reopened.stderr).not.toMatch(/--var pw=(\.\.\.|value)/);
   }, 60_000);
 });
+
+describe('help examples', () => {
+  it('give the secret of the example (dns_token) as --var dns_token=-, never as a value', async () => {
+    for (const command of ['run', 'resume', 'undo']) {
+      const help = await runCli([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout, command).not.toMatch(/--var dns_token=(?!-)/);
+    }
+  }, 30_000);
+});
