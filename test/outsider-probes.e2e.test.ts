@@ -8,13 +8,19 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { BIN, ensureBuilt, makeSandbox, runCli, type Sandbox } from './helpers/run-cli.js';
+import { startTmux, tmuxAvailable, type TmuxSession } from './helpers/tmux.js';
 
 /** What a terminal would act on: C0 (but newline and tab), DEL, C1, and the bidi controls. */
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 let box: Sandbox;
+let tmux: TmuxSession | undefined;
 beforeAll(ensureBuilt);
-afterEach(() => box?.cleanup());
+afterEach(async () => {
+  await tmux?.kill();
+  tmux = undefined;
+  box?.cleanup();
+});
 
 describe('error messages', () => {
   it('show a runbook file name, a session id or a var name given with escape sequences as text', async () => {
@@ -141,4 +147,48 @@ describe('help examples', () => {
       expect(help.stdout, command).not.toMatch(/--var dns_token=(?!-)/);
     }
   }, 30_000);
+});
+
+describe('a secret typed into the wrong prompt first', () => {
+  it.skipIf(!tmuxAvailable())('is masked in the export once the session knows it is a secret', async () => {
+    box = makeSandbox();
+    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, NO_COLOR: '1' };
+    const secret = 'Tr0ub4dor-and-3';
+    writeFileSync(
+      join(box.dir, 'wrong.yml'),
+      `drbook: 1
+title: wrong prompt
+vars:
+  host: { prompt: Host name }
+  pw: { secret: true, prompt: Password }
+steps:
+  - { id: a, title: "Reach {{host}}", run: "echo reaching {{host}}" }
+  - { id: b, title: b, ask: [pw], env: { P: "{{pw}}" }, run: "echo using pw" }
+`,
+    );
+    tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', 'wrong'], cwd: box.cwd, env });
+    // The operator pastes the password into the host prompt, runs step a, then gives it where it belongs.
+    await tmux.waitFor('? Host name');
+    await tmux.type(secret);
+    await tmux.sendKeys('Enter');
+    await tmux.waitFor('? Step 1/2');
+    await tmux.sendKeys('Enter');
+    await tmux.waitFor('? Password');
+    await tmux.type(secret);
+    await tmux.sendKeys('Enter');
+    await tmux.waitFor('? Step 2/2');
+    await tmux.sendKeys('Enter');
+    await tmux.waitFor('Run completed');
+    expect(await tmux.waitForExit()).toBe(0);
+
+    // The journal and step a's log were written before the value was known to be a secret;
+    // the export, the document people share, is made after: it must not show it.
+    const md = await runCli(['export'], { cwd: box.cwd, env });
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toContain('Reach ***');
+    expect(md.stdout).not.toContain(secret);
+    const json = await runCli(['export', '--format', 'json'], { cwd: box.cwd, env });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).not.toContain(secret);
+  }, 60_000);
 });
