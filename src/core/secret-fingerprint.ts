@@ -69,3 +69,22 @@ export function maskWithFingerprints(text: string, fingerprints: readonly Secret
   }
   return out + text.slice(at);
 }
+
+/**
+ * The events with every string masked with the fingerprints (the fingerprints themselves
+ * kept). For the export: a value the operator gave before the session knew it was a secret
+ * (pasted into the wrong prompt, then given where it belongs) is in clear in the journal,
+ * which is append-only and never rewritten; the document people share is made after, and
+ * masks it.
+ */
+export function maskEvents<E extends JournalEvent>(events: readonly E[], fingerprints: readonly SecretFingerprint[]): E[] {
+  if (fingerprints.length === 0) return [...events];
+  return events.map((event) => maskDeep(event, fingerprints) as E);
+}
+
+function maskDeep(value: unknown, fingerprints: readonly SecretFingerprint[]): unknown {
+  if (typeof value === 'string') return maskWithFingerprints(value, fingerprints);
+  if (Array.isArray(value)) return value.map((item) => maskDeep(item, fingerprints));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'fingerprints' ? item : maskDeep(item, fingerprints)]));
+}
