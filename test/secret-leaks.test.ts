@@ -35,14 +35,17 @@ describe('secret fingerprints', () => {
     const fp = fingerprintSecret('hunter2-prod');
     const events = [
       { type: 'var.set', name: 'host', value: 'hunter2-prod', source: 'prompt' },
-      { type: 'var.set', name: 'pw', value: MASK, secret: true, source: 'prompt', fingerprints: [fp] },
       { type: 'command.finished', step: 'a', tail: 'reaching hunter2-prod\n', args: ['x', 'hunter2-prod'] },
+      { type: 'var.set', name: 'pw', value: MASK, secret: true, source: 'prompt', fingerprints: [fp] },
+      { type: 'note', text: 'written after: by a writer that knew it' },
     ] as unknown as JournalEvent[];
     const masked = maskEvents(events, [fp]) as unknown as Record<string, unknown>[];
     expect(masked[0]!.value).toBe(MASK);
-    expect(masked[1]!.fingerprints).toEqual([fp]);
-    expect(masked[2]!.tail).toBe(`reaching ${MASK}\n`);
-    expect(masked[2]!.args).toEqual(['x', MASK]);
+    expect(masked[1]!.tail).toBe(`reaching ${MASK}\n`);
+    expect(masked[1]!.args).toEqual(['x', MASK]);
+    expect(masked[2]!.fingerprints).toEqual([fp]);
+    // Events after the last secret was given are not hashed again: their writers knew it.
+    expect(masked[3]).toBe(events[3]);
     expect(JSON.stringify(masked)).not.toContain('hunter2');
     expect(events[0]).toMatchObject({ value: 'hunter2-prod' });
   });

@@ -79,7 +79,14 @@ export function maskWithFingerprints(text: string, fingerprints: readonly Secret
  */
 export function maskEvents<E extends JournalEvent>(events: readonly E[], fingerprints: readonly SecretFingerprint[]): E[] {
   if (fingerprints.length === 0) return [...events];
-  return events.map((event) => maskDeep(event, fingerprints) as E);
+  // Every writer after the last secret was given knew them all (the walk by value, a note
+  // by fingerprint): only the events up to it can hold one in clear. Masking costs a hash
+  // per character and fingerprint, so a long session is not hashed for nothing.
+  let last = -1;
+  events.forEach((event, i) => {
+    if (event.type === 'var.set' && event.fingerprints) last = i;
+  });
+  return events.map((event, i) => (i <= last ? (maskDeep(event, fingerprints) as E) : event));
 }
 
 function maskDeep(value: unknown, fingerprints: readonly SecretFingerprint[]): unknown {
