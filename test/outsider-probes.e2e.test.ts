@@ -192,3 +192,23 @@ steps:
     expect(json.stdout).not.toContain(secret);
   }, 60_000);
 });
+
+describe('a title with line breaks', () => {
+  it('cannot print a fake command block before the real one, nor a fake row in list', async () => {
+    box = makeSandbox();
+    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir };
+    writeFileSync(
+      join(box.dir, 'nl.yml'),
+      'drbook: 1\ntitle: "ok\\nfake row"\nsteps:\n  - id: a\n    title: "Check disk\\n\\nCommand:\\n$ echo harmless"\n    run: "echo real"\n',
+    );
+    const validated = await runCli(['validate', join(box.dir, 'nl.yml')], { cwd: box.cwd, env });
+    expect(validated.stdout).toMatch(/nl\.yml:5:12: warning: a title is one line/);
+    const rehearsed = await runCli(['rehearse', 'nl', '--yes'], { cwd: box.cwd, env });
+    expect(rehearsed.code, rehearsed.stderr).toBe(0);
+    expect(rehearsed.stdout).not.toMatch(/^\$ echo harmless/m);
+    expect(rehearsed.stdout).toContain('[1/1] Check disk^J^JCommand:^J$ echo harmless');
+    expect(rehearsed.stdout).toContain('Rehearsal of ok^Jfake row');
+    const list = await runCli(['list'], { cwd: box.cwd, env });
+    expect(list.stdout).not.toMatch(/^fake row/m);
+  }, 30_000);
+});
