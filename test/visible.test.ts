@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasControl, visible, visibleJson } from '../src/core/visible.js';
+import { hasControl, visible, visibleJson, visibleLine } from '../src/core/visible.js';
 import { visibleUi } from '../src/core/visible-ui.js';
 import type { Ui, VarQuestion } from '../src/core/ports.js';
 
@@ -16,6 +16,14 @@ describe('visible', () => {
   ])('%s', (_name, input, expected) => {
     expect(visible(input)).toBe(expected);
     expect(hasControl(input)).toBe(input !== expected);
+  });
+});
+
+describe('visibleLine', () => {
+  it('keeps a title on one line: a line break as ^J, but not the one a YAML block ends with', () => {
+    expect(visibleLine('Check\n$ echo x')).toBe('Check^J$ echo x');
+    expect(visibleLine('Folded title\n')).toBe('Folded title');
+    expect(visibleLine('a\u001b[2J\tb')).toBe('a\\e[2J\tb');
   });
 });
 

@@ -10,7 +10,7 @@ import { Redactor } from '../core/redact.js';
 import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
-import { visible } from '../core/visible.js';
+import { visible, visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
@@ -135,7 +135,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     });
     resumed = true;
     journalVarChanges(replay, vars, journal);
-    ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
+    ui.info(`Resuming ${id} (${visibleLine(runbook.title)}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
     if (rewalked !== undefined) finished.delete(rewalked);

@@ -1,4 +1,4 @@
-import { visible, visibleJson } from '../core/visible.js';
+import { visibleJson, visibleLine } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
@@ -33,7 +33,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const zone = new ZoneClock(local.tz, local.tzOffsetMinutes);
   const c = makeChalk();
   // Every cell comes from a journal: shown, never obeyed by the terminal.
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visible));
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visibleLine));
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');

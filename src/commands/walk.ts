@@ -9,7 +9,7 @@ import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { visibleUi } from '../core/visible-ui.js';
-import { visible } from '../core/visible.js';
+import { visible, visibleLine } from '../core/visible.js';
 import { conditionVarsWithoutValue, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
@@ -85,7 +85,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       journal.append({ type: 'var.set', name, source: entry.source, ...vars.journaled(name) });
     }
     const ui = await makeUi(yes);
-    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
+    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${visibleLine(runbook.title)} (${runbook.steps.length} steps) — session ${sessionId}`);
     const walk = new Walk(
       {
         runbook,

@@ -31,6 +31,16 @@ function escapeControl(ch: string): string {
 }
 
 /**
+ * For text that must stay on one line (a title, a table cell): `visible`, and a line break
+ * as `^J`. A step title holding `\n\nCommand:\n$ echo harmless` would otherwise print a
+ * fake command block above the real one; a runbook title, a fake row in `list`.
+ */
+export function visibleLine(text: string): string {
+  // The line break a YAML block scalar (`title: >`) ends with is not a second line.
+  return visible(text.replace(/\n+$/, '')).replace(/\n/g, '^J');
+}
+
+/**
  * JSON for a terminal: every character `visible` rewrites, written as a JSON `\uXXXX`
  * escape. JSON.stringify escapes C0 already, but leaves DEL, C1 and the bidi controls raw.
  * The data is unchanged (a parser reads the same strings): only what reaches the terminal
