@@ -58,8 +58,11 @@ work=$dir/work
 restored=$dir/forge-restored
 url=$dir/forge-url
 say() { printf 'drill: %s\n' "$*" >&2; }
-iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r "$1" +%Y-%m-%dT%H:%M:%SZ; }
-stamp() { date -u -d "@$1" +%Y%m%dT%H%M%SZ 2>/dev/null || date -u -r "$1" +%Y%m%dT%H%M%SZ; }
+# Times to the millisecond, from node (date(1) has no portable milliseconds): the drill's
+# data-loss window lasts well under a second.
+now_ms() { node -p 'Date.now()'; }
+iso() { node -p "new Date($1).toISOString()"; }
+stamp() { node -p "new Date($1).toISOString().replace(/[-:]|\\.\\d+/g, '')"; }
 
 # --- The forge: bare repositories, each pushed from a developer's clone. -----------------
 commit() { # REPO FILE TEXT MESSAGE
@@ -126,12 +129,12 @@ backup() { # UNIX-TIME
   printf '%s\n' "$set"
 }
 
-now=$(date -u +%s)
+now=$(now_ms)
 # The previous night's set (dated 24 h earlier): older, so the restore must not pick it.
-backup $((now - 86400)) > /dev/null
+backup $((now - 86400000)) > /dev/null
 commit app src/main.sh 'echo hello, world!' 'Punctuate the greeting'
 push app
-latest=$(backup "$now")
+latest=$(backup "$(now_ms)")
 backup_time=$(cat "$latest/time")
 say "backup taken at $backup_time: $latest"
 
@@ -156,8 +159,7 @@ lost=$(wc -l < "$dir/lost-commits.txt" | tr -d ' ')
 say "$lost commits pushed after the backup"
 
 # --- The fire. ----------------------------------------------------------------------------
-destroyed=$(date -u +%s)
-destroyed_at=$(iso "$destroyed")
+destroyed_at=$(iso "$(now_ms)")
 printf '%s\n' "$destroyed_at" > "$dir/destroyed-at"
 rm -rf "$forge" "$work"
 say "forge destroyed at $destroyed_at"
@@ -170,7 +172,8 @@ if [ -n "$break_repo" ]; then
   say "bundle of $break_repo truncated to $((size / 2)) of $size bytes"
 fi
 
-vars=(--var "backup_dir=$backups" --var "forge_root=$restored" --var "forge_url=$url")
+# Paths relative to the drill directory, where drbook runs: as the runbook's defaults are.
+vars=(--var backup_dir=backups --var forge_root=forge-restored --var forge_url=forge-url)
 if [ "$setup_only" = 1 ]; then
   printf 'cd %q && DRBOOK_HOME=%q GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 node %q run git-forge-restore' "$dir" "$DRBOOK_HOME" "$root/bin/drbook.cjs"
   printf ' %q' --dir "$root/runbooks" "${vars[@]}" --yes
