@@ -31,6 +31,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ $# -le 1 ] || usage
+case $break_repo in
+  '' | app | infra | website) ;;
+  *) echo "drill: --break $break_repo: the drill's repositories are app, infra and website" >&2; exit 2 ;;
+esac
 
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 [ -f "$root/dist/drbook.cjs" ] || { echo "drill: $root/dist is not built: run npm run build" >&2; exit 2; }
@@ -166,7 +170,6 @@ say "forge destroyed at $destroyed_at"
 
 if [ -n "$break_repo" ]; then
   bundle=$latest/$break_repo.bundle
-  [ -f "$bundle" ] || { echo "drill: --break $break_repo: no such bundle in $latest" >&2; exit 2; }
   size=$(wc -c < "$bundle" | tr -d ' ')
   head -c $((size / 2)) "$bundle" > "$bundle.cut" && mv "$bundle.cut" "$bundle"
   say "bundle of $break_repo truncated to $((size / 2)) of $size bytes"
