@@ -58,7 +58,7 @@ export DRBOOK_HOME="$dir/drbook-home"
 
 forge=$dir/forge
 backups=$dir/backups
-work=$dir/work
+work=$dir/clones
 restored=$dir/forge-restored
 url=$dir/forge-url
 say() { printf 'drill: %s\n' "$*" >&2; }
@@ -68,7 +68,7 @@ now_ms() { node -p 'Date.now()'; }
 iso() { node -p "new Date($1).toISOString()"; }
 stamp() { node -p "new Date($1).toISOString().replace(/[-:]|\\.\\d+/g, '')"; }
 
-# --- The forge: bare repositories, each pushed from a developer's clone. -----------------
+# --- The forge: bare repositories, each pushed from a developer's clone (in clones/). ----
 commit() { # REPO FILE TEXT MESSAGE
   mkdir -p "$(dirname "$work/$1/$2")"
   printf '%s\n' "$3" >> "$work/$1/$2"
@@ -79,7 +79,7 @@ new_repo() { # REPO DESCRIPTION
   git init -q --bare --initial-branch=main "$forge/$1.git"
   printf '%s\n' "$2" > "$forge/$1.git/description"
   git init -q --initial-branch=main "$work/$1"
-  git -C "$work/$1" remote add origin "$forge/$1.git"
+  git -C "$work/$1" remote add origin "$url/$1.git" # through the forge URL, as developers do
 }
 push() { git -C "$work/$1" push -q origin --all && git -C "$work/$1" push -q origin --tags; }
 
@@ -94,7 +94,6 @@ git -C "$work/app" checkout -q -b release/1.x
 commit app src/main.sh 'echo hello, stable' 'Stable greeting for 1.x'
 git -C "$work/app" checkout -q main
 commit app src/main.sh 'echo hello, world' 'Greet the world'
-git -C "$work/app" config receive.denyNonFastForwards true
 git --git-dir="$forge/app.git" config receive.denyNonFastForwards true
 git --git-dir="$forge/app.git" config receive.denyDeletes true
 printf '#!/bin/sh\n# Refuse pushes to main that are not signed off.\nexit 0\n' > "$forge/app.git/hooks/pre-receive"
@@ -165,7 +164,7 @@ say "$lost commits pushed after the backup"
 # --- The fire. ----------------------------------------------------------------------------
 destroyed_at=$(iso "$(now_ms)")
 printf '%s\n' "$destroyed_at" > "$dir/destroyed-at"
-rm -rf "$forge" "$work"
+rm -rf "$forge" # the developers' clones survive: they still have the lost commits
 say "forge destroyed at $destroyed_at"
 
 if [ -n "$break_repo" ]; then

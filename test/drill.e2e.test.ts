@@ -176,6 +176,15 @@ describe('the forge drill', () => {
     }
     expect(actual, 'UPDATE_GOLDEN=1 rewrites it').toBe(readFileSync(GOLDEN, 'utf8'));
   });
+
+  // Last: it changes the restored forge.
+  it("the developers' clones push the lost commits again, through the forge URL, as the last step asks", () => {
+    const lost = readFileSync(join(clean.dir, 'lost-commits.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    for (const repo of new Set(lost.map(([r]) => r))) {
+      execFileSync('git', ['-C', join(clean.dir, 'clones', repo), 'push', '-q', 'origin', '--all'], { env: { PATH: process.env.PATH, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1' }, stdio: 'pipe' });
+    }
+    for (const [repo, id] of lost) expect(git(join(clean.dir, 'forge-restored', `${repo}.git`), 'cat-file', '-t', id).trim()).toBe('commit');
+  });
 });
 
 describe('the forge drill with a truncated bundle', () => {
