@@ -39,6 +39,8 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 [ -f "$root/dist/drbook.cjs" ] || { echo "drill: $root/dist is not built: run npm run build" >&2; exit 2; }
 drbook() { node "$root/bin/drbook.cjs" "$@"; }
+# Runs a command without its chatter, which is shown only if it fails.
+quiet() { local out; out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }; }
 
 if [ $# -eq 1 ]; then
   mkdir -p -- "$1"
@@ -204,10 +206,10 @@ fi
 [ "$run_status" = 0 ] || { say "FAILED: drbook run exited $run_status"; exit 1; }
 
 # The operator's part of the post-mortem: when the impact started, and what it took.
-drbook mark impact-started --session "$session" --at "$destroyed_at" 'forge disk lost' 2> /dev/null
+quiet drbook mark impact-started --session "$session" --at "$destroyed_at" 'forge disk lost'
 cut -d ' ' -f 1 "$dir/lost-commits.txt" | sort -u | while read -r name; do
-  drbook note --session "$session" --at "$destroyed_at" \
-    "$name: lost with the forge, pushed after the backup of $backup_time: $(awk -v r="$name" '$1 == r { $1 = ""; sub(/^ /, ""); printf "%s%s", sep, $0; sep = "; " }' "$dir/lost-commits.txt")" 2> /dev/null
+  quiet drbook note --session "$session" --at "$destroyed_at" \
+    "$name: lost with the forge, pushed after the backup of $backup_time: $(awk -v r="$name" '$1 == r { $1 = ""; sub(/^ /, ""); printf "%s%s", sep, $0; sep = "; " }' "$dir/lost-commits.txt")"
 done
 drbook export "$session" -o "$dir/postmortem.md"
 
