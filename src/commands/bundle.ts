@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Scalar } from 'yaml';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -11,7 +11,8 @@ import { calledScriptProblems } from '../adapters/bundle-scripts.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { makeDirs } from '../adapters/make-dirs.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
-import { writeDurable, writeSingleFile, type SingleFileResult } from '../adapters/single-file.js';
+import { syncDir, writeDurable } from '../adapters/durable-file.js';
+import { writeSingleFile, type SingleFileResult } from '../adapters/single-file.js';
 import { VERSION } from '../version.js';
 
 export interface BundleOptions {
@@ -212,7 +213,7 @@ async function writeBundle(root: string, plan: BundlePlan): Promise<BundleConten
   const sums = new Map<string, string>();
   for (const rel of filesUnder(root)) sums.set(rel, sha256File(join(root, rel)));
   writeDurable(join(root, SUMS), [...sums].map(([rel, hash]) => sumsLine(hash, rel)).join(''));
-  for (const d of [join(root, 'docs'), join(root, 'runbooks'), root]) fsyncDir(d);
+  for (const d of [join(root, 'docs'), join(root, 'runbooks'), root]) syncDir(d);
   return { runbooks: bundled.length, docs, companions: plan.companions.files, urls: index.urls, single, sums };
 }
 
@@ -556,21 +557,8 @@ function publish(out: string, tmp: string): void {
   const replacing = existsSync(out);
   if (replacing) renameSync(out, old);
   renameSync(tmp, out);
-  fsyncDir(dirname(out));
+  syncDir(dirname(out));
   if (replacing) rmSync(old, { recursive: true, force: true });
-}
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not every platform can fsync a directory; the renames are still atomic there.
-  }
 }
 
 // ---------------------------------------------------------------------------------------
