@@ -4,6 +4,7 @@ import { DEFAULT_OUTPUT, INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.
 import { checkReport, describeChanges, type ParsedSums } from '../core/bundle/sums.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
+import { plural } from '../core/plural.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
 import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
@@ -43,7 +44,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   if (invalid.length > 0) {
     const errors = invalid.reduce((n, { load }) => n + load.problems.filter((p) => p.severity === 'error').length, 0);
     throw new DrbookError(
-      `refusing to bundle: ${invalid.length} of ${files.length} runbook${files.length === 1 ? '' : 's'} invalid (${errors} error${errors === 1 ? '' : 's'} above); ${unchanged()}`,
+      `refusing to bundle: ${invalid.length} of ${plural(files.length, 'runbook')} invalid (${plural(errors, 'error')} above); ${unchanged()}`,
       ExitCode.failed,
     );
   }
@@ -52,9 +53,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   const plan = planBundle(loads.map((l) => l.file), dir, options.docsRoot, out);
   if (plan.problems.length > 0) {
     for (const problem of plan.problems) process.stderr.write(problem + '\n');
-    const n = plan.problems.length;
     throw new DrbookError(
-      `refusing to bundle: ${n} file${n === 1 ? '' : 's'} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root); ${unchanged()}`,
+      `refusing to bundle: ${plural(plan.problems.length, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root); ${unchanged()}`,
       ExitCode.failed,
     );
   }
@@ -71,7 +71,6 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 /** Every file named, so a credentials file lying beside the runbooks does not travel unnoticed. */
 function summary(out: string, plan: BundlePlan, made: BundleContent, previous: ParsedSums['entries'] | undefined, missingScripts: string[]): string[] {
   const shown = displayPath(out);
-  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   const lines = [
     `bundled ${plural(made.runbooks, 'runbook')}, ${plural(made.docs.length, 'doc')} and ${plural(made.companions.length, 'script')} or other file${made.companions.length === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`,
   ];

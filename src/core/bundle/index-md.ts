@@ -1,6 +1,7 @@
 /** INDEX.md: the printable part of a bundle, and what it does not hold. */
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import type { Runbook } from '../model.js';
+import { plural } from '../plural.js';
 import { escapeMarkdownInline, renderRunbookMarkdown } from '../render-runbook.js';
 import { VERSION } from '../../version.js';
 import { SINGLE_FILE, SUMS } from './layout.js';
@@ -38,9 +39,8 @@ export function renderIndex(bundled: BundledRunbook[], ctx: IndexContext): { tex
 
   const out: string[] = [];
   const when = `${ctx.made.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.push('# Recovery bundle', '');
-  out.push(`Made ${when} by drbook ${VERSION} from \`${escapeCode(ctx.sourceDir)}\`: ${count(bundled.length, 'runbook')}, ${count(ctx.docs, 'local doc')}.`, '');
+  out.push(`Made ${when} by drbook ${VERSION} from \`${escapeCode(ctx.sourceDir)}\`: ${plural(bundled.length, 'runbook')}, ${plural(ctx.docs, 'local doc')}.`, '');
   out.push('Everything here works offline with only Node.js (20.17 or later), from any directory:', '');
   out.push('```sh');
   out.push(`node ${SINGLE_FILE} list                        # the runbooks beside it`);
@@ -55,7 +55,7 @@ export function renderIndex(bundled: BundledRunbook[], ctx: IndexContext): { tex
   );
   out.push('## Contents', '');
   for (const { runbook } of bundled) {
-    const meta = [`\`${runbook.id}\``, count(runbook.steps.length, 'step')];
+    const meta = [`\`${runbook.id}\``, plural(runbook.steps.length, 'step')];
     if (runbook.rto) meta.push(`RTO ${escapeMarkdownInline(runbook.rto)}`);
     out.push(`- [${escapeMarkdownInline(runbook.title)}](#${anchors.get(runbook)}) — ${meta.join(', ')}`);
   }

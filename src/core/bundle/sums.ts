@@ -3,6 +3,7 @@
  * `bundle --check` makes of it.
  */
 import { isAbsolute } from 'node:path';
+import { plural } from '../plural.js';
 import { SUMS } from './layout.js';
 
 /** GNU escapes a name holding `\` or a line break, and marks the line with a leading `\`. */
@@ -93,8 +94,8 @@ export function checkReport({ sums, hashOf, files, scripts, shown }: CheckInput)
 
   if (lines.length === 0) return { lines: [`${shown}: OK, all ${entries.size} files match ${SUMS}`], ok: true };
   const parts = [`${changed} changed`, `${missing} missing`, `${extra.length} not listed`];
-  if (scripts.length) parts.push(`${scripts.length} script${scripts.length === 1 ? '' : 's'} steps call missing or not executable`);
-  if (bad.length) parts.push(`${bad.length} invalid line${bad.length === 1 ? '' : 's'}`);
+  if (scripts.length) parts.push(`${plural(scripts.length, 'script')} steps call missing or not executable`);
+  if (bad.length) parts.push(plural(bad.length, 'invalid line'));
   lines.push(`${shown}: does NOT match ${SUMS} (${entries.size} files listed: ${parts.join(', ')}); rebuild it with drbook bundle -o ${shown}`);
   return { lines, ok: false };
 }
