@@ -11,6 +11,8 @@ import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { CommandRequest, CommandResult, Executor } from '../core/ports.js';
 import type { StreamRedactor } from '../core/redact.js';
+import { chooseGroupMode, findOnPath, spawnTarget, takeTerminalBack, terminalLost } from './process-group.js';
+import type { GroupMode } from './process-group.js';
 import { findDescendants, isWaitingForTerminal, readProcessGroup, readProcStart, terminateTree } from './process-tree.js';
 import type { KillStage, Termination } from './process-tree.js';
 
@@ -51,6 +53,8 @@ const TAIL_LINES = 20;
 const STATUS_AFTER_MS = 1000;
 const STATUS_TICK_MS = 250;
 const ERASE_LINE = '\r\x1b[2K';
+/** How often a command in the terminal's foreground checks that the terminal is still there. */
+const HANGUP_CHECK_MS = 250;
 /** Signals that end drbook; while a command runs they stop the command's tree first. */
 const FATAL_SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
 
@@ -80,6 +84,14 @@ function watchFatalSignals(stop: (signal: NodeJS.Signals) => void): () => void {
 }
 
 type Sink = NodeJS.WritableStream;
+
+/** The command's shell as started: its pid, start time, and where its processes live. */
+interface Spawned {
+  pid: number;
+  procStart: string | undefined;
+  mode: GroupMode;
+  pgid: number | undefined;
+}
 
 interface Source {
   readable: Readable;
@@ -128,6 +140,13 @@ export class ProcessExecutor implements Executor {
 
     const { script, env } = scriptAndEnv(request);
     const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', script]] : ['bash', ['-e', '-o', 'pipefail', '-c', script]];
+    const mode = chooseGroupMode(this.interactive);
+    // Started through perl, a missing shell would be perl's failure: said here as it would be otherwise.
+    if (mode === 'foreground' && findOnPath(file, env.PATH ?? process.env.PATH) === undefined) {
+      if (logFd !== undefined) closeSync(logFd);
+      return failedToStart(started, spawnFailure(file, 'ENOENT', undefined));
+    }
+    const target = spawnTarget(mode, file, args);
     const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
     // From before the process exists: a signal that comes while it starts and its pid is
     // journaled is held for supervise, which stops the tree for it.
@@ -142,8 +161,10 @@ export class ProcessExecutor implements Executor {
     };
     let subprocess: ReturnType<typeof execa>;
     try {
-      subprocess = execa(file, args, {
+      subprocess = execa(target.file, target.args, {
         cwd: request.cwd,
+        // A new session: a group of its own, at no cost, when there is no terminal to share.
+        detached: mode === 'session',
         env,
         extendEnv: true,
         stdin: this.interactive ? 'inherit' : 'ignore',
@@ -170,15 +191,17 @@ export class ProcessExecutor implements Executor {
       return failedToStart(started, spawnFailure(file, result.code, result.originalMessage));
     }
     const procStart = readProcStart(pid);
-    const pgid = readProcessGroup(pid);
+    // In a group of its own the shell leads it (perl may not have made it so yet).
+    const pgid = mode === 'shared' ? readProcessGroup(pid) : pid;
     try {
       request.onSpawn?.(pid, procStart, pgid);
     } catch (error) {
       // Whoever asked could not record the command (a journal not writable): it must not run unrecorded.
       subprocess.stdout?.destroy();
       subprocess.stderr?.destroy();
-      await terminateTree(pid, [{ signal: 'SIGKILL', afterMs: 0 }], { rootStart: procStart }).done;
+      await terminateTree(pid, [{ signal: 'SIGKILL', afterMs: 0 }], { rootStart: procStart, ...(mode === 'shared' ? {} : { ownGroup: pid }) }).done;
       await subprocess.catch(() => undefined);
+      if (mode === 'foreground') takeTerminalBack();
       restoreStdin();
       unwatchEarly();
       if (logFd !== undefined) closeSync(logFd);
@@ -186,8 +209,9 @@ export class ProcessExecutor implements Executor {
     }
 
     try {
-      return await this.supervise(request, subprocess, pid, procStart, started, logFd, early);
+      return await this.supervise(request, subprocess, { pid, procStart, mode, pgid }, started, logFd, early);
     } finally {
+      if (mode === 'foreground') takeTerminalBack();
       restoreStdin();
     }
   }
@@ -195,12 +219,12 @@ export class ProcessExecutor implements Executor {
   private async supervise(
     request: CommandRequest,
     subprocess: ReturnType<typeof execa>,
-    pid: number,
-    procStart: string | undefined,
+    spawned: Spawned,
     started: number,
     logFd: number | undefined,
     early: { signal?: NodeJS.Signals },
   ): Promise<CommandResult> {
+    const { pid, procStart, mode } = spawned;
     const redacting = request.redactor.size > 0;
     // The command's stdout and stderr interleaved in arrival order, as the log file and the
     // tail hold them (and the screen, when it is one place): masked as one stream, so a
@@ -405,15 +429,15 @@ export class ProcessExecutor implements Executor {
       check();
     });
 
-    // Timeout and Ctrl-C: both stop the whole tree, in stages, including what the command
-    // left in drbook's process group after its parent died.
-    const pgid = readProcessGroup(pid);
-    const group = pgid !== undefined && procStart !== undefined ? { pgid, since: procStart } : undefined;
+    // Timeout and Ctrl-C: both stop the whole tree, in stages: the command's own group, or in
+    // drbook's group, what the command left there after its parent died.
+    const { pgid } = spawned;
+    const where = mode !== 'shared' ? { ownGroup: pid } : pgid !== undefined && procStart !== undefined ? { group: { pgid, since: procStart } } : {};
     let termination: Termination | undefined;
     let timedOut = false;
     let interrupted = false;
     const terminate = (stages: KillStage[]): void => {
-      termination ??= terminateTree(pid, stages, { rootStart: procStart, ...(group === undefined ? {} : { group }) });
+      termination ??= terminateTree(pid, stages, { rootStart: procStart, ...where });
     };
     const interruptStages: KillStage[] = [
       { signal: 'SIGINT', afterMs: 0 },
@@ -453,15 +477,28 @@ export class ProcessExecutor implements Executor {
             ]);
           }, request.timeoutMs);
 
+    // In the terminal's foreground, the command gets the hangup of a closed terminal and
+    // drbook does not (it is in a background group now): drbook sees the terminal gone.
+    const hangupTimer = mode === 'foreground' ? setInterval(() => {
+      if (terminalLost()) onFatal('SIGHUP');
+    }, HANGUP_CHECK_MS) : undefined;
+
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
     });
     exited = true;
     const durationMs = performance.now() - started;
     if (timeoutTimer !== undefined) clearTimeout(timeoutTimer);
-    if (exit.signal === 'SIGINT' && termination === undefined) {
-      // The terminal's Ctrl-C reached the shell first: its background jobs ignore SIGINT
-      // and outlive it unless stopped here.
+    if (hangupTimer !== undefined) clearInterval(hangupTimer);
+    if (mode === 'foreground') {
+      takeTerminalBack();
+      if (terminalLost()) onFatal('SIGHUP');
+    }
+    // The terminal's Ctrl-C reached the shell first (in the foreground, only the shell: drbook
+    // learns of it from how the shell ended). Its background jobs ignore SIGINT and outlive it
+    // unless stopped here.
+    const ctrlC = exit.signal === 'SIGINT' || (mode === 'foreground' && exit.code === 128 + 2);
+    if (ctrlC && termination === undefined) {
       interrupted = true;
       terminate(interruptStages);
     }

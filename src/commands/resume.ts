@@ -12,7 +12,7 @@ import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { findCommandGroup, findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
@@ -433,7 +433,9 @@ function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Su
       for (const pid of findDescendants(inFlight.pid)) found.add(pid);
     }
     if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
-      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+      // A group of its own (led by the shell): all of it. drbook's group: what the command left there.
+      const members = inFlight.pgid === inFlight.pid ? findCommandGroup(inFlight.pgid, inFlight.procStart) : findStrays(inFlight.pgid, inFlight.procStart);
+      for (const pid of members) {
         found.add(pid);
         for (const child of findDescendants(pid)) found.add(child);
       }
