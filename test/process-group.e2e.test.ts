@@ -163,6 +163,11 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     expect(stat(driver)?.tpgid).toBe(spawned.pid);
     expect(stat(sleeper)?.pgrp).toBe(spawned.pid);
 
+    // Ctrl-Z would stop the command alone, with drbook waiting for it: it is continued.
+    await s.sendKeys('C-z');
+    await s.waitFor('Ctrl-Z does not suspend a step: the command was continued', { timeoutMs: DEADLINE_MS });
+    await until('the command to run again', () => stat(spawned.pid)?.state !== 'T' && stat(sleeper)?.state !== 'T', s);
+
     await s.sendKeys('C-c');
     const screen = await s.waitFor(/^\? The step failed\. What now\?/m, { timeoutMs: DEADLINE_MS });
     expect(screen).toContain('interrupted (Ctrl-C)');

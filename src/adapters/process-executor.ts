@@ -13,7 +13,7 @@ import type { CommandRequest, CommandResult, Executor } from '../core/ports.js';
 import type { StreamRedactor } from '../core/redact.js';
 import { chooseGroupMode, findOnPath, spawnTarget, takeTerminalBack, terminalLost } from './process-group.js';
 import type { GroupMode } from './process-group.js';
-import { findDescendants, isWaitingForTerminal, readProcessGroup, readProcStart, terminateTree } from './process-tree.js';
+import { findDescendants, isWaitingForTerminal, readProcessGroup, readProcessState, readProcStart, signalGroup, terminateTree } from './process-tree.js';
 import type { KillStage, Termination } from './process-tree.js';
 
 export interface ProcessExecutorOptions {
@@ -479,9 +479,18 @@ export class ProcessExecutor implements Executor {
 
     // In the terminal's foreground, the command gets the hangup of a closed terminal and
     // drbook does not (it is in a background group now): drbook sees the terminal gone.
-    const hangupTimer = mode === 'foreground' ? setInterval(() => {
-      if (terminalLost()) onFatal('SIGHUP');
-    }, HANGUP_CHECK_MS) : undefined;
+    // Ctrl-C and Ctrl-Z go to the command's group alone: drbook cannot be suspended with it,
+    // and a stopped command would hang the walk: it is continued, with a word why.
+    const hangupTimer =
+      mode === 'foreground'
+        ? setInterval(() => {
+            if (terminalLost()) onFatal('SIGHUP');
+            else if (readProcessState(pid) === 'T' && !exited) {
+              signalGroup(pid, 'SIGCONT');
+              write(this.stderr, '\r\ndrbook: Ctrl-Z does not suspend a step: the command was continued (Ctrl-C interrupts it)\n');
+            }
+          }, HANGUP_CHECK_MS)
+        : undefined;
 
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));

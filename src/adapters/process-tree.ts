@@ -79,6 +79,16 @@ export function readParent(pid: number): number | undefined {
   return hasProc ? readStat(pid)?.ppid : undefined;
 }
 
+/** The state letter of `pid` (R, S, D, T for stopped, Z…), Linux only. */
+export function readProcessState(pid: number): string | undefined {
+  return hasProc ? readStat(pid)?.state : undefined;
+}
+
+/** Sends `signal` to every process of the group `pgid` (never drbook's own: pgid must be the command's). */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  if (Number.isInteger(pgid) && pgid > 1) signalPid(-pgid, signal);
+}
+
 /** The process group of `pid` (Linux only). */
 export function readProcessGroup(pid: number): number | undefined {
   return hasProc ? readStat(pid)?.pgrp : undefined;
@@ -287,7 +297,7 @@ export function terminateTree(
     lastSignal = stage.signal;
     // The whole group at once (what forks meanwhile too), then the tree, deepest (latest
     // found) first, as in killTree: what left the group is signalled by pid.
-    if (options.ownGroup !== undefined) signalPid(-options.ownGroup, stage.signal);
+    if (options.ownGroup !== undefined) signalGroup(options.ownGroup, stage.signal);
     for (const pid of alive().reverse()) signalPid(pid, stage.signal);
     next += 1;
     const following = stages[next];
