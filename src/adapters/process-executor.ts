@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import type { CommandRequest, CommandResult, Executor } from '../core/ports.js';
 import { CommandStop, FATAL_SIGNALS, watchFatalSignals } from './command-stop.js';
 import { OutputPump, reason } from './output-pump.js';
-import { chooseGroupMode, findOnPath, spawnTarget, takeTerminalBack } from './process-group.js';
+import { chooseGroupMode, COMMAND_ENV, commandMark, findOnPath, spawnTarget, takeTerminalBack } from './process-group.js';
 import type { GroupMode } from './process-group.js';
 import { readProcessGroup, readProcStart, terminateTree } from './process-tree.js';
 import { StatusLine } from './status-line.js';
@@ -79,7 +79,8 @@ export class ProcessExecutor implements Executor {
       }
     }
 
-    const { script, env } = scriptAndEnv(request);
+    const { script, env: commandEnv } = scriptAndEnv(request);
+    const env: Record<string, string> = { ...commandEnv, [COMMAND_ENV]: commandMark(process.pid, request.step, request.attempt) };
     const [file, args] = request.shell === 'sh' ? ['sh', ['-e', '-c', script]] : ['bash', ['-e', '-o', 'pipefail', '-c', script]];
     const mode = chooseGroupMode(this.interactive);
     // Started through perl, a missing shell would be perl's failure: said here as it would be otherwise.

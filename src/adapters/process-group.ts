@@ -43,6 +43,16 @@ const TAKE_BACK = '$SIG{TTOU} = "IGNORE"; ioctl(STDIN, $ARGV[0] + 0, pack("i", g
 
 let perlPath: string | null | undefined;
 
+/**
+ * Set in every command's environment, which its processes inherit: `DRIVER_PID/STEP/ATTEMPT`.
+ * If drbook dies before journaling the command's pid, this is how `resume` finds it.
+ */
+export const COMMAND_ENV = 'DRBOOK_COMMAND';
+
+export function commandMark(driverPid: number, step: string, attempt: number): string {
+  return `${driverPid}/${step}/${attempt}`;
+}
+
 /** An executable on PATH, or undefined. */
 export function findOnPath(name: string, path: string | undefined): string | undefined {
   if (name.includes('/')) return name;

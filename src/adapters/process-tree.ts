@@ -146,6 +146,28 @@ export function findCommandGroup(pgid: number, procStart: string): number[] {
   return findGroupMembers(pgid, procStart);
 }
 
+/** Live processes whose environment holds `entry` (`NAME=value`) exactly: only this user's are readable. Linux only. */
+export function findByEnvironment(entry: string): number[] {
+  if (!hasProc) return [];
+  const wanted = Buffer.from(`${entry}\0`);
+  const out: number[] = [];
+  for (const name of safeReaddir('/proc') ?? []) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`);
+    } catch {
+      continue;
+    }
+    const at = environ.indexOf(wanted);
+    if (at === 0 || (at > 0 && environ[at - 1] === 0)) {
+      const stat = readStat(Number(name));
+      if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') out.push(stat.pid);
+    }
+  }
+  return out;
+}
+
 /** Every process as [pid, ppid]. */
 function processTable(): Array<[number, number]> {
   if (hasProc) {
