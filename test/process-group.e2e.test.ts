@@ -7,7 +7,8 @@
  *
  * Every wait is for text on the screen, a file or a journal event, with a deadline.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +124,10 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     ]);
     const s = await inTerminal(c, ['run', book, '--yes']);
     await s.waitFor('Password: ', { timeoutMs: DEADLINE_MS });
+    // bash may print the prompt before it turns the echo off: type once the terminal says so.
+    const reader = await until('command.spawned', () => spawnedOf(c.home, 'secret'), s);
+    const tty = readlinkSync(`/proc/${reader.pid}/fd/0`);
+    await until('the echo to be off', () => /(^|\s)-echo(\s|$)/.test(execFileSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' })), s);
     await s.type('hunter22');
     await s.sendKeys('Enter');
     await s.waitFor('length 8', { timeoutMs: DEADLINE_MS });
