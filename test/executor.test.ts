@@ -404,7 +404,7 @@ describe('ProcessExecutor: stopping commands', () => {
     const run = exec.run(request(`${BIN}/spawn-tree ${pidfile}`));
     await until(() => out.text.includes('ready'), 'the tree to start');
     const pids = readPids(pidfile);
-    // Ours, and execa's clean-up hook, which stands aside while another listener exists.
+    // Ours, for as long as the command runs.
     expect(process.listenerCount('SIGINT')).toBeGreaterThan(listenersBefore);
     process.kill(process.pid, 'SIGINT');
     const result = await run;

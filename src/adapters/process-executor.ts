@@ -5,7 +5,8 @@
  */
 import { chmodSync, closeSync, createWriteStream, fchmodSync, fstatSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, relative, sep } from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { CommandRequest, CommandResult, Executor } from '../core/ports.js';
 import { CommandStop, FATAL_SIGNALS, watchFatalSignals } from './command-stop.js';
 import { OutputPump, reason } from './output-pump.js';
@@ -101,21 +102,16 @@ export class ProcessExecutor implements Executor {
       // Nothing runs: end as the signal would have.
       if (early.signal !== undefined) process.exit(128 + (FATAL_SIGNALS[early.signal] ?? 15));
     };
-    let subprocess: ReturnType<typeof execa>;
+    // node:child_process itself, not execa: the output is streamed here, never buffered, and
+    // the tree is stopped here, so execa would add only its import time to each run.
+    let subprocess: ChildProcess;
     try {
-      subprocess = execa(target.file, target.args, {
+      subprocess = spawn(target.file, target.args, {
         cwd: request.cwd,
         // A new session: a group of its own, at no cost, when there is no terminal to share.
         detached: mode === 'session',
-        env,
-        extendEnv: true,
-        stdin: this.interactive ? 'inherit' : 'ignore',
-        stdout: 'pipe',
-        stderr: 'pipe',
-        buffer: false,
-        reject: false,
-        encoding: 'buffer',
-        stripFinalNewline: false,
+        env: { ...process.env, ...env },
+        stdio: [this.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
       restoreStdin();
@@ -126,12 +122,15 @@ export class ProcessExecutor implements Executor {
 
     const pid = subprocess.pid;
     if (pid === undefined) {
-      const result = await subprocess;
+      // It never started: the reason comes as an 'error' event.
+      const error = await new Promise<NodeJS.ErrnoException>((resolve) => subprocess.once('error', resolve));
       restoreStdin();
       giveUp();
       if (logFd !== undefined) closeSync(logFd);
-      return failedToStart(started, spawnFailure(file, result.code, result.originalMessage));
+      return failedToStart(started, spawnFailure(file, error.code, error.message));
     }
+    // Once started, an error could only come from signalling it after it ended: nothing to act on.
+    subprocess.on('error', () => {});
     const procStart = readProcStart(pid);
     // In a group of its own the shell leads it (perl may not have made it so yet).
     const pgid = mode === 'shared' ? readProcessGroup(pid) : pid;
@@ -142,7 +141,7 @@ export class ProcessExecutor implements Executor {
       subprocess.stdout?.destroy();
       subprocess.stderr?.destroy();
       await terminateTree(pid, [{ signal: 'SIGKILL', afterMs: 0 }], { rootStart: procStart, ...(mode === 'shared' ? {} : { ownGroup: pid }) }).done;
-      await subprocess.catch(() => undefined);
+      await exited(subprocess);
       if (mode === 'foreground') takeTerminalBack();
       restoreStdin();
       unwatchEarly();
@@ -161,7 +160,7 @@ export class ProcessExecutor implements Executor {
   /** The command runs: its output pumped out, a status line while it is silent, and stopped when it must be. */
   private async supervise(
     request: CommandRequest,
-    subprocess: ReturnType<typeof execa>,
+    subprocess: ChildProcess,
     spawned: Spawned,
     started: number,
     logFd: number | undefined,
@@ -197,9 +196,7 @@ export class ProcessExecutor implements Executor {
       say: (line) => pump.write(this.stderr, `\r\ndrbook: ${line}\n`),
     });
 
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal }));
-    });
+    const exit = await exited(subprocess);
     const durationMs = performance.now() - started;
     status.stop();
     stop.exit(exit);
@@ -209,8 +206,6 @@ export class ProcessExecutor implements Executor {
       await pump.done;
       const survivors = await stop.survivors();
       if (survivors.length > 0) pump.notices.push(`processes still running after SIGKILL: ${survivors.join(' ')}`);
-      // The execa promise settles once its streams are closed; it carries nothing we need.
-      await subprocess.catch(() => undefined);
     } finally {
       stop.dispose();
       status.stop();
@@ -232,6 +227,12 @@ export class ProcessExecutor implements Executor {
       outputBytes: pump.outputBytes,
     };
   }
+}
+
+/** How the shell ended (at once if it already has). */
+function exited(subprocess: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (subprocess.exitCode !== null || subprocess.signalCode !== null) return Promise.resolve({ code: subprocess.exitCode, signal: subprocess.signalCode });
+  return new Promise((resolve) => subprocess.once('exit', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })));
 }
 
 /** The variable that carries a script holding a secret; unset before the script runs. */
