@@ -8,7 +8,7 @@
  * Every wait is for text on the screen, a file or a journal event, with a deadline.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,26 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     expect(Number(foreground)).toBe(Number(shell));
     expect(Number(shell)).not.toBe(driverPid(c.home));
     expect(spawnedOf(c.home, 'group')).toMatchObject({ pid: Number(shell), pgid: Number(shell) });
+  }, 60_000);
+
+  it('without perl, the command stays in drbook\'s group and still reads the terminal', async () => {
+    const c = newCase();
+    // A PATH with the shell and the few programs the step needs, and no perl.
+    const bin = join(c.dir, 'bin');
+    mkdirSync(bin);
+    for (const name of ['bash', 'sh', 'sed', 'sleep']) symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
+    c.env.PATH = bin;
+    const book = writeRunbook(c, [{ id: 'shared', run: `set -- $(sed 's/.*) //' /proc/$$/stat)\necho "group $3"\nread -r -p 'Name: ' name\necho "name is $name"` }]);
+    const s = await inTerminal(c, ['run', book, '--yes']);
+    await s.waitFor('Name: ', { timeoutMs: DEADLINE_MS });
+    await s.type('kim');
+    await s.sendKeys('Enter');
+    await s.waitFor('name is kim', { timeoutMs: DEADLINE_MS });
+    expect(await s.waitForExit({ timeoutMs: DEADLINE_MS })).toBe(0);
+    const group = Number(/^group (\d+)$/m.exec(await s.screen())?.[1]);
+    const spawned = spawnedOf(c.home, 'shared')!;
+    expect(group).not.toBe(spawned.pid);
+    expect(spawned.pgid).toBe(group);
   }, 60_000);
 
   it('Ctrl-C reaches the command, drbook asks what next, and its prompt has the terminal again', async () => {
