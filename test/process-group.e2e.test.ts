@@ -164,7 +164,9 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     await s.sendKeys('Enter');
     await s.waitFor('name is kim', { timeoutMs: DEADLINE_MS });
     expect(await s.waitForExit({ timeoutMs: DEADLINE_MS })).toBe(0);
-    const group = Number(/^group (\d+)$/m.exec(await s.screen())?.[1]);
+    const screen = await s.screen();
+    const group = Number(/\bgroup (\d+)/.exec(screen)?.[1]);
+    expect(group, screen).toBeGreaterThan(0);
     const spawned = spawnedOf(c.home, 'shared')!;
     expect(group).not.toBe(spawned.pid);
     expect(spawned.pgid).toBe(group);
