@@ -13,7 +13,8 @@ import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { visible, visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { COMMAND_ENV, commandMark } from '../adapters/process-group.js';
+import { findByEnvironment, findCommandGroup, findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
@@ -313,7 +314,11 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
   if (running.length > 0) {
     // Named by the processes at the top of what is left (their children are waited for and stopped with them).
     const found = new Set(running.map((p) => p.pid));
-    const tops = running.filter((p) => !found.has(readParent(p.pid) ?? 0));
+    // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+    const tops = running.filter((p) => {
+      const parent = readParent(p.pid);
+      return parent !== undefined && !found.has(parent);
+    });
     const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
     const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
@@ -434,7 +439,9 @@ function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Su
       for (const pid of findDescendants(inFlight.pid)) found.add(pid);
     }
     if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
-      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+      // A group of its own (led by the shell): all of it. drbook's group: what the command left there.
+      const members = inFlight.pgid === inFlight.pid ? findCommandGroup(inFlight.pgid, inFlight.procStart) : findStrays(inFlight.pgid, inFlight.procStart);
+      for (const pid of members) {
         found.add(pid);
         for (const child of findDescendants(pid)) found.add(child);
       }
@@ -443,9 +450,14 @@ function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Su
     return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || isProcessAlive(p.pid, inFlight.procStart));
   }
   if (!driverGone) return [];
+  // Its processes carry the mark the dead drbook gave the command (a group of their own);
+  // or, in drbook's group, they are what it left there since the command started.
+  const found = new Set(findByEnvironment(`${COMMAND_ENV}=${commandMark(driverPid, inFlight.step, inFlight.attempt)}`));
   const since = ticksAt(Date.parse(inFlight.startedAt));
-  if (since === undefined) return [];
-  return findStrays(driverPid, since).map(withStart);
+  for (const pid of since === undefined ? [] : findStrays(driverPid, since)) found.add(pid);
+  for (const pid of [...found]) for (const child of findDescendants(pid)) found.add(child);
+  for (const pid of ancestors()) found.delete(pid);
+  return [...found].map(withStart);
 }
 
 function withStart(pid: number): Survivor {
