@@ -59,9 +59,13 @@ export class CommandStop {
   interrupted = false;
   /** drbook itself is being ended by this signal. */
   stoppedBy: NodeJS.Signals | undefined;
+  /** stoppedBy came after the shell had succeeded by itself: the command's own result stands. */
+  stoppedAfterExit = false;
 
   private termination: Termination | undefined;
   private exited = false;
+  /** The shell exited with status 0 before anything was stopped. */
+  private exitedOk = false;
   private readonly unwatch: () => void;
   private readonly timeoutTimer: NodeJS.Timeout | undefined;
   private readonly foregroundTimer: NodeJS.Timeout | undefined;
@@ -96,6 +100,7 @@ export class CommandStop {
    */
   exit(exit: { code: number | null; signal: NodeJS.Signals | null }): void {
     this.exited = true;
+    this.exitedOk = exit.code === 0 && exit.signal === null && this.termination === undefined;
     if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
     if (this.foregroundTimer !== undefined) clearInterval(this.foregroundTimer);
     if (this.options.mode === 'foreground') {
@@ -122,7 +127,12 @@ export class CommandStop {
   }
 
   private fatal(signal: NodeJS.Signals): void {
-    this.stoppedBy ??= signal;
+    if (this.stoppedBy === undefined) {
+      this.stoppedBy = signal;
+      // Only what the command left behind is stopped: its shell had succeeded on its own. (A
+      // shell that failed, or died of the same hangup, is a cut command: it runs again.)
+      this.stoppedAfterExit = this.exitedOk && this.termination === undefined;
+    }
     if (this.termination === undefined) this.terminate(this.fatalStages());
   }
 
