@@ -100,13 +100,15 @@ export class CommandStop {
    */
   exit(exit: { code: number | null; signal: NodeJS.Signals | null }): void {
     this.exited = true;
-    this.exitedOk = exit.code === 0 && exit.signal === null && this.termination === undefined;
     if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
     if (this.foregroundTimer !== undefined) clearInterval(this.foregroundTimer);
     if (this.options.mode === 'foreground') {
       takeTerminalBack();
+      // The hangup reached the command's group first: even a status 0 may be its doing (a
+      // trap, `|| true`), so the command counts as cut.
       if (terminalLost()) this.fatal('SIGHUP');
     }
+    this.exitedOk = exit.code === 0 && exit.signal === null && this.termination === undefined;
     const ctrlC = exit.signal === 'SIGINT' || (this.options.mode === 'foreground' && exit.code === 128 + 2);
     if (ctrlC && this.termination === undefined) {
       this.interrupted = true;
