@@ -7,11 +7,13 @@ import type { JournalEvent, StepOutcome } from '../core/journal-events.js';
 import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { FailureAction, Journal, StepView, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
+import { asCommandEvents, inFlightEnd } from '../core/poll-journal.js';
 import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
+import { withRunningFile } from '../adapters/running-file.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
@@ -141,7 +143,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
 
     let runAgain: string | undefined;
     if (replay.inFlight) {
-      const answer = await settleInFlight(replay.inFlight, lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
+      const answer = await settleInFlight(withRunningFile(replay.inFlight, journal.outputDir), lastDriverPid(parsed.events), runbook, ui, journal, yes, journal.outputDir);
       if (answer === 'abort') {
         finished.set(replay.inFlight.step, 'failed');
         const counts = countOutcomes(finished.values());
@@ -160,7 +162,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       if (answer === 'retry') runAgain = replay.inFlight.step;
       else finished.set(replay.inFlight.step, answer);
     } else if (replay.currentStep) {
-      const outcome = await settleFinishedWork(replay.currentStep.step, parsed.events, replay, runbook, ui, journal, yes);
+      const outcome = await settleFinishedWork(replay.currentStep.step, asCommandEvents(parsed.events), replay, runbook, ui, journal, yes);
       if (outcome) finished.set(replay.currentStep.step, outcome);
     }
 
@@ -304,8 +306,9 @@ type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
 async function settleInFlight(inFlight: InFlightCommand, driverPid: number | undefined, runbook: Runbook, ui: Ui, journal: Journal, yes: boolean, logDir: string): Promise<InFlightAnswer> {
   const step = runbook.steps.find((s) => s.id === inFlight.step);
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
-  ui.warn(`${label}: its command was running when drbook stopped:\n  $ ${inFlight.command}`);
-  const started = Date.parse(inFlight.startedAt);
+  // A poll's command is run again and again by design: it is polled again unless the operator says otherwise.
+  const poll = inFlight.poll !== undefined;
+  ui.warn(`${label}: ${poll ? `it was polling (until:, attempt ${inFlight.poll!.pollAttempt}) when drbook stopped` : 'its command was running when drbook stopped'}:\n  $ ${inFlight.command}`);
   let outcomeNote = 'drbook stopped while it ran; its exit code is unknown';
 
   const running = survivors(inFlight, driverPid);
@@ -340,19 +343,9 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
       outcomeNote = left.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${left.join(', ')}`;
     }
   }
-  journal.append({
-    type: 'command.finished',
-    step: inFlight.step,
-    attempt: inFlight.attempt,
-    exitCode: null,
-    signal: null,
-    durationMs: Number.isNaN(started) ? 0 : Math.max(0, Date.now() - started),
-    ok: false,
-    interrupted: true,
-    reason: outcomeNote,
-    tail: '',
-    outputBytes: 0,
-  });
+  const end = inFlightEnd(inFlight, outcomeNote, Date.now(), running.length > 0);
+  if (end !== undefined) journal.append(end);
+  else outcomeNote = 'drbook stopped while the poll waited for its next attempt';
 
   const view: StepView = {
     position: step ? step.index + 1 : 0,
@@ -369,9 +362,9 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
   if (tail !== undefined) ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${tail}`);
   // "Run it again" is the default only for a step that says running it twice does no harm;
   // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
-  const idempotent = step?.idempotent === true;
+  const idempotent = step?.idempotent === true || poll;
   const choices: FailureAction[] = idempotent ? ['retry', 'done', 'skip', 'abort'] : ['done', 'retry', 'skip', 'abort'];
-  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: did it complete?`, choices, { noDefault: !idempotent });
+  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: ${poll ? 'poll again (from attempt 1, a new timeout)?' : 'did it complete?'}`, choices, { noDefault: !idempotent });
   journal.append({ type: 'decision', step: inFlight.step, question: 'The command was in flight when drbook stopped: did it complete?', answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action });
   if (!step) return action === 'abort' ? 'abort' : 'skipped';
   switch (action) {

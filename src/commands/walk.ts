@@ -152,7 +152,7 @@ export function commandExecutor(): Executor {
   let real: Promise<Executor> | undefined;
   return {
     run: async (request) => {
-      real ??= import('../adapters/process-executor.js').then((m) => new m.ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true }));
+      real ??= Promise.all([import('../adapters/process-executor.js'), import('../adapters/running-file.js')]).then(([m, r]) => r.markingRunning(new m.ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true })));
       return (await real).run(request);
     },
   };

@@ -4,6 +4,7 @@ import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
+import { PollRun, pollCanWait } from './poll.js';
 import { MASK, type Redactor } from './redact.js';
 import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
@@ -219,9 +220,8 @@ export class Walk {
     const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
-    // An `until:` poll: when its first attempt started (monotonic), and its attempt count.
-    let pollStart: number | undefined;
-    let pollAttempt = 0;
+    // An `until:` poll in progress (core/poll.ts): its attempts, time and journal events.
+    let poll: PollRun | undefined;
     for (;;) {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
@@ -249,13 +249,12 @@ export class Walk {
       let failure = cannotRun(template, sites, lookup, (n) => this.plan.vars.has(n));
       if (failure === undefined) {
         this.plan.attempts.set(step.id, attempt);
-        if (step.poll) {
-          pollStart ??= clock.monotonic();
-          pollAttempt++;
-        }
-        // A poll keeps one log, rewritten by each attempt: the last attempt in full.
-        const log = this.plan.logFile?.(step, step.poll ? attempt - pollAttempt + 1 : attempt);
-        journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
+        poll ??= step.poll ? new PollRun(step.poll, clock, attempt) : undefined;
+        // A poll keeps one log, named after its first attempt.
+        const log = this.plan.logFile?.(step, poll?.firstAttempt ?? attempt);
+        const start = { step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) };
+        const opening = poll ? poll.begin(start) : { type: 'command.started' as const, ...start };
+        if (opening) journal.append(opening);
         ui.commandStarting(current);
         result = await executor.run({
           step: step.id,
@@ -266,11 +265,14 @@ export class Walk {
           env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
-          ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
           redactor,
-          onSpawn: (pid, procStart, pgid) => {
-            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
-          },
+          ...(poll
+            ? poll.request(log !== undefined)
+            : {
+                onSpawn: (pid: number, procStart: string | undefined, pgid?: number) => {
+                  journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
+                },
+              }),
         });
         // A reason can quote the command's world (a spawn error names the cwd): redacted
         // here, it is safe in every event and question that repeats it.
@@ -279,8 +281,7 @@ export class Walk {
         if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
           ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
         }
-        journal.append({
-          type: 'command.finished',
+        const finished = {
           step: step.id,
           attempt,
           exitCode: result.exitCode,
@@ -292,8 +293,8 @@ export class Walk {
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
-          ...(step.poll && pollStart !== undefined ? { poll: { attempt: pollAttempt, elapsedMs: Math.round(clock.monotonic() - pollStart) } } : {}),
-        });
+        };
+        journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
           journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
@@ -310,22 +311,13 @@ export class Walk {
       }
 
       let stoppedWaiting = false;
-      if (failure !== undefined && result && step.poll && pollStart !== undefined && !result.interrupted && result.spawnError === undefined) {
-        const elapsed = clock.monotonic() - pollStart;
-        const leftMs = step.poll.timeoutMs - elapsed;
-        if (leftMs > 0) {
-          const wait = { attempt: pollAttempt, waitMs: Math.min(step.poll.intervalMs, leftMs), leftMs, reason: failure, lastLine: lastLine(redactor.redact(result.tail)) };
-          if ((await ui.waitUntil(current, wait)) === 'elapsed') continue;
-          journal.append({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${pollAttempt} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
-          failure = `stopped waiting (Ctrl-C) after ${plural(pollAttempt, 'attempt')} in ${formatDuration(clock.monotonic() - pollStart)}: ${failure}`;
-          stoppedWaiting = true;
-        } else {
-          failure = `still failing after ${plural(pollAttempt, 'attempt')} in ${formatDuration(elapsed)} (until timeout ${step.until?.timeout ?? formatDuration(step.poll.timeoutMs)}): ${failure}`;
-        }
+      if (poll && failure !== undefined && result) {
+        const after = await poll.afterFailure(ui, (decision) => journal.append(decision), step, current, failure, lastLine(redactor.redact(result.tail)));
+        if (after === 'again') continue;
+        ({ failure, stoppedWaiting } = after);
       }
       // A new poll (after retry or edit) has its own attempts and its own timeout.
-      pollStart = undefined;
-      pollAttempt = 0;
+      poll = undefined;
 
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
@@ -597,10 +589,6 @@ export class Walk {
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The last non-empty line of some output, for a one-line status. */

@@ -98,6 +98,12 @@ export interface CommandRequest {
   replaceLog?: boolean;
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
+  /**
+   * While the process runs, a file beside its log names it (pid, start time, group): an
+   * attempt of an `until:` poll has no start event in the journal, so this is where
+   * `resume` finds one that drbook left running (adapters/running-file.ts).
+   */
+  markRunning?: boolean;
   /** Called once the process exists, before it can do anything that matters to a journal. */
   onSpawn?: (pid: number, procStart: string | undefined, pgid?: number) => void;
 }

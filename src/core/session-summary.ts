@@ -43,6 +43,12 @@ export interface InFlightCommand {
   /** Its process group (see CommandSpawned.pgid). */
   pgid?: number;
   startedAt: string;
+  /**
+   * An `until:` poll that drbook stopped during: `attempt` is the one that was running, or
+   * that the poll was waiting to start (the journal cannot tell which: the running file
+   * beside the log, or what is left running, can). The first attempt surely was started.
+   */
+  poll?: { pollAttempt: number; startedAt: string };
 }
 
 export interface SessionSummary {
@@ -137,6 +143,8 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
   let inFlight: InFlightCommand | undefined;
   let current: { step: string; index: number } | undefined;
   let lastFinishedIndex = -1;
+  // A poll left open by a stop, now being settled by a resume: its questions do not end it.
+  let pollResumed = false;
   for (const event of parsed.events) {
     replay.lastEventAt = event.ts;
     // Notes come from any terminal, at any time: they say nothing about where the walk is.
@@ -201,6 +209,33 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
         bumpAttempt(replay.attempts, event.step, event.attempt);
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) inFlight = undefined;
         break;
+      case 'poll.started':
+        inFlight = {
+          step: event.step,
+          attempt: event.attempt,
+          command: event.command,
+          cwd: event.cwd,
+          ...(event.log === undefined ? {} : { log: event.log }),
+          startedAt: event.ts,
+          poll: { pollAttempt: 1, startedAt: event.ts },
+        };
+        pollResumed = false;
+        break;
+      case 'poll.attempt':
+        bumpAttempt(replay.attempts, event.step, event.attempt);
+        if (inFlight?.poll && inFlight.step === event.step) {
+          // Going on: the next attempt is in flight from here (it may not have started yet).
+          const { pid: _pid, procStart: _start, pgid: _pgid, ...open } = inFlight;
+          inFlight = event.nextInMs === undefined ? undefined : { ...open, attempt: event.attempt + 1, startedAt: event.ts, poll: { ...inFlight.poll, pollAttempt: event.pollAttempt + 1 } };
+        }
+        break;
+      case 'decision':
+        // Ctrl-C during the wait ended the poll (the only question of a walk while one is open).
+        if (inFlight?.poll && inFlight.step === event.step && !pollResumed) inFlight = undefined;
+        break;
+      case 'session.resumed':
+        if (inFlight?.poll) pollResumed = true;
+        break;
       case 'command.edited':
         bumpAttempt(replay.attempts, event.step, event.attempt - 1);
         replay.edits.set(event.step, event.to);
@@ -217,6 +252,8 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
   if (last?.type === 'session.ended') replay.ended = last;
   if (last?.type === 'session.paused') replay.paused = last;
   if (inFlight) replay.inFlight = inFlight;
+  // The attempt a cut poll may have been running keeps its number: the next one is new.
+  if (inFlight?.poll) bumpAttempt(replay.attempts, inFlight.step, inFlight.attempt);
   if (current) replay.currentStep = current;
   replay.firstUnfinished = current ? current.index : lastFinishedIndex + 1;
   return replay;

@@ -5,6 +5,7 @@
 import { parseDuration } from '../duration.js';
 import type { EndStatus, EventOf, JournalEvent, MilestoneName, Mode, StepOutcome } from '../journal-events.js';
 import { milestoneMarks, type MilestoneMark } from '../milestones.js';
+import { asCommandEvents } from '../poll-journal.js';
 
 export type SessionStatus = EndStatus | 'paused' | 'not finished';
 
@@ -100,7 +101,9 @@ export function attemptKey(step: string, attempt: number): string {
 }
 
 /** @internal */
-export function analyze(events: readonly JournalEvent[]): Analysis {
+export function analyze(journaled: readonly JournalEvent[]): Analysis {
+  // `until:` attempts read the same in the compact form and in the three-event one.
+  const events = asCommandEvents(journaled);
   const first = events[0];
   if (first === undefined) throw new NotASessionError('the journal has no events');
   if (first.type !== 'session.started') throw new NotASessionError(`the journal starts with ${first.type}, not session.started`);
