@@ -88,6 +88,12 @@ export function readRunning(path: string): RunningRecord | undefined {
   };
 }
 
+/** Once resume has settled a cut poll: its running file (if the killed drbook left one) has told what it knew. */
+export function clearRunningFile(inFlight: InFlightCommand, logDir: string): void {
+  if (inFlight.log === undefined || inFlight.log.includes('/') || inFlight.log.includes('..')) return;
+  removeRunning(runningFileFor(join(logDir, inFlight.log)));
+}
+
 /**
  * A cut poll as resume sees it: with the pid, start time and group of the attempt that was
  * running, when its running file is still there and names that very attempt.

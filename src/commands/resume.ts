@@ -13,7 +13,7 @@ import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { withRunningFile } from '../adapters/running-file.js';
+import { clearRunningFile, withRunningFile } from '../adapters/running-file.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
@@ -345,7 +345,8 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
   }
   const end = inFlightEnd(inFlight, outcomeNote, Date.now(), running.length > 0);
   if (end !== undefined) journal.append(end);
-  else outcomeNote = 'drbook stopped while the poll waited for its next attempt';
+  if (inFlight.poll !== undefined) clearRunningFile(inFlight, logDir);
+  if (end === undefined) outcomeNote = 'drbook stopped while the poll waited for its next attempt';
 
   const view: StepView = {
     position: step ? step.index + 1 : 0,
