@@ -63,9 +63,9 @@ steps:
 }
 
 /** Starts `drbook run --yes` as a shell starts a job (its own process group). */
-function startRun(work: string, home: string, path: string): { pid: number; exited: Promise<void> } {
+function startRun(work: string, home: string, path: string): { pid: number; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, 'run', path, '--yes'], { cwd: work, detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: home, DRBOOK_HOME: home, NO_COLOR: '1', LANG: 'C.UTF-8' } });
-  return { pid: child.pid!, exited: new Promise((done) => child.once('exit', () => done())) };
+  return { pid: child.pid!, exited: new Promise((done) => child.once('exit', (code) => done(code))) };
 }
 
 function journalPath(home: string): string | undefined {
@@ -131,6 +131,29 @@ describe('a poll cut by kill -9, then resume --yes', () => {
     const id = journalPath(home)!.replace(/^.*\//, '').replace(/\.jsonl$/, '');
     const verify = await runCli(['verify', id], { cwd: work, env: { DRBOOK_HOME: home } });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 60_000);
+
+  it('SIGTERM while attempt 2 runs: the attempt is stopped and closed by its one event, the session paused (143); resume polls again', async () => {
+    const { work, home } = sandbox();
+    const run = startRun(work, home, runbook(work, '1s', 3));
+    const session = () => join(home, 'sessions', readdirSync(join(home, 'sessions')).find((n) => !n.includes('.'))!);
+    await until('attempt 2 running', () => marks(work).includes('start 2') && journalPath(home) !== undefined && existsSync(join(session(), '01-wait-flag.running')));
+    const running = JSON.parse(readFileSync(join(session(), '01-wait-flag.running'), 'utf8')) as { pid: number };
+    process.kill(run.pid, 'SIGTERM');
+    expect(await run.exited).toBe(143);
+    const cut = events(home);
+    expect(stepTypes(cut)).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'session.paused']);
+    expect(cut.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ attempt: 2, pollAttempt: 2, pid: running.pid, interrupted: true, reason: 'drbook got SIGTERM: the command and everything it started were stopped' });
+    expect(cut.at(-1)).toMatchObject({ type: 'session.paused', reason: 'drbook got SIGTERM while the command ran' });
+    expect(existsSync(`/proc/${running.pid}`)).toBe(false);
+    expect(existsSync(join(session(), '01-wait-flag.running'))).toBe(false);
+
+    writeFileSync(join(work, 'release'), '');
+    const resumed = await runCli(['resume', '--yes'], { cwd: work, env: { DRBOOK_HOME: home, HOME: home }, timeoutMs: 30_000 });
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    // Nothing was in flight: the step is walked again, a new poll from attempt 1.
+    expect(stepTypes(events(home).slice(cut.length))).toEqual(['session.resumed', 'step.started', 'poll.started', 'poll.attempt', 'step.finished']);
+    expect(marks(work)).toEqual(['start 1', 'end 1', 'start 2', 'start 3', 'end 3']);
   }, 60_000);
 
   it('cut during the wait: nothing was running, no attempt is made up; the poll starts again', async () => {
