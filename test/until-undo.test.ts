@@ -41,7 +41,6 @@ function walkOf(yaml: string, ui: Expected[], exec: Scripted[], opts: { yes?: bo
       finished: new Map(),
       attempts: new Map(),
       sessionStartedAt: clock.now(),
-      baseDir: '/runbooks',
       logFile: (step, attempt) => ({ absolute: `/s/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }),
     },
     { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
