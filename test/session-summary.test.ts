@@ -110,7 +110,7 @@ describe('summarizeSession fields', () => {
       id: '20260311T090512Z-mail-server',
       runbook: { id: 'mail-server', title: 'Restore the mail server', path: '/rb/mail-server.yaml', sha256: 'f'.repeat(64) },
       mode: 'rehearsal',
-      status: 'completed',
+      status: 'failed',
       endStatus: 'failed',
       operator: 'alice@laptop',
       startedAt: '2026-03-11T09:05:12.000Z',
@@ -190,7 +190,8 @@ describe('replaySession', () => {
       ['confirm', 0, 'done'],
       ['order', 1, 'done'],
     ]);
-    expect(r.currentStep).toEqual({ step: 'dns', index: 2 });
+    expect(r.currentStep).toMatchObject({ step: 'dns', index: 2 });
+    expect(r.currentStep?.since.map((e) => e.type)).toEqual(['command.started', 'command.finished', 'command.edited', 'command.started', 'command.spawned']);
     expect(r.firstUnfinished).toBe(2);
     expect(r.attempts.get('dns')).toBe(2);
     expect(r.attempts.get('confirm')).toBe(1);
