@@ -129,7 +129,7 @@ export interface CurrentStep {
  * pass over a session's events. `visit` sees every event in the same pass, for a reader
  * that needs more than the replay keeps (the export).
  */
-export function replaySession(parsed: Pick<ParsedJournal, 'events'>, visit?: (event: JournalEvent) => void): SessionReplay {
+export function replaySession(parsed: { readonly events: readonly JournalEvent[] }, visit?: (event: JournalEvent) => void): SessionReplay {
   const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), notes: 0 };
   let inFlight: InFlightCommand | undefined;
   let current: CurrentStep | undefined;
