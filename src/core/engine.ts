@@ -2,7 +2,7 @@ import { describeCondition, evaluateCondition } from './condition.js';
 import { formatDuration } from './duration.js';
 import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
-import type { Runbook, Step } from './model.js';
+import { templatedTexts, type Runbook, type Step } from './model.js';
 import { settleFinishedWork, settleInFlight, type SettleContext } from './left-behind.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, Processes, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
@@ -539,8 +539,7 @@ export class Walk {
 
   /** Vars a step uses: those it asks for, then those its templates name, in order. */
   private namesNeeded(step: Step): string[] {
-    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    const names = [...(step.ask ?? []), ...texts.flatMap((t) => (t === undefined ? [] : templateNames(t)))];
+    const names = [...(step.ask ?? []), ...templatedTexts(step).flatMap((text) => templateNames(text))];
     return [...new Set(names)];
   }
 
