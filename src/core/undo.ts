@@ -8,6 +8,7 @@ import type { JournalEvent, Mode, StepOutcome, UndoEnded } from './journal-event
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import type { Redactor } from './redact.js';
+import { noOutcomes, tally, type OutcomeCounts } from './session.js';
 import { cannotRun, renderShown, rewriteScript, scriptEnv, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate } from './template.js';
 import type { VarStore } from './vars.js';
@@ -60,7 +61,7 @@ export interface UndoPlan {
 
 export interface UndoResult {
   status: UndoEnded['status'];
-  counts: { done: number; skipped: number; failed: number; markedDone: number };
+  counts: OutcomeCounts;
   stoppedAt?: string;
 }
 
@@ -72,7 +73,7 @@ class Stop {
 }
 
 export class UndoWalk {
-  private readonly counts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  private readonly counts = noOutcomes();
   private readonly attempts: Map<string, number>;
 
   constructor(
@@ -229,10 +230,7 @@ export class UndoWalk {
 
   private finish(step: Step, outcome: StepOutcome, started: number, reason?: string): void {
     this.deps.journal.append({ type: 'undo.step', step: step.id, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(this.deps.clock.monotonic() - started) });
-    if (outcome === 'done') this.counts.done++;
-    else if (outcome === 'skipped') this.counts.skipped++;
-    else if (outcome === 'failed') this.counts.failed++;
-    else this.counts.markedDone++;
+    tally(this.counts, outcome);
   }
 
   private decide(step: Step, question: string, answer: string): void {

@@ -6,7 +6,7 @@
 import { parseDuration } from '../duration.js';
 import type { EventOf, JournalEvent, MilestoneName, Mode, StepOutcome } from '../journal-events.js';
 import { isMilestone, milestoneMark, type MilestoneMark } from '../milestones.js';
-import { sessionStatus, type OutcomeCounts, type SessionStatus } from '../session.js';
+import { sessionStatus, tally, type OutcomeCounts, type SessionStatus } from '../session.js';
 import { replaySession } from '../session-summary.js';
 
 export type { SessionStatus };
@@ -178,23 +178,8 @@ export function analyze(events: readonly JournalEvent[], driving = false): Analy
   const counts: StepCounts = { total: started.runbook.steps, done: 0, skipped: 0, failed: 0, markedDone: 0, unfinished: 0, notReached: 0 };
   const stepDurations: Record<string, number> = {};
   for (const facts of steps.values()) {
-    switch (facts.outcome) {
-      case 'done':
-        counts.done++;
-        break;
-      case 'skipped':
-        counts.skipped++;
-        break;
-      case 'failed':
-        counts.failed++;
-        break;
-      case 'marked-done':
-        counts.markedDone++;
-        break;
-      case null:
-        counts.unfinished++;
-        break;
-    }
+    if (facts.outcome === null) counts.unfinished++;
+    else tally(counts, facts.outcome);
     if ((facts.outcome === 'done' || facts.outcome === 'marked-done') && facts.durationMs !== null) stepDurations[facts.step] = facts.durationMs;
   }
   counts.notReached = Math.max(0, counts.total - steps.size);
