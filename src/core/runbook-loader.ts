@@ -10,7 +10,7 @@ import { hasControl, visible } from './visible.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 /** Aliases beyond this are a resource-exhaustion attack ("billion laughs"), not a runbook. */
 const MAX_ALIASES = 200;
 /** A runbook nests five or six levels; hundreds are a mistake or an attack, and the checks recurse. */
