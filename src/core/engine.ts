@@ -486,7 +486,6 @@ export class Walk {
     }
   }
 
-  /** A value the shell cannot receive, or one an arithmetic context would evaluate. */
   /** Why a result is a failure, or undefined for a success. */
   private judge(step: Step, result: CommandResult): string | undefined {
     if (result.spawnError) return `could not start: ${result.spawnError}`;

@@ -1,6 +1,8 @@
 /**
  * What a session's journal says about it: its status for `drbook sessions`, and the state
- * `drbook resume` rebuilds before walking on. Pure: the caller reads the file and the lock.
+ * `drbook resume` rebuilds before walking on. replaySession is the one pass over a
+ * session's events; the export extends it (export/summary.ts). Pure: the caller reads the
+ * file and the lock.
  */
 import type { EndStatus, EventOf, JournalEvent, Mode, StepOutcome, VarSource } from './journal-events.js';
 import type { ParsedJournal } from './journal-parse.js';

@@ -216,7 +216,7 @@ export function analyze(events: readonly JournalEvent[], driving = false): Analy
 
 /**
  * What the drill history shows of one session, and what a later export compares step
- * times with. (`drbook sessions` has its own, lighter summary in core/session-summary.ts.)
+ * times with. (`drbook sessions` reads the lighter summary of the same replay, core/session-summary.ts.)
  */
 export interface DrillSummary {
   session: string;
