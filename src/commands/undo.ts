@@ -10,7 +10,7 @@ import { findRunbook } from '../adapters/runbook-files.js';
 import { resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
 import { reacquireSecrets, restoreVars } from './shared/session-vars.js';
-import { printUndoSummary, undoAttempts, varsUsedByUndo, walkUndo } from './shared/undo-walk.js';
+import { printUndoSummary, varsUsedByUndo, walkUndo } from './shared/undo-walk.js';
 import { makeUi, requireTerminal } from './shared/walk-setup.js';
 
 export interface UndoOptions {
@@ -40,7 +40,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     }
     const { runbook, warnings } = await findRunbook(started.runbook.path);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
-    const steps = undoCandidates(parsed.events, runbook);
+    const steps = undoCandidates(replay, runbook);
     if (steps.length === 0) {
       process.stderr.write(`Nothing to undo in ${id}: no step done has an undo: (or all were undone already).\n`);
       return ExitCode.ok;
@@ -51,7 +51,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     const vars = await restoreVars(runbook, replay, redactor, options);
     // Only the secrets the undo commands use: nobody opens the password manager for the rest.
     await reacquireSecrets(runbook, replay, vars, ui, yes, varsUsedByUndo(steps));
-    const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: undoAttempts(parsed.events) });
+    const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: new Map(replay.undoAttempts) });
     return printUndoSummary(result, id);
   } catch (error) {
     if (!(error instanceof PromptInterrupted)) throw error;

@@ -68,6 +68,8 @@ export interface ReplayVar {
 export interface ReplayOutcome {
   step: string;
   index: number;
+  /** Of its step.finished: the order steps finished in. */
+  seq: number;
   outcome: StepOutcome;
   reason?: string;
   durationMs: number;
@@ -90,6 +92,10 @@ export interface SessionReplay {
   attempts: Map<string, number>;
   /** The latest edited command template per step: the fix the operator made stays in use. */
   edits: Map<string, string>;
+  /** Steps whose undo was done (by drbook or by hand) since they last finished. */
+  undone: Set<string>;
+  /** The highest undo attempt number used per step, so log names do not collide. */
+  undoAttempts: Map<string, number>;
   /** A command.started with no command.finished after it: resume asks what became of it. */
   inFlight?: InFlightCommand;
   currentStep?: CurrentStep;
@@ -132,7 +138,7 @@ export interface CurrentStep {
  * that needs more than the replay keeps (the export).
  */
 export function replaySession(parsed: { readonly events: readonly JournalEvent[] }, visit?: (event: JournalEvent) => void): SessionReplay {
-  const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), notes: 0 };
+  const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), undone: new Set(), undoAttempts: new Map(), notes: 0 };
   let inFlight: InFlightCommand | undefined;
   let current: CurrentStep | undefined;
   let lastFinishedIndex = -1;
@@ -150,6 +156,8 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
     // unfinished, it does mean that step's work is not simply done.
     if (event.type.startsWith('undo.')) {
       current?.since.push(event);
+      if (event.type === 'undo.step' && (event.outcome === 'done' || event.outcome === 'marked-done')) replay.undone.add(event.step);
+      if (event.type === 'undo.command.started') bumpAttempt(replay.undoAttempts, event.step, event.attempt);
       continue;
     }
     // So do milestones marked and evidence attached with drbook mark / attach.
@@ -180,9 +188,12 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         failedByTheAbort = undefined;
         break;
       case 'step.finished':
+        // Done again after an undo: undoable again.
+        replay.undone.delete(event.step);
         replay.outcomes.set(event.step, {
           step: event.step,
           index: event.index,
+          seq: event.seq,
           outcome: event.outcome,
           ...(event.reason === undefined ? {} : { reason: event.reason }),
           durationMs: event.durationMs,

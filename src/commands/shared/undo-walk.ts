@@ -2,7 +2,8 @@
  * The undo walk as run, resume and undo start it: after an abort (offered) or on demand.
  */
 import { PromptInterrupted, ExitCode } from '../../core/errors.js';
-import type { JournalEvent, Mode } from '../../core/journal-events.js';
+import type { Mode } from '../../core/journal-events.js';
+import { replaySession } from '../../core/session-summary.js';
 import type { Runbook, Step } from '../../core/model.js';
 import type { Ui } from '../../core/ports.js';
 import type { Redactor } from '../../core/redact.js';
@@ -30,7 +31,7 @@ export interface UndoContext {
 }
 
 export async function walkUndo(ctx: UndoContext): Promise<UndoResult> {
-  const steps = undoCandidates(readJournalFile(ctx.journal.path).events, ctx.runbook);
+  const steps = undoCandidates(replaySession(readJournalFile(ctx.journal.path)), ctx.runbook);
   ctx.ui.info(`Undo: ${steps.length} step${steps.length === 1 ? '' : 's'}, latest first: ${steps.map((s) => s.id).join(', ')}`);
   const walk = new UndoWalk(
     {
@@ -54,19 +55,12 @@ export async function walkUndo(ctx: UndoContext): Promise<UndoResult> {
   return walk.run();
 }
 
-/** Undo attempts already made in a session, so a second `drbook undo` does not reuse a log name. */
-export function undoAttempts(events: readonly JournalEvent[]): Map<string, number> {
-  const attempts = new Map<string, number>();
-  for (const e of events) if (e.type === 'undo.command.started') attempts.set(e.step, Math.max(e.attempt, attempts.get(e.step) ?? 0));
-  return attempts;
-}
-
 /**
  * After a live walk aborts: offer the undo of the steps done. Under --yes nothing is
  * undone (an abort under --yes is a scripted drill's end); the command to do it is shown.
  */
 export async function offerUndo(ctx: Omit<UndoContext, 'trigger'> & { sessionId: string }): Promise<void> {
-  const steps = undoCandidates(readJournalFile(ctx.journal.path).events, ctx.runbook);
+  const steps = undoCandidates(replaySession(readJournalFile(ctx.journal.path)), ctx.runbook);
   if (steps.length === 0) return;
   const what = `${steps.length} step${steps.length === 1 ? '' : 's'} done ${steps.length === 1 ? 'has' : 'have'} an undo`;
   if (ctx.yes) {
