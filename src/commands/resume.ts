@@ -8,6 +8,7 @@ import { Redactor } from '../core/redact.js';
 import { planResume, sessionResumedEvent, varEvents } from '../core/session.js';
 import { isReopenable, isResumable, replaySession } from '../core/session-summary.js';
 import { varsUsedBy } from '../core/vars.js';
+import { visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { readLogTail } from '../adapters/log-tail.js';
@@ -120,7 +121,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     journal.append(event);
     resumed = true;
     for (const change of varEvents(vars, replay)) journal.append(change);
-    ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(event.gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
+    ui.info(`Resuming ${id} (${visibleLine(runbook.title)}) after ${formatDuration(event.gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const walk = new Walk(
       {

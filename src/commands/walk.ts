@@ -4,6 +4,7 @@ import type { Mode } from '../core/journal-events.js';
 import { formatProblem } from '../core/model.js';
 import { Redactor } from '../core/redact.js';
 import { sessionStartedEvent, varEvents } from '../core/session.js';
+import { visible, visibleLine } from '../core/visible.js';
 import { resolveInitialVars, VarStore } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
@@ -37,9 +38,9 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
-  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(visible(line) + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
   if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
@@ -76,7 +77,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   try {
     for (const event of varEvents(vars)) journal.append(event);
     const ui = await makeUi(yes);
-    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
+    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${visibleLine(runbook.title)} (${runbook.steps.length} steps) — session ${sessionId}`);
     const walk = new Walk(
       {
         runbook,

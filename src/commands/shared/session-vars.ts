@@ -8,8 +8,9 @@ import type { Ui } from '../../core/ports.js';
 import type { Redactor } from '../../core/redact.js';
 import type { SessionReplay } from '../../core/session-summary.js';
 import { resolveInitialVars, VarStore } from '../../core/vars.js';
+import { visible } from '../../core/visible.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../../adapters/var-input.js';
-import { readVarsFile } from './walk-setup.js';
+import { cliVarAdvice, readVarsFile } from './walk-setup.js';
 
 /** Where values come from besides the journal: --var, --vars-file. */
 export interface VarOptions {
@@ -23,9 +24,9 @@ export async function restoreVars(runbook: Runbook, replay: SessionReplay, redac
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
-  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(visible(line) + '\n'));
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps
@@ -46,7 +47,7 @@ export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, 
   const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
-    const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
+    const how = needed.map((name) => `${cliVarAdvice(name, true)}${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
     throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
   }
   await askSecretsAgain(runbook, needed, vars, ui);

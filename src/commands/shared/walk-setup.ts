@@ -65,8 +65,8 @@ export function refuseUnanswerable(runbook: Runbook, vars: VarStore, steps: read
   const missing = varsNobodyCanAnswer({ ...runbook, steps: [...steps] }, vars);
   if (missing.length === 0) return;
   const how = missing.map((name) => {
-    const env = runbook.vars[name]?.env;
-    return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
+    const def = runbook.vars[name];
+    return `${cliVarAdvice(name, def?.secret === true)}${def?.env ? ` (or $${def.env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
 }
@@ -84,6 +84,11 @@ export function refuseUndecidedBranches(runbook: Runbook, vars: VarStore, steps:
     return `--var ${name}=${values ?? '...'}${def?.env ? ` (or $${def.env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+/** How to give a var on the command line: a secret from stdin (`=-`), never as a value `ps` shows. */
+export function cliVarAdvice(name: string, secret: boolean): string {
+  return secret ? `--var ${name}=- (read from stdin)` : `--var ${name}=...`;
 }
 
 function choiceList(choices: unknown): string | undefined {
