@@ -3,7 +3,7 @@ import { VERSION } from './version.js';
 
 /**
  * The command tree. Each action imports its command module only when it runs, so
- * `drbook --version` and `drbook validate` do not pay for prompts, spinners and execa.
+ * `drbook --version` and `drbook validate` do not pay for prompts, spinners and the process executor.
  */
 export function buildCli(setExitCode: (code: number) => void): Command {
   const program = new Command('drbook')

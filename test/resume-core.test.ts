@@ -209,6 +209,33 @@ describe('Walk.resume over a command cut while it ran', () => {
     expect(r.ui.messages('warn')).toContain(`It seems to be still running on its own (pid 6001, left by drbook pid ${DRIVER} since the command started).`);
   });
 
+  it('killed before the pid was journaled, the command in a group of its own: found by the mark drbook gave it', async () => {
+    const r = resume({
+      spawned: false,
+      table: [
+        { pid: 7001, start: '800', parent: 1, pgid: 7001, mark: `${DRIVER}/restore/1` },
+        { pid: 7002, start: '801', parent: 7001, pgid: 7001 },
+        // Another command's mark: not this one.
+        { pid: 7100, start: '802', parent: 1, pgid: 7100, mark: `${DRIVER}/stop/1` },
+      ],
+      script: { stop: { left: [] } },
+      ui: [
+        { ask: 'confirm', question: /^Wait for pid 7001 to finish/, answer: false },
+        { ask: 'failure', answer: 'skip' },
+        { ask: 'step', step: 'start', answer: 'run' },
+      ],
+      exec: [ranFine],
+    });
+    expect(await r.result).toMatchObject({ status: 'completed', counts: { done: 2, skipped: 1 } });
+    expect(r.processes.stopped).toEqual([[7001, 7002]]);
+  });
+
+  it('a group of its own whose leader pid was reused after the group ended: nothing of the command is left', async () => {
+    const r = resume({ table: [{ pid: SHELL, start: '9999', parent: 1, pgid: SHELL }, { pid: 5003, start: '510', parent: 1, pgid: SHELL }], yes: true, exec: [ranFine, ranFine] });
+    expect(await r.result).toMatchObject({ status: 'completed' });
+    expect(r.processes.waited).toEqual([]);
+  });
+
   it('a step not marked idempotent: "mark done" first and no default (Enter alone must not mark an unfinished restore done)', async () => {
     const r = resume({ ui: [{ ask: 'failure', answer: 'retry' }, { ask: 'step', step: 'start', answer: 'run' }], exec: [ranFine, ranFine] });
     expect(await r.result).toMatchObject({ status: 'completed' });

@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { LiveProcess, Processes } from '../core/ports.js';
-import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from './process-tree.js';
+import { COMMAND_ENV, commandMark } from './process-group.js';
+import { findByEnvironment, findCommandGroup, findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from './process-tree.js';
 
 /** The grace a process gets between SIGTERM and SIGKILL when resume stops it. */
 const STOP_GRACE_MS = 5000;
@@ -18,6 +19,8 @@ export const systemProcesses: Processes = {
     const ticks = typeof since === 'number' ? ticksAt(since) : since;
     return ticks === undefined ? [] : findStrays(pgid, ticks);
   },
+  ownGroup: (pgid, start) => findCommandGroup(pgid, start),
+  marked: (driverPid, step, attempt) => findByEnvironment(`${COMMAND_ENV}=${commandMark(driverPid, step, attempt)}`),
   ancestors() {
     const out = new Set<number>([process.pid]);
     for (let pid = process.ppid; pid > 1 && !out.has(pid); pid = readParent(pid) ?? 1) out.add(pid);

@@ -40,7 +40,11 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   if (running.length > 0) {
     // Named by the processes at the top of what is left (their children are waited for and stopped with them).
     const found = new Set(running.map((p) => p.pid));
-    const tops = running.filter((p) => !found.has(processes.parentOf(p.pid) ?? 0));
+    // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+    const tops = running.filter((p) => {
+      const parent = processes.parentOf(p.pid);
+      return parent !== undefined && !found.has(parent);
+    });
     const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
     const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
@@ -128,10 +132,10 @@ function quoteLog(tail: string): string {
  * What still runs of an in-flight command. With its pid journaled, that process if alive,
  * what it started, and every process of its recorded group started since the command (the
  * shell may be gone while what it started runs on, re-parented away from it). Without
- * (drbook died between starting it and journaling command.spawned), the processes the dead
- * drbook left in its own process group since the command started: a shell with job control
- * makes each command line a group led by drbook, its commands stay in it, and the kernel
- * does not give a group's id to a new process while the group has members.
+ * (drbook died between starting it and journaling command.spawned), the processes that
+ * carry the mark the dead drbook gave the command, and those it left in its own process
+ * group since the command started (the kernel does not give a group's id to a new process
+ * while the group has members).
  */
 export function survivors(processes: Processes, inFlight: InFlightCommand, driverPid: number | undefined): LiveProcess[] {
   // A live process with the old driver's pid is another process now (or this drbook): leave its group alone.
@@ -148,13 +152,21 @@ export function survivors(processes: Processes, inFlight: InFlightCommand, drive
     };
     if (processes.alive(inFlight.pid, inFlight.procStart)) add(inFlight.pid);
     if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
-      for (const pid of processes.groupMembers(inFlight.pgid, inFlight.procStart)) add(pid);
+      // A group of its own (led by the shell): all of it. drbook's group: what the command left there.
+      const members = inFlight.pgid === inFlight.pid ? processes.ownGroup(inFlight.pgid, inFlight.procStart) : processes.groupMembers(inFlight.pgid, inFlight.procStart);
+      for (const pid of members) add(pid);
     }
     for (const pid of processes.ancestors()) found.delete(pid);
     return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || processes.alive(p.pid, inFlight.procStart));
   }
   if (!driverGone) return [];
-  return processes.groupMembers(driverPid, Date.parse(inFlight.startedAt)).map(withStart);
+  // Its processes carry the mark the dead drbook gave the command (a group of their own);
+  // or, in drbook's group, they are what it left there since the command started.
+  const found = new Set(processes.marked(driverPid, inFlight.step, inFlight.attempt));
+  for (const pid of processes.groupMembers(driverPid, Date.parse(inFlight.startedAt))) found.add(pid);
+  for (const pid of [...found]) for (const child of processes.descendants(pid)) found.add(child);
+  for (const pid of processes.ancestors()) found.delete(pid);
+  return [...found].map(withStart);
 }
 
 /**

@@ -166,6 +166,13 @@ export interface Processes {
    * startOf gives it, or a wall-clock instant in ms.
    */
   groupMembers(pgid: number, since: string | number): number[];
+  /**
+   * What is left of a command that led its own process group (`pgid` is its shell's pid,
+   * started at `start`): every live member started since. Nothing when the pid was reused.
+   */
+  ownGroup(pgid: number, start: string): number[];
+  /** The live processes carrying the mark a drbook gave a command (its environment): driver pid, step, attempt. */
+  marked(driverPid: number, step: string, attempt: number): number[];
   /** This drbook and the processes that started it: never survivors to wait for or stop. */
   ancestors(): ReadonlySet<number>;
   /** Stops each process and everything it started (TERM, then KILL after a grace): the pids still alive after. */

@@ -341,6 +341,8 @@ export interface FakeProcess {
   pgid?: number;
   /** Wall-clock start, for a group looked up since an instant. */
   startedAtMs?: number;
+  /** The mark a drbook gave the command in its environment: `driver/step/attempt`. */
+  mark?: string;
 }
 
 /**
@@ -389,6 +391,17 @@ export class FakeProcesses implements Processes {
     return this.table
       .filter((p) => p.pgid === pgid && (typeof since === 'string' ? Number(p.start) >= Number(since) : (p.startedAtMs ?? -Infinity) >= since))
       .map((p) => p.pid);
+  }
+
+  ownGroup(pgid: number, start: string): number[] {
+    const leader = this.find(pgid);
+    // The leader's pid alive with another start time: reused after the whole group ended.
+    if (leader !== undefined && leader.start !== start && leader.pgid === pgid) return [];
+    return this.groupMembers(pgid, start);
+  }
+
+  marked(driverPid: number, step: string, attempt: number): number[] {
+    return this.table.filter((p) => p.mark === `${driverPid}/${step}/${attempt}`).map((p) => p.pid);
   }
 
   ancestors(): ReadonlySet<number> {

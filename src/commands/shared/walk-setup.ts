@@ -30,7 +30,7 @@ export async function makeUi(yes: boolean): Promise<Ui> {
 }
 
 /**
- * The process executor, loaded (with execa) when the first command runs: a rehearsal or a
+ * The process executor, loaded when the first command runs: a rehearsal or a
  * walk of manual steps never pays for it, and the first question comes sooner.
  */
 export function commandExecutor(): Executor {
