@@ -8,10 +8,10 @@ import { SignalStop } from '../src/core/errors.js';
 import { buildReport, renderMarkdown } from '../src/core/export/index.js';
 import type { JournalEvent } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
-import { replaySession } from '../src/core/session-summary.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
+import { replaySession } from '../src/core/session-summary.js';
 import { undoCandidates, UndoWalk } from '../src/core/undo.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
 import { realShellSites, sitesOf } from './helpers/shell.js';
@@ -45,14 +45,13 @@ function walkOf(yaml: string, ui: Expected[], exec: Scripted[], opts: { yes?: bo
       finished: new Map(),
       attempts: new Map(),
       sessionStartedAt: clock.now(),
-      baseDir: '/runbooks',
       logFile: (step, attempt) => ({ absolute: `/s/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }),
     },
     { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
   );
   const undo = (yes = false) =>
     new UndoWalk(
-      { ...common, mode: 'live', yes, steps: undoCandidates(journal.events, runbook), trigger: 'abort', pid: 1 },
+      { ...common, mode: 'live', yes, steps: undoCandidates(replaySession(journal), runbook), trigger: 'abort', pid: 1 },
       { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
     ).run();
   return {
@@ -224,7 +223,7 @@ describe('until: polling through the Ui wait', () => {
     // Nothing of the poll is left in flight: resume walks the step again.
     const replay = replaySession(t.journal);
     expect(replay.inFlight).toBeUndefined();
-    expect(replay.currentStep).toEqual({ step: 'wait-dns', index: 0 });
+    expect(replay.currentStep).toMatchObject({ step: 'wait-dns', index: 0 });
     expect(replay.attempts.get('wait-dns')).toBe(2);
   });
 });
@@ -310,7 +309,7 @@ describe('undo: walking back after an abort', () => {
       ['Undo: Stop the old MX', 'systemctl start postfix'],
     ]);
     // Once undone, a later `drbook undo` has nothing left to offer.
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE))).toEqual([]);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE))).toEqual([]);
   });
 
   it('skip inside undo: the step stays undoable later; the others go on', async () => {
@@ -324,7 +323,7 @@ describe('undo: walking back after an abort', () => {
     t.done();
     expect(result.counts).toEqual({ done: 1, skipped: 2, failed: 0, markedDone: 0 });
     expect(t.executor.commands.slice(3)).toEqual(['systemctl start postfix']);
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['move-dns', 'announce']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['move-dns', 'announce']);
   });
 
   it('failure inside undo: the failure menu; abort stops the undo there', async () => {
@@ -369,7 +368,7 @@ describe('undo: walking back after an abort', () => {
     t.done();
     expect(result).toEqual({ status: 'completed', counts: { done: 2, skipped: 1, failed: 0, markedDone: 0 } });
     expect(t.journal.events.filter((e) => e.type === 'undo.step').map((e) => (e.type === 'undo.step' ? `${e.step} ${e.outcome}` : ''))).toEqual(['move-dns done', 'announce skipped', 'stop-mx done']);
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
   });
 
   it('Ctrl-C at an undo question pauses the undo; what was undone stays undone', async () => {
@@ -378,7 +377,7 @@ describe('undo: walking back after an abort', () => {
     const result = await t.undo();
     t.done();
     expect(result.status).toBe('paused');
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce', 'stop-mx']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce', 'stop-mx']);
   });
 });
 

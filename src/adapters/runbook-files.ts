@@ -183,7 +183,7 @@ export class RunbookInvalid extends DrbookError {
   }
 }
 
-export function locateRunbook(ref: string, dirOption?: string): string {
+function locateRunbook(ref: string, dirOption?: string): string {
   if (ref.includes('/') || RUNBOOK_FILE.test(ref)) {
     if (existsSync(ref)) return ref;
     throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);

@@ -2,10 +2,13 @@ import { describeCondition, evaluateCondition } from './condition.js';
 import { formatDuration } from './duration.js';
 import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
-import type { Runbook, Step } from './model.js';
-import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
+import { templatedTexts, type Runbook, type Step } from './model.js';
+import { settleFinishedWork, settleInFlight, type SettleContext } from './left-behind.js';
 import { PollRun, pollCanWait } from './poll.js';
+import type { Clock, CommandResult, Executor, FailureAction, Journal, Processes, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
+import { noOutcomes, tally, type OutcomeCounts } from './session.js';
+import type { CurrentStep, InFlightCommand, ReplayVar } from './session-summary.js';
 import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
@@ -34,13 +37,11 @@ export interface WalkPlan {
   runAgain?: string;
   /** When the session began, for the total time. */
   sessionStartedAt: Date;
-  /** Directory that relative `cwd` resolves against (the runbook's). */
-  baseDir: string;
   vars: VarStore;
   redactor: Redactor;
   /** Log file for an attempt: absolute path, and the same relative to the session directory. */
   logFile?: (step: Step, attempt: number) => { absolute: string; relative: string };
-  /** Resolves a `cwd` against baseDir (injected: path handling belongs to the shell). */
+  /** Resolves a step's `cwd` (injected: path handling belongs to the shell). */
   resolveCwd: (cwd: string | undefined) => string;
 }
 
@@ -53,19 +54,33 @@ export interface WalkDeps {
   shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]>;
 }
 
-export interface WalkCounts {
-  done: number;
-  skipped: number;
-  failed: number;
-  markedDone: number;
-}
-
 export interface WalkResult {
   status: EndStatus | 'paused';
-  counts: WalkCounts;
+  counts: OutcomeCounts;
   durationMs: number;
   /** The step the walk stopped at (paused or aborted). */
   stoppedAt?: string;
+  /** On resume: ended over what drbook left behind, before the walk went on. */
+  beforeWalk?: true;
+}
+
+/** What drbook left behind when it stopped, as the replay of the journal found it. */
+export interface LeftBehind {
+  /** A command started and never journaled finished. */
+  inFlight?: InFlightCommand;
+  /** The drbook that drove the session last (and started that command). */
+  driverPid?: number;
+  /** The step started and not finished. */
+  current?: CurrentStep;
+  /** The vars as journaled (secrets as ***): for a confirmation asked again. */
+  vars: ReadonlyMap<string, ReplayVar>;
+}
+
+/** What resume needs besides the walk's own ports. */
+export interface ResumeDeps {
+  processes: Processes;
+  /** The end of a command's output log, named as journaled; undefined when it cannot be read. */
+  readLogTail: (log: string) => string | undefined;
 }
 
 class Abort {
@@ -81,13 +96,53 @@ class Abort {
  * every event before it moves on.
  */
 export class Walk {
-  private readonly counts: WalkCounts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  private readonly counts: OutcomeCounts = noOutcomes();
 
   constructor(
     private readonly plan: WalkPlan,
     private readonly deps: WalkDeps,
   ) {
     for (const outcome of plan.finished.values()) this.count(outcome);
+  }
+
+  /**
+   * A resumed walk: first what drbook left behind when it stopped (a command cut while it
+   * ran, or a step whose work was done but not journaled finished), then the walk on. A
+   * Ctrl-C at one of these questions pauses the session and is thrown on.
+   */
+  async resume(left: LeftBehind, deps: ResumeDeps): Promise<WalkResult> {
+    const { ui, journal, clock } = this.deps;
+    const ctx: SettleContext = { runbook: this.plan.runbook, ui, journal, clock, yes: this.plan.yes, ...deps };
+    try {
+      if (left.inFlight) {
+        const step = left.inFlight.step;
+        const answer = await settleInFlight(ctx, left.inFlight, left.driverPid);
+        if (answer === 'paused') {
+          // Ctrl-C while waiting: the command still runs; the next resume asks about it again.
+          journal.append({ type: 'session.paused', step, reason: 'Ctrl-C while waiting for the command left running' });
+          return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
+        }
+        if (answer === 'abort') {
+          this.settled(step, 'failed');
+          return { ...this.end('aborted', step), beforeWalk: true };
+        }
+        if (answer === 'retry') this.plan.runAgain = step;
+        else this.settled(step, answer);
+      } else if (left.current) {
+        const outcome = await settleFinishedWork(ctx, left.current, left.vars);
+        if (outcome) this.settled(left.current.step, outcome);
+      }
+    } catch (error) {
+      if (error instanceof PromptInterrupted) journal.append({ type: 'session.paused', reason: 'Ctrl-C at a prompt while resuming' });
+      throw error;
+    }
+    return this.run();
+  }
+
+  /** A step finished before the walk (its step.finished journaled already). */
+  private settled(step: string, outcome: StepOutcome): void {
+    this.plan.finished.set(step, outcome);
+    this.count(outcome);
   }
 
   async run(): Promise<WalkResult> {
@@ -423,7 +478,6 @@ export class Walk {
     }
   }
 
-  /** A value the shell cannot receive, or one an arithmetic context would evaluate. */
   /** Why a result is a failure, or undefined for a success. */
   private judge(step: Step, result: CommandResult): string | undefined {
     if (result.spawnError) return `could not start: ${result.spawnError}`;
@@ -471,16 +525,12 @@ export class Walk {
   }
 
   private count(outcome: StepOutcome): void {
-    if (outcome === 'done') this.counts.done++;
-    else if (outcome === 'skipped') this.counts.skipped++;
-    else if (outcome === 'failed') this.counts.failed++;
-    else this.counts.markedDone++;
+    tally(this.counts, outcome);
   }
 
   /** Vars a step uses: those it asks for, then those its templates name, in order. */
   private namesNeeded(step: Step): string[] {
-    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    const names = [...(step.ask ?? []), ...texts.flatMap((t) => (t === undefined ? [] : templateNames(t)))];
+    const names = [...(step.ask ?? []), ...templatedTexts(step).flatMap((text) => templateNames(text))];
     return [...new Set(names)];
   }
 

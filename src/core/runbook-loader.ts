@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
-import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
+import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { scanTemplate } from './template.js';
@@ -10,7 +10,7 @@ import { hasControl, visible } from './visible.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 /** Aliases beyond this are a resource-exhaustion attack ("billion laughs"), not a runbook. */
 const MAX_ALIASES = 200;
 /** A runbook nests five or six levels; hundreds are a mistake or an attack, and the checks recurse. */
@@ -40,7 +40,6 @@ export interface LoadResult {
   shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
-const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
 
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
 export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
@@ -260,7 +259,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const text = raw[field];
     if (typeof text !== 'string') continue;
     const names = scanTemplate(text).refs.map((ref) => ref.name);
-    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (title, description, run, confirm, cwd, env)`);
+    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (${[...TEMPLATED_STEP_FIELDS, 'env'].join(', ')})`);
   }
   if (typeof raw.rto === 'string') {
     const rto = parseDuration(raw.rto);

@@ -45,7 +45,7 @@ export interface PlaceholderSite {
   refused?: string;
 }
 
-export const ENV_PREFIX = 'DRBOOK_V_';
+const ENV_PREFIX = 'DRBOOK_V_';
 
 export function envName(name: string): string {
   return `${ENV_PREFIX}${name}`;
@@ -352,7 +352,7 @@ export function integerOnlyPattern(pattern: string | undefined): boolean {
 }
 
 /** The value an integer context accepts at run time, whatever the pattern said. */
-export const INTEGER_VALUE = /^[-0-9]+$/;
+const INTEGER_VALUE = /^[-0-9]+$/;
 
 /** Why a command cannot start: a value missing, or one that cannot go where it stands; undefined when it can. */
 export function cannotRun(template: string, sites: readonly PlaceholderSite[], lookup: Lookup, has: (name: string) => boolean): string | undefined {
@@ -363,7 +363,7 @@ export function cannotRun(template: string, sites: readonly PlaceholderSite[], l
 }
 
 /** Why a value cannot go where its placeholder stands (a NUL byte, a non-integer in arithmetic), or undefined. */
-export function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {
+function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {
   for (const site of sites) {
     if (site.context === 'comment') continue;
     const value = lookup(site.name);

@@ -217,7 +217,7 @@ export interface ExportReport {
   /** The last event: equals `end` when finished. */
   lastEvent: Instant;
   status: SessionStatus;
-  /** First event to session.ended (or to the last event when not finished), pauses included. */
+  /** First event to session.ended (or to the last event when it has not ended), pauses included. */
   totalMs: number;
   pausedMs: number;
   resumes: number;
@@ -280,12 +280,14 @@ export interface ReportOptions {
    * for an attempt drbook stopped during: the journal has no output for it. Null when unreadable.
    */
   logTail?: (log: string) => { tail: string; bytes: number; lastWriteMs: number } | null;
+  /** A live drbook holds the session's lock: it is running, not interrupted. */
+  driving?: boolean;
 }
 
 export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
   // `until:` attempts read the same in the compact form and in the three-event one.
   const events = asCommandEvents(journal.events);
-  const analysis = analyze(events);
+  const analysis = analyze(events, options.driving === true);
   const { started } = analysis;
   const zone = options.timeZone ?? started.tz;
   // The offset the session recorded stands in for a zone this node's Intl does not know.
