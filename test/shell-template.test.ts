@@ -144,6 +144,14 @@ const EVALUATING: [string, string][] = [
   ['source <( )', 'source <(echo {{v}})'],
   ['a pipe into sh', 'echo {{v}} | grep . | sh'],
   ['a here-document read by bash', 'bash <<EOF\necho {{v}}\nEOF'],
+  ['array subscript in a compound assignment', 'a=([{{v}}]=1); echo ok'],
+  ['array subscript in a declared compound assignment', 'declare -a a=([{{v}}]=1); echo ok'],
+  ['array subscript in a compound += assignment', 'a=(); a+=([{{v}}]=1); echo ok'],
+  ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( {{v}} + 1 ))\nEOF'],
+  ['a here-document piped into sh', 'cat <<EOF | sh\necho {{v}}\nEOF'],
+  ['eval written \\eval', '\\eval echo {{v}}'],
+  ["eval written 'eval'", "'eval' echo {{v}}"],
+  ['bash -c written "bash"', '"bash" -c "echo {{v}}"'],
 ];
 
 /** Look alike, but the value stays data. */
@@ -160,6 +168,9 @@ const PROVEN: [string, string][] = [
   ['command eval', 'command eval "$DRBOOK_V_v"'],
   ['a pipe into sh', 'echo "$DRBOOK_V_v" | sh'],
   ['a here-string read by bash', 'bash <<< "$DRBOOK_V_v"'],
+  ['array subscript in a compound assignment', 'a=(["$DRBOOK_V_v"]=1)'],
+  ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( "$DRBOOK_V_v" + 1 ))\nEOF'],
+  ['a here-document piped into sh', 'cat <<EOF | sh\necho $DRBOOK_V_v\nEOF'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -172,7 +183,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
@@ -204,6 +215,31 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
   it("sh gets the POSIX subset: $'…' and [[ ]] are refused in an sh runbook", () => {
     expect(siteRefusal(sitesOf("printf %s $'{{v}}'", 'sh')[0]!, undefined)).toMatch(/sh has no \$'…'/);
     expect(siteRefusal(sitesOf('[[ {{v}} == a ]]', 'sh')[0]!, undefined)).toMatch(/sh has no \[\[/);
+  });
+
+  it('backquotes inside a here-document or inside double quotes, which the parser cannot see into: refused, with $( ) as the fix', () => {
+    for (const template of ['cat <<EOF\n`echo {{v}}`\nEOF', 'echo "`echo \\"{{v}}\\"`"']) {
+      const refusals = sitesOf(template).map((s) => siteRefusal(s, undefined));
+      expect(refusals[0], template).toMatch(/backquotes.*\$\( \)/);
+    }
+    // Outside of those, backquotes are parsed like $( ): accepted (see CONTEXTS).
+    expect(siteRefusal(sitesOf('x=`printf %s {{v}}`')[0]!, undefined)).toBeUndefined();
+  });
+
+  it('a $ just before a placeholder (${{v}}, "${{v}}") would make $$ or $"…" of it: refused', () => {
+    for (const template of ['echo ${{v}}', 'echo "${{v}}"', 'cat <<EOF\n${{v}}\nEOF']) {
+      expect(siteRefusal(sitesOf(template)[0]!, undefined), template).toMatch(/a \$ stands just before it/);
+    }
+    expect(siteRefusal(sitesOf('echo \\${{v}}')[0]!, undefined)).toBeUndefined();
+  });
+
+  it('[ … -gt … ] and test … -eq … compare numbers without evaluating them (unlike [[ ]]): accepted, and the value stays data', () => {
+    for (const template of ['[ {{v}} -gt 0 ] && echo yes', 'test {{v}} -eq 1 && echo yes']) {
+      const sites = sitesOf(template);
+      for (const site of sites) expect(siteRefusal(site, undefined), template).toBeUndefined();
+      run('bash', rewriteScript(template, sites), scriptEnv(sites, () => `a[$(touch ${X})]`));
+      expect(existsSync(X), template).toBe(false);
+    }
   });
 
   it('a command that does not parse, a backslash before a placeholder, a variable name: refused', () => {
