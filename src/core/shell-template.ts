@@ -230,6 +230,10 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   for (let i = 0; i < path.length; i++) {
     const node = path[i]!;
     const child = path[i + 1];
+    if (node.type === 'array' && child && inCompoundSubscript(child, path[i + 2], script)) {
+      site.integer = 'an array subscript';
+      return;
+    }
     const construct = evaluatingConstruct(node, child, script, dialect, integers);
     if (construct === 'not-posix') {
       site.context = 'refused';
@@ -241,6 +245,17 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
       return;
     }
   }
+}
+
+/**
+ * Whether `inner` stands in the subscript of an element of a compound assignment,
+ * `a=([i]=x)`: an indexed array evaluates `i` as arithmetic. The parser reads the element as
+ * a concatenation of `[`, the subscript's parts, and `]=x`.
+ */
+function inCompoundSubscript(element: ShellNode, inner: ShellNode | undefined, script: string): boolean {
+  if (element.type !== 'concatenation' || !inner || !script.startsWith('[', element.startIndex)) return false;
+  const close = /\]\+?=/.exec(script.slice(element.startIndex, element.endIndex));
+  return close !== null && inner.startIndex < element.startIndex + close.index;
 }
 
 const isArithmetic = (script: string) => (node: ShellNode) =>
