@@ -258,13 +258,20 @@ function inCompoundSubscript(element: ShellNode, inner: ShellNode | undefined, s
   return close !== null && inner.startIndex < element.startIndex + close.index;
 }
 
+/**
+ * `$(( ))` read by the parser as `$( ( ) )`, a command substitution of a subshell: it does so
+ * inside a here-document body. The shell evaluates it as arithmetic.
+ */
+const misreadArithmetic = (node: ShellNode, script: string) => node.type === 'command_substitution' && script.startsWith('$((', node.startIndex);
+
 const isArithmetic = (script: string) => (node: ShellNode) =>
-  node.type === 'arithmetic_expansion' || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
+  node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
 function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Set<string>): string | 'not-posix' | undefined {
   const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
   const kids = node.children.filter((c): c is ShellNode => c !== null);
+  if (misreadArithmetic(node, script)) return '$(( ))';
   switch (node.type) {
     case 'arithmetic_expansion':
       return '$(( ))';
