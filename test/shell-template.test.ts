@@ -149,6 +149,7 @@ const EVALUATING: [string, string][] = [
   ['array subscript in a compound += assignment', 'a=(); a+=([{{v}}]=1); echo ok'],
   ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( {{v}} + 1 ))\nEOF'],
   ['a here-document piped into sh', 'cat <<EOF | sh\necho {{v}}\nEOF'],
+  ['a here-document piped into bash through grep', 'cat <<EOF | grep . | bash -s\necho {{v}}\nEOF'],
   ['eval written \\eval', '\\eval echo {{v}}'],
   ["eval written 'eval'", "'eval' echo {{v}}"],
   ['bash -c written "bash"', '"bash" -c "echo {{v}}"'],
@@ -183,7 +184,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'a here-document piped into bash through grep', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));

@@ -316,6 +316,18 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       }
       return undefined;
     }
+    case 'heredoc_redirect': {
+      // cat <<EOF | sh: the parser puts the rest of the line, the pipe, inside the redirect.
+      if (child?.type !== 'heredoc_body') return undefined;
+      const stages = kids.filter((k) => k.type === 'pipeline');
+      while (stages.length > 0) {
+        const stage = stages.pop()!;
+        if (stage.type === 'pipeline') stages.push(...stage.children.filter((c): c is ShellNode => c !== null));
+        const shell = readsScriptFromInput(stage, script);
+        if (shell) return `a here-document piped into ${shell}, which runs what it reads`;
+      }
+      return undefined;
+    }
     case 'redirected_statement': {
       // bash <<EOF … EOF: the here-document is the script.
       const shell = child && child.type !== 'command' ? readsScriptFromInput(node, script) : undefined;
