@@ -143,9 +143,14 @@ const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
 /** Words that run the command after them (`command eval …`, `time eval …`). */
 const WRAPPERS = new Set(['command', 'builtin', 'time', 'exec', 'nohup']);
 
+/** A word as the shell reads it once quotes and backslashes are gone: \\eval, 'eval' and "eval" run eval. */
+function unquoted(word: string): string {
+  return word.replace(/\\(.)/gs, '$1').replace(/['"]/g, '');
+}
+
 /** The word a command runs, past wrappers and their options, and the nodes after it. */
 function commandWord(node: ShellNode, script: string): { word: string; rest: ShellNode[] } | undefined {
-  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const text = (n: ShellNode) => unquoted(script.slice(n.startIndex, n.endIndex));
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   const name = kids.find((k) => k.type === 'command_name');
   if (!name) return undefined;
@@ -166,7 +171,7 @@ function readsScriptFromInput(node: ShellNode, script: string): string | undefin
   if (!target || target.type !== 'command') return undefined;
   const run = commandWord(target, script);
   if (!run) return undefined;
-  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => script.slice(n.startIndex, n.endIndex));
+  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => unquoted(script.slice(n.startIndex, n.endIndex)));
   if (SHELLS.has(run.word) && !args.some((a) => /^-[A-Za-z]*c/.test(a)) && args.every((a) => a.startsWith('-'))) return run.word;
   if ((run.word === '.' || run.word === 'source') && args.some((a) => a === '/dev/stdin' || a === '-' || a.startsWith('<('))) return run.word;
   return undefined;
@@ -336,14 +341,14 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     case 'command': {
       const name = kids.find((k) => k.type === 'command_name');
       if (!name || name === child) return undefined;
-      const word = text(name).replace(/^.*\//, '');
+      const word = unquoted(text(name)).replace(/^.*\//, '');
       if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
       const run = commandWord(node, script);
       if (run && run.word !== word && EVALUATING_COMMANDS[run.word]) return EVALUATING_COMMANDS[run.word];
       const stdinShell = readsScriptFromInput(node, script);
       if (stdinShell && child && (child.type === 'herestring_redirect' || child.type === 'process_substitution')) return `the script ${stdinShell} reads`;
       const argNodes = kids.filter((k) => k !== name);
-      const args = argNodes.map(text);
+      const args = argNodes.map((k) => unquoted(text(k)));
       // Only the script after -c is code; the arguments after it ($0, $1…) are data. The
       // shell may be run by another command (sudo sh -c, xargs sh -c, find -exec sh -c), and
       // su and runuser pass the string after -c to a shell.
