@@ -212,21 +212,16 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
     if (node.type === 'command_substitution' || node.type === 'process_substitution') break;
   }
   if (site.context === 'quoted-heredoc') return;
-  if (dialect === 'sh' && site.context === 'ansi') {
+  // Backquotes inside "…" or a here-document: the parser does not see into them (or sees
+  // \" as a quote), so the shell would split and glob what drbook writes there.
+  if (insideNestedBackquotes(path, script, at)) {
     site.context = 'refused';
-    site.refused = "sh has no $'…' quoting (dash reads it as $ and a quoted string)";
-    return;
-  }
-  if (leaf.type === 'variable_name' && !path.some(isArithmetic(script))) {
-    site.context = 'refused';
-    site.refused = 'it stands where the shell expects the name of a variable';
+    site.refused = 'it stands inside backquotes inside double quotes or a here-document, where drbook cannot tell how the shell reads it: write $( ) instead of the backquotes';
     return;
   }
   // A backslash just before the placeholder would escape what drbook writes there.
   if (site.context !== 'single') {
-    let n = 0;
-    while (at - n - 1 >= 0 && script[at - n - 1] === '\\') n++;
-    if (n % 2 === 1) {
+    if (backslashesBefore(script, at) % 2 === 1) {
       site.context = 'refused';
       site.refused = 'a backslash stands just before it and would escape the value';
       return;
@@ -268,6 +263,26 @@ function inCompoundSubscript(element: ShellNode, inner: ShellNode | undefined, s
  * inside a here-document body. The shell evaluates it as arithmetic.
  */
 const misreadArithmetic = (node: ShellNode, script: string) => node.type === 'command_substitution' && script.startsWith('$((', node.startIndex);
+
+function backslashesBefore(script: string, at: number): number {
+  let n = 0;
+  while (at - n - 1 >= 0 && script[at - n - 1] === '\\') n++;
+  return n;
+}
+
+/** Whether `at` is inside backquotes that are themselves inside a "…" string or a here-document body. */
+function insideNestedBackquotes(path: ShellNode[], script: string, at: number): boolean {
+  const outer = path.findIndex((n) => n.type === 'string' || n.type === 'heredoc_body');
+  if (outer < 0) return false;
+  if (path.slice(outer + 1).some((n) => n.type === 'command_substitution' && script[n.startIndex] === '`')) return true;
+  // Backquotes the parser left as text: an odd number of unescaped ones before `at`.
+  let open = false;
+  for (let i = path[outer]!.startIndex; i < at; i++) {
+    if (script[i] === '\\') i++;
+    else if (script[i] === '`') open = !open;
+  }
+  return open;
+}
 
 const isArithmetic = (script: string) => (node: ShellNode) =>
   node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
