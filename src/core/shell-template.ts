@@ -219,6 +219,22 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
     site.refused = 'it stands inside backquotes inside double quotes or a here-document, where drbook cannot tell how the shell reads it: write $( ) instead of the backquotes';
     return;
   }
+  // "${{v}}" would become $$ (the shell's pid) and {…}; ${{v}} a $"…" string.
+  if (site.context !== 'single' && site.context !== 'ansi' && script[at - 1] === '$' && backslashesBefore(script, at - 1) % 2 === 0) {
+    site.context = 'refused';
+    site.refused = 'a $ stands just before it, and the shell would read the two together: write {{name}} alone (drbook puts the value there), or \\$ for a literal $';
+    return;
+  }
+  if (dialect === 'sh' && site.context === 'ansi') {
+    site.context = 'refused';
+    site.refused = "sh has no $'…' quoting (dash reads it as $ and a quoted string)";
+    return;
+  }
+  if (leaf.type === 'variable_name' && !path.some(isArithmetic(script))) {
+    site.context = 'refused';
+    site.refused = 'it stands where the shell expects the name of a variable';
+    return;
+  }
   // A backslash just before the placeholder would escape what drbook writes there.
   if (site.context !== 'single') {
     if (backslashesBefore(script, at) % 2 === 1) {
