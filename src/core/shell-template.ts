@@ -243,9 +243,13 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
       return;
     }
   }
+  // [ x -gt 0 ] and test compare numbers without evaluating them; only [[ ]] evaluates.
+  let singleBracket = false;
   for (let i = 0; i < path.length; i++) {
     const node = path[i]!;
     const child = path[i + 1];
+    if (node.type === 'test_command') singleBracket = !script.startsWith('[[', node.startIndex);
+    if (node.type === 'binary_expression' && singleBracket) continue;
     if (node.type === 'array' && child && inCompoundSubscript(child, path[i + 2], script)) {
       site.integer = 'an array subscript';
       return;
