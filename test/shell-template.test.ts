@@ -153,6 +153,10 @@ const EVALUATING: [string, string][] = [
   ['eval written \\eval', '\\eval echo {{v}}'],
   ["eval written 'eval'", "'eval' echo {{v}}"],
   ['bash -c written "bash"', '"bash" -c "echo {{v}}"'],
+  ['an assignment to a var later read in $(( ))', 'n={{v}}; echo $(( n + 1 ))'],
+  ['an assignment to a var later read in (( ))', 'n="{{v}}"; (( n > 0 )) && echo yes'],
+  ['an assignment to a var later read in [[ -gt ]]', 'local_n={{v}}; [[ $local_n -gt 0 ]] && echo yes'],
+  ['an assignment to a var later read in for (( ))', 'count={{v}}; for (( i = 0; i < count; i++ )); do echo $i; done'],
 ];
 
 /** Look alike, but the value stays data. */
@@ -172,6 +176,7 @@ const PROVEN: [string, string][] = [
   ['array subscript in a compound assignment', 'a=(["$DRBOOK_V_v"]=1)'],
   ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( "$DRBOOK_V_v" + 1 ))\nEOF'],
   ['a here-document piped into sh', 'cat <<EOF | sh\necho $DRBOOK_V_v\nEOF'],
+  ['an assignment to a var later read in $(( ))', 'n="$DRBOOK_V_v"; echo $(( n + 1 ))'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -232,6 +237,12 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
       expect(siteRefusal(sitesOf(template)[0]!, undefined), template).toMatch(/a \$ stands just before it/);
     }
     expect(siteRefusal(sitesOf('echo \\${{v}}')[0]!, undefined)).toBeUndefined();
+  });
+
+  it('a var assigned a placeholder but never read as a number stays data', () => {
+    for (const template of ['n={{v}}; echo "$n"; echo $(( m + 1 ))', 'n={{v}}; for (( i = 0; i < 2; i++ )); do echo "$n"; done']) {
+      for (const site of sitesOf(template)) expect(siteRefusal(site, undefined), template).toBeUndefined();
+    }
   });
 
   it('[ … -gt … ] and test … -eq … compare numbers without evaluating them (unlike [[ ]]): accepted, and the value stays data', () => {
