@@ -73,6 +73,7 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
   const root = parse(script);
   const broken = firstError(root);
   const integers = integerVariables(root, script);
+  for (const [name, where] of arithmeticNames(root, script)) if (!integers.has(name)) integers.set(name, where);
   return refs.map((ref, i) => {
     const site: PlaceholderSite = { name: ref.name, offset: ref.offset, length: ref.length, context: 'word' };
     const mark = marks[i]!;
@@ -86,8 +87,8 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
  * Names given the integer attribute anywhere in the script (`declare -i n`, `local -i n`):
  * the shell evaluates what is later assigned to them as arithmetic (`n={{v}}`).
  */
-function integerVariables(root: ShellNode, script: string): Set<string> {
-  const names = new Set<string>();
+function integerVariables(root: ShellNode, script: string): Map<string, string> {
+  const names = new Map<string, string>();
   const stack: ShellNode[] = [root];
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -95,10 +96,43 @@ function integerVariables(root: ShellNode, script: string): Set<string> {
     if (node.type === 'declaration_command' && kids.some((k) => /^[-][A-Za-z]*i/.test(script.slice(k.startIndex, k.endIndex)))) {
       for (const k of kids) {
         const name = k.type === 'variable_name' ? k : k.type === 'variable_assignment' ? k.children.find((c) => c?.type === 'variable_name') : undefined;
-        if (name) names.add(script.slice(name.startIndex, name.endIndex));
+        if (name) names.set(script.slice(name.startIndex, name.endIndex), 'declared -i');
       }
     }
     stack.push(...kids);
+  }
+  return names;
+}
+
+/**
+ * Names the script reads as numbers ($(( n + 1 )), (( n )), [[ $n -gt 0 ]], for (( )), a[n]):
+ * bash evaluates the value of such a variable as an expression, so a value assigned to one
+ * (`n={{v}}`) is evaluated too. Each with the construct that reads it.
+ */
+function arithmeticNames(root: ShellNode, script: string): Map<string, string> {
+  const names = new Map<string, string>();
+  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const stack: { node: ShellNode; construct: string | undefined; double: boolean }[] = [{ node: root, construct: undefined, double: false }];
+  while (stack.length > 0) {
+    const { node, construct: outer, double } = stack.pop()!;
+    const kids = node.children.filter((c): c is ShellNode => c !== null);
+    let construct = outer;
+    if (construct === undefined) {
+      if (node.type === 'arithmetic_expansion' || misreadArithmetic(node, script)) construct = '$(( ))';
+      else if (node.type === 'compound_statement' && script.startsWith('((', node.startIndex)) construct = '(( ))';
+      else if (node.type === 'c_style_for_statement') construct = 'for (( ))';
+      else if (node.type === 'subscript') construct = 'an array subscript';
+      else if (node.type === 'binary_expression' && double && kids.some((k) => TEST_INTEGER_OPERATORS.has(text(k)))) construct = '[[ … -gt … ]]';
+    }
+    if (construct !== undefined && (node.type === 'variable_name' || node.type === 'word') && /^[A-Za-z_]\w*$/.test(text(node)) && !names.has(text(node))) {
+      names.set(text(node), `which the script reads as a number in ${construct}`);
+    }
+    const inDouble = node.type === 'test_command' ? script.startsWith('[[', node.startIndex) : double;
+    for (const kid of kids) {
+      // The body of a for (( )) is not part of its arithmetic.
+      const bodyOfFor = node.type === 'c_style_for_statement' && (kid.type === 'do_group' || kid.type === 'compound_statement');
+      stack.push({ node: kid, construct: bodyOfFor ? outer : construct, double: inDouble });
+    }
   }
   return names;
 }
@@ -177,7 +211,7 @@ function readsScriptFromInput(node: ShellNode, script: string): string | undefin
   return undefined;
 }
 
-function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Set<string>): void {
+function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Map<string, string>): void {
   const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
   const leaf = path[path.length - 1]!;
   if (path.some((n) => n.type === 'comment')) {
@@ -308,7 +342,7 @@ const isArithmetic = (script: string) => (node: ShellNode) =>
   node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
-function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Set<string>): string | 'not-posix' | undefined {
+function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Map<string, string>): string | 'not-posix' | undefined {
   const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   if (misreadArithmetic(node, script)) return '$(( ))';
@@ -324,7 +358,8 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     }
     case 'variable_assignment': {
       const name = kids.find((k) => k.type === 'variable_name');
-      return name && name !== child && integers.has(text(name)) ? `an assignment to ${text(name)}, declared -i` : undefined;
+      const why = name && name !== child ? integers.get(text(name)) : undefined;
+      return why ? `an assignment to ${text(name!)}, ${why}` : undefined;
     }
     case 'compound_statement':
       return script.startsWith('((', node.startIndex) ? '(( ))' : undefined;
