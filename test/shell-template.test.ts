@@ -64,6 +64,7 @@ const CONTEXTS: Context[] = [
   { name: 'here-document <<- with tabs', run: 'cat <<-EOF\n\t{{v}}\n\tEOF', out: (v) => `${v}\n`, shells: BOTH },
   { name: 'command substitution', run: 'x=$(printf %s {{v}}; echo .); printf %s "${x%.}"', out: (v) => v, shells: BOTH },
   { name: 'backticks', run: 'x=`printf %s {{v}}; echo .`; printf %s "${x%.}"', out: (v) => v, shells: BOTH },
+  { name: 'backticks inside double quotes', run: 'printf %s "<`printf %s {{v}}; echo .`>"', out: (v) => `<${v}.>`, shells: ['bash'] },
   { name: 'quotes inside $() inside quotes', run: 'printf %s "$(printf %s "{{v}}"; echo .)"', out: (v) => `${v}.`, shells: BOTH },
   { name: 'assignment', run: 'x={{v}}; printf %s "$x"', out: (v) => v, shells: BOTH },
   { name: 'default of an expansion in quotes', run: 'printf %s "${unset_var:-{{v}}}"', out: (v) => v, shells: BOTH },
@@ -228,8 +229,8 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
       const refusals = sitesOf(template).map((s) => siteRefusal(s, undefined));
       expect(refusals[0], template).toMatch(/backquotes.*\$\( \)/);
     }
-    // Outside of those, backquotes are parsed like $( ): accepted (see CONTEXTS).
-    expect(siteRefusal(sitesOf('x=`printf %s {{v}}`')[0]!, undefined)).toBeUndefined();
+    // Elsewhere, and in double quotes without \" or \\ inside them, the parser reads backquotes as the shell does: accepted (see CONTEXTS).
+    for (const template of ['x=`printf %s {{v}}`', 'echo "`printf %s {{v}}`"']) expect(siteRefusal(sitesOf(template)[0]!, undefined), template).toBeUndefined();
   });
 
   it('a $ just before a placeholder (${{v}}, "${{v}}") would make $$ or $"…" of it: refused', () => {

@@ -119,7 +119,7 @@ function arithmeticNames(root: ShellNode, script: string): Map<string, string> {
     let construct = outer;
     if (construct === undefined) {
       if (node.type === 'arithmetic_expansion' || misreadArithmetic(node, script)) construct = '$(( ))';
-      else if (node.type === 'compound_statement' && script.startsWith('((', node.startIndex)) construct = '(( ))';
+      else if (node.type === 'compound_statement' && opens(script, node, '((')) construct = '(( ))';
       else if (node.type === 'c_style_for_statement') construct = 'for (( ))';
       else if (node.type === 'subscript') construct = 'an array subscript';
       else if (node.type === 'binary_expression' && double && kids.some((k) => TEST_INTEGER_OPERATORS.has(text(k)))) construct = '[[ … -gt … ]]';
@@ -127,7 +127,7 @@ function arithmeticNames(root: ShellNode, script: string): Map<string, string> {
     if (construct !== undefined && (node.type === 'variable_name' || node.type === 'word') && /^[A-Za-z_]\w*$/.test(text(node)) && !names.has(text(node))) {
       names.set(text(node), `which the script reads as a number in ${construct}`);
     }
-    const inDouble = node.type === 'test_command' ? script.startsWith('[[', node.startIndex) : double;
+    const inDouble = node.type === 'test_command' ? opens(script, node, '[[') : double;
     for (const kid of kids) {
       // The body of a for (( )) is not part of its arithmetic.
       const bodyOfFor = node.type === 'c_style_for_statement' && (kid.type === 'do_group' || kid.type === 'compound_statement');
@@ -282,7 +282,7 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   for (let i = 0; i < path.length; i++) {
     const node = path[i]!;
     const child = path[i + 1];
-    if (node.type === 'test_command') singleBracket = !script.startsWith('[[', node.startIndex);
+    if (node.type === 'test_command') singleBracket = !opens(script, node, '[[');
     if (node.type === 'binary_expression' && singleBracket) continue;
     if (node.type === 'array' && child && inCompoundSubscript(child, path[i + 2], script)) {
       site.integer = 'an array subscript';
@@ -316,7 +316,14 @@ function inCompoundSubscript(element: ShellNode, inner: ShellNode | undefined, s
  * `$(( ))` read by the parser as `$( ( ) )`, a command substitution of a subshell: it does so
  * inside a here-document body. The shell evaluates it as arithmetic.
  */
-const misreadArithmetic = (node: ShellNode, script: string) => node.type === 'command_substitution' && script.startsWith('$((', node.startIndex);
+const misreadArithmetic = (node: ShellNode, script: string) => node.type === 'command_substitution' && opens(script, node, '$((');
+
+/** Whether a node's text starts with `prefix` (the parser may start a node at the blank before it). */
+function opens(script: string, node: ShellNode, prefix: string): boolean {
+  let i = node.startIndex;
+  while (i < node.endIndex && (script[i] === ' ' || script[i] === '\t')) i++;
+  return script.startsWith(prefix, i);
+}
 
 function backslashesBefore(script: string, at: number): number {
   let n = 0;
@@ -324,11 +331,16 @@ function backslashesBefore(script: string, at: number): number {
   return n;
 }
 
-/** Whether `at` is inside backquotes that are themselves inside a "…" string or a here-document body. */
+/**
+ * Whether `at` is inside backquotes inside a "…" string or a here-document body in a way the
+ * parser misreads: backquotes it left as text (it does in a here-document), or backquotes in
+ * a string whose text holds \" or \\, which the shell unescapes before it reads the command.
+ */
 function insideNestedBackquotes(path: ShellNode[], script: string, at: number): boolean {
   const outer = path.findIndex((n) => n.type === 'string' || n.type === 'heredoc_body');
   if (outer < 0) return false;
-  if (path.slice(outer + 1).some((n) => n.type === 'command_substitution' && script[n.startIndex] === '`')) return true;
+  const parsed = path.slice(outer + 1).find((n) => n.type === 'command_substitution' && opens(script, n, '`'));
+  if (parsed) return /\\["\\]/.test(script.slice(parsed.startIndex, parsed.endIndex));
   // Backquotes the parser left as text: an odd number of unescaped ones before `at`.
   let open = false;
   for (let i = path[outer]!.startIndex; i < at; i++) {
@@ -339,7 +351,7 @@ function insideNestedBackquotes(path: ShellNode[], script: string, at: number): 
 }
 
 const isArithmetic = (script: string) => (node: ShellNode) =>
-  node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
+  node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && opens(script, node, '(('));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
 function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Map<string, string>): string | 'not-posix' | undefined {
@@ -362,11 +374,11 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       return why ? `an assignment to ${text(name!)}, ${why}` : undefined;
     }
     case 'compound_statement':
-      return script.startsWith('((', node.startIndex) ? '(( ))' : undefined;
+      return opens(script, node, '((') ? '(( ))' : undefined;
     case 'c_style_for_statement':
       return child && child.type !== 'do_group' && child.type !== 'compound_statement' ? 'for (( ))' : undefined;
     case 'test_command': {
-      const double = script.startsWith('[[', node.startIndex);
+      const double = opens(script, node, '[[');
       if (double && dialect === 'sh') return 'not-posix';
       return undefined;
     }
