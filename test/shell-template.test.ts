@@ -158,6 +158,11 @@ const EVALUATING: [string, string][] = [
   ['an assignment to a var later read in (( ))', 'n="{{v}}"; (( n > 0 )) && echo yes'],
   ['an assignment to a var later read in [[ -gt ]]', 'local_n={{v}}; [[ $local_n -gt 0 ]] && echo yes'],
   ['an assignment to a var later read in for (( ))', 'count={{v}}; for (( i = 0; i < count; i++ )); do echo $i; done'],
+  ['a name given to declare', 'declare {{v}}=1; echo ok'],
+  ['a name given to local', 'f() { local {{v}}=1; }; f'],
+  ['compgen -W', 'compgen -W {{v}} a'],
+  ['BASH_ENV of a bash', 'BASH_ENV={{v}} bash -c true'],
+  ['BASH_ENV through env', 'env BASH_ENV={{v}} bash -c true'],
 ];
 
 /** Look alike, but the value stays data. */
@@ -178,6 +183,9 @@ const PROVEN: [string, string][] = [
   ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( "$DRBOOK_V_v" + 1 ))\nEOF'],
   ['a here-document piped into sh', 'cat <<EOF | sh\necho $DRBOOK_V_v\nEOF'],
   ['an assignment to a var later read in $(( ))', 'n="$DRBOOK_V_v"; echo $(( n + 1 ))'],
+  ['a name given to declare', 'declare "$DRBOOK_V_v"=1'],
+  ['compgen -W', 'compgen -W "$DRBOOK_V_v" a'],
+  ['BASH_ENV of a bash', 'BASH_ENV="$DRBOOK_V_v" bash /dev/null'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -190,7 +198,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'a here-document piped into bash through grep', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'a here-document piped into bash through grep', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"', 'a name given to declare', 'a name given to local', 'compgen -W', 'BASH_ENV of a bash', 'BASH_ENV through env'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
