@@ -90,7 +90,7 @@ export function loadShellParse(): Promise<ShellParse> {
 }
 
 /** Bumped when the analysis changes, so old cache entries are not read. */
-const CACHE_VERSION = 'v3';
+const CACHE_VERSION = 'v4';
 
 function cacheDir(): string {
   return join(stateHome(), 'cache', 'shell-sites');

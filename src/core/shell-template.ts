@@ -172,7 +172,11 @@ const EVALUATING_COMMANDS: Record<string, string> = {
   mapfile: 'mapfile (its argument names an array)',
   readarray: 'readarray (its argument names an array)',
   getopts: 'getopts (its arguments name variables)',
+  // Its -W word list is expanded, command substitutions included.
+  compgen: 'compgen (it expands its word list)',
 };
+/** Variables whose value bash reads as code: a file name it expands (BASH_ENV, ENV), prompts it expands. */
+const CODE_VARIABLES = /^(BASH_ENV|ENV|PS[0-4]|PROMPT_COMMAND)(=|$)/;
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
 /** Words that run the command after them (`command eval …`, `time eval …`). */
 const WRAPPERS = new Set(['command', 'builtin', 'time', 'exec', 'nohup']);
@@ -370,6 +374,7 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     }
     case 'variable_assignment': {
       const name = kids.find((k) => k.type === 'variable_name');
+      if (name && name !== child && CODE_VARIABLES.test(text(name))) return `an assignment to ${text(name)}, which bash expands as code`;
       const why = name && name !== child ? integers.get(text(name)) : undefined;
       return why ? `an assignment to ${text(name!)}, ${why}` : undefined;
     }
@@ -392,7 +397,10 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       return 'unset';
     case 'declaration_command': {
       const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
-      return flags.length > 0 ? `${text(kids[0]!)} ${text(flags[0]!)}` : undefined;
+      if (flags.length > 0) return `${text(kids[0]!)} ${text(flags[0]!)}`;
+      // A name (declare {{v}}=1): a subscript in it, a[$(cmd)], is evaluated.
+      if (child && child !== kids[0] && child.type !== 'variable_assignment' && !/^[-+]/.test(text(child))) return `${text(kids[0]!)} (its arguments name variables)`;
+      return undefined;
     }
     case 'pipeline': {
       // A value piped into a shell that reads its script from the pipe.
@@ -443,6 +451,7 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
         if (flag >= 0 && argNodes[w + flag + 1] === child) return `${base} -c`;
       }
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
+      if (run?.word === 'env' && child && CODE_VARIABLES.test(unquoted(text(child)))) return `${unquoted(text(child)).split('=')[0]} of the command env runs, which bash expands as code`;
       return undefined;
     }
   }
