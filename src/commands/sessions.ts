@@ -1,4 +1,4 @@
-import { visible } from '../core/visible.js';
+import { visibleJson, visibleLine } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
@@ -22,7 +22,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const home = stateHome();
   const sessions = listSessions(home);
   if (options.json) {
-    process.stdout.write(JSON.stringify(sessions, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(sessions, null, 2)) + '\n');
     return ExitCode.ok;
   }
   if (sessions.length === 0) {
@@ -33,7 +33,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const zone = new ZoneClock(local.tz, local.tzOffsetMinutes);
   const c = makeChalk();
   // Every cell comes from a journal: shown, never obeyed by the terminal.
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visible));
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visibleLine));
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
@@ -84,7 +84,7 @@ export async function runVerify(session: string | undefined, options: { json?: b
     journal = readSessionJournal(path);
   } catch (error) {
     if (!(error instanceof JournalRefused)) throw error;
-    if (options.json) process.stdout.write(JSON.stringify({ session: id, journal: path, ok: false, refused: error.message }, null, 2) + '\n');
+    if (options.json) process.stdout.write(visibleJson(JSON.stringify({ session: id, journal: path, ok: false, refused: error.message }, null, 2)) + '\n');
     else process.stdout.write(`${error.message}\n`);
     return ExitCode.failed;
   }
@@ -101,7 +101,7 @@ export async function runVerify(session: string | undefined, options: { json?: b
     ...(loose.length > 0 ? { writableByOthers: loose } : {}),
   };
   if (options.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(result, null, 2)) + '\n');
   } else {
     for (const warning of journal.warnings) process.stderr.write(warning + '\n');
     if (check.ok) {
