@@ -339,7 +339,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const refusal = site && siteRefusal(site, patternOf(ref.name));
         // Refused already (eval, the script of sh -c): the error says more than the hint.
         const far = refusal ? undefined : reparsed.find((r) => r.offset === ref.offset);
-        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
+        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
       }
@@ -494,6 +494,13 @@ function compileRegex(source: string, path: PathSegment[], label: string, report
     report('error', path, `${label}: invalid regular expression: ${oneLine(error).replace(/^Invalid regular expression: /, '')}`);
     return undefined;
   }
+}
+
+/** How to pass a value to a command that parses its arguments again. */
+function farSideFix(via: string, name: string): string {
+  const env = `env: { V: "{{${name}}}" }`;
+  if (via === 'ssh') return `quote it for the far side, ${env} and ssh host "cmd $(printf %q "$V")" (an environment variable alone does not cross ssh), or give the var a pattern that admits no shell characters`;
+  return `pass it through ${env} and write '"$V"' inside single quotes there (${via} 'cmd "$V"'), so that the far side reads the variable, not its value`;
 }
 
 function laterCapture(capturedAt: number[] | undefined, index: number): string {
