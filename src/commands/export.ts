@@ -17,6 +17,7 @@ import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
+import { readDriverLock } from '../adapters/file-lock.js';
 import { maskEvents, maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { visible, visibleJson } from '../core/visible.js';
 
@@ -59,7 +60,7 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail }));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
@@ -105,9 +106,14 @@ function otherSessions(home: string, exclude: string, runbookId: string): DrillS
   return out;
 }
 
+/** Whether a live drbook drives the session now: its status is running, as `sessions` says. */
+function drivenNow(home: string, id: string): boolean {
+  return readDriverLock(sessionJournalPath(home, id))?.alive === true;
+}
+
 function trySummary(home: string, id: string): DrillSummary | undefined {
   try {
-    return summarizeDrill(readSessionJournal(sessionJournalPath(home, id)).events);
+    return summarizeDrill(readSessionJournal(sessionJournalPath(home, id)).events, drivenNow(home, id));
   } catch {
     return undefined;
   }
