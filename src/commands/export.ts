@@ -17,6 +17,8 @@ import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
+import { notifyStatus } from '../adapters/notify/session-notifier.js';
+import type { NotifiedSink } from '../core/export/report.js';
 
 export interface ExportOptions {
   /** md (default) or json. */
@@ -50,13 +52,23 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail: (log) => readLogTail(sessionOutputDir(home, id), log) }));
+    const notify = sentTo(sessionJournalPath(home, id));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail: (log) => readLogTail(sessionOutputDir(home, id), log), notify }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
   if (options.output === undefined || options.output === '-') process.stdout.write(text);
   else writeAtomically(options.output, text);
   return ExitCode.ok;
+}
+
+/** Which notification sinks received the timeline (only a session whose walk had sinks has any). */
+function sentTo(journalPath: string): NotifiedSink[] {
+  try {
+    return notifyStatus(journalPath).map(({ sink, type, selected, sent, waiting, stopped }) => ({ sink, type, selected, sent, waiting, ...(stopped ? { stopped } : {}) }));
+  } catch {
+    return [];
+  }
 }
 
 function parseFormat(format: string | undefined): Format {

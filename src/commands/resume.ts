@@ -11,6 +11,8 @@ import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySes
 import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
+import { startNotifier } from '../adapters/notify/start.js';
+import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
@@ -68,6 +70,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     throw error;
   }
   let resumed = false;
+  let notifier: WalkNotifier | undefined;
   try {
     const parsed = readSessionJournal(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
@@ -164,6 +167,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
       if (outcome) finished.set(replay.currentStep.step, outcome);
     }
 
+    notifier = await startNotifier({ runbook, journal, sessionId: id, mode: started.mode, home, say: (line) => ui.warn(line) });
     const walk = new Walk(
       {
         runbook,
@@ -198,6 +202,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     process.stderr.write(`\nPaused${resumed ? '' : ' before resuming: nothing was journaled'}. Next: drbook resume ${id}\n`);
     return ExitCode.paused;
   } finally {
+    await notifier?.stop();
     lock.release();
     journal.close();
   }
@@ -537,7 +542,7 @@ async function settleFinishedWork(stepId: string, events: readonly JournalEvent[
     }
   }
   if (from === -1) return undefined;
-  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'milestone' && e.type !== 'evidence' && e.type !== 'session.resumed' && e.type !== 'session.paused');
+  const since = events.slice(from + 1).filter((e) => e.type !== 'note' && e.type !== 'milestone' && e.type !== 'evidence' && !e.type.startsWith('notify.') && e.type !== 'session.resumed' && e.type !== 'session.paused');
   const confirmedYes = (list: readonly JournalEvent[]) => list.some((e) => e.type === 'decision' && e.step === stepId && e.answer === 'yes');
   const label = `[${step.index + 1}/${runbook.steps.length}] ${step.title}`;
   const startedAt = Date.parse(events[from]!.ts);

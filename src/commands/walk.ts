@@ -12,6 +12,8 @@ import { visibleUi } from '../core/visible-ui.js';
 import { conditionVarsWithoutValue, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
+import { startNotifier } from '../adapters/notify/start.js';
+import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { errnoText } from '../adapters/file-text.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { shellSites } from '../adapters/shell-parser.js';
@@ -78,6 +80,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     abandonEmptySession(journal);
     throw error;
   }
+  let notifier: WalkNotifier | undefined;
   try {
     for (const name of vars.names()) {
       const entry = vars.entry(name)!;
@@ -85,6 +88,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     }
     const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
+    notifier = await startNotifier({ runbook, journal, sessionId, mode, home, say: (line) => ui.warn(line) });
     const walk = new Walk(
       {
         runbook,
@@ -111,6 +115,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     }
     return exitCodeOf(result);
   } finally {
+    await notifier?.stop();
     lock.release();
     journal.close();
   }

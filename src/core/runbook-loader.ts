@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { checkNotifyList } from './notify/check.js';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
@@ -125,6 +126,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.path[0] === 'drbook') continue; // checkVersion says it better
+      if (issue.path[0] === 'notify' && issue.path.length > 1) continue; // checkNotifyList words these, as for config.yml
       reportIssue(issue as SchemaIssue, [], report);
     }
   }
@@ -398,6 +400,9 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
+  if (Array.isArray(raw.notify)) {
+    for (const p of checkNotifyList(raw.notify).problems) report(p.severity, ['notify', ...p.path], p.message, p.target);
+  }
   if (typeof raw.recovery_point === 'string') {
     const name = raw.recovery_point;
     if (declared.has(name)) used.add(name);
@@ -551,6 +556,7 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
   }
   if (doc.rpo !== undefined) runbook.rpo = doc.rpo;
   if (doc.recovery_point !== undefined) runbook.recoveryPoint = doc.recovery_point;
+  if (doc.notify !== undefined) runbook.notify = doc.notify;
   return runbook;
 }
 
@@ -599,7 +605,7 @@ function singleLine(message: string): string {
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
-  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps'],
+  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps', 'notify'],
   step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
   until: ['interval', 'timeout'],
   undo: ['run', 'confirm'],

@@ -147,6 +147,8 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
     // An undo walks back over a session, after its end too: it does not change where the
     // walk is or how it ended (its own events say how the undo went).
     if (event.type.startsWith('undo.')) continue;
+    // A notification sink's failure is journaled from the sender, during the walk or after it.
+    if (event.type.startsWith('notify.')) continue;
     // So do milestones marked and evidence attached with drbook mark / attach.
     if ((event.type === 'milestone' && event.source === 'cli') || event.type === 'evidence') continue;
     replay.lastDriverEvent = event;
