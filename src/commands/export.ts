@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { ParsedJournal } from '../core/journal-parse.js';
@@ -17,7 +17,7 @@ import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
-import { notifyStatus } from '../adapters/notify/session-notifier.js';
+import { cursorPath } from '../adapters/notify/cursor-file.js';
 import type { NotifiedSink } from '../core/export/report.js';
 
 export interface ExportOptions {
@@ -52,7 +52,7 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
-    const notify = sentTo(sessionJournalPath(home, id));
+    const notify = await sentTo(sessionJournalPath(home, id));
     const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail: (log) => readLogTail(sessionOutputDir(home, id), log), notify }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
@@ -63,8 +63,10 @@ export async function runExport(session: string | undefined, options: ExportOpti
 }
 
 /** Which notification sinks received the timeline (only a session whose walk had sinks has any). */
-function sentTo(journalPath: string): NotifiedSink[] {
+async function sentTo(journalPath: string): Promise<NotifiedSink[]> {
+  if (!existsSync(cursorPath(journalPath))) return [];
   try {
+    const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
     return notifyStatus(journalPath).map(({ sink, type, selected, sent, waiting, stopped }) => ({ sink, type, selected, sent, waiting, ...(stopped ? { stopped } : {}) }));
   } catch {
     return [];

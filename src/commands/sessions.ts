@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { visible } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
@@ -7,7 +8,7 @@ import { isResumable, type SessionSummary } from '../core/session-summary.js';
 import { readSessionJournal } from '../adapters/file-journal.js';
 import { listSessions, looseModes, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
-import { notifyStatus } from '../adapters/notify/session-notifier.js';
+import { cursorPath } from '../adapters/notify/cursor-file.js';
 import { localZone } from '../adapters/system.js';
 
 export interface SessionsOptions {
@@ -23,7 +24,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const home = stateHome();
   const sessions = listSessions(home);
   // Per sink, the events still waiting: only sessions whose walk had notification sinks.
-  const notify = new Map(sessions.map((s) => [s.id, sinkWaiting(home, s.id)]));
+  const notify = await sinkWaiting(home, sessions.map((s) => s.id));
   if (options.json) {
     process.stdout.write(JSON.stringify(sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)), null, 2) + '\n');
     return ExitCode.ok;
@@ -55,15 +56,25 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   return ExitCode.ok;
 }
 
-function sinkWaiting(home: string, id: string): { sink: string; waiting: number; stopped?: string }[] {
-  try {
-    return notifyStatus(sessionJournalPath(home, id)).map((n) => ({ sink: n.sink, waiting: n.waiting, ...(n.stopped ? { stopped: n.stopped } : {}) }));
-  } catch {
-    return [];
+type SinkWaiting = { sink: string; waiting: number; stopped?: string }[];
+
+/** Loaded only when a session had sinks (a cursor file beside its journal): `sessions` stays quick without. */
+async function sinkWaiting(home: string, ids: string[]): Promise<Map<string, SinkWaiting>> {
+  const out = new Map<string, SinkWaiting>(ids.map((id) => [id, []]));
+  const withSinks = ids.filter((id) => existsSync(cursorPath(sessionJournalPath(home, id))));
+  if (withSinks.length === 0) return out;
+  const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
+  for (const id of withSinks) {
+    try {
+      out.set(id, notifyStatus(sessionJournalPath(home, id)).map((n) => ({ sink: n.sink, waiting: n.waiting, ...(n.stopped ? { stopped: n.stopped } : {}) })));
+    } catch {
+      // An unreadable cursor or journal: `sessions` lists what it can.
+    }
   }
+  return out;
 }
 
-function notifyText(sinks: { sink: string; waiting: number; stopped?: string }[]): string {
+function notifyText(sinks: SinkWaiting): string {
   return sinks.map((n) => `${n.sink} ${n.waiting > 0 ? `${n.waiting} waiting` : 'sent'}${n.stopped ? ' (stopped)' : ''}`).join(', ');
 }
 
