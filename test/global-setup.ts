@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { codeCacheAccepted } from './helpers/code-cache.js';
+import { tmuxAvailable } from './helpers/tmux.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,6 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  * dist/ fresh.
  */
 export default function setup(): void {
+  // CI sets this: there, a missing tmux must fail the run rather than skip the terminal tests.
+  if (process.env.DRBOOK_REQUIRE_TMUX === '1' && !tmuxAvailable()) {
+    throw new Error('DRBOOK_REQUIRE_TMUX=1 but tmux is not on PATH: the terminal tests cannot run');
+  }
   const built = [join(root, 'dist', 'main.js'), join(root, 'dist', 'drbook.cjs')];
   const newest = Math.max(newestSource(join(root, 'src')), statSync(join(root, 'scripts', 'build-bin.mjs')).mtimeMs);
   const fresh = built.every((file) => existsSync(file) && statSync(file).mtimeMs >= newest);

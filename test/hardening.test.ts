@@ -617,9 +617,11 @@ describe('odd commands in a walk', () => {
     });
     const result = await w.run(['run', 'odd-output', '--yes'], { HARDENING_DAEMON_PID: pidFile });
     expectClean(result, 0, /Run completed: 4 done/);
-    // The daemon holds drbook's pipes open for 30 s; drbook must not wait for it.
-    expect(result.ms).toBeLessThan(8_000);
+    // The daemon holds drbook's pipes open for 30 s; drbook must not wait for it: it is
+    // still alive when drbook has already returned.
     expect(existsSync(pidFile)).toBe(true);
+    const daemon = Number(readFileSync(pidFile, 'utf8').trim());
+    expect(() => process.kill(daemon, 0)).not.toThrow();
 
     const [journal] = allJournalsWhole(w.home);
     const finished = journal!.events.filter((e) => e.type === 'step.finished');

@@ -333,9 +333,9 @@ describe('FileJournal', () => {
     const j = FileJournal.create(freshHome(), 's');
     const dead = spawnSync(process.execPath, ['-e', '0']).pid;
     writeFileSync(appendLockPath(j.path), JSON.stringify({ pid: dead, host: hostname(), since: new Date().toISOString() }));
-    const t0 = Date.now();
+    // A holder believed alive would be waited for until the stale age (minutes), far past
+    // this test's timeout: returning at all shows the dead holder's lock was broken at once.
     j.append(note('past a dead holder'));
-    expect(Date.now() - t0).toBeLessThan(1000);
 
     // A live holder (this very process, as far as the file says) that has held it too long.
     writeFileSync(appendLockPath(j.path), JSON.stringify({ pid: process.pid, host: hostname(), since: new Date().toISOString() }));

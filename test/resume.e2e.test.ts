@@ -153,7 +153,6 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
     const resumed = all[resumedAt] as Extract<JournalEvent, { type: 'session.resumed' }>;
     expect(resumed.step).toBe('restore'); // shown, and paused at its question
     expect(resumed.gapMs).toBeGreaterThanOrEqual(0);
-    expect(resumed.gapMs).toBeLessThan(60_000);
     // The gap runs from the pause, not from the note written during it: it is the time
     // from the pause to the resume, give or take the moment between measuring and writing.
     const pausedMs = Date.parse(all[pausedAt]!.ts);
