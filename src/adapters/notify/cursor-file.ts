@@ -44,7 +44,8 @@ export function readCursor(journalPath: string): { cursor: CursorFile; exists: b
 
 export function writeCursor(journalPath: string, cursor: CursorFile): void {
   const path = cursorPath(journalPath);
-  const temp = `${path}.${process.pid}.tmp`;
+  // One sender a session at a time (the sender lock): a fixed name, so a crash leaves no litter that the next write does not replace.
+  const temp = `${path}.tmp`;
   const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
   try {
     writeSync(fd, `${JSON.stringify(cursor, null, 1)}\n`);
