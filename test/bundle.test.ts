@@ -9,9 +9,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localLinks, planDocNames, rewriteDocPaths } from '../src/commands/bundle.js';
 import { VERSION } from '../src/version.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,76 +84,6 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-describe('doc names in docs/', () => {
-  it('keeps file names, and adds parent directories only where names collide', () => {
-    const names = planDocNames(['/r/docs/ansible.md', '/r/docs/mail/backups.md', '/r/wiki/dns/backups.md', '/r/x/a/notes.md', '/r/y/a/notes.md']);
-    expect([...names.values()]).toEqual(['ansible.md', 'mail/backups.md', 'dns/backups.md', 'x/a/notes.md', 'y/a/notes.md']);
-  });
-
-  it('tells names apart case-insensitively (a FAT stick), as a file never also a directory, and safe for FAT', () => {
-    const names = planDocNames(['/r/Mail/Backups.md', '/r/mail/backups.md', '/r/docs/dns', '/r/a/dns/x.md', '/r/b/mail/x.md', '/r/odd/a:b?#c.md']);
-    expect(names.get('/r/Mail/Backups.md')).toBe('Backups.md');
-    expect(names.get('/r/mail/backups.md')).toBe('backups-2.md');
-    expect(names.get('/r/docs/dns')).toBe('dns-2');
-    expect(names.get('/r/a/dns/x.md')).toBe('dns/x.md');
-    expect(names.get('/r/b/mail/x.md')).toBe('mail/x.md');
-    expect(names.get('/r/odd/a:b?#c.md')).toBe('a_b__c.md');
-  });
-});
-
-describe('rewriting doc paths in the YAML', () => {
-  const text = [
-    '# top comment',
-    'drbook: 1',
-    'title: T',
-    'docs:',
-    '  # a comment above',
-    '  a:',
-    '    title: A',
-    '    path: ../docs/a.md#restore   # trailing comment',
-    "  b: { title: B, path: 'b b.md' }",
-    '  c: {title: C, path: "c.md"}',
-    '  d: &shared',
-    '    title: D',
-    '    path: d.md',
-    'steps:',
-    '  - id: s',
-    '    title: S',
-    '    docs:',
-    '      - a',
-    '      - { title: Inline, path: inline.md#top }',
-    '      - *shared',
-    '',
-  ].join('\n');
-
-  it('changes only the path values, keeping comments, layout, quoting and anchors', () => {
-    const out = rewriteDocPaths(text, (v) => `../docs/new-${v.replace(/^\.\.\/docs\//, '').replace(/ /g, '_')}`);
-    expect(out).toBe(
-      text
-        .replace('path: ../docs/a.md#restore   #', 'path: ../docs/new-a.md#restore   #')
-        .replace("path: 'b b.md'", "path: '../docs/new-b_b.md'")
-        .replace('path: "c.md"', 'path: "../docs/new-c.md"')
-        .replace('path: d.md', 'path: ../docs/new-d.md')
-        .replace('path: inline.md#top', 'path: ../docs/new-inline.md#top'),
-    );
-  });
-
-  it('quotes a value that would not be a safe plain scalar', () => {
-    const out = rewriteDocPaths(text, (v) => (v === 'c.md' ? undefined : `../docs/with space, comma {x}.md`));
-    const data = parseYaml(out) as { docs: Record<string, { path: string }> };
-    expect(data.docs.a!.path).toBe('../docs/with space, comma {x}.md');
-    expect(data.docs.b!.path).toBe('../docs/with space, comma {x}.md');
-    expect(data.docs.c!.path).toBe('c.md');
-  });
-});
-
-describe('local links inside docs', () => {
-  it('lists relative links and images, not URLs or anchors', () => {
-    const md = '![net](img/net.png) [wiki](https://w.example) [here](#top) [next](other.md#x)\n[ref]: ./ref.md\n<img src="pic.jpg"> [m](mailto:a@b)';
-    expect(localLinks(md)).toEqual(['img/net.png', 'other.md', './ref.md', 'pic.jpg']);
-  });
-});
 
 describe('drbook bundle', () => {
   it('bundles runbooks and docs into a dir whose drbook.mjs runs with only node, anywhere', () => {
@@ -364,7 +292,9 @@ describe('drbook bundle', () => {
     const second = node([join(out, 'drbook.mjs'), 'bundle', '-o', join(work, 'second')], elsewhere);
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('copied from the running');
-    expect(readFileSync(join(work, 'second', 'drbook.mjs'))).toEqual(readFileSync(join(out, 'drbook.mjs')));
+    // By hash: a deep equality over the 4.6 MB file's bytes took most of a minute on a busy machine.
+    const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    expect(sha(join(work, 'second', 'drbook.mjs'))).toBe(sha(join(out, 'drbook.mjs')));
   });
 });
 

@@ -24,4 +24,11 @@ describe('README', () => {
     expect(readme).toContain('npm install && npx drbook rehearse mail-server');
     expect(readme).toContain('npm install && npm test');
   });
+
+  it('shows a real recovery with one command, which package.json defines', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    expect(readme).toMatch(/^## See a real recovery\n[\s\S]*?```sh\nnpm install && npm run drill\n```/m);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.drill).toBe('bash scripts/drill.sh');
+  });
 });

@@ -4,9 +4,14 @@
  * the docs root (by default the runbooks directory's parent). A doc path such as
  * `../../../etc/passwd`, `/etc/shadow` or a symlink to it is refused, named.
  */
-import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
-import { errnoText } from './file-text.js';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join, relative, resolve, sep } from 'node:path';
+import { parseDocument } from 'yaml';
+import { docPathNodes, lineCol } from '../core/bundle/doc-paths.js';
+import { isLeftoverName, SINGLE_FILE, SUMS } from '../core/bundle/layout.js';
+import { DrbookError, ExitCode } from '../core/errors.js';
+import { resolveDocPath } from '../core/runbook-loader.js';
+import { displayPath, errnoText } from './file-text.js';
 
 export interface BundleRoots {
   /** Real paths (symlinks resolved). */
@@ -133,4 +138,60 @@ export function planCompanions(sourceDir: string, roots: BundleRoots, excluded: 
   const start = realpathSync(sourceDir);
   walk(start, '', false, new Set([start]));
   return plan;
+}
+
+export interface BundleSource {
+  file: string;
+  text: string;
+  mode: number;
+}
+
+export interface BundlePlan {
+  sourceDir: string;
+  roots: BundleRoots;
+  sources: BundleSource[];
+  /** Each doc path a runbook names (absolute, without its anchor), resolved. */
+  docs: Map<string, ResolvedSource>;
+  companions: CompanionPlan;
+  /** One line per doc or file that cannot be bundled, with where it is named: nothing may be written then. */
+  problems: string[];
+}
+
+/**
+ * Reads every runbook and resolves every doc and companion file, before anything is
+ * written. A doc or a symlink that leads outside the runbooks directory and the docs root is
+ * a problem naming it (all of them are listed). `out` and anything that is a bundle or a
+ * bundle's leftover are never companions, so a bundle made inside the runbooks directory
+ * does not copy itself.
+ */
+export function planBundle(files: string[], sourceDir: string, docsRootOption: string | undefined, out: string): BundlePlan {
+  let roots: BundleRoots;
+  try {
+    roots = bundleRoots(sourceDir, docsRootOption);
+  } catch (error) {
+    throw new DrbookError(`the docs root ${displayPath(docsRootOption ?? resolve(sourceDir, '..'))}: ${errnoText(error)}`, ExitCode.usage);
+  }
+  const problems: string[] = [];
+  const docs = new Map<string, ResolvedSource>();
+  const sources = files.map((file) => {
+    const text = readFileSync(file, 'utf8');
+    for (const node of docPathNodes(parseDocument(text))) {
+      const value = String(node.value);
+      const ref = resolveDocPath(file, value);
+      if (docs.has(ref.path)) continue;
+      const resolved = resolveDoc(ref.path, roots);
+      if (typeof resolved === 'string') problems.push(`${displayPath(file)}:${lineCol(text, node.range?.[0] ?? 0)}: error: the doc ${JSON.stringify(value)} cannot be bundled: ${resolved}`);
+      else docs.set(ref.path, resolved);
+    }
+    return { file, text, mode: statSync(file).mode & 0o777 };
+  });
+  const bundled = new Set([...files.map((f) => realpathSync(f)), ...[...docs.values()].map((d) => d.real)]);
+  const excluded = (real: string, path: string) => bundled.has(real) || real === out || resolve(path) === out || isLeftoverName(basename(path)) || isBundleDir(path);
+  const companions = planCompanions(sourceDir, roots, excluded);
+  for (const { name, reason } of companions.refused) problems.push(`${displayPath(join(sourceDir, name))}: error: cannot be bundled: ${reason}`);
+  return { sourceDir, roots, sources, docs, companions, problems };
+}
+
+function isBundleDir(dir: string): boolean {
+  return existsSync(join(dir, SUMS)) && existsSync(join(dir, SINGLE_FILE));
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { commitNewFile, createNewFile, writeAll } from './durable-file.js';
 
 export interface CopiedEvidence {
   /** Relative to the session directory: `evidence/01-df.txt`. */
@@ -43,12 +44,16 @@ export function copyEvidence(source: string, sessionDir: string): CopiedEvidence
         const n = readSync(input, buffer, 0, buffer.length, null);
         if (n === 0) break;
         hash.update(buffer.subarray(0, n));
-        for (let off = 0; off < n; ) off += writeSync(fd, buffer, off, n - off);
+        writeAll(fd, buffer.subarray(0, n));
         bytes += n;
       }
-    } finally {
+    } catch (error) {
       closeSync(fd);
+      throw error;
     }
+    // The journal records the copy's sha256 next, and that line is fsynced: the copy and its
+    // name must be on disk first, or a power cut leaves a hash of a file that is not there.
+    commitNewFile(fd, join(dir, name));
     return { file: `evidence/${name}`, sha256: hash.digest('hex'), bytes };
   } finally {
     closeSync(input);
@@ -71,8 +76,7 @@ function createExclusive(dir: string, original: string): { fd: number; name: str
   for (let n = 1; n < 10_000; n++) {
     const name = `${String(n).padStart(2, '0')}-${safe}`;
     try {
-      const fd = openSync(join(dir, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      return { fd, name };
+      return { fd: createNewFile(join(dir, name), 0o600), name };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new EvidenceError(`cannot write ${join(dir, name)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }

@@ -17,6 +17,7 @@ import { DrbookError, ExitCode, JournalRefused } from '../core/errors.js';
 import { JOURNAL_VERSION, type EventBody, type JournalEvent } from '../core/journal-events.js';
 import { hashLine, isJournalEvent, journalShapeProblem, parseJournal, verifyChain, type ParsedJournal } from '../core/journal-parse.js';
 import type { Clock, Journal } from '../core/ports.js';
+import { createNewFile, syncDir } from './durable-file.js';
 import { sleepSync, withAppendLock } from './file-lock.js';
 import { errnoText } from './file-text.js';
 import { ensureSessionsDir, readJournalText, sessionJournalPath, sessionOutputDir } from './state-home.js';
@@ -69,25 +70,21 @@ export class FileJournal implements Journal {
     const path = sessionJournalPath(home, sessionId);
     let fd: number;
     try {
-      fd = openSync(path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL, 0o600);
+      fd = createNewFile(path, 0o600, 'append');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new DrbookError(`session ${sessionId} already exists (${path})`, ExitCode.usage);
       throw notWritable(path, error);
     }
     try {
-      // The umask may have taken bits away, never added them; set it exactly all the same.
-      fchmodSync(fd, 0o600);
-      try {
-        mkdirSync(sessionOutputDir(home, sessionId), { mode: 0o700 });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      // The new name must survive a crash too, not only the lines written into it.
-      fsyncDir(dir);
+      mkdirSync(sessionOutputDir(home, sessionId), { mode: 0o700 });
     } catch (error) {
-      closeSync(fd);
-      throw notWritable(path, error);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        closeSync(fd);
+        throw notWritable(path, error);
+      }
     }
+    // The new name must survive a crash too, not only the lines written into it.
+    syncDir(dir);
     return new FileJournal(path, fd, clock);
   }
 
@@ -218,18 +215,6 @@ export function warnMode(path: string, mode: number, to: string): void {
 
 function notWritable(path: string, error: unknown): DrbookError {
   return new DrbookError(`cannot write to the journal ${path}: ${errnoText(error)}; the session cannot be recorded`, ExitCode.usage);
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the journal's own fsync still holds.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /**

@@ -4,12 +4,13 @@
  * never loads the parser (≈ 75 ms on first use). Loaded only when a command holds `{{`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { placeholderSites, type PlaceholderSite, type ShellDialect, type ShellNode, type ShellParse } from '../core/shell-template.js';
+import { replaceFile, type ReplaceOptions } from './durable-file.js';
 import { stateHome } from './state-home.js';
 
 /** Set by the single-file build: both .wasm files, base64 (drbook.mjs carries them). */
@@ -64,6 +65,8 @@ export function loadShellParse(): Promise<ShellParse> {
 
 /** Bumped when the analysis changes, so old cache entries are not read. */
 const CACHE_VERSION = 'v2';
+/** An entry is atomic (no reader sees half of one) but not fsynced: losing one to a power cut costs a parse. */
+const CACHE_WRITE: ReplaceOptions = { mode: 0o600, durable: false };
 
 function cacheDir(): string {
   return join(stateHome(), 'cache', 'shell-sites');
@@ -88,10 +91,7 @@ function writeCached(key: string, sites: PlaceholderSite[]): void {
   try {
     const dir = join(cacheDir(), key.slice(0, 2));
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = join(dir, `${key}.json`);
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, JSON.stringify(sites), { mode: 0o600 });
-    renameSync(partial, file);
+    replaceFile(join(dir, `${key}.json`), JSON.stringify(sites), CACHE_WRITE);
   } catch {
     // see above
   }
@@ -129,9 +129,7 @@ function writeFileEntry(fileSha256: string, found: Map<string, PlaceholderSite[]
   try {
     const file = fileCachePath(fileSha256);
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, JSON.stringify(Object.fromEntries(found)), { mode: 0o600 });
-    renameSync(partial, file);
+    replaceFile(file, JSON.stringify(Object.fromEntries(found)), CACHE_WRITE);
   } catch {
     // see above
   }

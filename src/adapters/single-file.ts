@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { writeDurable } from './durable-file.js';
 
 /**
  * Replaced by `true` when esbuild builds the single file (see `define` below); undeclared
@@ -201,17 +202,3 @@ function packageRoot(): string | undefined {
   }
 }
 
-/** Writes and fsyncs a file, so a rename that publishes it never exposes a torn copy. */
-export function writeDurable(file: string, data: string | Uint8Array, mode = 0o644): void {
-  const fd = openSync(file, 'w', mode);
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let offset = 0;
-    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  // openSync's mode is masked by the umask and ignored when the file already existed.
-  chmodSync(file, mode);
-}

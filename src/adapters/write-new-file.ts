@@ -1,9 +1,9 @@
-import { existsSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
+import { replaceFile } from './durable-file.js';
 import { displayPath, errnoText } from './file-text.js';
 import { makeDirs } from './make-dirs.js';
-import { writeDurable } from './single-file.js';
 
 /**
  * Writes a file whole or not at all (a temporary file beside it, fsynced, then renamed),
@@ -13,13 +13,10 @@ export function writeNewFile(file: string, text: string, force: boolean): void {
   if (!force && existsSync(file)) {
     throw new DrbookError(`${displayPath(file)} already exists: choose another file with -o, or pass --force to replace it`, ExitCode.usage);
   }
-  const partial = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   try {
     makeDirs(dirname(file));
-    writeDurable(partial, text, 0o644);
-    renameSync(partial, file);
+    replaceFile(file, text, { mode: 0o644 });
   } catch (error) {
-    rmSync(partial, { force: true });
     throw new DrbookError(`cannot write ${displayPath(file)}: ${errnoText(error)}`, ExitCode.usage);
   }
 }

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { ParsedJournal } from '../core/journal-parse.js';
 import {
@@ -13,6 +13,7 @@ import {
   summarizeDrill,
   type DrillSummary,
 } from '../core/export/index.js';
+import { replaceFile } from '../adapters/durable-file.js';
 import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
@@ -146,22 +147,9 @@ function asDrbookError<T>(path: string, build: () => T): T {
  * command output, which may say more than the operator meant to share.
  */
 function writeAtomically(file: string, text: string): void {
-  const temp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   try {
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
+    replaceFile(file, text, { mode: 0o600 });
   } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Nothing was created, or it is already gone.
-    }
     throw new DrbookError(`cannot write ${displayPath(file)}: ${errnoText(error)}`);
   }
 }

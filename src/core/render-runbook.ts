@@ -13,8 +13,9 @@ function docLocation(doc: ResolvedDoc): string | undefined {
 
 function varLine(name: string, def: VarDef): string {
   const parts: string[] = [];
-  if (def.prompt) parts.push(def.prompt);
-  else if (def.description) parts.push(def.description);
+  // A description written as a sentence ends with a full stop: not before "; default …".
+  if (def.prompt) parts.push(def.prompt.replace(/\.\s*$/, ''));
+  else if (def.description) parts.push(def.description.replace(/\.\s*$/, ''));
   const choices = choiceValues(def.choices);
   if (choices) parts.push(`one of: ${choiceTexts(def).join(', ')}`);
   if (def.default !== undefined) parts.push(`default ${def.secret ? '***' : String(def.default)}`);

@@ -1,10 +1,11 @@
 /**
  * The sender's cursor, beside the journal: `sessions/<SESSION>.notify.json` (0600), one
- * entry a sink. Written to a temp file, fsynced, renamed over the old one and the directory
- * fsynced: after a crash it is the old cursor or the new one, never half of either. Each
+ * entry a sink. Written with replaceFile (a temp file, fsynced, renamed over the old one, the
+ * directory fsynced): after a crash it is the old cursor or the new one, never half of either. Each
  * delivery is also appended to `sessions/<SESSION>/notify.log` (JSON lines, 0600).
  */
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { replaceFile } from '../durable-file.js';
 import { dirname } from 'node:path';
 import type { NotifySinkDef } from '../../core/notify/config.js';
 import type { SinkCursor } from '../../core/notify/outbox.js';
@@ -43,27 +44,7 @@ export function readCursor(journalPath: string): { cursor: CursorFile; exists: b
 }
 
 export function writeCursor(journalPath: string, cursor: CursorFile): void {
-  const path = cursorPath(journalPath);
-  // One sender a session at a time (the sender lock): a fixed name, so a crash leaves no litter that the next write does not replace.
-  const temp = `${path}.tmp`;
-  const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(cursor, null, 1)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(temp, path);
-  } catch (error) {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Already gone.
-    }
-    throw error;
-  }
-  fsyncDir(dirname(path));
+  replaceFile(cursorPath(journalPath), `${JSON.stringify(cursor, null, 1)}\n`, { mode: 0o600 });
 }
 
 /** One line a delivery: when, which sink, which events, the key, how many tries it took. */
@@ -82,17 +63,6 @@ export function logDelivery(journalPath: string, record: Record<string, unknown>
   }
 }
 
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 export function senderLockPath(journalPath: string): string {
   return journalPath.replace(/\.jsonl$/, '.notify.lock');
