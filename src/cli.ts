@@ -3,7 +3,7 @@ import { VERSION } from './version.js';
 
 /**
  * The command tree. Each action imports its command module only when it runs, so
- * `drbook --version` and `drbook validate` do not pay for prompts, spinners and execa.
+ * `drbook --version` and `drbook validate` do not pay for prompts, spinners and the process executor.
  */
 export function buildCli(setExitCode: (code: number) => void): Command {
   const program = new Command('drbook')
@@ -66,7 +66,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('resume')
-    .addHelpText('after', examples(['drbook resume', 'drbook resume 20260311T090512Z-mail-server --var dns_token=...', 'drbook resume 20260311T090512Z-mail-server --reopen', 'drbook resume 20260311T090512Z-mail-server --runbook /media/usb/drbook/runbooks/mail-server.yml']))
+    .addHelpText('after', examples(['drbook resume', 'drbook resume 20260311T090512Z-mail-server --var dns_token=-', 'drbook resume 20260311T090512Z-mail-server --reopen', 'drbook resume 20260311T090512Z-mail-server --runbook /media/usb/drbook/runbooks/mail-server.yml']))
     .description('continue the latest (or given) session that did not finish')
     .argument('[session]', 'session id or unique prefix (default: the latest paused or interrupted one)')
     .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again as name=- (read from stdin)', collect)
@@ -80,7 +80,7 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('undo')
-    .addHelpText('after', examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=...', 'drbook undo 20260311T090512Z-mail-server --yes']))
+    .addHelpText('after', examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=-', 'drbook undo 20260311T090512Z-mail-server --yes']))
     .description('walk back: the undo: of every step done, latest first, each asked like a step')
     .argument('[session]', 'session id or journal path (default: the latest session not running)')
     .option('--var <name=value>', 'set a variable (repeatable)', collect)

@@ -1,4 +1,5 @@
 import { DrbookError, ExitCode, SignalStop } from './core/errors.js';
+import { visible } from './core/visible.js';
 import { VERSION, versionOnly } from './version.js';
 
 /** The one place that turns an outcome or an error into an exit code. */
@@ -28,18 +29,20 @@ function exitCodeFor(error: unknown, debug: boolean): number {
     if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version' || commanderCode === 'commander.help') return ExitCode.ok;
     return ExitCode.usage;
   }
+  // Messages quote file names, session ids and values: made visible, as any text drbook
+  // did not write itself (a file named with an OSC would retitle the terminal).
   if (error instanceof SignalStop) {
-    process.stderr.write(`drbook: ${error.message}\n`);
+    process.stderr.write(`drbook: ${visible(error.message)}\n`);
     return error.exitCode;
   }
   if (error instanceof DrbookError) {
-    for (const line of error.details) process.stderr.write(line + '\n');
-    process.stderr.write(`drbook: ${error.message}\n`);
+    for (const line of error.details) process.stderr.write(visible(line) + '\n');
+    process.stderr.write(`drbook: ${visible(error.message)}\n`);
     if (debug && error.stack) process.stderr.write(error.stack + '\n');
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-  process.stderr.write(`drbook: internal error: ${message}${debug ? '' : ' (run again with --debug for details, and report it)'}\n`);
+  process.stderr.write(`drbook: internal error: ${visible(message ?? '')}${debug ? '' : ' (run again with --debug for details, and report it)'}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
   return ExitCode.failed;
 }

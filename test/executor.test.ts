@@ -174,6 +174,22 @@ describe('ProcessExecutor: running and reporting', () => {
     expect(isProcessAlive(seen?.pid ?? 0, seen?.procStart)).toBe(false);
   });
 
+  it('without a terminal, runs the command in a new process group and session that it leads, and says so', async () => {
+    const { exec } = executor();
+    let seen: { pid: number; pgid: number | undefined } | undefined;
+    const result = await exec.run(
+      request(`ps -o pid=,pgid=,sid=,tty= -p $$`, { onSpawn: (pid, _start, pgid) => (seen = { pid, pgid }) }),
+    );
+    expect(result.exitCode).toBe(0);
+    const [pid, pgid, sid, tty] = result.stdout.trim().split(/\s+/);
+    expect(Number(pid)).toBe(seen?.pid);
+    // Its own group and session, not drbook's, and no controlling terminal.
+    expect(Number(pgid)).toBe(seen?.pid);
+    expect(Number(sid)).toBe(seen?.pid);
+    expect(seen?.pgid).toBe(seen?.pid);
+    expect(tty).toBe('?');
+  });
+
   it('kills the command and rethrows when onSpawn fails', async () => {
     const { exec } = executor();
     let pid = 0;
@@ -388,7 +404,7 @@ describe('ProcessExecutor: stopping commands', () => {
     const run = exec.run(request(`${BIN}/spawn-tree ${pidfile}`));
     await until(() => out.text.includes('ready'), 'the tree to start');
     const pids = readPids(pidfile);
-    // Ours, and execa's clean-up hook, which stands aside while another listener exists.
+    // Ours, for as long as the command runs.
     expect(process.listenerCount('SIGINT')).toBeGreaterThan(listenersBefore);
     process.kill(process.pid, 'SIGINT');
     const result = await run;

@@ -70,8 +70,23 @@ async function cutSession(idempotent: boolean): Promise<{ home: string; cwd: str
     if (out === undefined || !existsSync(join(dir, out, '01-restore.log'))) return false;
     return readFileSync(join(dir, out, '01-restore.log'), 'utf8').includes('restored table 25') && existsSync(join(home, 'ran'));
   });
-  // drbook and its command die at once, as on a power cut of the shell that ran them.
+  // drbook and its command die at once, as on a power cut of the shell that ran them: the
+  // command's process group (its own, journaled) with drbook's.
+  const spawned = events(home).find((e) => e.type === 'command.spawned');
   process.kill(-child.pid!, 'SIGKILL');
+  if (spawned?.type === 'command.spawned' && spawned.pgid !== undefined) {
+    const pgid = spawned.pgid;
+    process.kill(-pgid, 'SIGKILL');
+    const member = (pid: string): boolean => {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return Number(f[2]) === pgid && f[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    await until('the command to die', () => !readdirSync('/proc').some((n) => /^\d+$/.test(n) && member(n)));
+  }
   await closed;
   writeFileSync(join(home, 'fast'), '');
   return { home, cwd };

@@ -266,7 +266,7 @@ steps:
     // The failed step is walked again: its secret is needed; the finished step's is not.
     const refused = await runCli(['resume', session!.id, '--reopen', '--yes'], env(box));
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('give --var tok=... (or $TOK)');
+    expect(refused.stderr).toContain('give --var tok=- (read from stdin) (or $TOK)');
     expect(refused.stderr).not.toContain('early');
     const again = await runCli(['resume', session!.id, '--reopen', '--yes'], withEnv({ TOK: 't-s3cret' }));
     expect(again.code, again.stderr).toBe(0);

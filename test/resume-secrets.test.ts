@@ -55,7 +55,7 @@ describe('resume and secrets', () => {
 
     const refused = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env() });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--var dbpass=... (or $DB_PASS)');
+    expect(refused.stderr).toContain('--var dbpass=- (read from stdin) (or $DB_PASS)');
     expect(refused.stderr).not.toMatch(STACK_TRACE);
 
     const resumed = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env({ DB_PASS: SECRET }), timeoutMs: 20_000 });
@@ -153,7 +153,7 @@ describe('resume --yes and a variable nobody gave', () => {
 
     const refused = await runCli(['resume', '--yes'], { cwd: box.cwd, env: env() });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('--yes cannot answer a question with no default: give --var token=... (or $API_TOKEN)');
+    expect(refused.stderr).toContain('--yes cannot answer a question with no default: give --var token=- (read from stdin) (or $API_TOKEN)');
     expect(refused.stderr).not.toMatch(STACK_TRACE);
     expect(readFileSync(join(box.home, 'sessions', journal), 'utf8')).toBe(before);
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MASK, Redactor } from '../src/core/redact.js';
-import { fingerprintSecret, maskWithFingerprints } from '../src/core/secret-fingerprint.js';
+import { fingerprintSecret, maskEvents, maskWithFingerprints } from '../src/core/secret-fingerprint.js';
+import type { JournalEvent } from '../src/core/journal-events.js';
 import { checkVarValue, VarStore } from '../src/core/vars.js';
 
 describe('secret fingerprints', () => {
@@ -28,6 +29,25 @@ describe('secret fingerprints', () => {
   it('merges overlapping secrets into one mask', () => {
     const fps = [fingerprintSecret('abcdef'), fingerprintSecret('defghi')];
     expect(maskWithFingerprints('x abcdefghi y', fps)).toBe(`x ${MASK} y`);
+  });
+
+  it('masks every string of journal events but the fingerprints themselves', () => {
+    const fp = fingerprintSecret('hunter2-prod');
+    const events = [
+      { type: 'var.set', name: 'host', value: 'hunter2-prod', source: 'prompt' },
+      { type: 'command.finished', step: 'a', tail: 'reaching hunter2-prod\n', args: ['x', 'hunter2-prod'] },
+      { type: 'var.set', name: 'pw', value: MASK, secret: true, source: 'prompt', fingerprints: [fp] },
+      { type: 'note', text: 'written after: by a writer that knew it' },
+    ] as unknown as JournalEvent[];
+    const masked = maskEvents(events, [fp]) as unknown as Record<string, unknown>[];
+    expect(masked[0]!.value).toBe(MASK);
+    expect(masked[1]!.tail).toBe(`reaching ${MASK}\n`);
+    expect(masked[1]!.args).toEqual(['x', MASK]);
+    expect(masked[2]!.fingerprints).toEqual([fp]);
+    // Events after the last secret was given are not hashed again: their writers knew it.
+    expect(masked[3]).toBe(events[3]);
+    expect(JSON.stringify(masked)).not.toContain('hunter2');
+    expect(events[0]).toMatchObject({ value: 'hunter2-prod' });
   });
 
   it('masks a short secret only as a whole word', () => {

@@ -172,13 +172,19 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
         expect(stderr).toContain(`got ${signal}`);
         expect(stderr).not.toMatch(/internal error/);
         expect(groupMembers(pgid)).toEqual([]);
+        // The command led a group of its own: none of it is left either.
+        const spawned = events(c.home).find((e) => e.type === 'command.spawned' && e.step === 'quiet');
+        if (spawned?.type === 'command.spawned') {
+          expect(spawned.pgid).toBe(spawned.pid);
+          expect(groupMembers(spawned.pid)).toEqual([]);
+        }
         expect(lines(c.side)).toEqual([]);
         await checkStoppedAndResume(c, signal);
       }, 60_000);
     }
   }
 
-  it('kill -9 of drbook and of the shell: resume finds the orphaned grandchild by its group and waits for it', async () => {
+  it('kill -9 of drbook and of the shell: resume finds the orphaned grandchild by the command\'s group and waits for it', async () => {
     const c = newCase();
     c.env.DRBOOK_TEST_HOLD = c.hold;
     const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: scratch, env: c.env, detached: true, stdio: 'ignore' });
@@ -193,7 +199,9 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
     // Only the grandchild (and its sleep) is left, re-parented away: the journaled pid is dead.
     expect(alive(grandchild)).toBe(true);
     const spawned = events(c.home).find((e) => e.type === 'command.spawned' && e.step === 'quiet');
-    expect(spawned).toMatchObject({ pid: shell, pgid: child.pid });
+    // The shell led the command's own group; the grandchild is in it, its parent gone.
+    expect(spawned).toMatchObject({ pid: shell, pgid: shell });
+    expect(stat(grandchild)?.pgrp).toBe(shell);
 
     const resume = spawn(process.execPath, [BIN, 'resume', '--yes'], { cwd: scratch, env: c.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let said = '';

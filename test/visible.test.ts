@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hasControl, visible } from '../src/core/visible.js';
+import { hasControl, visible, visibleJson, visibleLine } from '../src/core/visible.js';
 import { visibleUi } from '../src/core/visible-ui.js';
 import type { Ui, VarQuestion } from '../src/core/ports.js';
 
@@ -11,10 +11,28 @@ describe('visible', () => {
     ['CR and backspace in caret notation', 'x\r\by', 'x^M^Hy'],
     ['NUL and DEL', '\u0000\u007f', '^@^?'],
     ['C1 CSI and OSC', '\u009b2J\u009d0;t\u009c', '\\x9b2J\\x9d0;t\\x9c'],
+    ['bidi override, isolate and mark', 'a\u202eb\u2066c\u2069\u200f', 'a\\u202eb\\u2066c\\u2069\\u200f'],
     ['plain and non-ASCII text unchanged', 'déjà vu — ✓', 'déjà vu — ✓'],
   ])('%s', (_name, input, expected) => {
     expect(visible(input)).toBe(expected);
     expect(hasControl(input)).toBe(input !== expected);
+  });
+});
+
+describe('visibleLine', () => {
+  it('keeps a title on one line: a line break as ^J, but not the one a YAML block ends with', () => {
+    expect(visibleLine('Check\n$ echo x')).toBe('Check^J$ echo x');
+    expect(visibleLine('Folded title\n')).toBe('Folded title');
+    expect(visibleLine('a\u001b[2J\tb')).toBe('a\\e[2J\tb');
+  });
+});
+
+describe('visibleJson', () => {
+  it('escapes DEL, C1 and bidi controls as JSON escapes: the same data, nothing raw', () => {
+    const data = { t: 'a\u009b2J\u202e\u007f\u001b]0;x\u0007' };
+    const json = visibleJson(JSON.stringify(data));
+    expect(json).toBe('{"t":"a\\u009b2J\\u202e\\u007f\\u001b]0;x\\u0007"}');
+    expect(JSON.parse(json)).toEqual(data);
   });
 });
 

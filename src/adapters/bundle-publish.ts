@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { INDEX, leftoverOf, looksLikeBundle, previousName, SUMS, temporaryName, type Leftover } from '../core/bundle/layout.js';
+import { DIR_MODE, INDEX, leftoverOf, looksLikeBundle, previousName, SUMS, temporaryName, type Leftover } from '../core/bundle/layout.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { syncDir } from './durable-file.js';
 import { displayPath, errnoText } from './file-text.js';
@@ -41,7 +41,7 @@ export async function buildAndPublish<T>(out: string, build: (dir: string) => Pr
   const tmp = temporaryName(out, process.pid);
   try {
     rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp);
+    mkdirSync(tmp, { mode: DIR_MODE });
     const made = await build(tmp);
     publish(out, tmp);
     return { notes, made };
@@ -56,7 +56,7 @@ export async function buildAndPublish<T>(out: string, build: (dir: string) => Pr
 }
 
 function prepareDestination(out: string): string[] {
-  makeDirs(dirname(out));
+  makeDirs(dirname(out), DIR_MODE);
   const leftovers = leftoversOf(out).filter((l) => l.pid !== process.pid);
   for (const l of leftovers) {
     if (isProcessAlive(l.pid)) {

@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { planDocNames } from '../core/bundle/doc-names.js';
 import { rewriteDocPaths } from '../core/bundle/doc-paths.js';
 import { localLinks, renderIndex, type BundledRunbook } from '../core/bundle/index-md.js';
-import { INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.js';
+import { DIR_MODE, INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.js';
 import { byCodeUnit, formatSums, parseSums, type HashResult, type ParsedSums } from '../core/bundle/sums.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { resolveDocPath } from '../core/runbook-loader.js';
@@ -38,7 +38,7 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
   for (const [doc, name] of names) {
     const source = plan.docs.get(doc)!;
     const target = join(root, 'docs', ...name.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(target), { recursive: true, mode: DIR_MODE });
     const bytes = readFileSync(source.real);
     // The source's own mode: a doc readable only by its owner stays so on the stick.
     writeDurable(target, bytes, source.mode);
@@ -46,7 +46,7 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
     if (/\.(md|markdown)$/i.test(name)) docLinks.push({ name, targets: localLinks(bytes.toString('utf8')) });
   }
 
-  mkdirSync(join(root, 'runbooks'));
+  mkdirSync(join(root, 'runbooks'), { mode: DIR_MODE });
   const bundled: BundledRunbook[] = [];
   for (const source of plan.sources) {
     const text = rewriteDocPaths(source.text, (value) => {
@@ -69,7 +69,7 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
   // runbooks with their modes, so live runs work from the bundle as from the repository.
   for (const c of plan.companions.files) {
     const target = join(root, 'runbooks', ...c.rel.split('/'));
-    mkdirSync(dirname(target), { recursive: true });
+    mkdirSync(dirname(target), { recursive: true, mode: DIR_MODE });
     writeDurable(target, readFileSync(c.real), c.mode);
   }
 

@@ -452,14 +452,14 @@ export class PlainUi implements Ui {
     const label = question.def.prompt !== undefined ? `${question.def.prompt} [${question.name}]` : question.name;
     if (question.initial === undefined) {
       throw new DrbookError(
-        `variable "${question.name}" has no value and --yes cannot ask for it: pass --var ${question.name}=value`,
+        `variable "${question.name}" has no value and --yes cannot ask for it: pass --var ${question.name}=${question.def.secret === true ? '- (read from stdin)' : 'value'}`,
         ExitCode.usage,
       );
     }
     const refused = question.validate(question.initial);
     if (refused !== undefined) {
       throw new DrbookError(
-        `the default of variable "${question.name}" is refused (${refused}): pass --var ${question.name}=value`,
+        `the default of variable "${question.name}" is refused (${refused}): pass --var ${question.name}=${question.def.secret === true ? '- (read from stdin)' : 'value'}`,
         ExitCode.usage,
       );
     }

@@ -1,8 +1,9 @@
 /**
- * Finding and signalling every process a command started. The command stays in drbook's
- * process group so it can read the terminal, which rules out `kill(-pgid)`: the tree is
- * walked through parent pids instead, and remembered, because a process whose parent
- * dies is re-parented and no longer shows up as a descendant.
+ * Finding and signalling every process a command started. A command runs in a process
+ * group of its own (see process-group.ts), signalled as a whole with `kill(-pgid)`; its
+ * tree is also walked through parent pids, and remembered, because a process whose parent
+ * dies is re-parented and no longer shows up as a descendant, and because, as a fallback,
+ * a command may share drbook's group, which `kill(-pgid)` must then not touch.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -78,6 +79,16 @@ export function readParent(pid: number): number | undefined {
   return hasProc ? readStat(pid)?.ppid : undefined;
 }
 
+/** The state letter of `pid` (R, S, D, T for stopped, Z…), Linux only. */
+export function readProcessState(pid: number): string | undefined {
+  return hasProc ? readStat(pid)?.state : undefined;
+}
+
+/** Sends `signal` to every process of the group `pgid` (never drbook's own: pgid must be the command's). */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  if (Number.isInteger(pgid) && pgid > 1) signalPid(-pgid, signal);
+}
+
 /** The process group of `pid` (Linux only). */
 export function readProcessGroup(pid: number): number | undefined {
   return hasProc ? readStat(pid)?.pgrp : undefined;
@@ -104,6 +115,57 @@ export function findStrays(pgid: number, since: string): number[] {
   return stats
     .filter((stat) => stat.pgrp === pgid && group.get(stat.ppid) !== pgid && stat.pid !== process.pid && BigInt(stat.start) >= floor)
     .map((stat) => stat.pid);
+}
+
+/** Live members of a process group (not drbook itself), started at or after `since` when given. Linux only. */
+export function findGroupMembers(pgid: number, since?: string): number[] {
+  if (!hasProc || !Number.isInteger(pgid) || pgid <= 1) return [];
+  const floor = since === undefined ? undefined : BigInt(since);
+  const out: number[] = [];
+  for (const name of safeReaddir('/proc') ?? []) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readStat(Number(name));
+    if (stat === undefined || stat.pgrp !== pgid || stat.state === 'Z' || stat.state === 'X' || stat.pid === process.pid) continue;
+    if (floor !== undefined && BigInt(stat.start) < floor) continue;
+    out.push(stat.pid);
+  }
+  return out;
+}
+
+/**
+ * What is left of a command that led its own process group (`pgid` is its shell's pid),
+ * after drbook lost it: every live member of the group started since the shell. If a
+ * process with that pid lives and started at another time, the pid (and so the group id)
+ * was reused after the whole group had ended: nothing of the command is left. (The kernel
+ * gives no new process a group's id while that group has members.)
+ */
+export function findCommandGroup(pgid: number, procStart: string): number[] {
+  if (!hasProc) return isProcessAlive(pgid, procStart) ? [pgid] : [];
+  const leader = readStat(pgid);
+  if (leader !== undefined && leader.start !== procStart && leader.pgrp === pgid) return [];
+  return findGroupMembers(pgid, procStart);
+}
+
+/** Live processes whose environment holds `entry` (`NAME=value`) exactly: only this user's are readable. Linux only. */
+export function findByEnvironment(entry: string): number[] {
+  if (!hasProc) return [];
+  const wanted = Buffer.from(`${entry}\0`);
+  const out: number[] = [];
+  for (const name of safeReaddir('/proc') ?? []) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = readFileSync(`/proc/${name}/environ`);
+    } catch {
+      continue;
+    }
+    const at = environ.indexOf(wanted);
+    if (at === 0 || (at > 0 && environ[at - 1] === 0)) {
+      const stat = readStat(Number(name));
+      if (stat !== undefined && stat.state !== 'Z' && stat.state !== 'X') out.push(stat.pid);
+    }
+  }
+  return out;
 }
 
 /** Every process as [pid, ppid]. */
@@ -200,6 +262,8 @@ export function terminateTree(
     rootStart?: string;
     /** Also stop the command's strays in this process group (see findStrays). */
     group?: { pgid: number; since: string };
+    /** The command leads this process group: every stage goes to the whole group too. */
+    ownGroup?: number;
   } = {},
 ): Termination {
   const pollMs = options.pollMs ?? 50;
@@ -221,6 +285,12 @@ export function terminateTree(
     for (const pid of findDescendants(roots.length > 0 ? roots : [rootPid])) remember(pid);
     if (options.group !== undefined) {
       for (const pid of findStrays(options.group.pgid, options.group.since)) {
+        remember(pid);
+        for (const child of findDescendants(pid)) remember(child);
+      }
+    }
+    if (options.ownGroup !== undefined) {
+      for (const pid of findGroupMembers(options.ownGroup)) {
         remember(pid);
         for (const child of findDescendants(pid)) remember(child);
       }
@@ -247,7 +317,9 @@ export function terminateTree(
   const sendStage = (stage: KillStage): void => {
     rescan();
     lastSignal = stage.signal;
-    // Deepest (latest found) first, as in killTree.
+    // The whole group at once (what forks meanwhile too), then the tree, deepest (latest
+    // found) first, as in killTree: what left the group is signalled by pid.
+    if (options.ownGroup !== undefined) signalGroup(options.ownGroup, stage.signal);
     for (const pid of alive().reverse()) signalPid(pid, stage.signal);
     next += 1;
     const following = stages[next];

@@ -5,6 +5,7 @@ import { checkReport, describeChanges, type ParsedSums } from '../core/bundle/su
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
 import { plural } from '../core/plural.js';
+import { visible } from '../core/visible.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
 import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
@@ -52,7 +53,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   // What will be copied is decided, and refused if it leads outside, before anything is written.
   const plan = planBundle(loads.map((l) => l.file), dir, options.docsRoot, out);
   if (plan.problems.length > 0) {
-    for (const problem of plan.problems) process.stderr.write(problem + '\n');
+    for (const problem of plan.problems) process.stderr.write(visible(problem) + '\n');
     throw new DrbookError(
       `refusing to bundle: ${plural(plan.problems.length, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root); ${unchanged()}`,
       ExitCode.failed,
@@ -64,7 +65,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     return { previous, content: await writeBundleTree(tmp, plan, new Date()) };
   });
   const missing = await calledScriptProblems(out);
-  process.stdout.write([...notes, ...summary(out, plan, made.content, made.previous, missing)].join('\n') + '\n');
+  // File names come from the runbooks and docs trees: shown as text.
+  process.stdout.write(visible([...notes, ...summary(out, plan, made.content, made.previous, missing)].join('\n')) + '\n');
   return ExitCode.ok;
 }
 
@@ -111,6 +113,6 @@ async function checkBundle(dirArg: string): Promise<number> {
     scripts: await calledScriptProblems(dir),
     shown,
   });
-  process.stdout.write(report.lines.join('\n') + '\n');
+  process.stdout.write(visible(report.lines.join('\n')) + '\n');
   return report.ok ? ExitCode.ok : ExitCode.failed;
 }

@@ -20,6 +20,8 @@ import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir,
 import { readLogTail } from '../adapters/log-tail.js';
 import { cursorPath } from '../adapters/notify/cursor-file.js';
 import type { NotifiedSink } from '../core/export/report.js';
+import { maskEvents, maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
+import { visible, visibleJson } from '../core/visible.js';
 
 export interface ExportOptions {
   /** md (default) or json. */
@@ -49,16 +51,25 @@ export async function runExport(session: string | undefined, options: ExportOpti
     text = drillHistory(home, options.all, format, timeZone);
   } else {
     const id = resolveSessionId(home, session);
-    const journal = readSession(home, id);
+    const read = readSession(home, id);
+    // Masked with the session's fingerprints: a secret given in clear before it was known to be one.
+    const fingerprints = sessionFingerprints(read.events);
+    const journal = { ...read, events: maskEvents(read.events, fingerprints) };
+    const logTail = (log: string) => {
+      const tail = readLogTail(sessionOutputDir(home, id), log);
+      return tail && { ...tail, tail: maskWithFingerprints(tail.tail, fingerprints) };
+    };
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
     const notify = await sentTo(sessionJournalPath(home, id));
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail: (log) => readLogTail(sessionOutputDir(home, id), log), notify }));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail, notify }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
-  if (options.output === undefined || options.output === '-') process.stdout.write(text);
+  // The file is the document as rendered; on a terminal its text is made visible, as every
+  // string drbook prints from a runbook or a journal (JSON keeps its data: \uXXXX escapes).
+  if (options.output === undefined || options.output === '-') process.stdout.write(format === 'json' ? visibleJson(text) : visible(text));
   else writeAtomically(options.output, text);
   return ExitCode.ok;
 }

@@ -1,6 +1,6 @@
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { makeChalk } from '../adapters/style.js';
-import { visible } from '../core/visible.js';
+import { visibleJson, visibleLine } from '../core/visible.js';
 
 export interface ListOptions {
   json?: boolean;
@@ -26,7 +26,7 @@ export async function runList(options: ListOptions): Promise<number> {
   }),
   );
   if (options.json) {
-    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(rows, null, 2)) + '\n');
     return 0;
   }
   if (rows.length === 0) {
@@ -36,7 +36,7 @@ export async function runList(options: ListOptions): Promise<number> {
   const c = makeChalk();
   const table = [['ID', 'TITLE', 'STEPS', 'RTO', 'PATH'], ...rows.map((r) => [r.id, r.valid ? r.title : `INVALID (${r.errors} error${r.errors === 1 ? '' : 's'}: drbook validate ${r.path})`, r.steps === null ? '-' : String(r.steps), r.rto ?? '-', r.path])];
   // Titles and paths come from runbook files: shown, never obeyed by the terminal.
-  for (const row of table) row.forEach((cell, j) => (row[j] = visible(cell)));
+  for (const row of table) row.forEach((cell, j) => (row[j] = visibleLine(cell)));
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   table.forEach((row, i) => {
     const line = row.map((cell, j) => (j === row.length - 1 ? cell : cell.padEnd(widths[j]!))).join('  ');

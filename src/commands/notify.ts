@@ -1,7 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { NotifyFailed } from '../core/journal-events.js';
 import { currentRunbookPath } from '../core/session-summary.js';
-import { visible } from '../core/visible.js';
+import { visibleJson, visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireSenderLock } from '../adapters/notify/cursor-file.js';
 import { NotifySender } from '../adapters/notify/sender.js';
@@ -33,7 +33,7 @@ export async function runNotify(session: string | undefined, options: NotifyOpti
   for (const warning of parsed.warnings) process.stderr.write(`${warning}\n`);
   const started = parsed.events[0]?.type === 'session.started' ? parsed.events[0] : undefined;
   const runbookPath = started ? currentRunbookPath(parsed.events, started.runbook.path) : undefined;
-  const say = (line: string) => process.stderr.write(`${visible(line)}\n`);
+  const say = (line: string) => process.stderr.write(`${visibleLine(line)}\n`);
   const { sinks } = sessionSinks(home, path, runbookPath, say);
   if (sinks.length === 0) {
     const message = `session ${id} has no notification sink: add notify: to its runbook or to ${home}/config.yml (see docs/notify.md)`;
@@ -62,14 +62,14 @@ export async function runNotify(session: string | undefined, options: NotifyOpti
   }
 
   const status = notifyStatus(path, sinks);
-  if (options.json) process.stdout.write(`${JSON.stringify({ session: id, sinks: status }, null, 2)}\n`);
+  if (options.json) process.stdout.write(`${visibleJson(JSON.stringify({ session: id, sinks: status }, null, 2))}\n`);
   else printStatus(id, status, options.flush === true);
   return status.some((s) => s.waiting > 0) && options.flush ? ExitCode.failed : ExitCode.ok;
 }
 
 function printStatus(id: string, status: SinkStatus[], flushed: boolean): void {
   const c = makeChalk();
-  const rows = status.map((s) => [s.sink, s.type, String(s.sent), String(s.waiting), stateText(s)].map(visible));
+  const rows = status.map((s) => [s.sink, s.type, String(s.sent), String(s.waiting), stateText(s)].map(visibleLine));
   const header = ['SINK', 'TYPE', 'SENT', 'WAITING', 'STATE'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');

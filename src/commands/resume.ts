@@ -10,17 +10,19 @@ import { Redactor } from '../core/redact.js';
 import { countOutcomes, currentRunbookPath, isReopenable, isResumable, replaySession, type InFlightCommand, type SessionReplay } from '../core/session-summary.js';
 import { renderTemplate } from '../core/template.js';
 import { resolveInitialVars, VarStore, varsUsedBy } from '../core/vars.js';
+import { visible, visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { startNotifier } from '../adapters/notify/start.js';
 import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
-import { findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
+import { COMMAND_ENV, commandMark } from '../adapters/process-group.js';
+import { findByEnvironment, findCommandGroup, findDescendants, findStrays, isProcessAlive, readParent, readProcStart, terminateTree } from '../adapters/process-tree.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
+import { cliVarAdvice, commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './walk.js';
 
 export interface ResumeOptions {
   var?: string[];
@@ -137,7 +139,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     });
     resumed = true;
     journalVarChanges(replay, vars, journal);
-    ui.info(`Resuming ${id} (${runbook.title}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
+    ui.info(`Resuming ${id} (${visibleLine(runbook.title)}) after ${formatDuration(gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     const finished = new Map<string, StepOutcome>([...replay.outcomes].map(([step, o]) => [step, o.outcome]));
     if (rewalked !== undefined) finished.delete(rewalked);
@@ -224,9 +226,9 @@ export async function restoreVars(runbook: Runbook, replay: SessionReplay, redac
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
-  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(visible(line) + '\n'));
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps
@@ -247,7 +249,7 @@ export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, 
   const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
-    const how = needed.map((name) => `--var ${name}=...${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
+    const how = needed.map((name) => `${cliVarAdvice(name, true)}${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
     throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
   }
   await askSecretsAgain(runbook, needed, vars, ui);
@@ -317,7 +319,11 @@ async function settleInFlight(inFlight: InFlightCommand, driverPid: number | und
   if (running.length > 0) {
     // Named by the processes at the top of what is left (their children are waited for and stopped with them).
     const found = new Set(running.map((p) => p.pid));
-    const tops = running.filter((p) => !found.has(readParent(p.pid) ?? 0));
+    // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+    const tops = running.filter((p) => {
+      const parent = readParent(p.pid);
+      return parent !== undefined && !found.has(parent);
+    });
     const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
     const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
@@ -438,7 +444,9 @@ function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Su
       for (const pid of findDescendants(inFlight.pid)) found.add(pid);
     }
     if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
-      for (const pid of findStrays(inFlight.pgid, inFlight.procStart)) {
+      // A group of its own (led by the shell): all of it. drbook's group: what the command left there.
+      const members = inFlight.pgid === inFlight.pid ? findCommandGroup(inFlight.pgid, inFlight.procStart) : findStrays(inFlight.pgid, inFlight.procStart);
+      for (const pid of members) {
         found.add(pid);
         for (const child of findDescendants(pid)) found.add(child);
       }
@@ -447,9 +455,14 @@ function survivors(inFlight: InFlightCommand, driverPid: number | undefined): Su
     return [...found].map(withStart).filter((p) => p.pid !== inFlight.pid || isProcessAlive(p.pid, inFlight.procStart));
   }
   if (!driverGone) return [];
+  // Its processes carry the mark the dead drbook gave the command (a group of their own);
+  // or, in drbook's group, they are what it left there since the command started.
+  const found = new Set(findByEnvironment(`${COMMAND_ENV}=${commandMark(driverPid, inFlight.step, inFlight.attempt)}`));
   const since = ticksAt(Date.parse(inFlight.startedAt));
-  if (since === undefined) return [];
-  return findStrays(driverPid, since).map(withStart);
+  for (const pid of since === undefined ? [] : findStrays(driverPid, since)) found.add(pid);
+  for (const pid of [...found]) for (const child of findDescendants(pid)) found.add(child);
+  for (const pid of ancestors()) found.delete(pid);
+  return [...found].map(withStart);
 }
 
 function withStart(pid: number): Survivor {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { visible } from '../core/visible.js';
+import { visibleJson, visibleLine } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
 import { ZoneClock } from '../core/export/time-zone.js';
@@ -26,7 +26,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   // Per sink, the events still waiting: only sessions whose walk had notification sinks.
   const notify = await sinkWaiting(home, sessions.map((s) => s.id));
   if (options.json) {
-    process.stdout.write(JSON.stringify(sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)), null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)), null, 2)) + '\n');
     return ExitCode.ok;
   }
   if (sessions.length === 0) {
@@ -38,7 +38,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const c = makeChalk();
   // Every cell comes from a journal: shown, never obeyed by the terminal.
   const withNotify = [...notify.values()].some((n) => n.length > 0);
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s), ...(withNotify ? [notifyText(notify.get(s.id)!)] : [])].map(visible));
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s), ...(withNotify ? [notifyText(notify.get(s.id)!)] : [])].map(visibleLine));
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS', ...(withNotify ? ['NOTIFY'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
@@ -111,7 +111,7 @@ export async function runVerify(session: string | undefined, options: { json?: b
     journal = readSessionJournal(path);
   } catch (error) {
     if (!(error instanceof JournalRefused)) throw error;
-    if (options.json) process.stdout.write(JSON.stringify({ session: id, journal: path, ok: false, refused: error.message }, null, 2) + '\n');
+    if (options.json) process.stdout.write(visibleJson(JSON.stringify({ session: id, journal: path, ok: false, refused: error.message }, null, 2)) + '\n');
     else process.stdout.write(`${error.message}\n`);
     return ExitCode.failed;
   }
@@ -128,7 +128,7 @@ export async function runVerify(session: string | undefined, options: { json?: b
     ...(loose.length > 0 ? { writableByOthers: loose } : {}),
   };
   if (options.json) {
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(result, null, 2)) + '\n');
   } else {
     for (const warning of journal.warnings) process.stderr.write(warning + '\n');
     if (check.ok) {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
 import { formatFeatures } from '../core/format-version.js';
 import { formatProblem, type Problem } from '../core/model.js';
+import { visible, visibleJson } from '../core/visible.js';
 import { displayPath } from '../adapters/file-text.js';
 import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 
@@ -61,7 +62,7 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   const errorCount = problems.filter((p) => p.severity === 'error').length;
   const exitCode = inputError ? ExitCode.usage : errorCount > 0 ? ExitCode.failed : ExitCode.ok;
   if (options.json) {
-    process.stdout.write(JSON.stringify({ ok: exitCode === 0, files, problems }, null, 2) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify({ ok: exitCode === 0, files, problems }, null, 2)) + '\n');
     return exitCode;
   }
   for (const problem of problems) process.stdout.write(formatProblem(problem) + '\n');
@@ -76,6 +77,6 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
     (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
   // Older drbooks refuse 1.1 fields as unknown: say which runbooks need 1.1, and why.
-  for (const f of files) if (f.format) process.stderr.write(`${f.file}: format 1.1 (${(f.uses ?? []).join(', ')}): a drbook that reads only format 1 refuses these fields\n`);
+  for (const f of files) if (f.format) process.stderr.write(`${visible(f.file)}: format 1.1 (${(f.uses ?? []).join(', ')}): a drbook that reads only format 1 refuses these fields\n`);
   return exitCode;
 }

@@ -9,6 +9,7 @@ import { formatProblem, type Runbook, type Step } from '../core/model.js';
 import type { Executor, Ui } from '../core/ports.js';
 import { Redactor } from '../core/redact.js';
 import { visibleUi } from '../core/visible-ui.js';
+import { visible, visibleLine } from '../core/visible.js';
 import { conditionVarsWithoutValue, resolveInitialVars, VarStore, varsNobodyCanAnswer } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
@@ -45,9 +46,9 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
   const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(line + '\n'));
+  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
-  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(line + '\n'));
+  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(visible(line) + '\n'));
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
   if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
@@ -87,7 +88,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
       journal.append({ type: 'var.set', name, source: entry.source, ...vars.journaled(name) });
     }
     const ui = await makeUi(yes);
-    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${runbook.title} (${runbook.steps.length} steps) — session ${sessionId}`);
+    ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${visibleLine(runbook.title)} (${runbook.steps.length} steps) — session ${sessionId}`);
     notifier = await startNotifier({ runbook, journal, sessionId, mode, home, say: (line) => ui.warn(line) });
     const walk = new Walk(
       {
@@ -150,7 +151,7 @@ export async function makeUi(yes: boolean): Promise<Ui> {
 }
 
 /**
- * The process executor, loaded (with execa) when the first command runs: a rehearsal or a
+ * The process executor, loaded when the first command runs: a rehearsal or a
  * walk of manual steps never pays for it, and the first question comes sooner.
  */
 export function commandExecutor(): Executor {
@@ -185,8 +186,8 @@ export function refuseUnanswerable(runbook: Runbook, vars: VarStore, steps: read
   const missing = varsNobodyCanAnswer({ ...runbook, steps: [...steps] }, vars);
   if (missing.length === 0) return;
   const how = missing.map((name) => {
-    const env = runbook.vars[name]?.env;
-    return `--var ${name}=...${env ? ` (or $${env})` : ''}`;
+    const def = runbook.vars[name];
+    return `${cliVarAdvice(name, def?.secret === true)}${def?.env ? ` (or $${def.env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot answer ${missing.length === 1 ? 'a question' : 'questions'} with no default: give ${how.join(', ')}`, ExitCode.usage);
 }
@@ -204,6 +205,11 @@ export function refuseUndecidedBranches(runbook: Runbook, vars: VarStore, steps:
     return `--var ${name}=${values ?? '...'}${def?.env ? ` (or $${def.env})` : ''}`;
   });
   throw new DrbookError(`--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`, ExitCode.usage);
+}
+
+/** How to give a var on the command line: a secret from stdin (`=-`), never as a value `ps` shows. */
+export function cliVarAdvice(name: string, secret: boolean): string {
+  return secret ? `--var ${name}=- (read from stdin)` : `--var ${name}=...`;
 }
 
 function choiceList(choices: unknown): string | undefined {

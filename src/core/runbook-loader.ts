@@ -786,7 +786,11 @@ function escapedControls(value: unknown, path: PathSegment[], report: Report, se
     seen.add(value);
   }
   if (typeof value === 'string') {
-    if (hasControl(value)) report('warning', path, `control character in the text (${visible(value).slice(0, 60)}): drbook shows it as text and never sends it to the terminal; remove it`);
+    if (hasControl(value)) report('warning', path, `control character in the text (${visible(value.slice(0, 60))}): drbook shows it as text and never sends it to the terminal; remove it`);
+    const field = path[path.length - 1];
+    if ((field === 'title' || field === 'prompt') && value.trimEnd().includes('\n')) {
+      report('warning', path, `a ${field} is one line: its line break is shown as ^J (a description can hold several lines); remove it`);
+    }
   } else if (Array.isArray(value)) {
     value.forEach((item, i) => escapedControls(item, [...path, i], report, seen));
   } else if (value !== null && typeof value === 'object') {

@@ -69,3 +69,29 @@ export function maskWithFingerprints(text: string, fingerprints: readonly Secret
   }
   return out + text.slice(at);
 }
+
+/**
+ * The events with every string masked with the fingerprints (the fingerprints themselves
+ * kept). For the export: a value the operator gave before the session knew it was a secret
+ * (pasted into the wrong prompt, then given where it belongs) is in clear in the journal,
+ * which is append-only and never rewritten; the document people share is made after, and
+ * masks it.
+ */
+export function maskEvents<E extends JournalEvent>(events: readonly E[], fingerprints: readonly SecretFingerprint[]): E[] {
+  if (fingerprints.length === 0) return [...events];
+  // Every writer after the last secret was given knew them all (the walk by value, a note
+  // by fingerprint): only the events up to it can hold one in clear. Masking costs a hash
+  // per character and fingerprint, so a long session is not hashed for nothing.
+  let last = -1;
+  events.forEach((event, i) => {
+    if (event.type === 'var.set' && event.fingerprints) last = i;
+  });
+  return events.map((event, i) => (i <= last ? (maskDeep(event, fingerprints) as E) : event));
+}
+
+function maskDeep(value: unknown, fingerprints: readonly SecretFingerprint[]): unknown {
+  if (typeof value === 'string') return maskWithFingerprints(value, fingerprints);
+  if (Array.isArray(value)) return value.map((item) => maskDeep(item, fingerprints));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, key === 'fingerprints' ? item : maskDeep(item, fingerprints)]));
+}

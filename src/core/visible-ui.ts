@@ -1,5 +1,5 @@
 import type { CommandResult, StepView, Ui, VarQuestion } from './ports.js';
-import { visible } from './visible.js';
+import { visible, visibleLine } from './visible.js';
 
 /**
  * A Ui whose every string from a runbook, a journal or a captured value is made `visible`
@@ -40,19 +40,19 @@ export function visibleUi(ui: Ui): Ui {
 export function visibleView(view: StepView): StepView {
   return {
     ...view,
-    title: visible(view.title),
+    title: visibleLine(view.title),
     ...(view.description !== undefined ? { description: visible(view.description) } : {}),
     ...(view.command !== undefined ? { command: visible(view.command) } : {}),
     ...(view.cwd !== undefined ? { cwd: visible(view.cwd) } : {}),
     docs: view.docs.map((doc) => ({
       ...doc,
-      title: visible(doc.title),
+      title: visibleLine(doc.title),
       ...(doc.url !== undefined ? { url: visible(doc.url) } : {}),
       ...(doc.path !== undefined ? { path: visible(doc.path) } : {}),
       ...(doc.anchor !== undefined ? { anchor: visible(doc.anchor) } : {}),
       ...(doc.key !== undefined ? { key: visible(doc.key) } : {}),
     })),
-    step: { ...view.step, title: visible(view.step.title), ...(view.step.description !== undefined ? { description: visible(view.step.description) } : {}) },
+    step: { ...view.step, title: visibleLine(view.step.title), ...(view.step.description !== undefined ? { description: visible(view.step.description) } : {}) },
   };
 }
 
@@ -78,7 +78,7 @@ async function askVisible(ui: Ui, question: VarQuestion): Promise<string> {
     name: visible(question.name),
     def: {
       ...def,
-      ...(def.prompt !== undefined ? { prompt: visible(def.prompt) } : {}),
+      ...(def.prompt !== undefined ? { prompt: visibleLine(def.prompt) } : {}),
       ...(def.description !== undefined ? { description: visible(def.description) } : {}),
       ...(choices !== undefined ? { choices } : {}),
     } as typeof def,

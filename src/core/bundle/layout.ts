@@ -35,3 +35,10 @@ export function isLeftoverName(name: string): boolean {
 export function looksLikeBundle(entries: readonly string[]): boolean {
   return entries.includes(SUMS) && entries.includes(INDEX);
 }
+
+/**
+ * Directories of a bundle are at most rwxr-xr-x, whatever the umask: under umask 000 a
+ * 0777 directory would let any local user replace drbook.mjs or SHA256SUMS in the bundle
+ * the operator runs as root.
+ */
+export const DIR_MODE = 0o755;

@@ -7,6 +7,7 @@ import { formatDuration } from '../duration.js';
 import type { JournalEvent, MilestoneName } from '../journal-events.js';
 import { hashLine } from '../journal-parse.js';
 import { MILESTONE_LABELS } from '../milestones.js';
+import { maskEvents, sessionFingerprints } from '../secret-fingerprint.js';
 import type { EventKind, SinkConfig } from './config.js';
 
 /** One journal event as the sinks see it. */
@@ -39,7 +40,10 @@ export interface Outbox {
 }
 
 /** Reads the sendable events out of a journal's events and their lines (same order). */
-export function buildOutbox(events: readonly JournalEvent[], lines: readonly string[]): Outbox {
+export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly string[]): Outbox {
+  // Masked as the export masks: a value given before the session knew it was a secret is
+  // in clear in the journal (never rewritten), and never leaves the host.
+  const events = maskEvents(journaled, sessionFingerprints(journaled));
   const out: OutboxEvent[] = [];
   let session: OutboxSession | undefined;
   let steps = 0;

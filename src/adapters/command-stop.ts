@@ -1,0 +1,165 @@
+/**
+ * Stopping a running command and everything it started: on its timeout, on Ctrl-C, and when
+ * drbook itself is being ended (SIGTERM, SIGHUP, SIGQUIT, a closed terminal). Each stops
+ * the whole group and tree in stages (see terminateTree).
+ */
+import type { GroupMode } from './process-group.js';
+import { takeTerminalBack, terminalLost } from './process-group.js';
+import { readProcessState, signalGroup, terminateTree } from './process-tree.js';
+import type { KillStage, Termination } from './process-tree.js';
+
+/** Ctrl-C gives the command this long to stop on SIGINT before SIGTERM. */
+const SIGINT_GRACE_MS = 1000;
+/** How often a command in the terminal's foreground checks that the terminal is still there. */
+const FOREGROUND_CHECK_MS = 250;
+/** Signals that end drbook; while a command runs they stop the command's tree first. */
+export const FATAL_SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+
+let onFatalSignal: ((signal: NodeJS.Signals) => void) | undefined;
+let fatalListening = false;
+
+/**
+ * While a command runs, SIGTERM, SIGHUP and SIGQUIT go to `stop` instead of ending drbook.
+ * The listeners stay once installed, so a signal that races the command's own exit is
+ * never lost to a listener removed a moment too early; outside a command they end drbook
+ * as the default action would (exit 128+n).
+ */
+export function watchFatalSignals(stop: (signal: NodeJS.Signals) => void): () => void {
+  if (!fatalListening) {
+    fatalListening = true;
+    for (const name of Object.keys(FATAL_SIGNALS)) {
+      process.on(name, (signal: NodeJS.Signals) => {
+        if (onFatalSignal !== undefined) onFatalSignal(signal);
+        else process.exit(128 + (FATAL_SIGNALS[signal] ?? 15));
+      });
+    }
+  }
+  onFatalSignal = stop;
+  return () => {
+    if (onFatalSignal === stop) onFatalSignal = undefined;
+  };
+}
+
+export interface CommandStopOptions {
+  pid: number;
+  procStart: string | undefined;
+  mode: GroupMode;
+  pgid: number | undefined;
+  timeoutMs: number | undefined;
+  /** Between SIGTERM and SIGKILL. */
+  killGraceMs: number;
+  /** A fatal signal that came before the command was watched. */
+  early: NodeJS.Signals | undefined;
+  /** For drbook's own word on the screen. */
+  say: (line: string) => void;
+}
+
+export class CommandStop {
+  timedOut = false;
+  interrupted = false;
+  /** drbook itself is being ended by this signal. */
+  stoppedBy: NodeJS.Signals | undefined;
+
+  private termination: Termination | undefined;
+  private exited = false;
+  private readonly unwatch: () => void;
+  private readonly timeoutTimer: NodeJS.Timeout | undefined;
+  private readonly foregroundTimer: NodeJS.Timeout | undefined;
+  private readonly onSigint = (): void => {
+    this.interrupted = true;
+    // A second Ctrl-C, or one during a timeout's grace: no more waiting.
+    if (this.termination !== undefined) this.termination.hurry();
+    else this.terminate(this.interruptStages());
+  };
+
+  constructor(private readonly options: CommandStopOptions) {
+    process.on('SIGINT', this.onSigint);
+    // SIGTERM, SIGHUP (an ssh drop, a closed terminal) and SIGQUIT would kill drbook and
+    // leave the command's children running unseen: stop the whole group first, then let
+    // the walk journal it and end with 128+n.
+    this.unwatch = watchFatalSignals((signal) => this.fatal(signal));
+    if (options.early !== undefined) this.fatal(options.early);
+    if (options.timeoutMs !== undefined) {
+      this.timeoutTimer = setTimeout(() => {
+        if (this.exited || this.termination !== undefined) return;
+        this.timedOut = true;
+        this.terminate(this.fatalStages());
+      }, options.timeoutMs);
+    }
+    if (options.mode === 'foreground') this.foregroundTimer = setInterval(() => this.checkForeground(), FOREGROUND_CHECK_MS);
+  }
+
+  /**
+   * The shell has exited. In the foreground, drbook takes the terminal back. A Ctrl-C that
+   * reached the shell first (in the foreground, only the shell: drbook learns of it from
+   * how the shell ended) leaves its background jobs, which ignore SIGINT: stopped here.
+   */
+  exit(exit: { code: number | null; signal: NodeJS.Signals | null }): void {
+    this.exited = true;
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
+    if (this.foregroundTimer !== undefined) clearInterval(this.foregroundTimer);
+    if (this.options.mode === 'foreground') {
+      takeTerminalBack();
+      if (terminalLost()) this.fatal('SIGHUP');
+    }
+    const ctrlC = exit.signal === 'SIGINT' || (this.options.mode === 'foreground' && exit.code === 128 + 2);
+    if (ctrlC && this.termination === undefined) {
+      this.interrupted = true;
+      this.terminate(this.interruptStages());
+    }
+  }
+
+  /** Once whatever was stopped is gone: the pids that outlived SIGKILL, if any. */
+  async survivors(): Promise<number[]> {
+    return this.termination === undefined ? [] : (await this.termination.done).survivors;
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.onSigint);
+    this.unwatch();
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
+    if (this.foregroundTimer !== undefined) clearInterval(this.foregroundTimer);
+  }
+
+  private fatal(signal: NodeJS.Signals): void {
+    this.stoppedBy ??= signal;
+    if (this.termination === undefined) this.terminate(this.fatalStages());
+  }
+
+  private terminate(stages: KillStage[]): void {
+    const { pid, procStart, mode, pgid } = this.options;
+    // The command's own group, or in drbook's group, what the command left there after its parent died.
+    const where = mode !== 'shared' ? { ownGroup: pid } : pgid !== undefined && procStart !== undefined ? { group: { pgid, since: procStart } } : {};
+    this.termination ??= terminateTree(pid, stages, { rootStart: procStart, ...where });
+  }
+
+  private fatalStages(): KillStage[] {
+    return [
+      { signal: 'SIGTERM', afterMs: 0 },
+      { signal: 'SIGKILL', afterMs: this.options.killGraceMs },
+    ];
+  }
+
+  private interruptStages(): KillStage[] {
+    return [
+      { signal: 'SIGINT', afterMs: 0 },
+      { signal: 'SIGTERM', afterMs: SIGINT_GRACE_MS },
+      { signal: 'SIGKILL', afterMs: this.options.killGraceMs },
+    ];
+  }
+
+  /**
+   * In the terminal's foreground, the command gets the hangup of a closed terminal and drbook
+   * does not (it is in a background group now): drbook sees the terminal gone. Ctrl-Z goes
+   * to the command's group alone: drbook cannot be suspended with it, and a stopped command
+   * would hang the walk: it is continued, with a word why.
+   */
+  private checkForeground(): void {
+    if (terminalLost()) {
+      this.fatal('SIGHUP');
+    } else if (!this.exited && readProcessState(this.options.pid) === 'T') {
+      signalGroup(this.options.pid, 'SIGCONT');
+      this.options.say('Ctrl-Z does not suspend a step: the command was continued (Ctrl-C interrupts it)');
+    }
+  }
+}
