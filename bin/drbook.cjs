@@ -38,8 +38,8 @@ const BUNDLE_END = Buffer.from('// drbook: end of the bundle\n');
  */
 const V8_FLAGS = '--interrupt-budget=270336';
 const V8_FLAGS_APPLY = process.versions.v8.startsWith('11.');
-/** Baseline wasm code only (see launch). */
-const WASM_FLAGS = '--liftoff-only';
+/** Baseline wasm code only, every function compiled at once (see launch; equal to WASM_FLAGS in src/adapters/shell-parser.ts). */
+const WASM_FLAGS = '--liftoff-only --no-wasm-lazy-compilation';
 
 const bundle = join(__dirname, '..', 'dist', 'drbook.cjs');
 const args = process.argv.slice(2);
@@ -76,9 +76,11 @@ function launch() {
   if (V8_FLAGS_APPLY) require('node:v8').setFlagsFromString(V8_FLAGS);
   // The bash parser is WebAssembly: V8 compiles its hot functions again with TurboFan on a
   // background thread, and node waits for that at exit: 500 ms of a 620 ms validate of a
-  // runbook with placeholders, for a parse that takes a few ms. Set here, before the code
-  // cache is read, because V8 checks a cache against the flags (src/adapters/shell-parser.ts
-  // sets it too, for the other builds). The flag exists in every V8 of node >= 20.
+  // runbook with placeholders, for a parse that takes a few ms. And it compiles all its
+  // functions up front, on background threads while drbook reads the runbook, rather than
+  // each on this thread at its first call. Set here, before the code cache is read, because
+  // V8 checks a cache against the flags (src/adapters/shell-parser.ts sets them too, for
+  // the other builds). Both flags exist in every V8 of node >= 20.
   require('node:v8').setFlagsFromString(WASM_FLAGS);
   let script;
   try {

@@ -60,7 +60,6 @@ function setup(s: Setup) {
     finished: new Map(Object.entries(s.finished ?? {})),
     attempts: new Map(Object.entries(s.attempts ?? {})),
     sessionStartedAt: clock.now(),
-    baseDir: '/runbooks',
     vars,
     redactor,
     ...(s.logs ? { logFile: (step, attempt) => ({ absolute: `/state/s1/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }) } : {}),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EventBody } from '../src/core/journal-events.js';
 import { hashLine, parseJournal, type ParsedJournal } from '../src/core/journal-parse.js';
-import { replaySession, summarizeSession, type SessionStatus } from '../src/core/session-summary.js';
+import type { SessionStatus } from '../src/core/session.js';
+import { replaySession, summarizeSession } from '../src/core/session-summary.js';
 
 const T0 = Date.parse('2026-03-11T09:05:12.000Z');
 
@@ -76,7 +77,7 @@ describe('summarizeSession status', () => {
     { name: 'a note from another terminal after a pause keeps it paused', bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, cliNote], status: 'paused' },
     { name: 'resumed after a pause and then cut is interrupted', bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, { type: 'session.resumed', gapMs: 5000, pid: 101 }], status: 'interrupted' },
     { name: 'ended completed', bodies: [...firstSteps, ended('completed')], status: 'completed', endStatus: 'completed' },
-    { name: 'ended with a failed step is completed, endStatus failed', bodies: [...firstSteps, finished(1, 'announce', 'failed'), ended('failed', 1)], status: 'completed', endStatus: 'failed' },
+    { name: 'ended with a failed step is failed, as the export says', bodies: [...firstSteps, finished(1, 'announce', 'failed'), ended('failed', 1)], status: 'failed', endStatus: 'failed' },
     { name: 'ended aborted', bodies: [...firstSteps, ended('aborted')], status: 'aborted', endStatus: 'aborted' },
     { name: 'an ended session with a stale lock is ended', bodies: [...firstSteps, ended('completed')], lock: { alive: false }, status: 'completed', endStatus: 'completed' },
     { name: 'an empty journal of a dead driver is interrupted', bodies: [], status: 'interrupted' },
@@ -109,7 +110,7 @@ describe('summarizeSession fields', () => {
       id: '20260311T090512Z-mail-server',
       runbook: { id: 'mail-server', title: 'Restore the mail server', path: '/rb/mail-server.yaml', sha256: 'f'.repeat(64) },
       mode: 'rehearsal',
-      status: 'completed',
+      status: 'failed',
       endStatus: 'failed',
       operator: 'alice@laptop',
       startedAt: '2026-03-11T09:05:12.000Z',
@@ -189,7 +190,8 @@ describe('replaySession', () => {
       ['confirm', 0, 'done'],
       ['order', 1, 'done'],
     ]);
-    expect(r.currentStep).toEqual({ step: 'dns', index: 2 });
+    expect(r.currentStep).toMatchObject({ step: 'dns', index: 2 });
+    expect(r.currentStep?.since.map((e) => e.type)).toEqual(['command.started', 'command.finished', 'command.edited', 'command.started', 'command.spawned']);
     expect(r.firstUnfinished).toBe(2);
     expect(r.attempts.get('dns')).toBe(2);
     expect(r.attempts.get('confirm')).toBe(1);

@@ -64,6 +64,7 @@ const CONTEXTS: Context[] = [
   { name: 'here-document <<- with tabs', run: 'cat <<-EOF\n\t{{v}}\n\tEOF', out: (v) => `${v}\n`, shells: BOTH },
   { name: 'command substitution', run: 'x=$(printf %s {{v}}; echo .); printf %s "${x%.}"', out: (v) => v, shells: BOTH },
   { name: 'backticks', run: 'x=`printf %s {{v}}; echo .`; printf %s "${x%.}"', out: (v) => v, shells: BOTH },
+  { name: 'backticks inside double quotes', run: 'printf %s "<`printf %s {{v}}; echo .`>"', out: (v) => `<${v}.>`, shells: ['bash'] },
   { name: 'quotes inside $() inside quotes', run: 'printf %s "$(printf %s "{{v}}"; echo .)"', out: (v) => `${v}.`, shells: BOTH },
   { name: 'assignment', run: 'x={{v}}; printf %s "$x"', out: (v) => v, shells: BOTH },
   { name: 'default of an expansion in quotes', run: 'printf %s "${unset_var:-{{v}}}"', out: (v) => v, shells: BOTH },
@@ -144,6 +145,24 @@ const EVALUATING: [string, string][] = [
   ['source <( )', 'source <(echo {{v}})'],
   ['a pipe into sh', 'echo {{v}} | grep . | sh'],
   ['a here-document read by bash', 'bash <<EOF\necho {{v}}\nEOF'],
+  ['array subscript in a compound assignment', 'a=([{{v}}]=1); echo ok'],
+  ['array subscript in a declared compound assignment', 'declare -a a=([{{v}}]=1); echo ok'],
+  ['array subscript in a compound += assignment', 'a=(); a+=([{{v}}]=1); echo ok'],
+  ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( {{v}} + 1 ))\nEOF'],
+  ['a here-document piped into sh', 'cat <<EOF | sh\necho {{v}}\nEOF'],
+  ['a here-document piped into bash through grep', 'cat <<EOF | grep . | bash -s\necho {{v}}\nEOF'],
+  ['eval written \\eval', '\\eval echo {{v}}'],
+  ["eval written 'eval'", "'eval' echo {{v}}"],
+  ['bash -c written "bash"', '"bash" -c "echo {{v}}"'],
+  ['an assignment to a var later read in $(( ))', 'n={{v}}; echo $(( n + 1 ))'],
+  ['an assignment to a var later read in (( ))', 'n="{{v}}"; (( n > 0 )) && echo yes'],
+  ['an assignment to a var later read in [[ -gt ]]', 'local_n={{v}}; [[ $local_n -gt 0 ]] && echo yes'],
+  ['an assignment to a var later read in for (( ))', 'count={{v}}; for (( i = 0; i < count; i++ )); do echo $i; done'],
+  ['a name given to declare', 'declare {{v}}=1; echo ok'],
+  ['a name given to local', 'f() { local {{v}}=1; }; f'],
+  ['compgen -W', 'compgen -W {{v}} a'],
+  ['BASH_ENV of a bash', 'BASH_ENV={{v}} bash -c true'],
+  ['BASH_ENV through env', 'env BASH_ENV={{v}} bash -c true'],
 ];
 
 /** Look alike, but the value stays data. */
@@ -160,6 +179,13 @@ const PROVEN: [string, string][] = [
   ['command eval', 'command eval "$DRBOOK_V_v"'],
   ['a pipe into sh', 'echo "$DRBOOK_V_v" | sh'],
   ['a here-string read by bash', 'bash <<< "$DRBOOK_V_v"'],
+  ['array subscript in a compound assignment', 'a=(["$DRBOOK_V_v"]=1)'],
+  ['$(( )) in an unquoted here-document', 'cat <<EOF\n$(( "$DRBOOK_V_v" + 1 ))\nEOF'],
+  ['a here-document piped into sh', 'cat <<EOF | sh\necho $DRBOOK_V_v\nEOF'],
+  ['an assignment to a var later read in $(( ))', 'n="$DRBOOK_V_v"; echo $(( n + 1 ))'],
+  ['a name given to declare', 'declare "$DRBOOK_V_v"=1'],
+  ['compgen -W', 'compgen -W "$DRBOOK_V_v" a'],
+  ['BASH_ENV of a bash', 'BASH_ENV="$DRBOOK_V_v" bash /dev/null'],
 ];
 
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
@@ -172,7 +198,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'a here-document piped into bash through grep', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"', 'a name given to declare', 'a name given to local', 'compgen -W', 'BASH_ENV of a bash', 'BASH_ENV through env'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
     const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
@@ -204,6 +230,37 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
   it("sh gets the POSIX subset: $'…' and [[ ]] are refused in an sh runbook", () => {
     expect(siteRefusal(sitesOf("printf %s $'{{v}}'", 'sh')[0]!, undefined)).toMatch(/sh has no \$'…'/);
     expect(siteRefusal(sitesOf('[[ {{v}} == a ]]', 'sh')[0]!, undefined)).toMatch(/sh has no \[\[/);
+  });
+
+  it('backquotes inside a here-document or inside double quotes, which the parser cannot see into: refused, with $( ) as the fix', () => {
+    for (const template of ['cat <<EOF\n`echo {{v}}`\nEOF', 'echo "`echo \\"{{v}}\\"`"']) {
+      const refusals = sitesOf(template).map((s) => siteRefusal(s, undefined));
+      expect(refusals[0], template).toMatch(/backquotes.*\$\( \)/);
+    }
+    // Elsewhere, and in double quotes without \" or \\ inside them, the parser reads backquotes as the shell does: accepted (see CONTEXTS).
+    for (const template of ['x=`printf %s {{v}}`', 'echo "`printf %s {{v}}`"']) expect(siteRefusal(sitesOf(template)[0]!, undefined), template).toBeUndefined();
+  });
+
+  it('a $ just before a placeholder (${{v}}, "${{v}}") would make $$ or $"…" of it: refused', () => {
+    for (const template of ['echo ${{v}}', 'echo "${{v}}"', 'cat <<EOF\n${{v}}\nEOF']) {
+      expect(siteRefusal(sitesOf(template)[0]!, undefined), template).toMatch(/a \$ stands just before it/);
+    }
+    expect(siteRefusal(sitesOf('echo \\${{v}}')[0]!, undefined)).toBeUndefined();
+  });
+
+  it('a var assigned a placeholder but never read as a number stays data', () => {
+    for (const template of ['n={{v}}; echo "$n"; echo $(( m + 1 ))', 'n={{v}}; for (( i = 0; i < 2; i++ )); do echo "$n"; done']) {
+      for (const site of sitesOf(template)) expect(siteRefusal(site, undefined), template).toBeUndefined();
+    }
+  });
+
+  it('[ … -gt … ] and test … -eq … compare numbers without evaluating them (unlike [[ ]]): accepted, and the value stays data', () => {
+    for (const template of ['[ {{v}} -gt 0 ] && echo yes', 'test {{v}} -eq 1 && echo yes']) {
+      const sites = sitesOf(template);
+      for (const site of sites) expect(siteRefusal(site, undefined), template).toBeUndefined();
+      run('bash', rewriteScript(template, sites), scriptEnv(sites, () => `a[$(touch ${X})]`));
+      expect(existsSync(X), template).toBe(false);
+    }
   });
 
   it('a command that does not parse, a backslash before a placeholder, a variable name: refused', () => {

@@ -153,9 +153,16 @@ steps:
     expect(existsSync(join(work, 'created'))).toBe(true);
 
     const events = journal(home);
-    const polls = events.flatMap((e) => (e.type === 'command.finished' && e.step === 'wait-flag' ? [e] : []));
-    expect(polls.at(-1)).toMatchObject({ ok: true, poll: { attempt: 1 } });
-    expect(polls.filter((e) => !e.ok).every((e) => e.poll !== undefined && e.tail.includes('flag not there yet'))).toBe(true);
+    // One event per attempt: the poll started once, each attempt one poll.attempt, no command.* event.
+    const polls = events.flatMap((e) => (e.type === 'poll.attempt' && e.step === 'wait-flag' ? [e] : []));
+    expect(events.filter((e) => e.type.startsWith('command.') && 'step' in e && e.step === 'wait-flag')).toEqual([]);
+    expect(events.filter((e) => e.type === 'poll.started' && e.step === 'wait-flag')).toHaveLength(2);
+    expect(polls.map((e) => [e.pollAttempt, e.ok, e.nextInMs !== undefined])).toEqual([
+      [1, false, true],
+      [2, false, true],
+      [1, true, false],
+    ]);
+    expect(polls.filter((e) => !e.ok).every((e) => e.pid !== undefined && e.tail.includes('flag not there yet'))).toBe(true);
     expect(events.some((e) => e.type === 'decision' && e.answer === 'stopped waiting (Ctrl-C)')).toBe(true);
     expect(events.at(-1)).toMatchObject({ type: 'session.ended', status: 'aborted' });
 

@@ -4,10 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Walk } from '../src/core/engine.js';
+import { SignalStop } from '../src/core/errors.js';
+import { buildReport, renderMarkdown } from '../src/core/export/index.js';
+import type { JournalEvent } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
+import { replaySession } from '../src/core/session-summary.js';
 import { undoCandidates, UndoWalk } from '../src/core/undo.js';
 import { resolveInitialVars, VarStore } from '../src/core/vars.js';
 import { realShellSites, sitesOf } from './helpers/shell.js';
@@ -41,14 +45,13 @@ function walkOf(yaml: string, ui: Expected[], exec: Scripted[], opts: { yes?: bo
       finished: new Map(),
       attempts: new Map(),
       sessionStartedAt: clock.now(),
-      baseDir: '/runbooks',
       logFile: (step, attempt) => ({ absolute: `/s/${step.id}.${attempt}.log`, relative: `${step.id}.${attempt}.log` }),
     },
     { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
   );
   const undo = (yes = false) =>
     new UndoWalk(
-      { ...common, mode: 'live', yes, steps: undoCandidates(journal.events, runbook), trigger: 'abort', pid: 1 },
+      { ...common, mode: 'live', yes, steps: undoCandidates(replaySession(journal), runbook), trigger: 'abort', pid: 1 },
       { ui: fakeUi, executor, journal, clock, shellSites: realShellSites },
     ).run();
   return {
@@ -84,6 +87,8 @@ describe('until: polling through the Ui wait', () => {
       ],
       [{ stdout: '192.0.2.1\n', durationMs: 200 }, { stdout: '', durationMs: 200 }, { stdout: '192.0.2.7\n', durationMs: 200 }],
     );
+    // The session's first event, as the run command writes it: the export reads a whole journal.
+    t.journal.append({ type: 'session.started', session: 's', runbook: { id: 't', title: 'Test', path: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), steps: 1 }, mode: 'live', operator: { user: 'op', host: 'h' }, tz: 'UTC', tzOffsetMinutes: 0, drbook: '0', pid: 1 });
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('completed');
@@ -92,17 +97,29 @@ describe('until: polling through the Ui wait', () => {
       { attempt: 1, waitMs: 10_000, leftMs: 59_800, reason: 'stdout did not match /^192\\.0\\.2\\.7$/', lastLine: '192.0.2.1' },
       { attempt: 2, waitMs: 10_000, leftMs: 49_600, reason: 'stdout did not match /^192\\.0\\.2\\.7$/', lastLine: '' },
     ]);
-    const finished = t.journal.events.filter((e) => e.type === 'command.finished');
-    expect(finished).toMatchObject([
-      { attempt: 1, ok: false, poll: { attempt: 1, elapsedMs: 200 } },
-      { attempt: 2, ok: false, poll: { attempt: 2, elapsedMs: 10_400 } },
-      { attempt: 3, ok: true, poll: { attempt: 3, elapsedMs: 20_600 } },
+    // The poll journaled once before its first process, then one event per attempt, nothing else.
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'step.finished']);
+    expect(t.journal.events.find((e) => e.type === 'poll.started')).toMatchObject({ attempt: 1, command: 'dig +short mail.example.org', cwd: '/home/op', log: 'wait-dns.1.log', intervalMs: 10_000, timeoutMs: 60_000 });
+    const attempts = t.journal.events.filter((e) => e.type === 'poll.attempt');
+    expect(attempts).toMatchObject([
+      { attempt: 1, pollAttempt: 1, elapsedMs: 200, pid: 4242, exitCode: 0, durationMs: 200, ok: false, reason: 'stdout did not match /^192\\.0\\.2\\.7$/', tail: '192.0.2.1\n', nextInMs: 10_000 },
+      { attempt: 2, pollAttempt: 2, elapsedMs: 10_400, pid: 4242, ok: false, nextInMs: 10_000 },
+      { attempt: 3, pollAttempt: 3, elapsedMs: 20_600, pid: 4242, ok: true, tail: '192.0.2.7\n' },
     ]);
-    // One log, rewritten by each attempt: the last attempt's output in full.
-    expect(t.executor.requests.map((r) => [r.logFile, r.replaceLog ?? false])).toEqual([
-      ['/s/wait-dns.1.log', false],
-      ['/s/wait-dns.1.log', true],
-      ['/s/wait-dns.1.log', true],
+    expect(attempts[2]).not.toHaveProperty('nextInMs');
+    // One log, rewritten by each attempt: the last attempt's output in full; a running file for each.
+    expect(t.executor.requests.map((r) => [r.logFile, r.replaceLog ?? false, r.markRunning])).toEqual([
+      ['/s/wait-dns.1.log', false, true],
+      ['/s/wait-dns.1.log', true, true],
+      ['/s/wait-dns.1.log', true, true],
+    ]);
+    // The post-mortem reads it as it read the three events of each attempt.
+    const report = buildReport(t.journal);
+    expect(renderMarkdown(report)).toMatch(/Ran `dig \+short mail\.example\.org` \(attempt 3\): exit 0 after 0\.2s, succeeded on attempt 3 after 21s/);
+    expect(report.stepRows.find((r) => r.step === 'wait-dns')).toMatchObject({ attempts: 3, last: { ok: true } });
+    expect(report.deviations.failedAttempts.map((f) => [f.attempt, f.command, f.result.poll])).toEqual([
+      [1, 'dig +short mail.example.org', { attempt: 1, elapsedMs: 200 }],
+      [2, 'dig +short mail.example.org', { attempt: 2, elapsedMs: 10_400 }],
     ]);
     expect(t.journal.events.filter((e) => e.type === 'decision')).toEqual([]);
     expect(t.journal.events.find((e) => e.type === 'step.finished')).toMatchObject({ outcome: 'done', durationMs: 20_600 });
@@ -129,7 +146,10 @@ describe('until: polling through the Ui wait', () => {
     t.done();
     expect(result.status).toBe('aborted');
     expect(t.ui.calls.flatMap((c) => (c.call === 'waitUntil' ? [c.wait.waitMs] : []))).toEqual([25_000, 25_000, 10_000]);
-    expect(t.journal.events.filter((e) => e.type === 'command.finished')).toHaveLength(4);
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'decision', 'step.finished']);
+    // Each attempt says whether the poll goes on: the last wait is the time left; the last attempt ends it.
+    expect(t.journal.events.flatMap((e) => (e.type === 'poll.attempt' ? [e.nextInMs ?? null] : []))).toEqual([25_000, 25_000, 10_000, null]);
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ pollAttempt: 4, elapsedMs: 60_000, ok: false, tail: 'NXDOMAIN\n' });
     expect(t.journal.events.find((e) => e.type === 'step.finished')).toMatchObject({
       outcome: 'failed',
       reason: 'still failing after 4 attempts in 1m (until timeout 1m): exit code 1',
@@ -151,7 +171,21 @@ describe('until: polling through the Ui wait', () => {
     t.done();
     expect(result.status).toBe('completed');
     expect(t.journal.events.filter((e) => e.type === 'decision').map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual(['stopped waiting (Ctrl-C)', 'retry']);
-    expect(t.journal.events.filter((e) => e.type === 'command.finished').map((e) => (e.type === 'command.finished' ? e.poll?.attempt : 0))).toEqual([1, 1, 2]);
+    // The Ctrl-C ends the first poll; retry starts a second one, its attempts counted from 1.
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'decision', 'decision', 'poll.started', 'poll.attempt', 'poll.attempt', 'step.finished']);
+    expect(t.journal.events.flatMap((e) => (e.type === 'poll.started' ? [[e.attempt, e.log]] : []))).toEqual([
+      [1, 'wait-dns.1.log'],
+      [2, 'wait-dns.2.log'],
+    ]);
+    expect(t.journal.events.flatMap((e) => (e.type === 'poll.attempt' ? [[e.attempt, e.pollAttempt, e.nextInMs ?? null]] : []))).toEqual([
+      [1, 1, 10_000],
+      [2, 1, 10_000],
+      [3, 2, null],
+    ]);
+    // Read back, the stopped poll is over (not in flight) and the numbering goes on.
+    const cut = replaySession({ events: t.journal.events.slice(0, t.journal.events.findIndex((e) => e.type === 'decision') + 1) });
+    expect(cut.inFlight).toBeUndefined();
+    expect(cut.attempts.get('wait-dns')).toBe(1);
   });
 
   it('on_failure: abort does not abort on a Ctrl-C during the wait: the operator chooses', async () => {
@@ -173,8 +207,31 @@ describe('until: polling through the Ui wait', () => {
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('aborted');
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt')).toMatchObject([{ attempt: 1, pollAttempt: 1, interrupted: true, reason: 'interrupted (Ctrl-C)' }]);
+    expect(t.journal.events.find((e) => e.type === 'poll.attempt')).not.toHaveProperty('nextInMs');
+  });
+
+  it('SIGTERM while an attempt runs: its one event says so, the session pauses, drbook ends with 143', async () => {
+    const t = walkOf(POLL, [{ ask: 'step', answer: 'run' }, { ask: 'wait', attempt: 1, answer: 'elapsed' }], [{ stdout: 'nothing\n' }, { stoppedBy: 'SIGTERM', exitCode: null, signal: 'SIGTERM', pid: 5151, procStart: '777' }]);
+    const stop = await t.walk.run().catch((error: unknown) => error);
+    t.done();
+    expect(stop).toBeInstanceOf(SignalStop);
+    expect((stop as SignalStop).exitCode).toBe(143);
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'session.paused']);
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ attempt: 2, pollAttempt: 2, pid: 5151, procStart: '777', interrupted: true, reason: 'drbook got SIGTERM: the command and everything it started were stopped' });
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).not.toHaveProperty('nextInMs');
+    // Nothing of the poll is left in flight: resume walks the step again.
+    const replay = replaySession(t.journal);
+    expect(replay.inFlight).toBeUndefined();
+    expect(replay.currentStep).toMatchObject({ step: 'wait-dns', index: 0 });
+    expect(replay.attempts.get('wait-dns')).toBe(2);
   });
 });
+
+/** The types of the events about one step (those naming it, and the pauses), in order. */
+function stepEvents(events: readonly JournalEvent[], step: string): string[] {
+  return events.flatMap((e) => (('step' in e && e.step === step) || e.type === 'session.paused' ? [e.type] : []));
+}
 
 const UNDOABLE = book(`
   - id: stop-mx
@@ -252,7 +309,7 @@ describe('undo: walking back after an abort', () => {
       ['Undo: Stop the old MX', 'systemctl start postfix'],
     ]);
     // Once undone, a later `drbook undo` has nothing left to offer.
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE))).toEqual([]);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE))).toEqual([]);
   });
 
   it('skip inside undo: the step stays undoable later; the others go on', async () => {
@@ -266,7 +323,7 @@ describe('undo: walking back after an abort', () => {
     t.done();
     expect(result.counts).toEqual({ done: 1, skipped: 2, failed: 0, markedDone: 0 });
     expect(t.executor.commands.slice(3)).toEqual(['systemctl start postfix']);
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['move-dns', 'announce']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['move-dns', 'announce']);
   });
 
   it('failure inside undo: the failure menu; abort stops the undo there', async () => {
@@ -311,7 +368,7 @@ describe('undo: walking back after an abort', () => {
     t.done();
     expect(result).toEqual({ status: 'completed', counts: { done: 2, skipped: 1, failed: 0, markedDone: 0 } });
     expect(t.journal.events.filter((e) => e.type === 'undo.step').map((e) => (e.type === 'undo.step' ? `${e.step} ${e.outcome}` : ''))).toEqual(['move-dns done', 'announce skipped', 'stop-mx done']);
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
   });
 
   it('Ctrl-C at an undo question pauses the undo; what was undone stays undone', async () => {
@@ -320,7 +377,7 @@ describe('undo: walking back after an abort', () => {
     const result = await t.undo();
     t.done();
     expect(result.status).toBe('paused');
-    expect(undoCandidates(t.journal.events, runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce', 'stop-mx']);
+    expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce', 'stop-mx']);
   });
 });
 

@@ -51,6 +51,19 @@ describe('validate hints', () => {
     ]);
   });
 
+  it('watch and parallel run their arguments with a shell: {{x}} there gets the warning too', () => {
+    expect(reparsed('watch -n 1 "ls {{x}}"')).toEqual(['x@watch']);
+    expect(reparsed('watch -d ls {{x}}')).toEqual(['x@watch']);
+    expect(reparsed('parallel echo ::: {{x}}')).toEqual(['x@parallel']);
+  });
+
+  it('the fix for ssh quotes the value for the far side: env: alone does not cross ssh', () => {
+    const got = problems(rb('  - id: a', '    title: A', '    run: ssh {{host}} ls {{cmd}}'));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/printf %q/);
+    expect(got[0]).not.toMatch(/pass it through env: instead/);
+  });
+
   it('reads the words of each simple command', () => {
     expect(reparsed('ssh {{host}} uptime')).toEqual([]);
     expect(reparsed('ssh -i key -o BatchMode=yes {{host}} systemctl restart {{cmd}}')).toEqual(['cmd@ssh']);

@@ -27,7 +27,7 @@ export function bundleRoots(runbooksDir: string, docsRoot: string | undefined): 
   return { runbooks, docsRoot: realpathSync(root) };
 }
 
-export function isInside(path: string, dir: string): boolean {
+function isInside(path: string, dir: string): boolean {
   const rel = relative(dir, path);
   return rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !rel.startsWith(sep) && !/^[A-Za-z]:/.test(rel));
 }

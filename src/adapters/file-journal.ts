@@ -209,7 +209,7 @@ function lostJournal(path: string, problem: string): DrbookError {
 }
 
 /** One warning line about a file others could write, now set back to `to`. */
-export function warnMode(path: string, mode: number, to: string): void {
+function warnMode(path: string, mode: number, to: string): void {
   process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to ${to}; check it with drbook verify\n`);
 }
 
@@ -222,7 +222,7 @@ function notWritable(path: string, error: unknown): DrbookError {
  * long journal reads kilobytes, not the file. Lines that are not events (a torn line left
  * mid-file) are passed over, as the parser does, so the chain links valid line to valid line.
  */
-export function readTail(fd: number, size: number): Tail {
+function readTail(fd: number, size: number): Tail {
   const endsWithNewline = size === 0 || lastByte(fd, size) === 0x0a;
   let pos = size;
   // Bytes of the line being assembled, which started before `pos`.
@@ -313,7 +313,7 @@ function sizeOf(path: string): number {
 }
 
 /** One `file:line: warning: …` line for each thing a reader should know about a journal. */
-export function journalWarnings(path: string, parsed: ParsedJournal): string[] {
+function journalWarnings(path: string, parsed: ParsedJournal): string[] {
   const warnings: string[] = [];
   for (const bad of parsed.bad) warnings.push(`${path}:${bad.line}: warning: ${bad.reason}, ignored (a line cut by a crash, or an edit)`);
   if (parsed.tornTail) warnings.push(`${path}:${parsed.tornTail.line}: warning: ignored a torn last line (${parsed.tornTail.bytes} bytes), probably cut by a crash`);

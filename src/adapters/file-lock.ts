@@ -48,7 +48,7 @@ const thisHost = hostname();
 const ownProcStart = procStartOf(process.pid);
 
 /** The start time of a process, or undefined off Linux: one reading for locks and commands. */
-export function procStartOf(pid: number): string | undefined {
+function procStartOf(pid: number): string | undefined {
   return readProcStart(pid);
 }
 

@@ -16,7 +16,7 @@ const TAIL_LINES = 20;
  * stopped while it ran). The log path comes from the journal: one that climbs out of the
  * session directory, or a symlink, is not read. Logs are written redacted already.
  */
-export function readLogTail(sessionDir: string, log: string): LogTail | null {
+export function readLogTail(sessionDir: string, log: string, bytes: number = TAIL_BYTES): LogTail | null {
   const path = normalize(join(sessionDir, log));
   if (!path.startsWith(normalize(sessionDir) + sep)) return null;
   let fd: number;
@@ -28,7 +28,7 @@ export function readLogTail(sessionDir: string, log: string): LogTail | null {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) return null;
-    const length = Math.min(TAIL_BYTES, stat.size);
+    const length = Math.min(bytes, stat.size);
     const buffer = Buffer.alloc(length);
     const n = readSync(fd, buffer, 0, length, stat.size - length);
     let text = buffer.subarray(0, n).toString('utf8');

@@ -32,7 +32,7 @@ export interface Symbols {
 
 const same = (s: string): string => s;
 
-export const plainPaint: Paint = {
+const plainPaint: Paint = {
   header: same,
   strong: same,
   em: same,
@@ -158,7 +158,7 @@ function wrapInline(text: string, options: RenderOptions, firstIndent = '', rest
 }
 
 /** Plain text wrapped to the width, no markdown. */
-export function wrapText(text: string, width: number, indent = ''): string[] {
+function wrapText(text: string, width: number, indent = ''): string[] {
   const out: string[] = [];
   for (const paragraph of text.split('\n')) {
     const words = paragraph
@@ -186,7 +186,7 @@ const TABLE_ROW = /^\s*\|/;
  * tables, wrapped to the width. Not a full CommonMark renderer: runbook descriptions are a
  * few lines, and a construct it does not know stays readable as the source text.
  */
-export function markdownToText(markdown: string, options: RenderOptions): string[] {
+function markdownToText(markdown: string, options: RenderOptions): string[] {
   const { paint, symbols, width } = options;
   const lines = markdown.replace(/\r\n?/g, '\n').replace(/\t/g, '    ').split('\n');
   const out: string[] = [];

@@ -80,6 +80,8 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     if (missed) result = undefined;
   }
   if (!result) {
+    // A new or changed file: the parser compiles on other threads while this one checks it.
+    parserModule?.startShellParser();
     result = loadRunbookText(text, ctx);
     if (result.shellTexts && parserModule) {
       result = loadRunbookText(text, { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) });
@@ -183,7 +185,7 @@ export class RunbookInvalid extends DrbookError {
   }
 }
 
-export function locateRunbook(ref: string, dirOption?: string): string {
+function locateRunbook(ref: string, dirOption?: string): string {
   if (ref.includes('/') || RUNBOOK_FILE.test(ref)) {
     if (existsSync(ref)) return ref;
     throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);

@@ -16,6 +16,9 @@ import { stateHome } from './state-home.js';
 /** Set by the single-file build: both .wasm files, base64 (drbook.mjs carries them). */
 declare const __DRBOOK_WASM__: { runtime: string; bash: string } | undefined;
 
+/** The one WebAssembly call made here (the project's TypeScript libs do not declare it). */
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<unknown> };
+
 export type SiteFinder = (text: string, dialect: ShellDialect) => PlaceholderSite[];
 
 let parser: Promise<ShellParse> | undefined;
@@ -40,16 +43,40 @@ function wasmBytes(): { runtime: Uint8Array; bash: Uint8Array } {
   };
 }
 
+/**
+ * V8 flags for the parser's WebAssembly. Liftoff, V8's baseline wasm compiler, only:
+ * otherwise V8 recompiles the parser's hot functions with TurboFan on a background thread
+ * and node waits for it at exit, 500 ms for a parse of a few ms. And every function at
+ * once (not each at its first call): compiled by WebAssembly.compile on V8's background
+ * threads while this one reads the runbook (startShellParser), instead of on this thread
+ * in the middle of the first parse. bin/drbook.cjs sets the same flags at start (its code
+ * cache is checked against the flags); setting them again to the same values changes nothing.
+ */
+export const WASM_FLAGS = '--liftoff-only --no-wasm-lazy-compilation';
+
+let started: { runtime: Uint8Array; bash: Uint8Array } | undefined;
+
+/**
+ * Starts compiling the parser's two .wasm files now, on V8's background threads, and
+ * returns at once: the caller goes on reading the runbook while they compile. The parser's
+ * own load (loadShellParse) compiles the same bytes again, which V8 answers from its cache
+ * of compiled modules (waiting for this compile if it is not done). Costs a wasted compile
+ * only when the parser turns out not to be needed (a runbook with YAML errors).
+ */
+export function startShellParser(): void {
+  if (started || parser) return;
+  setFlagsFromString(WASM_FLAGS);
+  started = wasmBytes();
+  for (const bytes of [started.runtime, started.bash]) WebAssembly.compile(bytes).catch(() => undefined);
+}
+
 /** The parser, loaded once. */
 export function loadShellParse(): Promise<ShellParse> {
   parser ??= (async () => {
-    // Liftoff, V8's baseline wasm compiler, only: otherwise V8 recompiles the parser's hot
-    // functions with TurboFan on a background thread and node waits for it at exit, 500 ms
-    // for a parse of a few ms. bin/drbook.cjs sets the same flag at start (its code cache
-    // is checked against the flags); setting it again to the same value changes nothing.
-    setFlagsFromString('--liftoff-only');
+    setFlagsFromString(WASM_FLAGS);
+    const bytes = started ?? wasmBytes();
+    started = undefined;
     const { Parser, Language } = await import('web-tree-sitter');
-    const bytes = wasmBytes();
     await Parser.init({ wasmBinary: bytes.runtime } as object);
     const language = await Language.load(bytes.bash);
     const p = new Parser();
@@ -64,7 +91,7 @@ export function loadShellParse(): Promise<ShellParse> {
 }
 
 /** Bumped when the analysis changes, so old cache entries are not read. */
-const CACHE_VERSION = 'v2';
+const CACHE_VERSION = 'v4';
 /** An entry is atomic (no reader sees half of one) but not fsynced: losing one to a power cut costs a parse. */
 const CACHE_WRITE: ReplaceOptions = { mode: 0o600, durable: false };
 

@@ -89,7 +89,7 @@ function notWritable(dir: string, error: unknown): DrbookError {
 }
 
 /** `20260311T090512Z` from a date: the UTC start, sortable, safe in a file name. */
-export function sessionStamp(now: Date): string {
+function sessionStamp(now: Date): string {
   return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 }
 
@@ -139,7 +139,7 @@ export function listSessionIds(home: string): string[] {
 }
 
 /** Compares runs of digits as numbers, the rest as text. */
-export function naturalCompare(a: string, b: string): number {
+function naturalCompare(a: string, b: string): number {
   const pa = a.match(/\d+|\D+/g) ?? [];
   const pb = b.match(/\d+|\D+/g) ?? [];
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {

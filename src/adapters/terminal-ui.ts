@@ -6,6 +6,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { confirm as confirmPrompt, editor as editorPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
 import { Chalk } from 'chalk';
+import { wantsColor } from './style.js';
 import { PromptInterrupted } from '../core/errors.js';
 import type { CommandResult, FailureAction, PollWait, StepAction, StepView, Ui, VarQuestion } from '../core/ports.js';
 import {
@@ -44,18 +45,6 @@ interface KeyChoice<T extends string> {
   name: string;
 }
 
-/**
- * Colour follows the environment unless forced: NO_COLOR (any non-empty value), TERM=dumb
- * and output that is not a terminal all mean plain text.
- */
-export function terminalWantsColor(output: { isTTY?: boolean }, env: NodeJS.ProcessEnv, forced?: boolean): boolean {
-  if (forced !== undefined) return forced;
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '' && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true;
-  if (env.TERM === 'dumb') return false;
-  return output.isTTY === true;
-}
-
 export class TerminalUi implements Ui {
   private readonly input: NodeJS.ReadStream;
   private readonly output: NodeJS.WriteStream;
@@ -76,7 +65,7 @@ export class TerminalUi implements Ui {
     const env = options.env ?? process.env;
     this.env = env;
     this.lineMode = env.TERM === 'dumb' || this.output.isTTY !== true || this.input.isTTY !== true;
-    const color = terminalWantsColor(this.output, env, options.color);
+    const color = wantsColor(this.output, env, options.color);
     this.chalk = new Chalk({ level: color ? 1 : 0 });
     const c = this.chalk;
     this.paint = {

@@ -6,7 +6,7 @@ import { copyEvidence, EvidenceError } from '../adapters/evidence-copy.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { sessionOutputDir } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
-import { targetSession } from './session-target.js';
+import { targetSession } from './shared/session-target.js';
 
 export interface AttachOptions {
   session?: string;

@@ -20,6 +20,7 @@ import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir,
 import { readLogTail } from '../adapters/log-tail.js';
 import { cursorPath } from '../adapters/notify/cursor-file.js';
 import type { NotifiedSink } from '../core/export/report.js';
+import { readDriverLock } from '../adapters/file-lock.js';
 import { maskEvents, maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { visible, visibleJson } from '../core/visible.js';
 
@@ -63,7 +64,7 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
     const notify = await sentTo(sessionJournalPath(home, id));
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, logTail, notify }));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail, notify }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
@@ -120,9 +121,14 @@ function otherSessions(home: string, exclude: string, runbookId: string): DrillS
   return out;
 }
 
+/** Whether a live drbook drives the session now: its status is running, as `sessions` says. */
+function drivenNow(home: string, id: string): boolean {
+  return readDriverLock(sessionJournalPath(home, id))?.alive === true;
+}
+
 function trySummary(home: string, id: string): DrillSummary | undefined {
   try {
-    return summarizeDrill(readSessionJournal(sessionJournalPath(home, id)).events);
+    return summarizeDrill(readSessionJournal(sessionJournalPath(home, id)).events, drivenNow(home, id));
   } catch {
     return undefined;
   }

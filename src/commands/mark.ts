@@ -4,7 +4,7 @@ import { isMilestone, milestoneMarks, MILESTONES, outOfOrder } from '../core/mil
 import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { systemClock } from '../adapters/system.js';
-import { targetSession } from './session-target.js';
+import { targetSession } from './shared/session-target.js';
 
 export interface MarkOptions {
   session?: string;

@@ -19,7 +19,7 @@ export async function runNew(id: string, options: NewOptions): Promise<number> {
 }
 
 /** @internal exported for tests */
-export function starterRunbook(id: string): string {
+function starterRunbook(id: string): string {
   return `# yaml-language-server: $schema=https://drbook.dev/schema/runbook.schema.json
 # A starter runbook: every field appears once. Replace the examples, delete what you do
 # not need, then: drbook validate, drbook rehearse. \`drbook schema\` describes each field.

@@ -1,6 +1,6 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { NotifyFailed } from '../core/journal-events.js';
-import { currentRunbookPath } from '../core/session-summary.js';
+import { replaySession } from '../core/session-summary.js';
 import { visibleJson, visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
 import { acquireSenderLock } from '../adapters/notify/cursor-file.js';
@@ -31,8 +31,7 @@ export async function runNotify(session: string | undefined, options: NotifyOpti
   // A journal not written whole is refused before anything of it is sent.
   const parsed = readSessionJournal(path);
   for (const warning of parsed.warnings) process.stderr.write(`${warning}\n`);
-  const started = parsed.events[0]?.type === 'session.started' ? parsed.events[0] : undefined;
-  const runbookPath = started ? currentRunbookPath(parsed.events, started.runbook.path) : undefined;
+  const runbookPath = replaySession(parsed).runbookPath;
   const say = (line: string) => process.stderr.write(`${visibleLine(line)}\n`);
   const { sinks } = sessionSinks(home, path, runbookPath, say);
   if (sinks.length === 0) {

@@ -45,7 +45,7 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   process.stdout.write(c.bold(line(header)) + '\n');
   sessions.forEach((s, i) => {
     const text = line(rows[i]!);
-    const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.steps.failed > 0 ? c.red : (t: string) => t;
+    const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.status === 'failed' ? c.red : (t: string) => t;
     process.stdout.write(colour(text) + '\n');
   });
   for (const problem of looseModes(home)) process.stderr.write(`${problem}\n`);
@@ -79,7 +79,6 @@ function notifyText(sinks: SinkWaiting): string {
 }
 
 function statusText(s: SessionSummary): string {
-  if (s.status === 'completed' && s.steps.failed > 0) return `completed (${s.steps.failed} failed)`;
   if ((s.status === 'paused' || s.status === 'interrupted') && s.currentStep) return `${s.status} at ${s.currentStep}`;
   return s.status;
 }

@@ -1,22 +1,17 @@
 import { existsSync } from 'node:fs';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
-import type { Mode } from '../core/journal-events.js';
-import { formatProblem, type Runbook, type Step } from '../core/model.js';
-import type { Ui } from '../core/ports.js';
+import { formatProblem } from '../core/model.js';
 import { Redactor } from '../core/redact.js';
 import { replaySession } from '../core/session-summary.js';
-import { undoCandidates, undoOf, UndoWalk, type UndoResult } from '../core/undo.js';
-import { templateNames } from '../core/template.js';
-import type { VarStore } from '../core/vars.js';
+import { undoCandidates } from '../core/undo.js';
 import { FileJournal, readJournalFile } from '../adapters/file-journal.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
-import { makeChalk } from '../adapters/style.js';
-import { shellSites } from '../adapters/shell-parser.js';
 import { systemClock } from '../adapters/system.js';
-import { askSecretsAgain, reacquireSecrets, restoreVars } from './resume.js';
-import { commandExecutor, cwdResolver, makeUi, requireTerminal } from './walk.js';
+import { reacquireSecrets, restoreVars } from './shared/session-vars.js';
+import { printUndoSummary, varsUsedByUndo, walkUndo } from './shared/undo-walk.js';
+import { makeUi, requireTerminal } from './shared/walk-setup.js';
 
 export interface UndoOptions {
   yes?: boolean;
@@ -45,7 +40,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     }
     const { runbook, warnings } = await findRunbook(started.runbook.path);
     for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
-    const steps = undoCandidates(parsed.events, runbook);
+    const steps = undoCandidates(replay, runbook);
     if (steps.length === 0) {
       process.stderr.write(`Nothing to undo in ${id}: no step done has an undo: (or all were undone already).\n`);
       return ExitCode.ok;
@@ -56,7 +51,7 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     const vars = await restoreVars(runbook, replay, redactor, options);
     // Only the secrets the undo commands use: nobody opens the password manager for the rest.
     await reacquireSecrets(runbook, replay, vars, ui, yes, varsUsedByUndo(steps));
-    const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: undoAttempts(parsed.events) });
+    const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: new Map(replay.undoAttempts) });
     return printUndoSummary(result, id);
   } catch (error) {
     if (!(error instanceof PromptInterrupted)) throw error;
@@ -68,111 +63,3 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
   }
 }
 
-interface UndoContext {
-  runbook: Runbook;
-  mode: Mode;
-  yes: boolean;
-  trigger: 'abort' | 'command';
-  journal: FileJournal;
-  ui: Ui;
-  vars: VarStore;
-  redactor: Redactor;
-  startDir: string;
-  attempts?: Map<string, number>;
-}
-
-async function walkUndo(ctx: UndoContext): Promise<UndoResult> {
-  const steps = undoCandidates(readJournalFile(ctx.journal.path).events, ctx.runbook);
-  ctx.ui.info(`Undo: ${steps.length} step${steps.length === 1 ? '' : 's'}, latest first: ${steps.map((s) => s.id).join(', ')}`);
-  const walk = new UndoWalk(
-    {
-      runbook: ctx.runbook,
-      mode: ctx.mode,
-      yes: ctx.yes,
-      steps,
-      trigger: ctx.trigger,
-      vars: ctx.vars,
-      redactor: ctx.redactor,
-      attempts: ctx.attempts ?? new Map(),
-      logFile: (step, attempt) => {
-        const name = `${String(step.index + 1).padStart(2, '0')}-${step.id}.undo${attempt > 1 ? `.${attempt}` : ''}.log`;
-        return { absolute: `${ctx.journal.outputDir}/${name}`, relative: name };
-      },
-      resolveCwd: cwdResolver(ctx.runbook, ctx.startDir),
-      pid: process.pid,
-    },
-    { ui: ctx.ui, executor: commandExecutor(), journal: ctx.journal, clock: systemClock, shellSites },
-  );
-  return walk.run();
-}
-
-/** Undo attempts already made in a session, so a second `drbook undo` does not reuse a log name. */
-function undoAttempts(events: ReturnType<typeof readJournalFile>['events']): Map<string, number> {
-  const attempts = new Map<string, number>();
-  for (const e of events) if (e.type === 'undo.command.started') attempts.set(e.step, Math.max(e.attempt, attempts.get(e.step) ?? 0));
-  return attempts;
-}
-
-/**
- * After a live walk aborts: offer the undo of the steps done. Under --yes nothing is
- * undone (an abort under --yes is a scripted drill's end); the command to do it is shown.
- */
-export async function offerUndo(ctx: Omit<UndoContext, 'trigger'> & { sessionId: string }): Promise<void> {
-  const steps = undoCandidates(readJournalFile(ctx.journal.path).events, ctx.runbook);
-  if (steps.length === 0) return;
-  const what = `${steps.length} step${steps.length === 1 ? '' : 's'} done ${steps.length === 1 ? 'has' : 'have'} an undo`;
-  if (ctx.yes) {
-    ctx.ui.info(`${what}: drbook undo ${ctx.sessionId} walks them back, latest first.`);
-    return;
-  }
-  let go: boolean;
-  try {
-    go = await ctx.ui.confirm(`${what} (${steps.map((s) => s.id).join(', ')}). Undo them now, latest first?`);
-  } catch (error) {
-    if (error instanceof PromptInterrupted) go = false;
-    else throw error;
-  }
-  if (!go) {
-    ctx.ui.info(`Not undone. Later: drbook undo ${ctx.sessionId}`);
-    return;
-  }
-  try {
-    // After a resume, a secret only the steps done used was not asked again: their undo needs it now.
-    await askSecretsAgain(ctx.runbook, secretsMissingFor(steps, ctx.runbook, ctx.vars), ctx.vars, ctx.ui);
-    const result = await walkUndo({ ...ctx, trigger: 'abort' });
-    printUndoSummary(result, ctx.sessionId);
-  } catch (error) {
-    if (!(error instanceof PromptInterrupted)) throw error;
-    ctx.ui.info(`Undo paused. Later: drbook undo ${ctx.sessionId}`);
-  }
-}
-
-/** The vars the undo of these steps uses: its command, confirmation or text, the step's cwd and env. */
-function varsUsedByUndo(steps: readonly Step[]): Set<string> {
-  const names = new Set<string>();
-  for (const step of steps) {
-    const undo = undoOf(step);
-    const texts = [undo?.run, undo?.confirm, undo?.text, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) names.add(name);
-  }
-  return names;
-}
-
-/** Secrets the undo of these steps uses that have no value (a resume did not ask for them). */
-function secretsMissingFor(steps: readonly Step[], runbook: Runbook, vars: VarStore): string[] {
-  return [...varsUsedByUndo(steps)].filter((name) => runbook.vars[name]?.secret === true && !vars.has(name));
-}
-
-function printUndoSummary(result: UndoResult, id: string): number {
-  const c = makeChalk(process.stderr);
-  const { done, skipped, failed, markedDone } = result.counts;
-  const counts = `${done} undone, ${markedDone} undone by hand, ${skipped} skipped, ${failed} failed`;
-  const headline =
-    result.status === 'completed' ? c.green('Undo completed')
-    : result.status === 'paused' ? c.yellow('Undo paused')
-    : c.red(`Undo ${result.status === 'failed' ? 'stopped at a failure' : 'aborted'}${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`);
-  const next = result.status === 'completed' ? `drbook export ${id}` : `drbook undo ${id}`;
-  process.stderr.write(`\n${headline}: ${counts}.\nNext: ${next}\n`);
-  if (result.status === 'paused') return ExitCode.paused;
-  return result.status === 'completed' ? ExitCode.ok : ExitCode.failed;
-}

@@ -2,9 +2,13 @@ import { describeCondition, evaluateCondition } from './condition.js';
 import { formatDuration } from './duration.js';
 import { PromptInterrupted, SignalStop } from './errors.js';
 import type { EndStatus, Mode, StepOutcome } from './journal-events.js';
-import type { Runbook, Step } from './model.js';
-import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
+import { templatedTexts, type Runbook, type Step } from './model.js';
+import { settleFinishedWork, settleInFlight, type SettleContext } from './left-behind.js';
+import { PollRun, pollCanWait } from './poll.js';
+import type { Clock, CommandResult, Executor, FailureAction, Journal, Processes, StepAction, StepView, Ui } from './ports.js';
 import { MASK, type Redactor } from './redact.js';
+import { noOutcomes, tally, type OutcomeCounts } from './session.js';
+import type { CurrentStep, InFlightCommand, ReplayVar } from './session-summary.js';
 import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
@@ -33,13 +37,11 @@ export interface WalkPlan {
   runAgain?: string;
   /** When the session began, for the total time. */
   sessionStartedAt: Date;
-  /** Directory that relative `cwd` resolves against (the runbook's). */
-  baseDir: string;
   vars: VarStore;
   redactor: Redactor;
   /** Log file for an attempt: absolute path, and the same relative to the session directory. */
   logFile?: (step: Step, attempt: number) => { absolute: string; relative: string };
-  /** Resolves a `cwd` against baseDir (injected: path handling belongs to the shell). */
+  /** Resolves a step's `cwd` (injected: path handling belongs to the shell). */
   resolveCwd: (cwd: string | undefined) => string;
 }
 
@@ -52,19 +54,33 @@ export interface WalkDeps {
   shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]>;
 }
 
-export interface WalkCounts {
-  done: number;
-  skipped: number;
-  failed: number;
-  markedDone: number;
-}
-
 export interface WalkResult {
   status: EndStatus | 'paused';
-  counts: WalkCounts;
+  counts: OutcomeCounts;
   durationMs: number;
   /** The step the walk stopped at (paused or aborted). */
   stoppedAt?: string;
+  /** On resume: ended over what drbook left behind, before the walk went on. */
+  beforeWalk?: true;
+}
+
+/** What drbook left behind when it stopped, as the replay of the journal found it. */
+export interface LeftBehind {
+  /** A command started and never journaled finished. */
+  inFlight?: InFlightCommand;
+  /** The drbook that drove the session last (and started that command). */
+  driverPid?: number;
+  /** The step started and not finished. */
+  current?: CurrentStep;
+  /** The vars as journaled (secrets as ***): for a confirmation asked again. */
+  vars: ReadonlyMap<string, ReplayVar>;
+}
+
+/** What resume needs besides the walk's own ports. */
+export interface ResumeDeps {
+  processes: Processes;
+  /** The end of a command's output log, named as journaled; undefined when it cannot be read. */
+  readLogTail: (log: string) => string | undefined;
 }
 
 class Abort {
@@ -80,13 +96,53 @@ class Abort {
  * every event before it moves on.
  */
 export class Walk {
-  private readonly counts: WalkCounts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  private readonly counts: OutcomeCounts = noOutcomes();
 
   constructor(
     private readonly plan: WalkPlan,
     private readonly deps: WalkDeps,
   ) {
     for (const outcome of plan.finished.values()) this.count(outcome);
+  }
+
+  /**
+   * A resumed walk: first what drbook left behind when it stopped (a command cut while it
+   * ran, or a step whose work was done but not journaled finished), then the walk on. A
+   * Ctrl-C at one of these questions pauses the session and is thrown on.
+   */
+  async resume(left: LeftBehind, deps: ResumeDeps): Promise<WalkResult> {
+    const { ui, journal, clock } = this.deps;
+    const ctx: SettleContext = { runbook: this.plan.runbook, ui, journal, clock, yes: this.plan.yes, ...deps };
+    try {
+      if (left.inFlight) {
+        const step = left.inFlight.step;
+        const answer = await settleInFlight(ctx, left.inFlight, left.driverPid);
+        if (answer === 'paused') {
+          // Ctrl-C while waiting: the command still runs; the next resume asks about it again.
+          journal.append({ type: 'session.paused', step, reason: 'Ctrl-C while waiting for the command left running' });
+          return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
+        }
+        if (answer === 'abort') {
+          this.settled(step, 'failed');
+          return { ...this.end('aborted', step), beforeWalk: true };
+        }
+        if (answer === 'retry') this.plan.runAgain = step;
+        else this.settled(step, answer);
+      } else if (left.current) {
+        const outcome = await settleFinishedWork(ctx, left.current, left.vars);
+        if (outcome) this.settled(left.current.step, outcome);
+      }
+    } catch (error) {
+      if (error instanceof PromptInterrupted) journal.append({ type: 'session.paused', reason: 'Ctrl-C at a prompt while resuming' });
+      throw error;
+    }
+    return this.run();
+  }
+
+  /** A step finished before the walk (its step.finished journaled already). */
+  private settled(step: string, outcome: StepOutcome): void {
+    this.plan.finished.set(step, outcome);
+    this.count(outcome);
   }
 
   async run(): Promise<WalkResult> {
@@ -219,9 +275,8 @@ export class Walk {
     const { ui, journal, executor, clock } = this.deps;
     const { mode, runSafe, redactor } = this.plan;
     let template = step.run!;
-    // An `until:` poll: when its first attempt started (monotonic), and its attempt count.
-    let pollStart: number | undefined;
-    let pollAttempt = 0;
+    // An `until:` poll in progress (core/poll.ts): its attempts, time and journal events.
+    let poll: PollRun | undefined;
     for (;;) {
       // An attempt is a command started: a rehearsal or a "cannot run" uses no number, so
       // attempts, log names and command.started events agree (and resume counts the same).
@@ -249,13 +304,12 @@ export class Walk {
       let failure = cannotRun(template, sites, lookup, (n) => this.plan.vars.has(n));
       if (failure === undefined) {
         this.plan.attempts.set(step.id, attempt);
-        if (step.poll) {
-          pollStart ??= clock.monotonic();
-          pollAttempt++;
-        }
-        // A poll keeps one log, rewritten by each attempt: the last attempt in full.
-        const log = this.plan.logFile?.(step, step.poll ? attempt - pollAttempt + 1 : attempt);
-        journal.append({ type: 'command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
+        poll ??= step.poll ? new PollRun(step.poll, clock, attempt) : undefined;
+        // A poll keeps one log, named after its first attempt.
+        const log = this.plan.logFile?.(step, poll?.firstAttempt ?? attempt);
+        const start = { step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) };
+        const opening = poll ? poll.begin(start) : { type: 'command.started' as const, ...start };
+        if (opening) journal.append(opening);
         ui.commandStarting(current);
         result = await executor.run({
           step: step.id,
@@ -266,11 +320,14 @@ export class Walk {
           env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
-          ...(log && step.poll && pollAttempt > 1 ? { replaceLog: true } : {}),
           redactor,
-          onSpawn: (pid, procStart, pgid) => {
-            journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
-          },
+          ...(poll
+            ? poll.request(log !== undefined)
+            : {
+                onSpawn: (pid: number, procStart: string | undefined, pgid?: number) => {
+                  journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
+                },
+              }),
         });
         // A reason can quote the command's world (a spawn error names the cwd): redacted
         // here, it is safe in every event and question that repeats it.
@@ -279,8 +336,7 @@ export class Walk {
         if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
           ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
         }
-        journal.append({
-          type: 'command.finished',
+        const finished = {
           step: step.id,
           attempt,
           exitCode: result.exitCode,
@@ -292,8 +348,8 @@ export class Walk {
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,
-          ...(step.poll && pollStart !== undefined ? { poll: { attempt: pollAttempt, elapsedMs: Math.round(clock.monotonic() - pollStart) } } : {}),
-        });
+        };
+        journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
           journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
@@ -310,22 +366,13 @@ export class Walk {
       }
 
       let stoppedWaiting = false;
-      if (failure !== undefined && result && step.poll && pollStart !== undefined && !result.interrupted && result.spawnError === undefined) {
-        const elapsed = clock.monotonic() - pollStart;
-        const leftMs = step.poll.timeoutMs - elapsed;
-        if (leftMs > 0) {
-          const wait = { attempt: pollAttempt, waitMs: Math.min(step.poll.intervalMs, leftMs), leftMs, reason: failure, lastLine: lastLine(redactor.redact(result.tail)) };
-          if ((await ui.waitUntil(current, wait)) === 'elapsed') continue;
-          journal.append({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${pollAttempt} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
-          failure = `stopped waiting (Ctrl-C) after ${plural(pollAttempt, 'attempt')} in ${formatDuration(clock.monotonic() - pollStart)}: ${failure}`;
-          stoppedWaiting = true;
-        } else {
-          failure = `still failing after ${plural(pollAttempt, 'attempt')} in ${formatDuration(elapsed)} (until timeout ${step.until?.timeout ?? formatDuration(step.poll.timeoutMs)}): ${failure}`;
-        }
+      if (poll && failure !== undefined && result) {
+        const after = await poll.afterFailure(ui, (decision) => journal.append(decision), step, current, failure, lastLine(redactor.redact(result.tail)));
+        if (after === 'again') continue;
+        ({ failure, stoppedWaiting } = after);
       }
       // A new poll (after retry or edit) has its own attempts and its own timeout.
-      pollStart = undefined;
-      pollAttempt = 0;
+      poll = undefined;
 
       if (failure === undefined && result) {
         if (step.capture) this.setVar(step.capture, result.stdout.trim(), 'capture', step);
@@ -431,7 +478,6 @@ export class Walk {
     }
   }
 
-  /** A value the shell cannot receive, or one an arithmetic context would evaluate. */
   /** Why a result is a failure, or undefined for a success. */
   private judge(step: Step, result: CommandResult): string | undefined {
     if (result.spawnError) return `could not start: ${result.spawnError}`;
@@ -479,16 +525,12 @@ export class Walk {
   }
 
   private count(outcome: StepOutcome): void {
-    if (outcome === 'done') this.counts.done++;
-    else if (outcome === 'skipped') this.counts.skipped++;
-    else if (outcome === 'failed') this.counts.failed++;
-    else this.counts.markedDone++;
+    tally(this.counts, outcome);
   }
 
   /** Vars a step uses: those it asks for, then those its templates name, in order. */
   private namesNeeded(step: Step): string[] {
-    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    const names = [...(step.ask ?? []), ...texts.flatMap((t) => (t === undefined ? [] : templateNames(t)))];
+    const names = [...(step.ask ?? []), ...templatedTexts(step).flatMap((text) => templateNames(text))];
     return [...new Set(names)];
   }
 
@@ -597,10 +639,6 @@ export class Walk {
     if (step.cwd) view.cwd = redactor.redact(this.plan.resolveCwd(renderTemplate(step.cwd, (n) => this.plan.vars.get(n))));
     return view;
   }
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** The last non-empty line of some output, for a one-line status. */

@@ -6,8 +6,8 @@ import type { Runbook } from './model.js';
  * `format`/`uses` in --json), so its author knows an older drbook will refuse those fields
  * as unknown. The lists name every 1.1 field, including those other parts of drbook add.
  */
-export const FORMAT_1_1_RUNBOOK_FIELDS = ['rpo', 'recovery_point', 'notify'] as const;
-export const FORMAT_1_1_STEP_FIELDS = ['until', 'undo', 'milestone', 'idempotent'] as const;
+const FORMAT_1_1_RUNBOOK_FIELDS = ['rpo', 'recovery_point', 'notify'] as const;
+const FORMAT_1_1_STEP_FIELDS = ['until', 'undo', 'milestone', 'idempotent'] as const;
 
 /** The 1.1 fields a runbook uses, in the order of the lists above; empty for plain format 1. */
 export function formatFeatures(runbook: Pick<Runbook, 'steps'>): string[] {
@@ -21,7 +21,3 @@ export function formatFeatures(runbook: Pick<Runbook, 'steps'>): string[] {
   return [...FORMAT_1_1_RUNBOOK_FIELDS, ...FORMAT_1_1_STEP_FIELDS].filter((f) => used.has(f));
 }
 
-/** `1` or `1.1`: the minor version a runbook needs. */
-export function formatVersionOf(runbook: Pick<Runbook, 'steps'>): '1' | '1.1' {
-  return formatFeatures(runbook).length > 0 ? '1.1' : '1';
-}

@@ -117,6 +117,52 @@ export interface CommandFinished {
   poll?: { attempt: number; elapsedMs: number };
 }
 
+/**
+ * Format 1.1 `until:`: a poll begins, before its first attempt's process exists (so a
+ * crash leaves a poll in flight that resume will not run beside itself). Its attempts
+ * follow as one `poll.attempt` each.
+ */
+export interface PollStarted {
+  type: 'poll.started';
+  step: string;
+  /** The step's attempt number of the poll's first attempt (numbered per step, as `command.*`). */
+  attempt: number;
+  /** As it runs, secrets as ***: the same for every attempt of the poll. */
+  command: string;
+  cwd: string;
+  /** The poll's one output log (relative to the session directory), rewritten by each attempt. */
+  log?: string;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/** One attempt of a poll, written when it ended: the only event of the attempt. */
+export interface PollAttempt {
+  type: 'poll.attempt';
+  step: string;
+  /** The step's attempt number. */
+  attempt: number;
+  /** 1, 2… within its poll. */
+  pollAttempt: number;
+  /** Since the poll's first attempt started. */
+  elapsedMs: number;
+  pid?: number;
+  procStart?: string;
+  pgid?: number;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  ok: boolean;
+  timedOut?: boolean;
+  interrupted?: boolean;
+  reason?: string;
+  /** Last lines of stdout+stderr, secrets as ***. */
+  tail: string;
+  outputBytes: number;
+  /** The poll goes on: the next attempt starts after this wait. Absent: this attempt ended the poll. */
+  nextInMs?: number;
+}
+
 /** In a rehearsal: the command was shown, not executed. */
 export interface CommandRehearsed {
   type: 'command.rehearsed';
@@ -292,6 +338,8 @@ export type EventBody =
   | CommandStarted
   | CommandSpawned
   | CommandFinished
+  | PollStarted
+  | PollAttempt
   | CommandRehearsed
   | CommandEdited
   | Decision

@@ -3,7 +3,7 @@
  * whether they are in order. Used by `drbook mark` to warn and by the export to compute the
  * key times, so both agree.
  */
-import type { JournalEvent, MilestoneName } from './journal-events.js';
+import type { EventOf, JournalEvent, MilestoneName } from './journal-events.js';
 import { MILESTONES } from './runbook-schema.js';
 
 export { MILESTONES };
@@ -42,29 +42,28 @@ export function milestoneMarks(events: readonly JournalEvent[]): Map<MilestoneNa
   const out = new Map<MilestoneName, MilestoneMark>();
   for (const e of events) {
     if (e.type !== 'milestone' || !isMilestone(e.milestone)) continue;
-    const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
-    const previous = out.get(e.milestone);
-    out.set(e.milestone, {
-      name: e.milestone,
-      at: backdated ? new Date(Date.parse(e.at ?? e.ts)).toISOString() : e.ts,
-      recordedAt: e.ts,
-      source: e.source === 'step' ? 'step' : 'mark',
-      backdated,
-      step: e.step ?? null,
-      text: e.text ?? null,
-      by: e.by,
-      seq: e.seq,
-      replaces: previous === undefined ? 0 : previous.replaces + 1,
-    });
+    out.set(e.milestone, milestoneMark(e, out.get(e.milestone)));
   }
   return out;
 }
 
-/**
- * Pairs of milestones whose times contradict their order (detected before impact started…),
- * worded for a warning. Never a reason to refuse a mark: the times people remember are
- * what they are, and the post-mortem shows them.
- */
+/** A milestone event as a mark, replacing `previous` (the earlier mark of the same name). */
+export function milestoneMark(e: EventOf<'milestone'>, previous: MilestoneMark | undefined): MilestoneMark {
+  const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
+  return {
+    name: e.milestone as MilestoneName,
+    at: backdated ? new Date(Date.parse(e.at ?? e.ts)).toISOString() : e.ts,
+    recordedAt: e.ts,
+    source: e.source === 'step' ? 'step' : 'mark',
+    backdated,
+    step: e.step ?? null,
+    text: e.text ?? null,
+    by: e.by,
+    seq: e.seq,
+    replaces: previous === undefined ? 0 : previous.replaces + 1,
+  };
+}
+
 export function outOfOrder(marks: ReadonlyMap<MilestoneName, Pick<MilestoneMark, 'at'>>): string[] {
   const problems: string[] = [];
   for (let i = 0; i < MILESTONES.length; i++) {

@@ -55,6 +55,18 @@ export interface Runbook {
   sha256: string;
 }
 
+/**
+ * The step fields a {{name}} is rendered in (SPEC), besides the values of `env`: the one
+ * list the loader checks and the walk, the --yes checks and resume read.
+ */
+export const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
+
+/** The templated texts of a step: its templated fields that are set, then its env values. */
+export function templatedTexts(step: Step): string[] {
+  const texts = TEMPLATED_STEP_FIELDS.map((field) => step[field]).filter((text): text is string => text !== undefined);
+  return [...texts, ...Object.values(step.env ?? {}).map(String)];
+}
+
 export type Severity = 'error' | 'warning';
 
 /** One validation problem, rendered as `file:line:col: severity: message`. */

@@ -98,6 +98,12 @@ export interface CommandRequest {
   replaceLog?: boolean;
   /** Applied to everything shown or written (terminal, log, tail): secret values become ***. */
   redactor: Redactor;
+  /**
+   * While the process runs, a file beside its log names it (pid, start time, group): an
+   * attempt of an `until:` poll has no start event in the journal, so this is where
+   * `resume` finds one that drbook left running (adapters/running-file.ts).
+   */
+  markRunning?: boolean;
   /** Called once the process exists, before it can do anything that matters to a journal. */
   onSpawn?: (pid: number, procStart: string | undefined, pgid?: number) => void;
 }
@@ -140,4 +146,43 @@ export interface Clock {
   now(): Date;
   /** Monotonic milliseconds, for durations. */
   monotonic(): number;
+}
+
+/** A process drbook found alive, with its start time when known (to tell a reused pid). */
+export interface LiveProcess {
+  pid: number;
+  start?: string;
+}
+
+/**
+ * The processes of the machine, as resume sees them: a command drbook lost track of
+ * (killed while it ran) may still run, in its own process group, and must never be started
+ * a second time beside itself. Start times are opaque strings (clock ticks since boot on
+ * Linux): a pid alive with another start time is another process.
+ */
+export interface Processes {
+  /** Whether `pid` is alive and, given `start`, still the process that started then. */
+  alive(pid: number, start?: string): boolean;
+  startOf(pid: number): string | undefined;
+  parentOf(pid: number): number | undefined;
+  /** Every process below `pid`. */
+  descendants(pid: number): number[];
+  /**
+   * The live members of process group `pgid` started at or after `since`: a start time as
+   * startOf gives it, or a wall-clock instant in ms.
+   */
+  groupMembers(pgid: number, since: string | number): number[];
+  /**
+   * What is left of a command that led its own process group (`pgid` is its shell's pid,
+   * started at `start`): every live member started since. Nothing when the pid was reused.
+   */
+  ownGroup(pgid: number, start: string): number[];
+  /** The live processes carrying the mark a drbook gave a command (its environment): driver pid, step, attempt. */
+  marked(driverPid: number, step: string, attempt: number): number[];
+  /** This drbook and the processes that started it: never survivors to wait for or stop. */
+  ancestors(): ReadonlySet<number>;
+  /** Stops each process and everything it started (TERM, then KILL after a grace): the pids still alive after. */
+  stop(processes: readonly LiveProcess[]): Promise<number[]>;
+  /** Waits until none of them is alive: true. Ctrl-C stops the wait and leaves them running: false. */
+  waitForExit(processes: readonly LiveProcess[]): Promise<boolean>;
 }

@@ -51,7 +51,7 @@ function varSource(name: string, runbook: Runbook): string {
  * A step's `env:`, one entry a line: `NAME=value  <- where the value comes from` (a var,
  * with its own source, or written in the runbook).
  */
-export function envEntries(step: Step, runbook: Runbook): { assignment: string; source: string }[] {
+function envEntries(step: Step, runbook: Runbook): { assignment: string; source: string }[] {
   return Object.entries(step.env ?? {}).map(([key, raw]) => {
     const value = String(raw);
     const names = [...new Set(templateNames(value))];

@@ -3,7 +3,7 @@ import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, par
 import { checkNotifyList } from './notify/check.js';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
-import type { Problem, ResolvedDoc, Runbook, Severity, Step } from './model.js';
+import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { scanTemplate } from './template.js';
@@ -11,7 +11,7 @@ import { hasControl, visible } from './visible.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
 import { locate, locateInValue, toPosition, type Position, type PathSegment } from './yaml-positions.js';
 
-export const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 1;
 /** Aliases beyond this are a resource-exhaustion attack ("billion laughs"), not a runbook. */
 const MAX_ALIASES = 200;
 /** A runbook nests five or six levels; hundreds are a mistake or an attack, and the checks recurse. */
@@ -41,7 +41,6 @@ export interface LoadResult {
   shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
-const TEMPLATED_STEP_FIELDS = ['title', 'description', 'run', 'confirm', 'cwd'] as const;
 
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
 export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
@@ -262,7 +261,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const text = raw[field];
     if (typeof text !== 'string') continue;
     const names = scanTemplate(text).refs.map((ref) => ref.name);
-    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (title, description, run, confirm, cwd, env)`);
+    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (${[...TEMPLATED_STEP_FIELDS, 'env'].join(', ')})`);
   }
   if (typeof raw.rto === 'string') {
     const rto = parseDuration(raw.rto);
@@ -342,7 +341,7 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const refusal = site && siteRefusal(site, patternOf(ref.name));
         // Refused already (eval, the script of sh -c): the error says more than the hint.
         const far = refusal ? undefined : reparsed.find((r) => r.offset === ref.offset);
-        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): pass it through env: instead`);
+        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
       }
@@ -500,6 +499,13 @@ function compileRegex(source: string, path: PathSegment[], label: string, report
     report('error', path, `${label}: invalid regular expression: ${oneLine(error).replace(/^Invalid regular expression: /, '')}`);
     return undefined;
   }
+}
+
+/** How to pass a value to a command that parses its arguments again. */
+function farSideFix(via: string, name: string): string {
+  const env = `env: { V: "{{${name}}}" }`;
+  if (via === 'ssh') return `quote it for the far side, ${env} and ssh host "cmd $(printf %q "$V")" (an environment variable alone does not cross ssh), or give the var a pattern that admits no shell characters`;
+  return `pass it through ${env} and write '"$V"' inside single quotes there (${via} 'cmd "$V"'), so that the far side reads the variable, not its value`;
 }
 
 function laterCapture(capturedAt: number[] | undefined, index: number): string {

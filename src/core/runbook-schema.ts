@@ -13,7 +13,7 @@ import { NotifySinkSchema } from './notify/config.js';
  * every drbook command that reads a runbook pays.
  */
 export const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 // zod/mini loads no messages of its own ("Invalid input" for everything); the loader words
 // most problems itself and falls back on these English ones.
@@ -30,7 +30,7 @@ const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an
 const text = z.string().check(z.minLength(1, 'must not be empty'));
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-export const DocLinkSchema = described(
+const DocLinkSchema = described(
   z.strictObject({
     title: described(text, 'What the document is, as the operator will see it.'),
     url: described(z.optional(text), 'Where it lives online (wiki, git, dashboard).'),
@@ -39,7 +39,7 @@ export const DocLinkSchema = described(
   'A document: a title and a url, a local path, or both.',
 );
 
-export const VarSchema = described(
+const VarSchema = described(
   z.strictObject({
     prompt: described(z.optional(text), 'The question asked when the operator must supply the value.'),
     description: z.optional(text),
@@ -62,7 +62,7 @@ export type MilestoneName = (typeof MILESTONES)[number];
 const exitCode = z.int().check(z.minimum(0), z.maximum(255));
 const exitCodes = z.union([exitCode, z.array(exitCode).check(z.minLength(1))]);
 
-export const ExpectSchema = described(
+const ExpectSchema = described(
   z.strictObject({
     exit: described(z.optional(exitCodes), 'Exit code(s) that mean success. Default 0.'),
     stdout: described(z.optional(text), 'Regular expression stdout must match.'),
@@ -71,7 +71,7 @@ export const ExpectSchema = described(
   'What makes the command a success.',
 );
 
-export const UntilSchema = described(
+const UntilSchema = described(
   z.strictObject({
     interval: described(text, 'Time between attempts: 10s, 1m.'),
     timeout: described(text, 'How long to keep trying before the step fails: 5m, 1h.'),
@@ -79,7 +79,7 @@ export const UntilSchema = described(
   'Run the command again every interval until expect holds, or fail after timeout (format 1.1).',
 );
 
-export const UndoSchema = described(
+const UndoSchema = described(
   z.union([
     text,
     z.strictObject({
@@ -90,12 +90,12 @@ export const UndoSchema = described(
   'How to reverse the step: a command (for a manual step: what to do, as text), or { run, confirm } (format 1.1).',
 );
 
-export const StepSchema = described(
+const StepSchema = described(
   z.strictObject({
     id: described(slug, 'Unique id of the step.'),
     title: described(text, 'One line, templated.'),
     description: described(z.optional(z.string()), 'Markdown, templated.'),
-    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts, ${x:offset}, [[ -gt ]]; eval, trap, the script of sh -c or of a shell reading a pipe or here-string, variable names) unless the var pattern admits only integers. Without run the step is manual.'),
+    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, a $ just before {{name}}, backquotes nested in a here-document or in double quotes with \\" in them, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts also in a=([i]=x), ${x:offset}, [[ -gt ]], and a var assigned {{name}} that the script reads as a number; eval, trap, the script of sh -c or of a shell reading a pipe, here-string or here-document, variable names) unless the var pattern admits only integers. Without run the step is manual.'),
     confirm: described(z.optional(text), 'Question to confirm (after the command, if any, succeeds).'),
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
@@ -138,9 +138,7 @@ export const RunbookSchema = described(
 
 export type DocLink = z.infer<typeof DocLinkSchema>;
 export type VarDef = z.infer<typeof VarSchema>;
-export type Expect = z.infer<typeof ExpectSchema>;
 export type StepDef = z.infer<typeof StepSchema>;
-export type UndoDef = z.infer<typeof UndoSchema>;
 export type RunbookDoc = z.infer<typeof RunbookSchema>;
 
 /** The JSON Schema of the format, for editors (`drbook schema`). */

@@ -29,7 +29,7 @@ function digest(salt: string, value: string): string {
 const WORD = /[\p{L}\p{N}_]/u;
 
 /** True when `text[start, end)` is not glued to a letter, digit or underscore on either side. */
-export function isWholeWord(text: string, start: number, end: number): boolean {
+function isWholeWord(text: string, start: number, end: number): boolean {
   return !(start > 0 && WORD.test(text[start - 1]!)) && !(end < text.length && WORD.test(text[end]!));
 }
 

@@ -1,11 +1,12 @@
 /**
  * What a session's journal says about it: its status for `drbook sessions`, and the state
- * `drbook resume` rebuilds before walking on. Pure: the caller reads the file and the lock.
+ * `drbook resume` rebuilds before walking on. replaySession is the one pass over a
+ * session's events; the export extends it (export/summary.ts). Pure: the caller reads the
+ * file and the lock.
  */
 import type { EndStatus, EventOf, JournalEvent, Mode, StepOutcome, VarSource } from './journal-events.js';
 import type { ParsedJournal } from './journal-parse.js';
-
-export type SessionStatus = 'running' | 'paused' | 'interrupted' | 'completed' | 'aborted';
+import { countOutcomes, sessionStatus, type OutcomeCounts, type SessionStatus } from './session.js';
 
 /**
  * A session drbook can take up again: paused or interrupted, and really started (a
@@ -18,16 +19,6 @@ export function isResumable(s: Pick<SessionSummary, 'status' | 'runbook'>): bool
 /** What `resume --reopen` can take up again: a session that ended aborted. */
 export function isReopenable(s: Pick<SessionSummary, 'status' | 'runbook'>): boolean {
   return s.status === 'aborted' && s.runbook.id !== '';
-}
-
-/**
- * Where the runbook of a session is now: moved by `resume --runbook` (the latest such
- * move), else where the session started.
- */
-export function currentRunbookPath(events: readonly JournalEvent[], started: string): string {
-  let path = started;
-  for (const e of events) if (e.type === 'session.resumed' && e.runbookPath) path = e.runbookPath;
-  return path;
 }
 
 export interface InFlightCommand {
@@ -43,6 +34,12 @@ export interface InFlightCommand {
   /** Its process group (see CommandSpawned.pgid). */
   pgid?: number;
   startedAt: string;
+  /**
+   * An `until:` poll that drbook stopped during: `attempt` is the one that was running, or
+   * that the poll was waiting to start (the journal cannot tell which: the running file
+   * beside the log, or what is left running, can). The first attempt surely was started.
+   */
+  poll?: { pollAttempt: number; startedAt: string };
 }
 
 export interface SessionSummary {
@@ -57,7 +54,7 @@ export interface SessionSummary {
   lastEventAt: string;
   /** Wall time from the start to the end, or to the last event of a session not ended. */
   durationMs: number;
-  steps: { total: number; done: number; skipped: number; failed: number; markedDone: number };
+  steps: OutcomeCounts & { total: number };
   /** The step that was started and not finished when the journal stops. */
   currentStep?: string;
   inFlight?: InFlightCommand;
@@ -77,6 +74,8 @@ export interface ReplayVar {
 export interface ReplayOutcome {
   step: string;
   index: number;
+  /** Of its step.finished: the order steps finished in. */
+  seq: number;
   outcome: StepOutcome;
   reason?: string;
   durationMs: number;
@@ -99,9 +98,22 @@ export interface SessionReplay {
   attempts: Map<string, number>;
   /** The latest edited command template per step: the fix the operator made stays in use. */
   edits: Map<string, string>;
+  /** Steps whose undo was done (by drbook or by hand) since they last finished. */
+  undone: Set<string>;
+  /** The highest undo attempt number used per step, so log names do not collide. */
+  undoAttempts: Map<string, number>;
   /** A command.started with no command.finished after it: resume asks what became of it. */
   inFlight?: InFlightCommand;
-  currentStep?: { step: string; index: number };
+  currentStep?: CurrentStep;
+  /**
+   * Where the runbook is now: moved by `resume --runbook` (the latest such move), else
+   * where the session started.
+   */
+  runbookPath?: string;
+  /** The pid of the drbook that drove the session last (the latest session.started or session.resumed). */
+  driverPid?: number;
+  /** The step whose failure ended the session aborted, when an abort ended it over a failed step. */
+  failedByTheAbort?: string;
   /** The last session.ended, when nothing the driver wrote follows it. */
   ended?: EventOf<'session.ended'>;
   /** The last session.paused, when it is the last thing the driver wrote. */
@@ -112,32 +124,35 @@ export interface SessionReplay {
   notes: number;
 }
 
-export interface OutcomeCounts {
-  done: number;
-  skipped: number;
-  failed: number;
-  markedDone: number;
+/** The step started and not finished when the journal stops. */
+export interface CurrentStep {
+  step: string;
+  index: number;
+  /** When its (latest) step.started was written. */
+  startedAt: string;
+  /**
+   * What the walk wrote for it since: its decisions, commands, vars, an undo walked over
+   * it (notes, milestones, evidence, pauses and resumes left out). Resume reads from
+   * these whether the step's work was done before drbook stopped.
+   */
+  since: JournalEvent[];
 }
 
-/** How many steps ended each way: the counts session.ended, sessions and resume report. */
-export function countOutcomes(outcomes: Iterable<StepOutcome>): OutcomeCounts {
-  const counts: OutcomeCounts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
-  for (const outcome of outcomes) {
-    if (outcome === 'done') counts.done++;
-    else if (outcome === 'skipped') counts.skipped++;
-    else if (outcome === 'failed') counts.failed++;
-    else counts.markedDone++;
-  }
-  return counts;
-}
-
-/** Replays a journal's events in order into the state a resumed walk starts from. */
-export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionReplay {
-  const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), notes: 0 };
+/**
+ * Replays a journal's events in order into the state a resumed walk starts from: the one
+ * pass over a session's events. `visit` sees every event in the same pass, for a reader
+ * that needs more than the replay keeps (the export).
+ */
+export function replaySession(parsed: { readonly events: readonly JournalEvent[] }, visit?: (event: JournalEvent) => void): SessionReplay {
+  const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), undone: new Set(), undoAttempts: new Map(), notes: 0 };
   let inFlight: InFlightCommand | undefined;
-  let current: { step: string; index: number } | undefined;
+  let current: CurrentStep | undefined;
   let lastFinishedIndex = -1;
+  // A poll left open by a stop, now being settled by a resume: its questions do not end it.
+  let pollResumed = false;
+  let failedByTheAbort: string | undefined;
   for (const event of parsed.events) {
+    visit?.(event);
     replay.lastEventAt = event.ts;
     // Notes come from any terminal, at any time: they say nothing about where the walk is.
     if (event.type === 'note') {
@@ -145,16 +160,30 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
       continue;
     }
     // An undo walks back over a session, after its end too: it does not change where the
-    // walk is or how it ended (its own events say how the undo went).
-    if (event.type.startsWith('undo.')) continue;
+    // walk is or how it ended (its own events say how the undo went). Over a step left
+    // unfinished, it does mean that step's work is not simply done.
+    if (event.type.startsWith('undo.')) {
+      current?.since.push(event);
+      if (event.type === 'undo.step' && (event.outcome === 'done' || event.outcome === 'marked-done')) replay.undone.add(event.step);
+      if (event.type === 'undo.command.started') bumpAttempt(replay.undoAttempts, event.step, event.attempt);
+      continue;
+    }
     // A notification sink's failure is journaled from the sender, during the walk or after it.
     if (event.type.startsWith('notify.')) continue;
     // So do milestones marked and evidence attached with drbook mark / attach.
     if ((event.type === 'milestone' && event.source === 'cli') || event.type === 'evidence') continue;
     replay.lastDriverEvent = event;
+    if (current && event.type !== 'step.started' && event.type !== 'milestone' && event.type !== 'session.resumed' && event.type !== 'session.paused') current.since.push(event);
     switch (event.type) {
       case 'session.started':
         replay.started ??= event;
+        replay.runbookPath ??= event.runbook.path;
+        replay.driverPid = event.pid;
+        break;
+      case 'session.resumed':
+        replay.driverPid = event.pid;
+        if (event.runbookPath) replay.runbookPath = event.runbookPath;
+        if (inFlight?.poll) pollResumed = true;
         break;
       case 'var.set':
         replay.vars.set(event.name, {
@@ -166,18 +195,23 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
         });
         break;
       case 'step.started':
-        current = { step: event.step, index: event.index };
+        current = { step: event.step, index: event.index, startedAt: event.ts, since: [] };
+        failedByTheAbort = undefined;
         break;
       case 'step.finished':
+        // Done again after an undo: undoable again.
+        replay.undone.delete(event.step);
         replay.outcomes.set(event.step, {
           step: event.step,
           index: event.index,
+          seq: event.seq,
           outcome: event.outcome,
           ...(event.reason === undefined ? {} : { reason: event.reason }),
           durationMs: event.durationMs,
           at: event.ts,
         });
         lastFinishedIndex = event.index;
+        failedByTheAbort = event.outcome === 'failed' ? event.step : undefined;
         if (current?.step === event.step) current = undefined;
         if (inFlight?.step === event.step) inFlight = undefined;
         break;
@@ -203,6 +237,30 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
         bumpAttempt(replay.attempts, event.step, event.attempt);
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) inFlight = undefined;
         break;
+      case 'poll.started':
+        inFlight = {
+          step: event.step,
+          attempt: event.attempt,
+          command: event.command,
+          cwd: event.cwd,
+          ...(event.log === undefined ? {} : { log: event.log }),
+          startedAt: event.ts,
+          poll: { pollAttempt: 1, startedAt: event.ts },
+        };
+        pollResumed = false;
+        break;
+      case 'poll.attempt':
+        bumpAttempt(replay.attempts, event.step, event.attempt);
+        if (inFlight?.poll && inFlight.step === event.step) {
+          // Going on: the next attempt is in flight from here (it may not have started yet).
+          const { pid: _pid, procStart: _start, pgid: _pgid, ...open } = inFlight;
+          inFlight = event.nextInMs === undefined ? undefined : { ...open, attempt: event.attempt + 1, startedAt: event.ts, poll: { ...inFlight.poll, pollAttempt: event.pollAttempt + 1 } };
+        }
+        break;
+      case 'decision':
+        // Ctrl-C during the wait ended the poll (the only question of a walk while one is open).
+        if (inFlight?.poll && inFlight.step === event.step && !pollResumed) inFlight = undefined;
+        break;
       case 'command.edited':
         bumpAttempt(replay.attempts, event.step, event.attempt - 1);
         replay.edits.set(event.step, event.to);
@@ -210,6 +268,7 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
       case 'session.ended':
         inFlight = undefined;
         current = undefined;
+        if (event.status !== 'aborted') failedByTheAbort = undefined;
         break;
       default:
         break;
@@ -219,6 +278,9 @@ export function replaySession(parsed: Pick<ParsedJournal, 'events'>): SessionRep
   if (last?.type === 'session.ended') replay.ended = last;
   if (last?.type === 'session.paused') replay.paused = last;
   if (inFlight) replay.inFlight = inFlight;
+  // The attempt a cut poll may have been running keeps its number: the next one is new.
+  if (inFlight?.poll) bumpAttempt(replay.attempts, inFlight.step, inFlight.attempt);
+  if (failedByTheAbort !== undefined) replay.failedByTheAbort = failedByTheAbort;
   if (current) replay.currentStep = current;
   replay.firstUnfinished = current ? current.index : lastFinishedIndex + 1;
   return replay;
@@ -242,11 +304,7 @@ export function summarizeSession(id: string, parsed: ParsedJournal, lock: { aliv
 
   const counts = countOutcomes([...replay.outcomes.values()].map((o) => o.outcome));
 
-  let status: SessionStatus;
-  if (lock?.alive) status = 'running';
-  else if (ended) status = ended.status === 'aborted' ? 'aborted' : 'completed';
-  else if (replay.paused) status = 'paused';
-  else status = 'interrupted';
+  const status = sessionStatus(replay, lock?.alive === true);
 
   const summary: SessionSummary = {
     id,

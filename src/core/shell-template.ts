@@ -45,7 +45,7 @@ export interface PlaceholderSite {
   refused?: string;
 }
 
-export const ENV_PREFIX = 'DRBOOK_V_';
+const ENV_PREFIX = 'DRBOOK_V_';
 
 export function envName(name: string): string {
   return `${ENV_PREFIX}${name}`;
@@ -73,6 +73,7 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
   const root = parse(script);
   const broken = firstError(root);
   const integers = integerVariables(root, script);
+  for (const [name, where] of arithmeticNames(root, script)) if (!integers.has(name)) integers.set(name, where);
   return refs.map((ref, i) => {
     const site: PlaceholderSite = { name: ref.name, offset: ref.offset, length: ref.length, context: 'word' };
     const mark = marks[i]!;
@@ -86,8 +87,8 @@ export function placeholderSites(text: string, dialect: ShellDialect, parse: She
  * Names given the integer attribute anywhere in the script (`declare -i n`, `local -i n`):
  * the shell evaluates what is later assigned to them as arithmetic (`n={{v}}`).
  */
-function integerVariables(root: ShellNode, script: string): Set<string> {
-  const names = new Set<string>();
+function integerVariables(root: ShellNode, script: string): Map<string, string> {
+  const names = new Map<string, string>();
   const stack: ShellNode[] = [root];
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -95,10 +96,43 @@ function integerVariables(root: ShellNode, script: string): Set<string> {
     if (node.type === 'declaration_command' && kids.some((k) => /^[-][A-Za-z]*i/.test(script.slice(k.startIndex, k.endIndex)))) {
       for (const k of kids) {
         const name = k.type === 'variable_name' ? k : k.type === 'variable_assignment' ? k.children.find((c) => c?.type === 'variable_name') : undefined;
-        if (name) names.add(script.slice(name.startIndex, name.endIndex));
+        if (name) names.set(script.slice(name.startIndex, name.endIndex), 'declared -i');
       }
     }
     stack.push(...kids);
+  }
+  return names;
+}
+
+/**
+ * Names the script reads as numbers ($(( n + 1 )), (( n )), [[ $n -gt 0 ]], for (( )), a[n]):
+ * bash evaluates the value of such a variable as an expression, so a value assigned to one
+ * (`n={{v}}`) is evaluated too. Each with the construct that reads it.
+ */
+function arithmeticNames(root: ShellNode, script: string): Map<string, string> {
+  const names = new Map<string, string>();
+  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const stack: { node: ShellNode; construct: string | undefined; double: boolean }[] = [{ node: root, construct: undefined, double: false }];
+  while (stack.length > 0) {
+    const { node, construct: outer, double } = stack.pop()!;
+    const kids = node.children.filter((c): c is ShellNode => c !== null);
+    let construct = outer;
+    if (construct === undefined) {
+      if (node.type === 'arithmetic_expansion' || misreadArithmetic(node, script)) construct = '$(( ))';
+      else if (node.type === 'compound_statement' && opens(script, node, '((')) construct = '(( ))';
+      else if (node.type === 'c_style_for_statement') construct = 'for (( ))';
+      else if (node.type === 'subscript') construct = 'an array subscript';
+      else if (node.type === 'binary_expression' && double && kids.some((k) => TEST_INTEGER_OPERATORS.has(text(k)))) construct = '[[ … -gt … ]]';
+    }
+    if (construct !== undefined && (node.type === 'variable_name' || node.type === 'word') && /^[A-Za-z_]\w*$/.test(text(node)) && !names.has(text(node))) {
+      names.set(text(node), `which the script reads as a number in ${construct}`);
+    }
+    const inDouble = node.type === 'test_command' ? opens(script, node, '[[') : double;
+    for (const kid of kids) {
+      // The body of a for (( )) is not part of its arithmetic.
+      const bodyOfFor = node.type === 'c_style_for_statement' && (kid.type === 'do_group' || kid.type === 'compound_statement');
+      stack.push({ node: kid, construct: bodyOfFor ? outer : construct, double: inDouble });
+    }
   }
   return names;
 }
@@ -138,14 +172,23 @@ const EVALUATING_COMMANDS: Record<string, string> = {
   mapfile: 'mapfile (its argument names an array)',
   readarray: 'readarray (its argument names an array)',
   getopts: 'getopts (its arguments name variables)',
+  // Its -W word list is expanded, command substitutions included.
+  compgen: 'compgen (it expands its word list)',
 };
+/** Variables whose value bash reads as code: a file name it expands (BASH_ENV, ENV), prompts it expands. */
+const CODE_VARIABLES = /^(BASH_ENV|ENV|PS[0-4]|PROMPT_COMMAND)(=|$)/;
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
 /** Words that run the command after them (`command eval …`, `time eval …`). */
 const WRAPPERS = new Set(['command', 'builtin', 'time', 'exec', 'nohup']);
 
+/** A word as the shell reads it once quotes and backslashes are gone: \\eval, 'eval' and "eval" run eval. */
+function unquoted(word: string): string {
+  return word.replace(/\\(.)/gs, '$1').replace(/['"]/g, '');
+}
+
 /** The word a command runs, past wrappers and their options, and the nodes after it. */
 function commandWord(node: ShellNode, script: string): { word: string; rest: ShellNode[] } | undefined {
-  const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
+  const text = (n: ShellNode) => unquoted(script.slice(n.startIndex, n.endIndex));
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   const name = kids.find((k) => k.type === 'command_name');
   if (!name) return undefined;
@@ -166,13 +209,13 @@ function readsScriptFromInput(node: ShellNode, script: string): string | undefin
   if (!target || target.type !== 'command') return undefined;
   const run = commandWord(target, script);
   if (!run) return undefined;
-  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => script.slice(n.startIndex, n.endIndex));
+  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => unquoted(script.slice(n.startIndex, n.endIndex)));
   if (SHELLS.has(run.word) && !args.some((a) => /^-[A-Za-z]*c/.test(a)) && args.every((a) => a.startsWith('-'))) return run.word;
   if ((run.word === '.' || run.word === 'source') && args.some((a) => a === '/dev/stdin' || a === '-' || a.startsWith('<('))) return run.word;
   return undefined;
 }
 
-function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Set<string>): void {
+function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Map<string, string>): void {
   const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
   const leaf = path[path.length - 1]!;
   if (path.some((n) => n.type === 'comment')) {
@@ -207,6 +250,19 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
     if (node.type === 'command_substitution' || node.type === 'process_substitution') break;
   }
   if (site.context === 'quoted-heredoc') return;
+  // Backquotes inside "…" or a here-document: the parser does not see into them (or sees
+  // \" as a quote), so the shell would split and glob what drbook writes there.
+  if (insideNestedBackquotes(path, script, at)) {
+    site.context = 'refused';
+    site.refused = 'it stands inside backquotes inside double quotes or a here-document, where drbook cannot tell how the shell reads it: write $( ) instead of the backquotes';
+    return;
+  }
+  // "${{v}}" would become $$ (the shell's pid) and {…}; ${{v}} a $"…" string.
+  if (site.context !== 'single' && site.context !== 'ansi' && script[at - 1] === '$' && backslashesBefore(script, at - 1) % 2 === 0) {
+    site.context = 'refused';
+    site.refused = 'a $ stands just before it, and the shell would read the two together: write {{name}} alone (drbook puts the value there), or \\$ for a literal $';
+    return;
+  }
   if (dialect === 'sh' && site.context === 'ansi') {
     site.context = 'refused';
     site.refused = "sh has no $'…' quoting (dash reads it as $ and a quoted string)";
@@ -219,17 +275,23 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   }
   // A backslash just before the placeholder would escape what drbook writes there.
   if (site.context !== 'single') {
-    let n = 0;
-    while (at - n - 1 >= 0 && script[at - n - 1] === '\\') n++;
-    if (n % 2 === 1) {
+    if (backslashesBefore(script, at) % 2 === 1) {
       site.context = 'refused';
       site.refused = 'a backslash stands just before it and would escape the value';
       return;
     }
   }
+  // [ x -gt 0 ] and test compare numbers without evaluating them; only [[ ]] evaluates.
+  let singleBracket = false;
   for (let i = 0; i < path.length; i++) {
     const node = path[i]!;
     const child = path[i + 1];
+    if (node.type === 'test_command') singleBracket = !opens(script, node, '[[');
+    if (node.type === 'binary_expression' && singleBracket) continue;
+    if (node.type === 'array' && child && inCompoundSubscript(child, path[i + 2], script)) {
+      site.integer = 'an array subscript';
+      return;
+    }
     const construct = evaluatingConstruct(node, child, script, dialect, integers);
     if (construct === 'not-posix') {
       site.context = 'refused';
@@ -243,13 +305,63 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   }
 }
 
+/**
+ * Whether `inner` stands in the subscript of an element of a compound assignment,
+ * `a=([i]=x)`: an indexed array evaluates `i` as arithmetic. The parser reads the element as
+ * a concatenation of `[`, the subscript's parts, and `]=x`.
+ */
+function inCompoundSubscript(element: ShellNode, inner: ShellNode | undefined, script: string): boolean {
+  if (element.type !== 'concatenation' || !inner || !script.startsWith('[', element.startIndex)) return false;
+  const close = /\]\+?=/.exec(script.slice(element.startIndex, element.endIndex));
+  return close !== null && inner.startIndex < element.startIndex + close.index;
+}
+
+/**
+ * `$(( ))` read by the parser as `$( ( ) )`, a command substitution of a subshell: it does so
+ * inside a here-document body. The shell evaluates it as arithmetic.
+ */
+const misreadArithmetic = (node: ShellNode, script: string) => node.type === 'command_substitution' && opens(script, node, '$((');
+
+/** Whether a node's text starts with `prefix` (the parser may start a node at the blank before it). */
+function opens(script: string, node: ShellNode, prefix: string): boolean {
+  let i = node.startIndex;
+  while (i < node.endIndex && (script[i] === ' ' || script[i] === '\t')) i++;
+  return script.startsWith(prefix, i);
+}
+
+function backslashesBefore(script: string, at: number): number {
+  let n = 0;
+  while (at - n - 1 >= 0 && script[at - n - 1] === '\\') n++;
+  return n;
+}
+
+/**
+ * Whether `at` is inside backquotes inside a "…" string or a here-document body in a way the
+ * parser misreads: backquotes it left as text (it does in a here-document), or backquotes in
+ * a string whose text holds \" or \\, which the shell unescapes before it reads the command.
+ */
+function insideNestedBackquotes(path: ShellNode[], script: string, at: number): boolean {
+  const outer = path.findIndex((n) => n.type === 'string' || n.type === 'heredoc_body');
+  if (outer < 0) return false;
+  const parsed = path.slice(outer + 1).find((n) => n.type === 'command_substitution' && opens(script, n, '`'));
+  if (parsed) return /\\["\\]/.test(script.slice(parsed.startIndex, parsed.endIndex));
+  // Backquotes the parser left as text: an odd number of unescaped ones before `at`.
+  let open = false;
+  for (let i = path[outer]!.startIndex; i < at; i++) {
+    if (script[i] === '\\') i++;
+    else if (script[i] === '`') open = !open;
+  }
+  return open;
+}
+
 const isArithmetic = (script: string) => (node: ShellNode) =>
-  node.type === 'arithmetic_expansion' || node.type === 'subscript' || (node.type === 'compound_statement' && script.startsWith('((', node.startIndex));
+  node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && opens(script, node, '(('));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
-function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Set<string>): string | 'not-posix' | undefined {
+function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Map<string, string>): string | 'not-posix' | undefined {
   const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
   const kids = node.children.filter((c): c is ShellNode => c !== null);
+  if (misreadArithmetic(node, script)) return '$(( ))';
   switch (node.type) {
     case 'arithmetic_expansion':
       return '$(( ))';
@@ -262,14 +374,16 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     }
     case 'variable_assignment': {
       const name = kids.find((k) => k.type === 'variable_name');
-      return name && name !== child && integers.has(text(name)) ? `an assignment to ${text(name)}, declared -i` : undefined;
+      if (name && name !== child && CODE_VARIABLES.test(text(name))) return `an assignment to ${text(name)}, which bash expands as code`;
+      const why = name && name !== child ? integers.get(text(name)) : undefined;
+      return why ? `an assignment to ${text(name!)}, ${why}` : undefined;
     }
     case 'compound_statement':
-      return script.startsWith('((', node.startIndex) ? '(( ))' : undefined;
+      return opens(script, node, '((') ? '(( ))' : undefined;
     case 'c_style_for_statement':
       return child && child.type !== 'do_group' && child.type !== 'compound_statement' ? 'for (( ))' : undefined;
     case 'test_command': {
-      const double = script.startsWith('[[', node.startIndex);
+      const double = opens(script, node, '[[');
       if (double && dialect === 'sh') return 'not-posix';
       return undefined;
     }
@@ -283,7 +397,10 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       return 'unset';
     case 'declaration_command': {
       const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
-      return flags.length > 0 ? `${text(kids[0]!)} ${text(flags[0]!)}` : undefined;
+      if (flags.length > 0) return `${text(kids[0]!)} ${text(flags[0]!)}`;
+      // A name (declare {{v}}=1): a subscript in it, a[$(cmd)], is evaluated.
+      if (child && child !== kids[0] && child.type !== 'variable_assignment' && !/^[-+]/.test(text(child))) return `${text(kids[0]!)} (its arguments name variables)`;
+      return undefined;
     }
     case 'pipeline': {
       // A value piped into a shell that reads its script from the pipe.
@@ -291,6 +408,18 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       for (const later of kids.slice(at + 1)) {
         const shell = readsScriptFromInput(later, script);
         if (shell) return `a pipe into ${shell}, which runs what it reads`;
+      }
+      return undefined;
+    }
+    case 'heredoc_redirect': {
+      // cat <<EOF | sh: the parser puts the rest of the line, the pipe, inside the redirect.
+      if (child?.type !== 'heredoc_body') return undefined;
+      const stages = kids.filter((k) => k.type === 'pipeline');
+      while (stages.length > 0) {
+        const stage = stages.pop()!;
+        if (stage.type === 'pipeline') stages.push(...stage.children.filter((c): c is ShellNode => c !== null));
+        const shell = readsScriptFromInput(stage, script);
+        if (shell) return `a here-document piped into ${shell}, which runs what it reads`;
       }
       return undefined;
     }
@@ -302,14 +431,14 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
     case 'command': {
       const name = kids.find((k) => k.type === 'command_name');
       if (!name || name === child) return undefined;
-      const word = text(name).replace(/^.*\//, '');
+      const word = unquoted(text(name)).replace(/^.*\//, '');
       if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
       const run = commandWord(node, script);
       if (run && run.word !== word && EVALUATING_COMMANDS[run.word]) return EVALUATING_COMMANDS[run.word];
       const stdinShell = readsScriptFromInput(node, script);
       if (stdinShell && child && (child.type === 'herestring_redirect' || child.type === 'process_substitution')) return `the script ${stdinShell} reads`;
       const argNodes = kids.filter((k) => k !== name);
-      const args = argNodes.map(text);
+      const args = argNodes.map((k) => unquoted(text(k)));
       // Only the script after -c is code; the arguments after it ($0, $1…) are data. The
       // shell may be run by another command (sudo sh -c, xargs sh -c, find -exec sh -c), and
       // su and runuser pass the string after -c to a shell.
@@ -322,6 +451,7 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
         if (flag >= 0 && argNodes[w + flag + 1] === child) return `${base} -c`;
       }
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
+      if (run?.word === 'env' && child && CODE_VARIABLES.test(unquoted(text(child)))) return `${unquoted(text(child)).split('=')[0]} of the command env runs, which bash expands as code`;
       return undefined;
     }
   }
@@ -352,7 +482,7 @@ export function integerOnlyPattern(pattern: string | undefined): boolean {
 }
 
 /** The value an integer context accepts at run time, whatever the pattern said. */
-export const INTEGER_VALUE = /^[-0-9]+$/;
+const INTEGER_VALUE = /^[-0-9]+$/;
 
 /** Why a command cannot start: a value missing, or one that cannot go where it stands; undefined when it can. */
 export function cannotRun(template: string, sites: readonly PlaceholderSite[], lookup: Lookup, has: (name: string) => boolean): string | undefined {
@@ -363,7 +493,7 @@ export function cannotRun(template: string, sites: readonly PlaceholderSite[], l
 }
 
 /** Why a value cannot go where its placeholder stands (a NUL byte, a non-integer in arithmetic), or undefined. */
-export function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {
+function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string | undefined {
   for (const site of sites) {
     if (site.context === 'comment') continue;
     const value = lookup(site.name);

@@ -4,10 +4,12 @@
  * like a step, latest first. Pure like the engine: it talks through the same ports.
  */
 import { PromptInterrupted } from './errors.js';
-import type { JournalEvent, Mode, StepOutcome, UndoEnded } from './journal-events.js';
+import type { Mode, StepOutcome, UndoEnded } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction, StepView, Ui } from './ports.js';
 import type { Redactor } from './redact.js';
+import { noOutcomes, tally, type OutcomeCounts } from './session.js';
+import type { SessionReplay } from './session-summary.js';
 import { cannotRun, renderShown, rewriteScript, scriptEnv, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate } from './template.js';
 import type { VarStore } from './vars.js';
@@ -24,22 +26,12 @@ export function undoOf(step: Step): { run?: string; text?: string; confirm?: str
  * The steps a session can undo, in the order to walk them: those done or done by hand
  * (latest outcome), latest first, with an `undo:` in the runbook, not already undone.
  */
-export function undoCandidates(events: readonly JournalEvent[], runbook: Runbook): Step[] {
-  const finishedAt = new Map<string, { seq: number; outcome: StepOutcome }>();
-  const undone = new Set<string>();
-  for (const event of events) {
-    if (event.type === 'step.finished') {
-      finishedAt.set(event.step, { seq: event.seq, outcome: event.outcome });
-      undone.delete(event.step); // done again after an undo: undoable again
-    } else if (event.type === 'undo.step' && (event.outcome === 'done' || event.outcome === 'marked-done')) {
-      undone.add(event.step);
-    }
-  }
+export function undoCandidates(replay: Pick<SessionReplay, 'outcomes' | 'undone'>, runbook: Runbook): Step[] {
   const byId = new Map(runbook.steps.map((s) => [s.id, s]));
-  return [...finishedAt.entries()]
-    .filter(([id, f]) => (f.outcome === 'done' || f.outcome === 'marked-done') && !undone.has(id) && byId.get(id)?.undo !== undefined)
-    .sort((a, b) => b[1].seq - a[1].seq)
-    .map(([id]) => byId.get(id)!);
+  return [...replay.outcomes.values()]
+    .filter((f) => (f.outcome === 'done' || f.outcome === 'marked-done') && !replay.undone.has(f.step) && byId.get(f.step)?.undo !== undefined)
+    .sort((a, b) => b.seq - a.seq)
+    .map((f) => byId.get(f.step)!);
 }
 
 export interface UndoPlan {
@@ -60,7 +52,7 @@ export interface UndoPlan {
 
 export interface UndoResult {
   status: UndoEnded['status'];
-  counts: { done: number; skipped: number; failed: number; markedDone: number };
+  counts: OutcomeCounts;
   stoppedAt?: string;
 }
 
@@ -72,7 +64,7 @@ class Stop {
 }
 
 export class UndoWalk {
-  private readonly counts = { done: 0, skipped: 0, failed: 0, markedDone: 0 };
+  private readonly counts = noOutcomes();
   private readonly attempts: Map<string, number>;
 
   constructor(
@@ -229,10 +221,7 @@ export class UndoWalk {
 
   private finish(step: Step, outcome: StepOutcome, started: number, reason?: string): void {
     this.deps.journal.append({ type: 'undo.step', step: step.id, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(this.deps.clock.monotonic() - started) });
-    if (outcome === 'done') this.counts.done++;
-    else if (outcome === 'skipped') this.counts.skipped++;
-    else if (outcome === 'failed') this.counts.failed++;
-    else this.counts.markedDone++;
+    tally(this.counts, outcome);
   }
 
   private decide(step: Step, question: string, answer: string): void {

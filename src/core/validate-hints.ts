@@ -50,7 +50,7 @@ export function reparsedPlaceholders(run: string, refs: readonly { name: string;
       const base = word.replace(/^.*\//, '');
       // Before the command word: assignments, wrappers and their options (sudo -u x, timeout 10).
       if (/^\w+=/.test(word) || /^-/.test(word) || /^\d+\w?$/.test(word) || WRAPPERS.has(base)) continue;
-      if (base === 'ssh' || base === 'eval') via = base;
+      if (base === 'ssh' || base === 'eval' || base === 'watch' || base === 'parallel') via = base;
       else if (SHELLS.has(base) && words.slice(k + 1).some((w) => /^-\w*c$/.test(w[0]))) via = `${base} -c`;
       if (via === undefined) break;
       let last = k;
@@ -75,6 +75,12 @@ export function reparsedPlaceholders(run: string, refs: readonly { name: string;
           if (/^-[46AaCfGgKkMNnqsTtVvXxYy]*[BbcDEeFIiJLlmOoPpQRSWw]$/.test(w)) j++;
         }
         last = Math.min(j, words.length - 1);
+      }
+      if (via === 'watch') {
+        // Its options, -n and -d (with a value or not) among them: the rest is the command.
+        let j = k + 1;
+        while (j < words.length && words[j]![0].startsWith('-')) j += /^-[a-z]*[nq]$/.test(words[j]![0]) ? 2 : 1;
+        last = Math.min(j - 1, words.length - 1);
       }
       viaEnd = s + words[last]!.index + words[last]![0].length;
       break;

@@ -1,5 +1,5 @@
 import type { VarSource } from './journal-events.js';
-import type { Runbook, Step, VarDef } from './model.js';
+import { templatedTexts, type Runbook, type Step, type VarDef } from './model.js';
 import { MASK, MIN_SECRET_LENGTH, type Redactor } from './redact.js';
 import { fingerprintSecret, type SecretFingerprint } from './secret-fingerprint.js';
 import { choiceValues } from './runbook-loader.js';
@@ -202,8 +202,7 @@ export function varsNobodyCanAnswer(runbook: Runbook, store: VarStore): string[]
       if (value !== undefined && !evaluateCondition(step.condition, value)) continue;
     }
     for (const name of step.ask ?? []) used.add(name);
-    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
+    for (const text of templatedTexts(step)) for (const name of templateNames(text)) used.add(name);
   }
   return Object.entries(runbook.vars)
     .filter(([name, def]) => used.has(name) && !store.has(name) && def.default === undefined)
@@ -238,8 +237,7 @@ export function varsUsedBy(steps: readonly Step[], rehearsal: { runSafe: boolean
     if (step.condition) used.add(step.condition.name);
     if (rehearsal && !(step.run !== undefined && step.safe === true && rehearsal.runSafe)) continue;
     for (const name of step.ask ?? []) used.add(name);
-    const texts = [step.title, step.description, step.run, step.confirm, step.cwd, ...Object.values(step.env ?? {}).map(String)];
-    for (const text of texts) if (text !== undefined) for (const name of templateNames(text)) used.add(name);
+    for (const text of templatedTexts(step)) for (const name of templateNames(text)) used.add(name);
   }
   return used;
 }

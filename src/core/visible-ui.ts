@@ -37,7 +37,7 @@ export function visibleUi(ui: Ui): Ui {
   };
 }
 
-export function visibleView(view: StepView): StepView {
+function visibleView(view: StepView): StepView {
   return {
     ...view,
     title: visibleLine(view.title),

@@ -15,6 +15,8 @@ import type {
   Executor,
   FailureAction,
   Journal,
+  LiveProcess,
+  Processes,
   StepAction,
   PollWait,
   StepView,
@@ -328,5 +330,108 @@ export class FakeClock implements Clock {
   /** A wall-clock jump (NTP, a laptop waking up): monotonic time does not follow. */
   jumpWall(ms: number): void {
     this.wall += ms;
+  }
+}
+
+/** A process in the FakeProcesses table: start times are ticks as strings, as on Linux. */
+export interface FakeProcess {
+  pid: number;
+  start: string;
+  parent?: number;
+  pgid?: number;
+  /** Wall-clock start, for a group looked up since an instant. */
+  startedAtMs?: number;
+  /** The mark a drbook gave the command in its environment: `driver/step/attempt`. */
+  mark?: string;
+}
+
+/**
+ * Processes from a table. Strict: stopping or waiting is a decision the test must script
+ * (`stop`, `wait`), and a call the script did not expect throws at once.
+ */
+export class FakeProcesses implements Processes {
+  readonly stopped: number[][] = [];
+  readonly waited: number[][] = [];
+  private readonly table: FakeProcess[];
+
+  constructor(
+    table: readonly FakeProcess[],
+    private readonly script: {
+      /** This drbook and its parents. */
+      ancestors?: readonly number[];
+      /** What waiting ends with: they all exit, or the operator presses Ctrl-C. */
+      wait?: 'exit' | 'interrupt';
+      /** Pids that outlive a stop. */
+      stop?: { left: readonly number[] };
+    } = {},
+  ) {
+    this.table = [...table];
+  }
+
+  alive(pid: number, start?: string): boolean {
+    const p = this.find(pid);
+    return p !== undefined && (start === undefined || p.start === start);
+  }
+
+  startOf(pid: number): string | undefined {
+    return this.find(pid)?.start;
+  }
+
+  parentOf(pid: number): number | undefined {
+    return this.find(pid)?.parent;
+  }
+
+  descendants(pid: number): number[] {
+    const out: number[] = [];
+    for (const child of this.table.filter((p) => p.parent === pid)) out.push(child.pid, ...this.descendants(child.pid));
+    return out;
+  }
+
+  groupMembers(pgid: number, since: string | number): number[] {
+    return this.table
+      .filter((p) => p.pgid === pgid && (typeof since === 'string' ? Number(p.start) >= Number(since) : (p.startedAtMs ?? -Infinity) >= since))
+      .map((p) => p.pid);
+  }
+
+  ownGroup(pgid: number, start: string): number[] {
+    const leader = this.find(pgid);
+    // The leader's pid alive with another start time: reused after the whole group ended.
+    if (leader !== undefined && leader.start !== start && leader.pgid === pgid) return [];
+    return this.groupMembers(pgid, start);
+  }
+
+  marked(driverPid: number, step: string, attempt: number): number[] {
+    return this.table.filter((p) => p.mark === `${driverPid}/${step}/${attempt}`).map((p) => p.pid);
+  }
+
+  ancestors(): ReadonlySet<number> {
+    return new Set(this.script.ancestors ?? [1000]);
+  }
+
+  async stop(processes: readonly LiveProcess[]): Promise<number[]> {
+    if (this.script.stop === undefined) throw new Error(`FakeProcesses: unexpected stop of ${processes.map((p) => p.pid).join(', ')}`);
+    this.stopped.push(processes.map((p) => p.pid));
+    const left = this.script.stop.left;
+    this.remove(processes.map((p) => p.pid).filter((pid) => !left.includes(pid)));
+    return [...left];
+  }
+
+  async waitForExit(processes: readonly LiveProcess[]): Promise<boolean> {
+    if (this.script.wait === undefined) throw new Error(`FakeProcesses: unexpected wait for ${processes.map((p) => p.pid).join(', ')}`);
+    this.waited.push(processes.map((p) => p.pid));
+    if (this.script.wait === 'interrupt') return false;
+    this.remove(processes.map((p) => p.pid));
+    return true;
+  }
+
+  private find(pid: number): FakeProcess | undefined {
+    return this.table.find((p) => p.pid === pid);
+  }
+
+  private remove(pids: readonly number[]): void {
+    for (const pid of pids) {
+      const i = this.table.findIndex((p) => p.pid === pid);
+      if (i !== -1) this.table.splice(i, 1);
+    }
   }
 }

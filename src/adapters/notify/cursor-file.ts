@@ -9,7 +9,8 @@ import { replaceFile } from '../durable-file.js';
 import { dirname } from 'node:path';
 import type { NotifySinkDef } from '../../core/notify/config.js';
 import type { SinkCursor } from '../../core/notify/outbox.js';
-import { pidAlive, procStartOf } from '../file-lock.js';
+import { pidAlive } from '../file-lock.js';
+import { readProcStart } from '../process-tree.js';
 
 export interface CursorFile {
   v: 1;
@@ -78,7 +79,7 @@ export function acquireSenderLock(journalPath: string): { release: () => void } 
     try {
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       try {
-        writeSync(fd, JSON.stringify({ pid: process.pid, procStart: procStartOf(process.pid) }));
+        writeSync(fd, JSON.stringify({ pid: process.pid, procStart: readProcStart(process.pid) }));
       } finally {
         closeSync(fd);
       }

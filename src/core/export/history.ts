@@ -143,7 +143,7 @@ export function renderHistoryMarkdown(h: DrillHistory): string {
       code(s.session, { inTable: true }),
       s.yes ? `${s.mode} (--yes)` : s.mode,
       inline(s.operator),
-      s.status === 'paused' || s.status === 'not finished' ? `${formatDuration(s.totalMs)} so far` : formatDuration(s.totalMs),
+      s.status === 'paused' || s.status === 'interrupted' || s.status === 'running' ? `${formatDuration(s.totalMs)} so far` : formatDuration(s.totalMs),
       s.changeMs === null ? '—' : signed(s.changeMs),
       s.mode === 'live' ? rtoCell(s.rto) : '—',
       outcomeCell(s),

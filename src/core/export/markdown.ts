@@ -108,16 +108,22 @@ function statusPhrase(status: SessionStatus): string {
       return 'ended with a failed step';
     case 'paused':
       return 'paused';
-    case 'not finished':
+    case 'interrupted':
+    case 'running':
       return 'not finished';
   }
+}
+
+/** A session that has not ended: its recovery time still runs. */
+function stillOpen(status: SessionStatus): boolean {
+  return status === 'paused' || status === 'interrupted' || status === 'running';
 }
 
 function rtoShort(rto: RtoCheck | null, status: SessionStatus): string {
   if (rto === null) return 'no RTO set';
   if (rto.met === true) return `RTO ${rto.target} met`;
   if (rto.met === false) return `**RTO ${rto.target} missed by ${formatDuration(rto.marginMs)}**`;
-  return status === 'paused' || status === 'not finished' ? `RTO ${rto.target} not reached yet` : `**RTO ${rto.target} not met**: recovery did not complete`;
+  return stillOpen(status) ? `RTO ${rto.target} not reached yet` : `**RTO ${rto.target} not met**: recovery did not complete`;
 }
 
 function rtoLong(rto: RtoCheck | null, status: SessionStatus, totalMs: number): string {
@@ -127,7 +133,7 @@ function rtoLong(rto: RtoCheck | null, status: SessionStatus, totalMs: number): 
     const tail = status === 'completed' ? '' : ` (${statusPhrase(status)})`;
     return `${rto.target}: **missed by ${formatDuration(rto.marginMs)}**${tail}`;
   }
-  if (status === 'paused' || status === 'not finished') return `${rto.target}: not finished, ${formatDuration(totalMs)} elapsed, ${formatDuration(rto.marginMs)} left`;
+  if (stillOpen(status)) return `${rto.target}: not finished, ${formatDuration(totalMs)} elapsed, ${formatDuration(rto.marginMs)} left`;
   return `${rto.target}: **not met**, the session ${statusPhrase(status)} after ${formatDuration(totalMs)}`;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { EndStatus, JournalEvent, Mode, StepOutcome, VarSource } from '../journal-events.js';
 import { verifyChain, type ParsedJournal } from '../journal-parse.js';
+import { asCommandEvents } from '../poll-journal.js';
 import { MASK, Redactor } from '../redact.js';
 import {
   analyze,
@@ -227,7 +228,7 @@ export interface ExportReport {
   /** The last event: equals `end` when finished. */
   lastEvent: Instant;
   status: SessionStatus;
-  /** First event to session.ended (or to the last event when not finished), pauses included. */
+  /** First event to session.ended (or to the last event when it has not ended), pauses included. */
   totalMs: number;
   pausedMs: number;
   resumes: number;
@@ -294,16 +295,20 @@ export interface ReportOptions {
   logTail?: (log: string) => { tail: string; bytes: number; lastWriteMs: number } | null;
   /** The session's notification sinks (format 1.1): the export says which received the timeline. */
   notify?: readonly NotifiedSink[];
+  /** A live drbook holds the session's lock: it is running, not interrupted. */
+  driving?: boolean;
 }
 
 export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, options: ReportOptions = {}): ExportReport {
-  const analysis = analyze(journal.events);
+  // `until:` attempts read the same in the compact form and in the three-event one.
+  const events = asCommandEvents(journal.events);
+  const analysis = analyze(events, options.driving === true);
   const { started } = analysis;
   const zone = options.timeZone ?? started.tz;
   // The offset the session recorded stands in for a zone this node's Intl does not know.
   const clock = new ZoneClock(zone, options.timeZone === undefined ? started.tzOffsetMinutes : 0);
   const instant = (iso: string): Instant => toInstant(clock, iso);
-  const clean = cleaner(journal.events);
+  const clean = cleaner(events);
   const chain = verifyChain(journal);
 
   const titles = new Map<string, string>();
@@ -314,7 +319,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     return index === undefined || index === null ? null : index + 1;
   };
 
-  const chronology = buildChronology(journal.events, analysis.commands, instant, clean, titleOf, positionOf, options.logTail);
+  const chronology = buildChronology(events, analysis.commands, instant, clean, titleOf, positionOf, options.logTail);
 
   const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
     step: row.step,
@@ -438,9 +443,9 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     deviations,
     notes,
     vars,
-    ...rolledBack(journal.events, instant, clean, titleOf, positionOf),
+    ...rolledBack(events, instant, clean, titleOf, positionOf),
     keyTimes: keyTimes(analysis, instant, clean),
-    recoveryPoint: recoveryPoint(analysis, journal.events, instant),
+    recoveryPoint: recoveryPoint(analysis, events, instant),
     evidence,
     notApplicable: asides(stepRows, 'skipped').filter(byWhen),
     ...(options.notify !== undefined && options.notify.length > 0 ? { notify: options.notify.map((n) => ({ ...n })) } : {}),

@@ -1,12 +1,16 @@
 /**
- * One pass over a session's events that both the post-mortem and the drill history use:
- * step outcomes, attempts, edits, times against the RTO.
+ * What both the post-mortem and the drill history read from a session: the replay of its
+ * journal (the one pass over its events, session-summary.ts) extended with what an export
+ * needs besides: per-step facts, attempts, edits, times against the RTO.
  */
 import { parseDuration } from '../duration.js';
-import type { EndStatus, EventOf, JournalEvent, MilestoneName, Mode, StepOutcome } from '../journal-events.js';
-import { milestoneMarks, type MilestoneMark } from '../milestones.js';
+import type { EventOf, JournalEvent, MilestoneName, Mode, StepOutcome } from '../journal-events.js';
+import { isMilestone, milestoneMark, type MilestoneMark } from '../milestones.js';
+import { asCommandEvents } from '../poll-journal.js';
+import { sessionStatus, tally, type OutcomeCounts, type SessionStatus } from '../session.js';
+import { replaySession } from '../session-summary.js';
 
-export type SessionStatus = EndStatus | 'paused' | 'not finished';
+export type { SessionStatus };
 
 export interface RtoCheck {
   /** As written in the runbook: `2h`. */
@@ -27,13 +31,9 @@ export interface RtoCheck {
   measuredMs: number;
 }
 
-export interface StepCounts {
+export interface StepCounts extends OutcomeCounts {
   /** Steps in the runbook when the session started. */
   total: number;
-  done: number;
-  skipped: number;
-  failed: number;
-  markedDone: number;
   /** Started but with no outcome recorded (the session stopped during the step). */
   unfinished: number;
   notReached: number;
@@ -99,21 +99,26 @@ export function attemptKey(step: string, attempt: number): string {
   return `${step}\u0000${attempt}`;
 }
 
-/** @internal */
-export function analyze(events: readonly JournalEvent[]): Analysis {
+/**
+ * @internal `driving`: a live drbook holds the session's lock (it is running, not
+ * interrupted).
+ */
+export function analyze(journaled: readonly JournalEvent[], driving = false): Analysis {
+  // `until:` attempts read the same in the compact form and in the three-event one.
+  const events = asCommandEvents(journaled);
   const first = events[0];
   if (first === undefined) throw new NotASessionError('the journal has no events');
   if (first.type !== 'session.started') throw new NotASessionError(`the journal starts with ${first.type}, not session.started`);
   const started = first;
   const last = events[events.length - 1] ?? first;
 
-  let ended: EventOf<'session.ended'> | null = null;
   let pausedMs = 0;
   let resumes = 0;
   const steps = new Map<string, StepFacts>();
   const failedAttempts: EventOf<'command.finished'>[] = [];
   const commands = new Map<string, EventOf<'command.started'>>();
   const edits: EventOf<'command.edited'>[] = [];
+  const milestones = new Map<MilestoneName, MilestoneMark>();
 
   const factsOf = (step: string, index: number | null, title?: string): StepFacts => {
     let facts = steps.get(step);
@@ -126,7 +131,8 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
     return facts;
   };
 
-  for (const e of events) {
+  // The replay's pass, with what the export needs besides seen on the way.
+  const replay = replaySession({ events }, (e) => {
     switch (e.type) {
       case 'step.started': {
         const facts = factsOf(e.step, e.index, e.title);
@@ -162,45 +168,28 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
       case 'session.resumed':
         resumes++;
         pausedMs += Math.max(0, e.gapMs);
-        // Reopened after an abort: that end was not the end.
-        if (e.reopened) ended = null;
         break;
-      case 'session.ended':
-        ended = e;
+      case 'milestone':
+        if (isMilestone(e.milestone)) milestones.set(e.milestone, milestoneMark(e, milestones.get(e.milestone)));
         break;
       default:
         break;
     }
-  }
+  });
+  const ended = replay.ended ?? null;
 
   const counts: StepCounts = { total: started.runbook.steps, done: 0, skipped: 0, failed: 0, markedDone: 0, unfinished: 0, notReached: 0 };
   const stepDurations: Record<string, number> = {};
   for (const facts of steps.values()) {
-    switch (facts.outcome) {
-      case 'done':
-        counts.done++;
-        break;
-      case 'skipped':
-        counts.skipped++;
-        break;
-      case 'failed':
-        counts.failed++;
-        break;
-      case 'marked-done':
-        counts.markedDone++;
-        break;
-      case null:
-        counts.unfinished++;
-        break;
-    }
+    if (facts.outcome === null) counts.unfinished++;
+    else tally(counts, facts.outcome);
     if ((facts.outcome === 'done' || facts.outcome === 'marked-done') && facts.durationMs !== null) stepDurations[facts.step] = facts.durationMs;
   }
   counts.notReached = Math.max(0, counts.total - steps.size);
 
   const endTs = ended?.ts ?? last.ts;
   const totalMs = Math.max(0, Date.parse(endTs) - Date.parse(first.ts));
-  const status: SessionStatus = ended ? ended.status : last.type === 'session.paused' ? 'paused' : 'not finished';
-  const milestones = milestoneMarks(events);
+  const status = sessionStatus(replay, driving);
   const impact = milestones.get('impact-started');
   const resolved = milestones.get('resolved');
   const recoveryStart = impact === undefined ? Date.parse(first.ts) : Date.parse(impact.at);
@@ -230,7 +219,7 @@ export function analyze(events: readonly JournalEvent[]): Analysis {
 
 /**
  * What the drill history shows of one session, and what a later export compares step
- * times with. (`drbook sessions` has its own, lighter summary in core/session-summary.ts.)
+ * times with. (`drbook sessions` reads the lighter summary of the same replay, core/session-summary.ts.)
  */
 export interface DrillSummary {
   session: string;
@@ -263,8 +252,8 @@ export interface DrillSummary {
  * A session's summary. Strings here are not redacted: a summary never carries command
  * text, output or notes, only ids, titles and numbers.
  */
-export function summarizeDrill(events: readonly JournalEvent[]): DrillSummary {
-  const a = analyze(events);
+export function summarizeDrill(events: readonly JournalEvent[], driving = false): DrillSummary {
+  const a = analyze(events, driving);
   return {
     session: a.started.session,
     runbook: {

@@ -7,7 +7,7 @@
 const FIXED_OFFSET = /^UTC([+-])(\d{2}):([0-5]\d)$/;
 
 /** The offset in minutes of a fixed-offset name (`UTC+09:00` → 540), else undefined. */
-export function fixedOffsetMinutes(zone: string): number | undefined {
+function fixedOffsetMinutes(zone: string): number | undefined {
   const m = FIXED_OFFSET.exec(zone.trim());
   if (!m) return undefined;
   const minutes = Number(m[2]) * 60 + Number(m[3]);
@@ -16,7 +16,7 @@ export function fixedOffsetMinutes(zone: string): number | undefined {
 }
 
 /** The name of a fixed offset: 540 → `UTC+09:00`, 0 → `UTC`. */
-export function fixedOffsetName(minutes: number): string {
+function fixedOffsetName(minutes: number): string {
   return minutes === 0 ? 'UTC' : `UTC${formatOffset(minutes)}`;
 }
 

@@ -1,10 +1,10 @@
-import { DrbookError, ExitCode } from '../core/errors.js';
-import type { JournalEvent } from '../core/journal-events.js';
-import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../core/session-summary.js';
-import { parseNoteTime } from '../core/zone-time.js';
-import { readJournalFile } from '../adapters/file-journal.js';
-import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
-import { localZone, operatorName, systemClock } from '../adapters/system.js';
+import { DrbookError, ExitCode } from '../../core/errors.js';
+import type { JournalEvent } from '../../core/journal-events.js';
+import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../../core/session-summary.js';
+import { parseNoteTime } from '../../core/zone-time.js';
+import { readJournalFile } from '../../adapters/file-journal.js';
+import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../../adapters/state-home.js';
+import { localZone, operatorName, systemClock } from '../../adapters/system.js';
 
 /** The session a writer from another terminal (`mark`, `attach`) appends to. */
 export interface SessionTarget {
