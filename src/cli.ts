@@ -125,6 +125,15 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .action(async (opts) => done(await (await import('./commands/sessions.js')).runSessions(opts)));
 
   program
+    .command('notify')
+    .addHelpText('after', examples(['drbook notify', 'drbook notify 20260311T090512Z-mail-server --flush', 'SLACK_WEBHOOK_URL=... drbook notify --flush', 'drbook notify --json']))
+    .description("the timeline's notification sinks of a session: what each still waits for; --flush sends it")
+    .argument('[session]', 'session id or unique prefix (default: the latest)')
+    .option('--flush', 'send every event still waiting (retries with backoff; exit 1 if some are left)')
+    .option('--json', 'print JSON')
+    .action(async (session: string | undefined, opts) => done(await (await import('./commands/notify.js')).runNotify(session, opts)));
+
+  program
     .command('verify')
     .addHelpText('after', examples(['drbook verify', 'drbook verify 20260311T090512Z-mail-server --json']))
     .description("check a session journal's hash chain (tamper evidence)")

@@ -59,7 +59,7 @@ const CASES: Case[] = [
   { name: 'failed-edited', journal: 'failed-edited', json: true },
   { name: 'secrets', journal: 'secrets', json: true },
   { name: 'hostile', journal: 'hostile' },
-  // Written by real walks of the built engine (test/export-e2e.test.ts, UPDATE_E2E_FIXTURES=1).
+  // Written by real walks of the built engine (test/export-walks.e2e.test.ts, UPDATE_E2E_FIXTURES=1).
   { name: 'e2e-live', journal: 'e2e-live' },
   { name: 'e2e-rehearsal', journal: 'e2e-rehearsal' },
   // Milestones across midnight, a backdated impact, RPO missed, evidence, Not applicable, a dropped driver.

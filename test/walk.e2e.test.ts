@@ -58,7 +58,7 @@ function prepareSnapshot(): string {
   const dir = mkdtempSync(join(tmpdir(), 'drbook-walk-bin-'));
   temps.push(dir);
   const dist = join(dir, 'dist');
-  // Not the single file (drbook.mjs) nor files being written: bundle.test.ts rebuilds the
+  // Not the single file (drbook.mjs) nor files being written: bundle.e2e.test.ts rebuilds the
   // single file meanwhile, through a temporary file, and the walk needs neither.
   const needed = (path: string) => !/\.tmp\.|drbook\.mjs$/.test(path);
   const before = Date.now();

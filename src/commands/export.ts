@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { ParsedJournal } from '../core/journal-parse.js';
@@ -17,6 +18,8 @@ import { readSessionJournal } from '../adapters/file-journal.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
+import { cursorPath } from '../adapters/notify/cursor-file.js';
+import type { NotifiedSink } from '../core/export/report.js';
 import { readDriverLock } from '../adapters/file-lock.js';
 import { maskEvents, maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
 import { visible, visibleJson } from '../core/visible.js';
@@ -60,7 +63,8 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const first = journal.events[0];
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail }));
+    const notify = await sentTo(sessionJournalPath(home, id));
+    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail, notify }));
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
@@ -69,6 +73,17 @@ export async function runExport(session: string | undefined, options: ExportOpti
   if (options.output === undefined || options.output === '-') process.stdout.write(format === 'json' ? visibleJson(text) : visible(text));
   else writeAtomically(options.output, text);
   return ExitCode.ok;
+}
+
+/** Which notification sinks received the timeline (only a session whose walk had sinks has any). */
+async function sentTo(journalPath: string): Promise<NotifiedSink[]> {
+  if (!existsSync(cursorPath(journalPath))) return [];
+  try {
+    const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
+    return notifyStatus(journalPath).map(({ sink, type, selected, sent, waiting, stopped }) => ({ sink, type, selected, sent, waiting, ...(stopped ? { stopped } : {}) }));
+  } catch {
+    return [];
+  }
 }
 
 function parseFormat(format: string | undefined): Format {

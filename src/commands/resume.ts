@@ -10,6 +10,8 @@ import { isReopenable, isResumable, replaySession } from '../core/session-summar
 import { varsUsedBy } from '../core/vars.js';
 import { visibleLine } from '../core/visible.js';
 import { FileJournal, readSessionJournal } from '../adapters/file-journal.js';
+import { startNotifier } from '../adapters/notify/start.js';
+import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { readLogTail } from '../adapters/log-tail.js';
 import { clearRunningFile, withRunningFile } from '../adapters/running-file.js';
@@ -69,6 +71,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     throw error;
   }
   let resumed = false;
+  let notifier: WalkNotifier | undefined;
   try {
     const parsed = readSessionJournal(path);
     for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
@@ -124,6 +127,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     for (const change of varEvents(vars, replay)) journal.append(change);
     ui.info(`Resuming ${id} (${visibleLine(runbook.title)}) after ${formatDuration(event.gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
+    notifier = await startNotifier({ runbook, journal, sessionId: id, mode: started.mode, home, say: (line) => ui.warn(line) });
     const walk = new Walk(
       {
         runbook,
@@ -161,6 +165,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     process.stderr.write(`\nPaused${resumed ? '' : ' before resuming: nothing was journaled'}. Next: drbook resume ${id}\n`);
     return ExitCode.paused;
   } finally {
+    await notifier?.stop();
     lock.release();
     journal.close();
   }

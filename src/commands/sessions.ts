@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { visibleJson, visibleLine } from '../core/visible.js';
 import { formatDuration } from '../core/duration.js';
 import { ExitCode, JournalRefused } from '../core/errors.js';
@@ -7,6 +8,7 @@ import { isResumable, type SessionSummary } from '../core/session-summary.js';
 import { readSessionJournal } from '../adapters/file-journal.js';
 import { listSessions, looseModes, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { makeChalk } from '../adapters/style.js';
+import { cursorPath } from '../adapters/notify/cursor-file.js';
 import { localZone } from '../adapters/system.js';
 
 export interface SessionsOptions {
@@ -21,8 +23,10 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   }
   const home = stateHome();
   const sessions = listSessions(home);
+  // Per sink, the events still waiting: only sessions whose walk had notification sinks.
+  const notify = await sinkWaiting(home, sessions.map((s) => s.id));
   if (options.json) {
-    process.stdout.write(visibleJson(JSON.stringify(sessions, null, 2)) + '\n');
+    process.stdout.write(visibleJson(JSON.stringify(sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)), null, 2)) + '\n');
     return ExitCode.ok;
   }
   if (sessions.length === 0) {
@@ -33,8 +37,9 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const zone = new ZoneClock(local.tz, local.tzOffsetMinutes);
   const c = makeChalk();
   // Every cell comes from a journal: shown, never obeyed by the terminal.
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s)].map(visibleLine));
-  const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS'];
+  const withNotify = [...notify.values()].some((n) => n.length > 0);
+  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s), ...(withNotify ? [notifyText(notify.get(s.id)!)] : [])].map(visibleLine));
+  const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS', ...(withNotify ? ['NOTIFY'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
   process.stdout.write(c.bold(line(header)) + '\n');
@@ -49,6 +54,28 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const open = sessions.filter(isResumable);
   if (open.length > 0) process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
   return ExitCode.ok;
+}
+
+type SinkWaiting = { sink: string; waiting: number; stopped?: string }[];
+
+/** Loaded only when a session had sinks (a cursor file beside its journal): `sessions` stays quick without. */
+async function sinkWaiting(home: string, ids: string[]): Promise<Map<string, SinkWaiting>> {
+  const out = new Map<string, SinkWaiting>(ids.map((id) => [id, []]));
+  const withSinks = ids.filter((id) => existsSync(cursorPath(sessionJournalPath(home, id))));
+  if (withSinks.length === 0) return out;
+  const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
+  for (const id of withSinks) {
+    try {
+      out.set(id, notifyStatus(sessionJournalPath(home, id)).map((n) => ({ sink: n.sink, waiting: n.waiting, ...(n.stopped ? { stopped: n.stopped } : {}) })));
+    } catch {
+      // An unreadable cursor or journal: `sessions` lists what it can.
+    }
+  }
+  return out;
+}
+
+function notifyText(sinks: SinkWaiting): string {
+  return sinks.map((n) => `${n.sink} ${n.waiting > 0 ? `${n.waiting} waiting` : 'sent'}${n.stopped ? ' (stopped)' : ''}`).join(', ');
 }
 
 function statusText(s: SessionSummary): string {

@@ -8,6 +8,8 @@ import { visible, visibleLine } from '../core/visible.js';
 import { resolveInitialVars, VarStore } from '../core/vars.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
+import { startNotifier } from '../adapters/notify/start.js';
+import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
 import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
@@ -74,10 +76,12 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     abandonEmptySession(journal);
     throw error;
   }
+  let notifier: WalkNotifier | undefined;
   try {
     for (const event of varEvents(vars)) journal.append(event);
     const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${visibleLine(runbook.title)} (${runbook.steps.length} steps) — session ${sessionId}`);
+    notifier = await startNotifier({ runbook, journal, sessionId, mode, home, say: (line) => ui.warn(line) });
     const walk = new Walk(
       {
         runbook,
@@ -103,6 +107,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     }
     return exitCodeOf(result);
   } finally {
+    await notifier?.stop();
     lock.release();
     journal.close();
   }

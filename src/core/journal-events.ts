@@ -316,6 +316,20 @@ export interface UndoEnded {
   markedDone: number;
 }
 
+/**
+ * A notification sink failed (format 1.1): journaled once per sink and kind of failure
+ * (`http-5xx`, `timeout`, ...), never per retry. Written by the walk's sender or `drbook notify`,
+ * like a note: it says nothing about where the walk is.
+ */
+export interface NotifyFailed {
+  type: 'notify.failed';
+  sink: string;
+  kind: string;
+  message: string;
+  /** A failure that will not go away by retrying (a bad token): the sink stopped. */
+  permanent?: true;
+}
+
 export type EventBody =
   | SessionStarted
   | VarSet
@@ -340,7 +354,8 @@ export type EventBody =
   | UndoCommandStarted
   | UndoCommandFinished
   | UndoDecision
-  | UndoEnded;
+  | UndoEnded
+  | NotifyFailed;
 
 export type EventType = EventBody['type'];
 

@@ -1,3 +1,4 @@
+import type { NotifySinkDef } from './notify/config.js';
 import type { DocLink, StepDef, VarDef } from './runbook-schema.js';
 import { visible } from './visible.js';
 
@@ -46,6 +47,8 @@ export interface Runbook {
   docs: Record<string, DocLink>;
   vars: Record<string, VarDef>;
   steps: Step[];
+  /** `notify:` sinks (format 1.1), as written: env var names, never URLs or tokens. */
+  notify?: NotifySinkDef[];
   /** Absolute path of the runbook file. */
   file: string;
   /** sha256 hex of the file's bytes. */

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import { checkNotifyList } from './notify/check.js';
 import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
@@ -124,6 +125,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.path[0] === 'drbook') continue; // checkVersion says it better
+      if (issue.path[0] === 'notify' && issue.path.length > 1) continue; // checkNotifyList words these, as for config.yml
       reportIssue(issue as SchemaIssue, [], report);
     }
   }
@@ -397,6 +399,9 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
   });
 
+  if (Array.isArray(raw.notify)) {
+    for (const p of checkNotifyList(raw.notify).problems) report(p.severity, ['notify', ...p.path], p.message, p.target);
+  }
   if (typeof raw.recovery_point === 'string') {
     const name = raw.recovery_point;
     if (declared.has(name)) used.add(name);
@@ -557,6 +562,7 @@ function buildRunbook(doc: RunbookDoc, ctx: LoadContext): Runbook {
   }
   if (doc.rpo !== undefined) runbook.rpo = doc.rpo;
   if (doc.recovery_point !== undefined) runbook.recoveryPoint = doc.recovery_point;
+  if (doc.notify !== undefined) runbook.notify = doc.notify;
   return runbook;
 }
 
@@ -605,7 +611,7 @@ function singleLine(message: string): string {
 }
 
 const KNOWN_FIELDS: Record<string, string[]> = {
-  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps'],
+  top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps', 'notify'],
   step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
   until: ['interval', 'timeout'],
   undo: ['run', 'confirm'],

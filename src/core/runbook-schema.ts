@@ -1,5 +1,6 @@
 import { en } from 'zod/locales';
 import * as z from 'zod/mini';
+import { NotifySinkSchema } from './notify/config.js';
 
 /**
  * The runbook format, version 1, as one zod definition. The loader validates with it and
@@ -130,6 +131,7 @@ export const RunbookSchema = described(
     docs: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a doc key: letters, digits, _ . -')), DocLinkSchema)),
     vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'must be a variable name')), VarSchema)),
     steps: z.array(StepSchema).check(z.minLength(1, 'a runbook needs at least one step')),
+    notify: described(z.optional(z.array(NotifySinkSchema)), 'Where the timeline is sent as it happens: Slack (or Mattermost, Rocket.Chat), Matrix, a GitLab incident, a signed webhook. URLs and tokens only through environment variables (format 1.1).'),
   }),
   'A drbook runbook (format version 1).',
 );

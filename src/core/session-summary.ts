@@ -168,6 +168,8 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
       if (event.type === 'undo.command.started') bumpAttempt(replay.undoAttempts, event.step, event.attempt);
       continue;
     }
+    // A notification sink's failure is journaled from the sender, during the walk or after it.
+    if (event.type.startsWith('notify.')) continue;
     // So do milestones marked and evidence attached with drbook mark / attach.
     if ((event.type === 'milestone' && event.source === 'cli') || event.type === 'evidence') continue;
     replay.lastDriverEvent = event;

@@ -78,8 +78,15 @@ function header(r: ExportReport, out: string[]): void {
     `- **RTO:** ${rtoLong(r.rto, r.status, r.totalMs)}${r.mode === 'rehearsal' && r.rto !== null ? ' (a rehearsal: commands were shown, not run, so this time says little about a real recovery)' : ''}`,
     `- **Steps:** ${countsText(r)}`,
     `- **Journal:** ${code(r.session)}, ${plural(r.journal.events, 'event')}, final hash ${r.journal.finalHash === null ? 'none' : code(r.journal.finalHash)}; ${chain}`,
-    '',
   );
+  if (r.notify !== undefined) out.push(`- **Timeline sent to:** ${r.notify.map(sentText).join('; ')}`);
+  out.push('');
+}
+
+/** `slack (all 42 events)`, `gitlab (40 of 42 events; 2 waiting, stopped: HTTP 401)`. */
+function sentText(n: NonNullable<ExportReport['notify']>[number]): string {
+  const what = n.waiting === 0 ? `all ${plural(n.selected, 'event')}` : `${n.selected - n.waiting} of ${plural(n.selected, 'event')}; ${n.waiting} waiting`;
+  return `${inline(n.sink)} (${n.type}, ${what}${n.stopped ? `, stopped: ${inline(n.stopped)}` : ''})`;
 }
 
 function operator(r: ExportReport): string {

@@ -195,6 +195,17 @@ export interface VarItem {
   at: Instant;
 }
 
+/** A notification sink of the session and how much of the timeline it received. */
+export interface NotifiedSink {
+  sink: string;
+  type: string;
+  /** Events it was to receive, delivered so far, and still waiting. */
+  selected: number;
+  sent: number;
+  waiting: number;
+  stopped?: string;
+}
+
 export interface ExportReport {
   format: typeof EXPORT_FORMAT;
   version: typeof EXPORT_VERSION;
@@ -232,6 +243,8 @@ export interface ExportReport {
   };
   chronology: Moment[];
   stepRows: StepRow[];
+  /** Notification sinks of the session and what each received (absent when it had none). */
+  notify?: NotifiedSink[];
   deviations: {
     failedAttempts: FailedAttempt[];
     editedCommands: EditedCommand[];
@@ -280,6 +293,8 @@ export interface ReportOptions {
    * for an attempt drbook stopped during: the journal has no output for it. Null when unreadable.
    */
   logTail?: (log: string) => { tail: string; bytes: number; lastWriteMs: number } | null;
+  /** The session's notification sinks (format 1.1): the export says which received the timeline. */
+  notify?: readonly NotifiedSink[];
   /** A live drbook holds the session's lock: it is running, not interrupted. */
   driving?: boolean;
 }
@@ -433,6 +448,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     recoveryPoint: recoveryPoint(analysis, events, instant),
     evidence,
     notApplicable: asides(stepRows, 'skipped').filter(byWhen),
+    ...(options.notify !== undefined && options.notify.length > 0 ? { notify: options.notify.map((n) => ({ ...n })) } : {}),
   };
 }
 
@@ -528,7 +544,7 @@ function buildChronology(
   const droppedBefore = new Map<number, string>();
   for (const e of events) {
     if (e.type === 'session.resumed' && lastDriver !== undefined && lastDriver.type !== 'session.paused' && lastDriver.type !== 'session.ended') droppedBefore.set(e.seq, lastDriver.ts);
-    const fromOutside = e.type === 'note' || e.type === 'evidence' || (e.type === 'milestone' && e.source === 'cli');
+    const fromOutside = e.type === 'note' || e.type === 'evidence' || e.type.startsWith('notify.') || (e.type === 'milestone' && e.source === 'cli');
     if (!fromOutside) lastDriver = e;
   }
   const keyed: { ms: number; order: number; moment: Moment }[] = [];

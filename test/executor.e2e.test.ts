@@ -382,19 +382,17 @@ describe('ProcessExecutor: stopping commands', () => {
     expect(result).toMatchObject({ timedOut: true, interrupted: false, exitCode: null, signal: 'SIGKILL' });
     for (const pid of pids) expect(isProcessAlive(pid), `pid ${pid}`).toBe(false);
     console.log(`timeout kill: returned ${(elapsed - 1500 - 300).toFixed(0)} ms after SIGKILL was due`);
-    // timeout + grace, plus the time to notice.
+    // It waited the timeout and then the grace period before SIGKILL.
     expect(elapsed).toBeGreaterThanOrEqual(1500 + 300);
-    expect(elapsed).toBeLessThan(1500 + 300 + 1500);
   });
 
   it('on timeout, a command that stops on SIGTERM does not wait for the grace period', async () => {
-    const { exec } = executor({ killGraceMs: 5000 });
-    const started = performance.now();
+    // A grace period far past the test's own timeout: waiting it out would fail the test.
+    const { exec } = executor({ killGraceMs: 120_000 });
     const result = await exec.run(request('sleep 30 & sleep 30; wait', { timeoutMs: 300 }));
     expect(result.timedOut).toBe(true);
     // The shell dies of SIGTERM, or first sees its foreground job die of it and exits 128+15.
     expect(result.signal === 'SIGTERM' || result.exitCode === 143).toBe(true);
-    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('on SIGINT to drbook, interrupts the tree and drbook lives on', async () => {
@@ -418,11 +416,10 @@ describe('ProcessExecutor: stopping commands', () => {
     let spawned = false;
     const run = exec.run(request(`echo started; exec sleep 30`, { onSpawn: () => (spawned = true) }));
     await until(() => spawned, 'the spawn');
-    const started = performance.now();
     process.emit('SIGINT', 'SIGINT');
     const result = await run;
+    // It died of the SIGINT itself: no SIGTERM or SIGKILL was needed after it.
     expect(result).toMatchObject({ interrupted: true, signal: 'SIGINT' });
-    expect(performance.now() - started).toBeLessThan(900);
   });
 
   it('on SIGINT, also stops what the command left behind when its parent died', async () => {
@@ -458,15 +455,12 @@ describe('ProcessExecutor: stopping commands', () => {
   it('returns promptly when the command leaves a daemon holding its output open', async () => {
     const pidfile = join(dir, 'daemon');
     const { exec, out } = executor();
-    const started = performance.now();
     const result = await exec.run(request(`(sleep 30 & echo $! > ${pidfile}) ; echo started`));
-    const elapsed = performance.now() - started;
     const daemon = readPids(pidfile)[0] ?? 0;
     cleanupPids.push(daemon);
     expect(result.exitCode).toBe(0);
     expect(out.text).toBe('started\n');
-    expect(elapsed).toBeLessThan(2000);
-    // It was left alone: a daemon started on purpose is not the executor's to kill.
+    // Returned while the daemon (30 s) still holds the output open, and left it alone: a daemon started on purpose is not the executor's to kill.
     expect(isProcessAlive(daemon)).toBe(true);
   });
 });
@@ -487,10 +481,12 @@ describe('ProcessExecutor: flow control and volume', () => {
     const exec = new ProcessExecutor({ stdout: slow, stderr: new Recorder('err') });
     const logFile = join(dir, 'flow.log');
     const size = 16 * 1024 * 1024;
-    const run = exec.run(request(`head -c ${size} /dev/zero`, { logFile }));
+    let writer = 0;
+    const run = exec.run(request(`exec head -c ${size} /dev/zero`, { logFile, onSpawn: (pid) => (writer = pid) }));
     await until(() => received > 0, 'the first chunk');
-    // Held back: only what fits in the pipe and one chunk may pass while the sink is full.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Held back: the command blocks writing to a full pipe, and only what fits in the pipe
+    // and one chunk passed while the sink is full.
+    await until(() => blockedOnPipe(writer), 'the command to block on its full pipe');
     expect(received).toBeLessThan(1024 * 1024);
     full = false;
     release();
@@ -628,3 +624,12 @@ describe('process-tree', () => {
     }
   });
 });
+
+/** The process sleeps in the kernel writing to a full pipe or socket nobody reads (Linux's wchan). */
+function blockedOnPipe(pid: number): boolean {
+  try {
+    return /pipe_write|pipe_wait|sock_alloc_send/.test(readFileSync(`/proc/${pid}/wchan`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
