@@ -37,11 +37,32 @@ export function readCursor(journalPath: string): { cursor: CursorFile; exists: b
   }
   try {
     const data = JSON.parse(text) as CursorFile;
-    if (data && typeof data === 'object' && data.sinks && typeof data.sinks === 'object') return { cursor: { v: 1, sinks: data.sinks, ...(Array.isArray(data.config) ? { config: data.config } : {}) }, exists: true };
+    if (data && typeof data === 'object') return { cursor: { v: 1, sinks: wellFormedSinks(data.sinks), ...(Array.isArray(data.config) ? { config: data.config } : {}) }, exists: true };
   } catch {
     // A cursor that cannot be read sends everything again: the idempotency keys let receivers drop the copies.
   }
   return { cursor: { v: 1, sinks: {} }, exists: true };
+}
+
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * The sink entries that are cursors. One that is not (a hand edit, another version) would
+ * read as "all delivered" and lose its events silently: it is dropped, so that sink starts
+ * over and the receivers drop the copies by their idempotency keys.
+ */
+function wellFormedSinks(raw: unknown): Record<string, SinkCursor> {
+  const sinks: Record<string, SinkCursor> = {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return sinks;
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
+    const c = value as Record<string, unknown>;
+    if (!isSeq(c.delivered) || !isSeq(c.sent)) continue;
+    const inflight = c.inflight as Record<string, unknown> | undefined;
+    if (inflight !== undefined && (inflight === null || typeof inflight !== 'object' || !isSeq(inflight.from) || !isSeq(inflight.to) || typeof inflight.key !== 'string')) continue;
+    sinks[name] = value as SinkCursor;
+  }
+  return sinks;
 }
 
 export function writeCursor(journalPath: string, cursor: CursorFile): void {
