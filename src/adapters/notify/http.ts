@@ -15,10 +15,11 @@ export interface HttpAnswer {
   cancelled?: boolean;
 }
 
+/** A redirect is answered as its 3xx status, never followed: the body and token would go to another address. */
 export async function sendHttp(request: HttpRequest, timeoutMs: number, cancel: AbortSignal): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: AbortSignal.any([deadline, cancel]), redirect: 'error' });
+    const response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: AbortSignal.any([deadline, cancel]), redirect: 'manual' });
     const body = await response.text();
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
     return { status: response.status, body, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };

@@ -180,7 +180,7 @@ export function nextBatch(sink: SinkConfig, pending: readonly OutboxEvent[], cur
 
 /** A failed try, in the words the journal and the screen use. */
 export interface Failure {
-  /** `http-4xx`, `http-5xx`, `rate-limited`, `timeout`, `dns`, `network`, `config`, `rejected`: journaled once each. */
+  /** `http-4xx`, `http-5xx`, `rate-limited`, `redirect`, `timeout`, `dns`, `network`, `config`, `rejected`: journaled once each. */
   kind: string;
   /** Will never succeed as configured: the sink stops. */
   permanent: boolean;
@@ -201,6 +201,9 @@ export function classify(result: { status?: number; errorCode?: string; timedOut
   }
   if (status === 429) return { kind: 'rate-limited', permanent: false, message: `HTTP 429 too many requests${result.retryAfterMs === undefined ? '' : `, retry after ${formatDuration(result.retryAfterMs)}`}`, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
   if (status >= 500) return { kind: 'http-5xx', permanent: false, message: `HTTP ${status}${detail}`, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+  // The URL moved (or http became https): following it would send the body and token where the
+  // configuration never said; it fails the same way each time until the URL is corrected.
+  if (status >= 300 && status < 400) return { kind: 'redirect', permanent: true, message: `HTTP ${status}: the sink answers with a redirect, which is not followed: give the address it redirects to` };
   // 408 and 425 say "try again"; every other 4xx (a bad token, a room not joined, a wrong URL)
   // will fail the same way each time.
   if (status === 408 || status === 425) return { kind: 'http-4xx', permanent: false, message: `HTTP ${status}${detail}` };

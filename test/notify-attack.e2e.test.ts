@@ -1,0 +1,58 @@
+/**
+ * Sinks that answer in ways a webhook URL can go wrong in practice: a redirect (the URL moved,
+ * http to https) and a URL carrying user:password. Neither will ever succeed as configured, so
+ * the sink stops at once with a message saying why, instead of retrying as "cannot connect".
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JournalEvent } from '../src/core/journal-events.js';
+import { parseJournal } from '../src/core/journal-parse.js';
+import { ensureBuilt, makeSandbox, runCli, STACK_TRACE, type Sandbox } from './helpers/run-cli.js';
+import { startSinkServer, type SinkServer } from './helpers/sink-server.js';
+
+beforeAll(ensureBuilt);
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function server(answer?: SinkServer['answer']): Promise<SinkServer> {
+  const s = await startSinkServer(answer);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function sandbox(): Sandbox {
+  const s = makeSandbox();
+  cleanups.push(() => s.cleanup());
+  return s;
+}
+
+function failures(box: Sandbox): Extract<JournalEvent, { type: 'notify.failed' }>[] {
+  const dir = join(box.home, 'sessions');
+  const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
+  return parseJournal(readFileSync(join(dir, file), 'utf8')).events.filter((e): e is Extract<JournalEvent, { type: 'notify.failed' }> => e.type === 'notify.failed');
+}
+
+async function walk(box: Sandbox, url: string) {
+  const runbook = join(box.dir, 'mail.yml');
+  writeFileSync(runbook, 'drbook: 1\nid: mail\ntitle: Mail\nnotify:\n  - { type: slack, url_env: T_SLACK, interval: 0s, backoff: 10ms }\nsteps:\n  - id: a\n    title: A\n    run: echo a\n');
+  return runCli(['run', runbook, '--yes'], { cwd: box.cwd, timeoutMs: 20_000, env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: url } });
+}
+
+describe('a sink URL that can never be delivered to as written', () => {
+  it('a 3xx answer stops the sink after one request, journaled as a redirect, not retried as a network error', async () => {
+    const box = sandbox();
+    const sink = await server(() => ({ status: 301, headers: { Location: 'https://elsewhere.example/hook' } }));
+    const result = await walk(box, `${sink.url}/hook`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(STACK_TRACE);
+    expect(sink.requests).toHaveLength(1);
+    const failed = failures(box);
+    expect(failed.map((f) => [f.kind, f.permanent])).toEqual([['redirect', true]]);
+    expect(failed[0]!.message).toMatch(/HTTP 301.*redirect/);
+    expect(result.stdout + result.stderr).toMatch(/notify: slack stopped: HTTP 301.*redirect/);
+  });
+});
