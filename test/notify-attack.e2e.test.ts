@@ -55,4 +55,22 @@ describe('a sink URL that can never be delivered to as written', () => {
     expect(failed[0]!.message).toMatch(/HTTP 301.*redirect/);
     expect(result.stdout + result.stderr).toMatch(/notify: slack stopped: HTTP 301.*redirect/);
   });
+
+  it('user:password in the URL stops the sink before any request, and the password reaches neither screen nor journal', async () => {
+    const box = sandbox();
+    const sink = await server();
+    const password = 'pw-SECRET-9183';
+    const result = await walk(box, sink.url.replace('http://', `http://ops:${password}@`) + '/hook');
+    expect(result.code, result.stderr).toBe(0);
+    expect(sink.requests).toHaveLength(0);
+    const failed = failures(box);
+    expect(failed.map((f) => [f.kind, f.permanent])).toEqual([['config', true]]);
+    expect(failed[0]!.message).toMatch(/\$T_SLACK .*user:password/);
+    expect(result.stdout + result.stderr).toMatch(/notify: slack stopped: \$T_SLACK .*user:password/);
+    const dir = join(box.home, 'sessions');
+    for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      if (f.isFile()) expect(readFileSync(join(f.parentPath, f.name), 'utf8')).not.toContain(password);
+    }
+    expect(result.stdout + result.stderr).not.toContain(password);
+  });
 });

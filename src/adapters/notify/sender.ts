@@ -187,6 +187,11 @@ export class NotifySender {
       this.fail(s, { kind: 'config', permanent: true, message: `$${c.urlEnv} is not an http(s) URL` });
       return undefined;
     }
+    if (parsed.username !== '' || parsed.password !== '') {
+      // fetch refuses such a URL; the words say why without repeating the password.
+      this.fail(s, { kind: 'config', permanent: true, message: `$${c.urlEnv} holds user:password, which is never sent: give the URL without them` });
+      return undefined;
+    }
     const token = c.tokenEnv === undefined ? undefined : env[c.tokenEnv];
     if (c.tokenEnv !== undefined && (token === undefined || token === '')) return missing(c.tokenEnv, c.type === 'webhook' ? 'signing key' : 'token'), undefined;
     const secrets: SinkSecrets = { url, ...(token === undefined ? {} : { token }) };
