@@ -73,4 +73,21 @@ describe('a sink URL that can never be delivered to as written', () => {
     }
     expect(result.stdout + result.stderr).not.toContain(password);
   });
+
+  it.each([
+    ['seconds', () => '3600'],
+    ['a date', () => new Date(Date.now() + 86_400_000).toUTCString()],
+  ])('notify --flush does not sit out a Retry-After of an hour (%s): it ends after one request, exit 1, saying when to retry', async (_what, retryAfter) => {
+    const box = sandbox();
+    const down = await server(() => 'drop');
+    const walked = await walk(box, `${down.url}/hook`);
+    expect(walked.code, walked.stderr).toBe(0);
+    const sink = await server(() => ({ status: 429, headers: { 'Retry-After': retryAfter() } }));
+    const flushed = await runCli(['notify', '--flush'], { cwd: box.cwd, timeoutMs: 25_000, env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: `${sink.url}/hook` } });
+    expect(flushed.code, flushed.stderr).toBe(1);
+    expect(flushed.stderr).not.toMatch(STACK_TRACE);
+    expect(sink.requests).toHaveLength(1);
+    expect(flushed.stdout + flushed.stderr).toMatch(/HTTP 429 too many requests, retry after/);
+    expect(flushed.stderr).toMatch(/still waiting: slack 3/);
+  });
 });

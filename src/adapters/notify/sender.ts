@@ -13,7 +13,7 @@ import { DrbookError } from '../../core/errors.js';
 import type { JournalEvent, NotifyFailed } from '../../core/journal-events.js';
 import { isJournalEvent } from '../../core/journal-parse.js';
 import type { SinkConfig } from '../../core/notify/config.js';
-import { backoffMs, buildOutbox, classify, EMPTY_CURSOR, nextBatch, pendingFor, type Failure, type Outbox, type SinkCursor } from '../../core/notify/outbox.js';
+import { backoffMs, buildOutbox, classify, EMPTY_CURSOR, MAX_BACKOFF_MS, nextBatch, pendingFor, type Failure, type Outbox, type SinkCursor } from '../../core/notify/outbox.js';
 import { buildRequest, gitlabRefusal, incidentLookupRequest, parseIncidentRef, type SinkSecrets } from '../../core/notify/requests.js';
 import { logDelivery, readCursor, writeCursor, type CursorFile } from './cursor-file.js';
 import { sendHttp } from './http.js';
@@ -126,6 +126,9 @@ export class NotifySender {
       const now = Date.now();
       const due = Math.max(s.nextTryAt, s.lastRequestAt + s.config.intervalMs);
       if (mode.kind === 'drain' && due > mode.deadline) return;
+      // A flush is someone at a terminal: a sink asking for an hour's pause (Retry-After) is left
+      // waiting, and said so, rather than holding the command for it.
+      if (mode.kind === 'flush' && due - now > MAX_BACKOFF_MS) return;
       if (due > now) {
         await this.sleep(due - now);
         continue;
