@@ -129,6 +129,22 @@ describe('readers refuse a journal not written whole', () => {
     expect(readFileSync(path, 'utf8')).toBe(lines.slice(3).join('\n') + '\n');
   });
 
+  it('emptied to 0 bytes after the session: verify exits 1, export and note exit 2, nothing "verifies"', async () => {
+    const { s, path } = await finishedSession();
+    writeFileSync(path, '');
+    const verify = await runCli(['verify'], { cwd: s.cwd, env: s.env });
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).not.toContain('chain verifies');
+    expect(verify.stdout).toMatch(/no event.*refused/);
+    const id = journals(s.home)[0]!.replace('.jsonl', '');
+    for (const args of [['export', id], ['note', '--session', id, 'hello']]) {
+      const r = await runCli(args, { cwd: s.cwd, env: s.env });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).not.toMatch(STACK_TRACE);
+    }
+    expect(readFileSync(path, 'utf8')).toBe('');
+  });
+
   it('seq restarting (emptied, then written again with a valid chain): verify refuses it', async () => {
     const { s, path, lines } = await finishedSession();
     // A valid chain on its own: the journal as it was, then a second one started at seq 1.

@@ -59,9 +59,13 @@ export class CommandStop {
   interrupted = false;
   /** drbook itself is being ended by this signal. */
   stoppedBy: NodeJS.Signals | undefined;
+  /** stoppedBy came after the shell had succeeded by itself: the command's own result stands. */
+  stoppedAfterExit = false;
 
   private termination: Termination | undefined;
   private exited = false;
+  /** The shell exited with status 0 before anything was stopped. */
+  private exitedOk = false;
   private readonly unwatch: () => void;
   private readonly timeoutTimer: NodeJS.Timeout | undefined;
   private readonly foregroundTimer: NodeJS.Timeout | undefined;
@@ -100,8 +104,11 @@ export class CommandStop {
     if (this.foregroundTimer !== undefined) clearInterval(this.foregroundTimer);
     if (this.options.mode === 'foreground') {
       takeTerminalBack();
+      // The hangup reached the command's group first: even a status 0 may be its doing (a
+      // trap, `|| true`), so the command counts as cut.
       if (terminalLost()) this.fatal('SIGHUP');
     }
+    this.exitedOk = exit.code === 0 && exit.signal === null && this.termination === undefined;
     const ctrlC = exit.signal === 'SIGINT' || (this.options.mode === 'foreground' && exit.code === 128 + 2);
     if (ctrlC && this.termination === undefined) {
       this.interrupted = true;
@@ -122,7 +129,12 @@ export class CommandStop {
   }
 
   private fatal(signal: NodeJS.Signals): void {
-    this.stoppedBy ??= signal;
+    if (this.stoppedBy === undefined) {
+      this.stoppedBy = signal;
+      // Only what the command left behind is stopped: its shell had succeeded on its own. (A
+      // shell that failed, or died of the same hangup, is a cut command: it runs again.)
+      this.stoppedAfterExit = this.exitedOk && this.termination === undefined;
+    }
     if (this.termination === undefined) this.terminate(this.fatalStages());
   }
 

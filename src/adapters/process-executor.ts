@@ -206,12 +206,14 @@ export class ProcessExecutor implements Executor {
       await pump.done;
       const survivors = await stop.survivors();
       if (survivors.length > 0) pump.notices.push(`processes still running after SIGKILL: ${survivors.join(' ')}`);
+      for (const notice of pump.notices) pump.write(this.stderr, `drbook: ${notice}\n`);
+      await pump.close();
     } finally {
+      // Only after the last wait: a signal from here on finds the walk journaling the result
+      // at once (nothing is awaited before it), and one before it was caught here.
       stop.dispose();
       status.stop();
     }
-    for (const notice of pump.notices) pump.write(this.stderr, `drbook: ${notice}\n`);
-    await pump.close();
 
     return {
       exitCode: exit.code,
@@ -219,7 +221,7 @@ export class ProcessExecutor implements Executor {
       durationMs,
       timedOut: stop.timedOut,
       interrupted: stop.interrupted,
-      ...(stop.stoppedBy === undefined ? {} : { stoppedBy: stop.stoppedBy }),
+      ...(stop.stoppedBy === undefined ? {} : { stoppedBy: stop.stoppedBy, ...(stop.stoppedAfterExit ? { exitedFirst: true } : {}) }),
       stdout: pump.captured(0),
       stderr: pump.captured(1),
       truncated: pump.truncated,

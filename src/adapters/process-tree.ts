@@ -15,6 +15,8 @@ interface ProcStat {
   ppid: number;
   state: string;
   pgrp: number;
+  /** The session id (field 6). */
+  session: number;
   start: string;
 }
 
@@ -40,9 +42,10 @@ function readStat(pid: number): ProcStat | undefined {
   const state = fields[0];
   const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
+  const session = Number(fields[3]);
   const start = fields[19];
   if (state === undefined || start === undefined || !Number.isInteger(ppid)) return undefined;
-  return { pid, ppid, state, pgrp, start };
+  return { pid, ppid, state, pgrp, session, start };
 }
 
 /**
@@ -117,15 +120,20 @@ export function findStrays(pgid: number, since: string): number[] {
     .map((stat) => stat.pid);
 }
 
-/** Live members of a process group (not drbook itself), started at or after `since` when given. Linux only. */
-export function findGroupMembers(pgid: number, since?: string): number[] {
+/**
+ * Live members of a process group (not drbook itself), started at or after `since` when given.
+ * With `orSession`, also of the session of that id: a command started in a new session
+ * (setsid) whose processes moved to groups of their own (GNU `timeout`, `set -m` jobs) are
+ * still in it; a daemon that left with setsid is not. Linux only.
+ */
+export function findGroupMembers(pgid: number, since?: string, orSession = false): number[] {
   if (!hasProc || !Number.isInteger(pgid) || pgid <= 1) return [];
   const floor = since === undefined ? undefined : BigInt(since);
   const out: number[] = [];
   for (const name of safeReaddir('/proc') ?? []) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readStat(Number(name));
-    if (stat === undefined || stat.pgrp !== pgid || stat.state === 'Z' || stat.state === 'X' || stat.pid === process.pid) continue;
+    if (stat === undefined || (stat.pgrp !== pgid && !(orSession && stat.session === pgid)) || stat.state === 'Z' || stat.state === 'X' || stat.pid === process.pid) continue;
     if (floor !== undefined && BigInt(stat.start) < floor) continue;
     out.push(stat.pid);
   }
@@ -142,8 +150,8 @@ export function findGroupMembers(pgid: number, since?: string): number[] {
 export function findCommandGroup(pgid: number, procStart: string): number[] {
   if (!hasProc) return isProcessAlive(pgid, procStart) ? [pgid] : [];
   const leader = readStat(pgid);
-  if (leader !== undefined && leader.start !== procStart && leader.pgrp === pgid) return [];
-  return findGroupMembers(pgid, procStart);
+  if (leader !== undefined && leader.start !== procStart && (leader.pgrp === pgid || leader.session === pgid)) return [];
+  return findGroupMembers(pgid, procStart, true);
 }
 
 /** Live processes whose environment holds `entry` (`NAME=value`) exactly: only this user's are readable. Linux only. */
@@ -290,7 +298,7 @@ export function terminateTree(
       }
     }
     if (options.ownGroup !== undefined) {
-      for (const pid of findGroupMembers(options.ownGroup)) {
+      for (const pid of findGroupMembers(options.ownGroup, undefined, true)) {
         remember(pid);
         for (const child of findDescendants(pid)) remember(child);
       }

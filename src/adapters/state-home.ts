@@ -225,7 +225,16 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
     for (let i = ids.length - 1; i >= 0; i--) if (accepts(ids[i]!)) return ids[i]!;
     const dir = sessionsDir(home);
     if (ids.length === 0) throw new DrbookError(`no sessions yet in ${dir} (DRBOOK_HOME=${home}); start one with drbook run`, ExitCode.usage);
-    throw new DrbookError(`no matching session among the ${ids.length} in ${dir}; see drbook sessions`, ExitCode.usage);
+    // The usual reason at 2 a.m.: the session is being driven right now, in another terminal.
+    const driven = ids.findLast((id) => {
+      try {
+        return loadSessionSummary(home, id).status === 'running';
+      } catch {
+        return false;
+      }
+    });
+    const why = driven === undefined ? '' : `; ${driven} is being driven right now by another drbook (in another terminal?)`;
+    throw new DrbookError(`no matching session among the ${ids.length} in ${dir}${why}; see drbook sessions`, ExitCode.usage);
   }
 
   if (given.endsWith('.jsonl') || given.includes('/')) {

@@ -331,7 +331,9 @@ export class Walk {
         });
         // A reason can quote the command's world (a spawn error names the cwd): redacted
         // here, it is safe in every event and question that repeats it.
-        const judged = result.stoppedBy !== undefined ? `drbook got ${result.stoppedBy}: the command and everything it started were stopped` : this.judge(step, result);
+        // A signal after the shell exited by itself stopped only what it left behind: its result stands.
+        const cut = result.stoppedBy !== undefined && result.exitedFirst !== true;
+        const judged = cut ? `drbook got ${result.stoppedBy}: the command and everything it started were stopped` : this.judge(step, result);
         failure = judged === undefined ? undefined : redactor.redact(judged);
         if (result.truncated && (step.capture || step.expect?.stdout || step.expect?.stderr)) {
           ui.warn('the output was larger than drbook keeps in memory: expect and capture saw only its beginning (the log has all of it)');
@@ -344,7 +346,7 @@ export class Walk {
           durationMs: Math.round(result.durationMs),
           ok: failure === undefined,
           ...(result.timedOut ? { timedOut: true } : {}),
-          ...(result.interrupted || result.stoppedBy !== undefined ? { interrupted: true } : {}),
+          ...(result.interrupted || cut ? { interrupted: true } : {}),
           ...(failure ? { reason: failure } : {}),
           tail: redactor.redact(result.tail),
           outputBytes: result.outputBytes,

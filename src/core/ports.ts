@@ -120,6 +120,11 @@ export interface CommandResult {
    * command and everything it started were stopped, and the walk must end now.
    */
   stoppedBy?: string;
+  /**
+   * With stoppedBy: the signal came after the shell had succeeded on its own (while drbook
+   * drained what it left behind): the command finished, and its result stands.
+   */
+  exitedFirst?: boolean;
   /** The command could not start at all (shell missing, cwd missing): the reason. */
   spawnError?: string;
   /** Stdout, unredacted, kept up to a bound for `expect` and `capture`. */

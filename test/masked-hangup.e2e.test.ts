@@ -1,0 +1,82 @@
+/**
+ * A closed terminal (`tmux kill-session`) while a command runs in the terminal's foreground:
+ * the hangup reaches the command's group. A shell that survives it (a trap) and exits 0
+ * because `|| true` masks the restore's death must not count as finished: the terminal was
+ * gone when it exited, so the command was cut, and `resume --yes` runs it again.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import type { JournalEvent } from '../src/core/journal-events.js';
+import { parseJournal } from '../src/core/journal-parse.js';
+import { BIN, ensureBuilt, FIXTURES, runCli } from './helpers/run-cli.js';
+import { startTmux, tmuxAvailable } from './helpers/tmux.js';
+
+const RUNBOOK = join(FIXTURES, 'attack', 'masked-hangup.yml');
+const DEADLINE_MS = 20_000;
+
+let scratch: string;
+
+beforeAll(async () => {
+  await ensureBuilt();
+  scratch = mkdtempSync(join(tmpdir(), 'drbook-masked-hup-'));
+}, 180_000);
+
+afterAll(() => {
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function lines(path: string): string[] {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+}
+
+function events(home: string): JournalEvent[] {
+  const dir = join(home, 'sessions');
+  if (!existsSync(dir)) return [];
+  const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
+  return name === undefined ? [] : parseJournal(readFileSync(join(dir, name), 'utf8')).events;
+}
+
+describe('a closed terminal whose hangup the command masks', () => {
+  it.skipIf(!tmuxAvailable())('the command counts as cut, not done: resume --yes runs it again', async () => {
+    const dir = join(scratch, 'case');
+    mkdirSync(dir, { recursive: true });
+    const home = join(dir, 'home');
+    const marks = join(dir, 'marks');
+    const hold = join(dir, 'hold');
+    const env = { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_HOLD: hold, NO_COLOR: '1', LANG: 'C.UTF-8' };
+    onTestFinished(() => writeFileSync(hold, ''));
+    const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env, cwd: dir });
+    try {
+      await until('the command to start', () => lines(marks).length === 1);
+      const started = events(home).find((e) => e.type === 'session.started');
+      const driver = started?.type === 'session.started' ? started.pid : undefined;
+      expect(driver).toBeDefined();
+      const clientEnv = { ...process.env };
+      delete clientEnv.TMUX;
+      execFileSync('tmux', ['-L', tmux.socket, 'kill-session', '-t', 'main'], { env: clientEnv });
+      await until('drbook to end', () => !existsSync(`/proc/${driver}`));
+    } finally {
+      await tmux.kill();
+    }
+    const finished = events(home).filter((e) => e.type === 'command.finished' && e.step === 'restore');
+    // Journaled as cut, or not at all (drbook gone first under load): never as a success.
+    for (const event of finished) expect(event).toMatchObject({ ok: false });
+    writeFileSync(hold, '');
+    const resumed = await runCli(['resume', '--yes'], { cwd: dir, env, timeoutMs: DEADLINE_MS });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(lines(marks).filter((l) => l.startsWith('start '))).toHaveLength(2);
+  }, 60_000);
+});
