@@ -9,7 +9,7 @@ import type { Clock, CommandResult, Executor, FailureAction, Journal, Processes,
 import { MASK, type Redactor } from './redact.js';
 import { noOutcomes, tally, type OutcomeCounts } from './session.js';
 import type { CurrentStep, InFlightCommand, ReplayVar } from './session-summary.js';
-import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { cannotRun, commandEnv, renderShown, rewriteScript, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -317,7 +317,7 @@ export class Walk {
           command,
           shell: this.plan.runbook.shell,
           cwd,
-          env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
+          env: commandEnv(step.env, sites, lookup),
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
           redactor,
@@ -617,12 +617,6 @@ export class Walk {
 
   private render(text: string): string {
     return this.plan.redactor.redact(renderTemplate(text, (n) => this.plan.vars.get(n)));
-  }
-
-  private renderEnv(step: Step): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(step.env ?? {})) env[key] = renderTemplate(String(value), (n) => this.plan.vars.get(n));
-    return env;
   }
 
   private view(step: Step, sites: readonly PlaceholderSite[]): StepView {

@@ -7,7 +7,7 @@
  * would evaluate a value as code (arithmetic, a quoted here-document that expands nothing)
  * are refused, unless the var's pattern admits only integers.
  */
-import { scanTemplate, shellWord, templateNames, type Lookup } from './template.js';
+import { renderTemplate, scanTemplate, shellWord, templateNames, type Lookup } from './template.js';
 
 export type ShellDialect = 'bash' | 'sh';
 
@@ -546,6 +546,13 @@ function reference(site: PlaceholderSite): string {
     default:
       return `{{${site.name}}}`;
   }
+}
+
+/** A command's environment, for a step's run and its undo alike: the step's `env:` values rendered, then its script's own. */
+export function commandEnv(stepEnv: Readonly<Record<string, unknown>> | undefined, sites: readonly PlaceholderSite[], lookup: Lookup): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stepEnv ?? {})) env[key] = renderTemplate(String(value), lookup);
+  return { ...env, ...scriptEnv(sites, lookup) };
 }
 
 /** The environment a rewritten script needs: DRBOOK_V_<name> for each placeholder with a value. */

@@ -10,7 +10,7 @@ import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction
 import type { Redactor } from './redact.js';
 import { noOutcomes, tally, type OutcomeCounts } from './session.js';
 import type { SessionReplay } from './session-summary.js';
-import { cannotRun, renderShown, rewriteScript, scriptEnv, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { cannotRun, commandEnv, renderShown, rewriteScript, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -167,7 +167,7 @@ export class UndoWalk {
           command,
           shell: this.plan.runbook.shell,
           cwd,
-          env: { ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, renderTemplate(String(v), lookup)])), ...scriptEnv(sites, lookup) },
+          env: commandEnv(step.env, sites, lookup),
           ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
           ...(log ? { logFile: log.absolute } : {}),
           redactor,
