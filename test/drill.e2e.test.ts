@@ -224,3 +224,24 @@ describe('the forge drill with a truncated bundle', () => {
     expect(readlinkSync(join(r.dir, 'forge-url'))).toBe('forge');
   });
 });
+
+describe('the forge runbook walked by hand on backup sets the drill does not make', () => {
+  it('a set with no hooks/ and no config/ (a forge without server-side hooks) restores, saying none were kept', () => {
+    const setup = drill('no-hooks', '--setup-only');
+    expect(setup.status, setup.stderr).toBe(0);
+    const { dir } = setup;
+    const set = latestSet(dir);
+    rmSync(join(set, 'hooks'), { recursive: true });
+    rmSync(join(set, 'config'), { recursive: true });
+    const env = environment(dir);
+    const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+    const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+    expect(run.status, run.stderr).toBe(0);
+    const output = run.stdout + run.stderr;
+    expect(output).not.toContain('too many arguments');
+    expect(output).toContain('hooks: none kept in the set');
+    expect(output).toContain('config: none kept in the set');
+    expect(run.stderr).toContain('Run completed: 13 done, 0 done by hand, 0 skipped, 0 failed');
+    expect(realpathSync(join(dir, 'forge-url'))).toBe(join(dir, 'forge-restored'));
+  });
+});
