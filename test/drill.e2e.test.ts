@@ -245,3 +245,57 @@ describe('the forge runbook walked by hand on backup sets the drill does not mak
     expect(realpathSync(join(dir, 'forge-url'))).toBe(join(dir, 'forge-restored'));
   });
 });
+
+describe('the forge runbook refuses what it must not restore, and undo puts the forge URL back', () => {
+  const cases: { name: string; step: string; message: RegExp; spoil: (dir: string, set: string) => void; kept?: (dir: string) => void }[] = [
+    {
+      name: 'a bundle corrupted in the middle, its size unchanged',
+      step: 'Aborted at verify-bundles: 5 done',
+      message: /BAD: backups\/\d{8}T\d{6}Z\/app\.bundle/,
+      spoil: (_dir, set) => {
+        const bundle = join(set, 'app.bundle');
+        const bytes = readFileSync(bundle);
+        bytes.fill(0x58, bytes.length >> 1, (bytes.length >> 1) + 8);
+        writeFileSync(bundle, bytes);
+      },
+    },
+    {
+      name: 'a manifest that disagrees with the bundle on one ref',
+      step: 'Aborted at compare-refs: 9 done',
+      message: /refs differ in app:\n[\s\S]*< ref app 0{40} refs\/heads\/main/,
+      spoil: (_dir, set) => {
+        const manifest = join(set, 'manifest');
+        writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^ref app [0-9a-f]{40} refs\/heads\/main$/m, `ref app ${'0'.repeat(40)} refs/heads/main`));
+      },
+    },
+    {
+      name: 'a forge root that already holds files',
+      step: 'Aborted at prepare-root: 4 done',
+      message: /forge-restored is not empty: give an empty or new directory/,
+      spoil: (dir) => {
+        mkdirSync(join(dir, 'forge-restored'));
+        writeFileSync(join(dir, 'forge-restored', 'precious'), 'keep\n');
+      },
+      kept: (dir) => expect(readdirSync(join(dir, 'forge-restored')).map((f) => [f, readFileSync(join(dir, 'forge-restored', f), 'utf8')])).toEqual([['precious', 'keep\n']]),
+    },
+  ];
+  for (const { name, step, message, spoil, kept } of cases) {
+    it(name, () => {
+      const setup = drill(`spoilt-${cases.findIndex((c) => c.name === name)}`, '--setup-only');
+      expect(setup.status, setup.stderr).toBe(0);
+      const { dir } = setup;
+      spoil(dir, latestSet(dir));
+      const env = environment(dir);
+      const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+      const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stdout + run.stderr).toMatch(message);
+      expect(run.stderr).toContain(step);
+      expect(readlinkSync(join(dir, 'forge-url'))).toBe('forge-url.maintenance');
+      const undo = drbook(dir, env, 'undo', '--yes');
+      expect(undo.status, undo.stderr).toBe(0);
+      expect(readlinkSync(join(dir, 'forge-url'))).toBe('forge');
+      kept?.(dir);
+    });
+  }
+});
