@@ -45,24 +45,12 @@ interface Holder {
 }
 
 const thisHost = hostname();
-const ownProcStart = procStartOf(process.pid);
+const ownProcStart = readProcStart(process.pid);
 
-/** The start time of a process, or undefined off Linux: one reading for locks and commands. */
-function procStartOf(pid: number): string | undefined {
-  return readProcStart(pid);
-}
-
-/**
- * Whether a process of this host is alive, and is the same process that wrote the lock.
- * A zombie is dead: a drbook killed with -9 and not yet reaped must not hold its lock.
- */
-export function pidAlive(pid: number, procStart?: string): boolean {
-  return isProcessAlive(pid, procStart);
-}
 
 function holderAlive(holder: Holder): boolean {
   // Another host's processes cannot be checked from here: assume the best of them.
-  return holder.host !== thisHost || pidAlive(holder.pid, holder.procStart);
+  return holder.host !== thisHost || isProcessAlive(holder.pid, holder.procStart);
 }
 
 function parseHolder(text: string): Holder | undefined {
@@ -204,7 +192,7 @@ export function withAppendLock<T>(journalPath: string, fn: () => T): T {
     if (ino !== undefined) break;
     const existing = readExisting(lockPath);
     if (existing) {
-      const dead = existing.holder !== undefined && existing.holder.host === thisHost && !pidAlive(existing.holder.pid, existing.holder.procStart);
+      const dead = existing.holder !== undefined && existing.holder.host === thisHost && !isProcessAlive(existing.holder.pid, existing.holder.procStart);
       if (dead || existing.ageMs > APPEND_LOCK_STALE_MS) {
         breakStale(lockPath, existing.ino);
         continue;
@@ -268,7 +256,7 @@ export function acquireDriverLock(journalPath: string, options: { force?: boolea
       breakStale(lockPath, existing.ino);
       continue;
     }
-    if (holder.host === thisHost && !pidAlive(holder.pid, holder.procStart)) {
+    if (holder.host === thisHost && !isProcessAlive(holder.pid, holder.procStart)) {
       tookOverFrom = { pid: holder.pid, host: holder.host };
       breakStale(lockPath, existing.ino);
       continue;

@@ -9,7 +9,7 @@ import type { Clock, CommandResult, Executor, FailureAction, Journal, Processes,
 import { MASK, type Redactor } from './redact.js';
 import { noOutcomes, tally, type OutcomeCounts } from './session.js';
 import type { CurrentStep, InFlightCommand, ReplayVar } from './session-summary.js';
-import { cannotRun, renderShown, rewriteScript, scriptEnv, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { cannotRun, commandOutcome, renderShown, stepRequest, rewriteScript, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -312,15 +312,7 @@ export class Walk {
         if (opening) journal.append(opening);
         ui.commandStarting(current);
         result = await executor.run({
-          step: step.id,
-          attempt,
-          command,
-          shell: this.plan.runbook.shell,
-          cwd,
-          env: { ...this.renderEnv(step), ...scriptEnv(sites, lookup) },
-          ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
-          ...(log ? { logFile: log.absolute } : {}),
-          redactor,
+          ...stepRequest(this.plan.runbook, step, { attempt, command, cwd, sites, lookup, redactor, ...(log ? { logFile: log.absolute } : {}) }),
           ...(poll
             ? poll.request(log !== undefined)
             : {
@@ -341,15 +333,7 @@ export class Walk {
         const finished = {
           step: step.id,
           attempt,
-          exitCode: result.exitCode,
-          signal: result.signal,
-          durationMs: Math.round(result.durationMs),
-          ok: failure === undefined,
-          ...(result.timedOut ? { timedOut: true } : {}),
-          ...(result.interrupted || cut ? { interrupted: true } : {}),
-          ...(failure ? { reason: failure } : {}),
-          tail: redactor.redact(result.tail),
-          outputBytes: result.outputBytes,
+          ...commandOutcome(result, failure, redactor, { ...(result.timedOut ? { timedOut: true } : {}), ...(result.interrupted || cut ? { interrupted: true } : {}) }),
         };
         journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
@@ -617,12 +601,6 @@ export class Walk {
 
   private render(text: string): string {
     return this.plan.redactor.redact(renderTemplate(text, (n) => this.plan.vars.get(n)));
-  }
-
-  private renderEnv(step: Step): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(step.env ?? {})) env[key] = renderTemplate(String(value), (n) => this.plan.vars.get(n));
-    return env;
   }
 
   private view(step: Step, sites: readonly PlaceholderSite[]): StepView {

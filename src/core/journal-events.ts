@@ -98,10 +98,8 @@ export interface CommandSpawned {
   pgid?: number;
 }
 
-export interface CommandFinished {
-  type: 'command.finished';
-  step: string;
-  attempt: number;
+/** How one attempt of a command ended: the same fields for a step's command and a poll's attempt. */
+export interface AttemptEnd {
   exitCode: number | null;
   signal: string | null;
   durationMs: number;
@@ -113,6 +111,12 @@ export interface CommandFinished {
   /** Last lines of stdout+stderr, secrets as ***. */
   tail: string;
   outputBytes: number;
+}
+
+export interface CommandFinished extends AttemptEnd {
+  type: 'command.finished';
+  step: string;
+  attempt: number;
   /** An `until:` step: this attempt's number within the poll, and the time since the poll began. */
   poll?: { attempt: number; elapsedMs: number };
 }
@@ -137,7 +141,7 @@ export interface PollStarted {
 }
 
 /** One attempt of a poll, written when it ended: the only event of the attempt. */
-export interface PollAttempt {
+export interface PollAttempt extends AttemptEnd {
   type: 'poll.attempt';
   step: string;
   /** The step's attempt number. */
@@ -149,16 +153,6 @@ export interface PollAttempt {
   pid?: number;
   procStart?: string;
   pgid?: number;
-  exitCode: number | null;
-  signal: string | null;
-  durationMs: number;
-  ok: boolean;
-  timedOut?: boolean;
-  interrupted?: boolean;
-  reason?: string;
-  /** Last lines of stdout+stderr, secrets as ***. */
-  tail: string;
-  outputBytes: number;
   /** The poll goes on: the next attempt starts after this wait. Absent: this attempt ended the poll. */
   nextInMs?: number;
 }

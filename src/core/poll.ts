@@ -8,6 +8,7 @@
  * one drbook left running. docs/journal.md says why.
  */
 import { formatDuration } from './duration.js';
+import { plural } from './plural.js';
 import type { CommandFinished, CommandStarted, Decision, PollAttempt, PollStarted } from './journal-events.js';
 import type { Step } from './model.js';
 import type { Clock, CommandRequest, CommandResult, PollWait, StepView, Ui } from './ports.js';
@@ -96,18 +97,14 @@ export class PollRun {
     if (last === undefined || !last.couldWait) return { failure, stoppedWaiting: false };
     if (last.nextInMs === undefined) {
       const timeout = step.until?.timeout ?? formatDuration(this.spec.timeoutMs);
-      return { failure: `still failing after ${attempts(this.count)} in ${formatDuration(last.elapsedMs)} (until timeout ${timeout}): ${failure}`, stoppedWaiting: false };
+      return { failure: `still failing after ${plural(this.count, 'attempt')} in ${formatDuration(last.elapsedMs)} (until timeout ${timeout}): ${failure}`, stoppedWaiting: false };
     }
     const wait: PollWait = { attempt: this.count, waitMs: last.nextInMs, leftMs: last.leftMs, reason: failure, lastLine };
     if ((await ui.waitUntil(view, wait)) === 'elapsed') return 'again';
     journal({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${this.count} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
     const elapsed = this.clock.monotonic() - (this.startedAt ?? this.clock.monotonic());
-    return { failure: `stopped waiting (Ctrl-C) after ${attempts(this.count)} in ${formatDuration(elapsed)}: ${failure}`, stoppedWaiting: true };
+    return { failure: `stopped waiting (Ctrl-C) after ${plural(this.count, 'attempt')} in ${formatDuration(elapsed)}: ${failure}`, stoppedWaiting: true };
   }
-}
-
-function attempts(n: number): string {
-  return `${n} attempt${n === 1 ? '' : 's'}`;
 }
 
 /** Whether a failed attempt is one the next attempt of a poll may fix. */

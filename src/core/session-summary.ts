@@ -217,14 +217,7 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         break;
       case 'command.started':
         bumpAttempt(replay.attempts, event.step, event.attempt);
-        inFlight = {
-          step: event.step,
-          attempt: event.attempt,
-          command: event.command,
-          cwd: event.cwd,
-          ...(event.log === undefined ? {} : { log: event.log }),
-          startedAt: event.ts,
-        };
+        inFlight = startedCommand(event);
         break;
       case 'command.spawned':
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) {
@@ -238,15 +231,7 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) inFlight = undefined;
         break;
       case 'poll.started':
-        inFlight = {
-          step: event.step,
-          attempt: event.attempt,
-          command: event.command,
-          cwd: event.cwd,
-          ...(event.log === undefined ? {} : { log: event.log }),
-          startedAt: event.ts,
-          poll: { pollAttempt: 1, startedAt: event.ts },
-        };
+        inFlight = { ...startedCommand(event), poll: { pollAttempt: 1, startedAt: event.ts } };
         pollResumed = false;
         break;
       case 'poll.attempt':
@@ -284,6 +269,18 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
   if (current) replay.currentStep = current;
   replay.firstUnfinished = current ? current.index : lastFinishedIndex + 1;
   return replay;
+}
+
+/** The command a `command.started` or `poll.started` puts in flight. */
+function startedCommand(event: EventOf<'command.started'> | EventOf<'poll.started'>): InFlightCommand {
+  return {
+    step: event.step,
+    attempt: event.attempt,
+    command: event.command,
+    cwd: event.cwd,
+    ...(event.log === undefined ? {} : { log: event.log }),
+    startedAt: event.ts,
+  };
 }
 
 function bumpAttempt(attempts: Map<string, number>, step: string, attempt: number): void {

@@ -7,7 +7,10 @@
  * would evaluate a value as code (arithmetic, a quoted here-document that expands nothing)
  * are refused, unless the var's pattern admits only integers.
  */
-import { scanTemplate, shellWord, templateNames, type Lookup } from './template.js';
+import type { Runbook, Step } from './model.js';
+import type { CommandRequest, CommandResult } from './ports.js';
+import type { Redactor } from './redact.js';
+import { renderTemplate, scanTemplate, shellWord, templateNames, type Lookup } from './template.js';
 
 export type ShellDialect = 'bash' | 'sh';
 
@@ -546,6 +549,54 @@ function reference(site: PlaceholderSite): string {
     default:
       return `{{${site.name}}}`;
   }
+}
+
+/**
+ * What a finished command's journal event says of it, for the walk and the undo alike.
+ * `flags` (timed out, interrupted) sit between `ok` and `reason`, as they always have.
+ */
+export function commandOutcome(
+  result: Pick<CommandResult, 'exitCode' | 'signal' | 'durationMs' | 'tail' | 'outputBytes'>,
+  failure: string | undefined,
+  redactor: Redactor,
+  flags: { timedOut?: true; interrupted?: true } = {},
+): { exitCode: number | null; signal: string | null; durationMs: number; ok: boolean; timedOut?: true; interrupted?: true; reason?: string; tail: string; outputBytes: number } {
+  return {
+    exitCode: result.exitCode,
+    signal: result.signal,
+    durationMs: Math.round(result.durationMs),
+    ok: failure === undefined,
+    ...flags,
+    ...(failure ? { reason: failure } : {}),
+    tail: redactor.redact(result.tail),
+    outputBytes: result.outputBytes,
+  };
+}
+
+/** What every run of a step's command asks the executor, whether the walk or the undo runs it. */
+export function stepRequest(
+  runbook: Pick<Runbook, 'shell'>,
+  step: Pick<Step, 'id' | 'env' | 'timeoutMs'>,
+  run: { attempt: number; command: string; cwd: string; sites: readonly PlaceholderSite[]; lookup: Lookup; logFile?: string; redactor: Redactor },
+): CommandRequest {
+  return {
+    step: step.id,
+    attempt: run.attempt,
+    command: run.command,
+    shell: runbook.shell,
+    cwd: run.cwd,
+    env: commandEnv(step.env, run.sites, run.lookup),
+    ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
+    ...(run.logFile !== undefined ? { logFile: run.logFile } : {}),
+    redactor: run.redactor,
+  };
+}
+
+/** A command's environment, for a step's run and its undo alike: the step's `env:` values rendered, then its script's own. */
+export function commandEnv(stepEnv: Readonly<Record<string, unknown>> | undefined, sites: readonly PlaceholderSite[], lookup: Lookup): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(stepEnv ?? {})) env[key] = renderTemplate(String(value), lookup);
+  return { ...env, ...scriptEnv(sites, lookup) };
 }
 
 /** The environment a rewritten script needs: DRBOOK_V_<name> for each placeholder with a value. */

@@ -10,7 +10,7 @@ import type { Clock, CommandResult, Executor, FailureAction, Journal, StepAction
 import type { Redactor } from './redact.js';
 import { noOutcomes, tally, type OutcomeCounts } from './session.js';
 import type { SessionReplay } from './session-summary.js';
-import { cannotRun, renderShown, rewriteScript, scriptEnv, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { cannotRun, commandOutcome, renderShown, stepRequest, rewriteScript, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { renderTemplate } from './template.js';
 import type { VarStore } from './vars.js';
 
@@ -161,30 +161,14 @@ export class UndoWalk {
         const log = this.plan.logFile?.(step, attempt);
         journal.append({ type: 'undo.command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
         ui.commandStarting(view);
-        result = await executor.run({
-          step: step.id,
-          attempt,
-          command,
-          shell: this.plan.runbook.shell,
-          cwd,
-          env: { ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, renderTemplate(String(v), lookup)])), ...scriptEnv(sites, lookup) },
-          ...(step.timeoutMs !== undefined ? { timeoutMs: step.timeoutMs } : {}),
-          ...(log ? { logFile: log.absolute } : {}),
-          redactor,
-        });
+        result = await executor.run(stepRequest(this.plan.runbook, step, { attempt, command, cwd, sites, lookup, redactor, ...(log ? { logFile: log.absolute } : {}) }));
         failure = judge(result);
         if (failure !== undefined) failure = redactor.redact(failure);
         journal.append({
           type: 'undo.command.finished',
           step: step.id,
           attempt,
-          exitCode: result.exitCode,
-          signal: result.signal,
-          durationMs: Math.round(result.durationMs),
-          ok: failure === undefined,
-          ...(failure ? { reason: failure } : {}),
-          tail: redactor.redact(result.tail),
-          outputBytes: result.outputBytes,
+          ...commandOutcome(result, failure, redactor),
         });
         ui.commandFinished(view, { ...result, stdout: redactor.redact(result.stdout), stderr: redactor.redact(result.stderr), tail: redactor.redact(result.tail) });
       }

@@ -9,7 +9,7 @@ import { replaceFile } from '../durable-file.js';
 import { dirname } from 'node:path';
 import type { NotifySinkDef } from '../../core/notify/config.js';
 import type { SinkCursor } from '../../core/notify/outbox.js';
-import { pidAlive } from '../file-lock.js';
+import { isProcessAlive } from '../process-tree.js';
 import { readProcStart } from '../process-tree.js';
 
 export interface CursorFile {
@@ -101,7 +101,7 @@ export function acquireSenderLock(journalPath: string): { release: () => void } 
     } catch {
       // Torn or empty: its writer died while writing it.
     }
-    if (typeof holder.pid === 'number' && pidAlive(holder.pid, holder.procStart)) return { heldBy: holder.pid };
+    if (typeof holder.pid === 'number' && isProcessAlive(holder.pid, holder.procStart)) return { heldBy: holder.pid };
     try {
       unlinkSync(path);
     } catch {

@@ -6,27 +6,19 @@ import { formatDuration } from '../duration.js';
 import type { Mode } from '../journal-events.js';
 import { code, inline } from './markdown-text.js';
 import type { Instant } from './report.js';
-import type { RtoCheck, SessionStatus, DrillSummary, StepCounts } from './summary.js';
+import type { RtoCheck, DrillSummary } from './summary.js';
 import { ZoneClock } from './time-zone.js';
 
 export const HISTORY_FORMAT = 'drbook-history';
 export const HISTORY_VERSION = 2;
 
-export interface HistoryRow {
-  session: string;
+/**
+ * A session's row: the summary's outcome fields as they are (`yes` sessions are left out of the
+ * change and the trends unless every session was), its start as an instant.
+ */
+export interface HistoryRow
+  extends Pick<DrillSummary, 'session' | 'mode' | 'yes' | 'operator' | 'status' | 'totalMs' | 'pausedMs' | 'rto' | 'steps' | 'failedAttempts' | 'failedSteps' | 'editedCommands'> {
   start: Instant;
-  mode: Mode;
-  /** Started with --yes: left out of the change and the trends unless every session was. */
-  yes: boolean;
-  operator: string;
-  status: SessionStatus;
-  totalMs: number;
-  pausedMs: number;
-  rto: RtoCheck | null;
-  steps: StepCounts;
-  failedAttempts: number;
-  failedSteps: string[];
-  editedCommands: number;
   /** Against the previous completed session of the same mode; null for the first one or an unfinished one. */
   changeMs: number | null;
 }

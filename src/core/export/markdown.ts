@@ -3,6 +3,7 @@
  * person or a program goes through markdown-text.ts; only the fixed words are written here.
  */
 import { formatDuration } from '../duration.js';
+import { plural } from '../plural.js';
 import { MASK } from '../redact.js';
 import type { StepOutcome, VarSource } from '../journal-events.js';
 import { code, codeBlock, inline, shorten } from './markdown-text.js';
@@ -834,10 +835,6 @@ function spanSeconds(start: Instant, end: Instant): string {
   return hms(start) === hms(end) && sameDay(start, end) ? hms(start) : `${hms(start)} – ${hms(end)}`;
 }
 
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return plural(bytes, 'byte');
