@@ -299,3 +299,23 @@ describe('the forge runbook refuses what it must not restore, and undo puts the 
     });
   }
 });
+
+describe('the forge runbook with a forge URL that is a real directory, not a symlink', () => {
+  it('stops before writing anything into it', () => {
+    const setup = drill('url-dir', '--setup-only');
+    expect(setup.status, setup.stderr).toBe(0);
+    const { dir } = setup;
+    const url = join(dir, 'forge-url');
+    rmSync(url);
+    mkdirSync(url);
+    writeFileSync(join(url, 'served'), 'live\n');
+    const env = environment(dir);
+    const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+    const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout + run.stderr).toContain('forge-url is not a symlink: move it aside');
+    expect(run.stderr).toContain('Aborted at read-forge-url: 2 done');
+    expect(readdirSync(url)).toEqual(['served']);
+    expect(existsSync(join(dir, 'forge-url.maintenance'))).toBe(false);
+  });
+});
