@@ -119,8 +119,8 @@ describe('the forge drill', () => {
     expect(clean.status, clean.stderr).toBe(0);
     expect(clean.stderr).toContain('Run completed: 13 done, 0 done by hand, 0 skipped, 0 failed');
     expect(clean.stderr).toContain('drill: every restored repository passes git fsck --full and its refs equal the manifest');
-    expect(clean.stderr).toMatch(/^drill: Recovery time: \d+\.\ds, from impact started to resolved; RTO 30m: met, (29m [\d.]+s|30m) to spare$/m);
-    expect(clean.stderr).toMatch(/^drill: Data-loss window: \d+\.\ds, from the recovery point to impact started .*; RPO 24h: met, (23h 59m [\d.]+s|1d) to spare$/m);
+    expect(clean.stderr).toMatch(/^drill: Recovery time: \d+\.\ds, from impact started to resolved; RTO 30m: met, 29m [\d.]+s to spare$/m);
+    expect(clean.stderr).toMatch(/^drill: Data-loss window: \d+\.\ds, from the recovery point to impact started .*; RPO 24h: met, 23h 59m [\d.]+s to spare$/m);
   });
 
   it('restored every repository of the manifest: fsck clean, the same refs and HEAD', () => {
@@ -222,5 +222,100 @@ describe('the forge drill with a truncated bundle', () => {
     expect(r.stderr).toContain('drill: the walk stopped on the truncated bundle (exit 1)');
     expect(r.stderr).toContain(`drill: drbook undo put the forge URL back: ${join(r.dir, 'forge-url')} -> forge`);
     expect(readlinkSync(join(r.dir, 'forge-url'))).toBe('forge');
+  });
+});
+
+describe('the forge runbook walked by hand on backup sets the drill does not make', () => {
+  it('a set with no hooks/ and no config/ (a forge without server-side hooks) restores, saying none were kept', () => {
+    const setup = drill('no-hooks', '--setup-only');
+    expect(setup.status, setup.stderr).toBe(0);
+    const { dir } = setup;
+    const set = latestSet(dir);
+    rmSync(join(set, 'hooks'), { recursive: true });
+    rmSync(join(set, 'config'), { recursive: true });
+    const env = environment(dir);
+    const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+    const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+    expect(run.status, run.stderr).toBe(0);
+    const output = run.stdout + run.stderr;
+    expect(output).not.toContain('too many arguments');
+    expect(output).toContain('hooks: none kept in the set');
+    expect(output).toContain('config: none kept in the set');
+    expect(run.stderr).toContain('Run completed: 13 done, 0 done by hand, 0 skipped, 0 failed');
+    expect(realpathSync(join(dir, 'forge-url'))).toBe(join(dir, 'forge-restored'));
+  });
+});
+
+describe('the forge runbook refuses what it must not restore, and undo puts the forge URL back', () => {
+  const cases: { name: string; step: string; message: RegExp; spoil: (dir: string, set: string) => void; kept?: (dir: string) => void }[] = [
+    {
+      name: 'a bundle corrupted in the middle, its size unchanged',
+      step: 'Aborted at verify-bundles: 5 done',
+      message: /BAD: backups\/\d{8}T\d{6}Z\/app\.bundle/,
+      spoil: (_dir, set) => {
+        const bundle = join(set, 'app.bundle');
+        const bytes = readFileSync(bundle);
+        bytes.fill(0x58, bytes.length >> 1, (bytes.length >> 1) + 8);
+        writeFileSync(bundle, bytes);
+      },
+    },
+    {
+      name: 'a manifest that disagrees with the bundle on one ref',
+      step: 'Aborted at compare-refs: 9 done',
+      message: /refs differ in app:\n[\s\S]*< ref app 0{40} refs\/heads\/main/,
+      spoil: (_dir, set) => {
+        const manifest = join(set, 'manifest');
+        writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^ref app [0-9a-f]{40} refs\/heads\/main$/m, `ref app ${'0'.repeat(40)} refs/heads/main`));
+      },
+    },
+    {
+      name: 'a forge root that already holds files',
+      step: 'Aborted at prepare-root: 4 done',
+      message: /forge-restored is not empty: give an empty or new directory/,
+      spoil: (dir) => {
+        mkdirSync(join(dir, 'forge-restored'));
+        writeFileSync(join(dir, 'forge-restored', 'precious'), 'keep\n');
+      },
+      kept: (dir) => expect(readdirSync(join(dir, 'forge-restored')).map((f) => [f, readFileSync(join(dir, 'forge-restored', f), 'utf8')])).toEqual([['precious', 'keep\n']]),
+    },
+  ];
+  for (const { name, step, message, spoil, kept } of cases) {
+    it(name, () => {
+      const setup = drill(`spoilt-${cases.findIndex((c) => c.name === name)}`, '--setup-only');
+      expect(setup.status, setup.stderr).toBe(0);
+      const { dir } = setup;
+      spoil(dir, latestSet(dir));
+      const env = environment(dir);
+      const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+      const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stdout + run.stderr).toMatch(message);
+      expect(run.stderr).toContain(step);
+      expect(readlinkSync(join(dir, 'forge-url'))).toBe('forge-url.maintenance');
+      const undo = drbook(dir, env, 'undo', '--yes');
+      expect(undo.status, undo.stderr).toBe(0);
+      expect(readlinkSync(join(dir, 'forge-url'))).toBe('forge');
+      kept?.(dir);
+    });
+  }
+});
+
+describe('the forge runbook with a forge URL that is a real directory, not a symlink', () => {
+  it('stops before writing anything into it', () => {
+    const setup = drill('url-dir', '--setup-only');
+    expect(setup.status, setup.stderr).toBe(0);
+    const { dir } = setup;
+    const url = join(dir, 'forge-url');
+    rmSync(url);
+    mkdirSync(url);
+    writeFileSync(join(url, 'served'), 'live\n');
+    const env = environment(dir);
+    const vars = ['--var', 'backup_dir=backups', '--var', 'forge_root=forge-restored', '--var', 'forge_url=forge-url'];
+    const run = drbook(dir, env, 'run', RUNBOOK, ...vars, '--yes');
+    expect(run.status, run.stderr).toBe(1);
+    expect(run.stdout + run.stderr).toContain('forge-url is not a symlink: move it aside');
+    expect(run.stderr).toContain('Aborted at read-forge-url: 2 done');
+    expect(readdirSync(url)).toEqual(['served']);
+    expect(existsSync(join(dir, 'forge-url.maintenance'))).toBe(false);
   });
 });

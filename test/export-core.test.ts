@@ -231,3 +231,21 @@ describe('buildReport', () => {
     expect(renderMarkdown(r)).toContain('- **Times:** Asia/Tokyo (UTC+09:00); the session was recorded in Europe/Paris');
   });
 });
+
+describe('a margin to spare is never rounded up to the whole objective', () => {
+  it('a data-loss window of 0.4s against a 24h RPO leaves 23h 59m 59s, not 1d', () => {
+    const report = buildReport(load('incident-order'));
+    const rp = report.recoveryPoint!;
+    expect(rp.met).toBe(true);
+    const md = renderMarkdown({ ...report, recoveryPoint: { ...rp, target: '24h', targetMs: 86_400_000, lossMs: 400 } });
+    expect(md).toMatch(/^- Data-loss window: \*\*0\.4s\*\*.*; RPO 24h: met, 23h 59m 59s to spare/m);
+  });
+
+  it('a recovery of 0.6s against a 30m RTO leaves 29m 59s, not 30m', () => {
+    const report = buildReport(load('incident-order'));
+    const rto = report.rto!;
+    expect(rto.met).toBe(true);
+    const md = renderMarkdown({ ...report, rto: { ...rto, target: '30m', targetMs: 1_800_000, marginMs: 1_799_600, measuredMs: 400 } });
+    expect(md).toMatch(/RTO 30m: met, 29m 59s to spare/);
+  });
+});

@@ -120,6 +120,16 @@ function stillOpen(status: SessionStatus): boolean {
   return status === 'paused' || status === 'interrupted' || status === 'running';
 }
 
+/**
+ * A margin left of an objective: rounded as every duration is, except that it never rounds
+ * up to the whole objective when what was used shows (0.4s lost of a 24h RPO leaves
+ * 23h 59m 59s, not 1d; 0.0s leaves the whole of it).
+ */
+function spare(ms: number, targetMs: number): string {
+  const shown = ms < 59_500 ? ms : Math.round(ms / 1000) * 1000;
+  return formatDuration(ms > 0 && targetMs - ms >= 50 && shown >= targetMs ? Math.floor(ms / 1000) * 1000 : ms);
+}
+
 function rtoShort(rto: RtoCheck | null, status: SessionStatus): string {
   if (rto === null) return 'no RTO set';
   if (rto.met === true) return `RTO ${rto.target} met`;
@@ -129,12 +139,12 @@ function rtoShort(rto: RtoCheck | null, status: SessionStatus): string {
 
 function rtoLong(rto: RtoCheck | null, status: SessionStatus, totalMs: number): string {
   if (rto === null) return 'none set in the runbook';
-  if (rto.met === true) return `${rto.target}: met, ${formatDuration(rto.marginMs)} to spare`;
+  if (rto.met === true) return `${rto.target}: met, ${spare(rto.marginMs, rto.targetMs)} to spare`;
   if (rto.met === false) {
     const tail = status === 'completed' ? '' : ` (${statusPhrase(status)})`;
     return `${rto.target}: **missed by ${formatDuration(rto.marginMs)}**${tail}`;
   }
-  if (stillOpen(status)) return `${rto.target}: not finished, ${formatDuration(totalMs)} elapsed, ${formatDuration(rto.marginMs)} left`;
+  if (stillOpen(status)) return `${rto.target}: not finished, ${formatDuration(totalMs)} elapsed, ${spare(rto.marginMs, rto.targetMs)} left`;
   return `${rto.target}: **not met**, the session ${statusPhrase(status)} after ${formatDuration(totalMs)}`;
 }
 
@@ -189,7 +199,7 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
     if (rp.at === null || rp.lossMs === null) {
       out.push(`- Recovery point: unknown, ${inline(rp.problem ?? '')} (${code(rp.variable)}); RPO ${rp.target ?? 'not set'}`);
     } else {
-      const verdict = rp.met === null ? 'no RPO set' : rp.met ? `RPO ${rp.target}: met, ${formatDuration(rp.targetMs! - rp.lossMs)} to spare` : `**RPO ${rp.target}: missed by ${formatDuration(rp.lossMs - rp.targetMs!)}**`;
+      const verdict = rp.met === null ? 'no RPO set' : rp.met ? `RPO ${rp.target}: met, ${spare(rp.targetMs! - rp.lossMs, rp.targetMs!)} to spare` : `**RPO ${rp.target}: missed by ${formatDuration(rp.lossMs - rp.targetMs!)}**`;
       out.push(
         `- Recovery point: ${dayTimeSeconds(r, rp.at)} (${code(rp.variable)} = ${code(rp.value ?? '')})`,
         `- Data-loss window: **${formatDuration(Math.max(0, rp.lossMs))}**, from the recovery point to ${until} (${dayTimeSeconds(r, rp.untilAt)}): what was written then is lost; ${verdict}${rp.problem === null ? '' : ` (${inline(rp.problem)})`}`,
