@@ -12,7 +12,10 @@ import { journalText } from './lib/generate.mjs';
 const { parseJournal } = await import('../dist/core/journal-parse.js');
 const { buildReport, renderMarkdown, renderJson } = await import('../dist/core/export/index.js');
 
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(10_000, 100_000);
 
 function time(label, fn) {
@@ -31,5 +34,7 @@ for (const size of sizes) {
   const mb = (n) => `${(n / 1024 / 1024).toFixed(1)} MB`;
   console.log(`${parsed.value.events.length} events (${mb(text.length)} journal): ${total.toFixed(0)} ms in all`);
   for (const phase of [parsed, report, md, json]) console.log(`  ${phase.label.padEnd(16)} ${phase.ms.toFixed(0).padStart(6)} ms`);
-  console.log(`  markdown ${mb(md.value.length)}, JSON ${mb(json.value.length)}, chain ${report.value.journal.chainVerifies ? 'verifies' : 'BROKEN'}, heap ${mb(process.memoryUsage().heapUsed)}`);
+  console.log(
+    `  markdown ${mb(md.value.length)}, JSON ${mb(json.value.length)}, chain ${report.value.journal.chainVerifies ? 'verifies' : 'BROKEN'}, heap ${mb(process.memoryUsage().heapUsed)}`,
+  );
 }

@@ -47,8 +47,36 @@ const options = parseArgs(process.argv.slice(2));
 const quick = options.quick;
 /** Sizes and run counts: full, or --quick for a smoke test of the bench itself. */
 const plan = quick
-  ? { startRuns: 3, promptRuns: 2, stepsRuns: 2, bigRuns: 1, validateRuns: 2, journalRuns: 1, exportRuns: 1, outputMb: 20, throughputMb: 100, bigSteps: 500, files: 50, appends: 200, exportSizes: [1_000, 10_000] }
-  : { startRuns: 15, promptRuns: 9, stepsRuns: 9, bigRuns: 3, validateRuns: 5, journalRuns: 3, exportRuns: 3, outputMb: 200, throughputMb: 1024, bigSteps: 5_000, files: 500, appends: 2_000, exportSizes: [10_000, 100_000] };
+  ? {
+      startRuns: 3,
+      promptRuns: 2,
+      stepsRuns: 2,
+      bigRuns: 1,
+      validateRuns: 2,
+      journalRuns: 1,
+      exportRuns: 1,
+      outputMb: 20,
+      throughputMb: 100,
+      bigSteps: 500,
+      files: 50,
+      appends: 200,
+      exportSizes: [1_000, 10_000],
+    }
+  : {
+      startRuns: 15,
+      promptRuns: 9,
+      stepsRuns: 9,
+      bigRuns: 3,
+      validateRuns: 5,
+      journalRuns: 3,
+      exportRuns: 3,
+      outputMb: 200,
+      throughputMb: 1024,
+      bigSteps: 5_000,
+      files: 500,
+      appends: 2_000,
+      exportSizes: [10_000, 100_000],
+    };
 
 if (!existsSync(join(root, 'dist', 'main.js')) || !existsSync(join(root, 'dist', 'drbook.cjs'))) {
   process.stderr.write('bench: dist/ is not built: run npm run build (npm run bench does)\n');
@@ -416,7 +444,11 @@ async function groupExport() {
   const [small, large] = plan.exportSizes;
   const floor = `const fs=require('fs'),c=require('crypto');let n=0;for(const l of fs.readFileSync(process.argv[1],'utf8').split('\\n'))if(l){JSON.parse(l);c.createHash('sha256').update(l).digest('hex');n++}`;
   const sessions = {};
-  for (const [name, size] of [['tiny', 20], ['small', small], ['large', large]]) {
+  for (const [name, size] of [
+    ['tiny', 20],
+    ['small', small],
+    ['large', large],
+  ]) {
     const drbookHome = home(`export-${name}`);
     const id = `20260311T080000Z-bench-${name}`;
     const { text, events } = journalText(size, id);
@@ -469,7 +501,16 @@ async function groupExport() {
   ];
 }
 
-const runners = { start: groupStart, prompt: groupPrompt, steps: groupSteps, output: groupOutput, throughput: groupThroughput, validate: groupValidate, journal: groupJournal, export: groupExport };
+const runners = {
+  start: groupStart,
+  prompt: groupPrompt,
+  steps: groupSteps,
+  output: groupOutput,
+  throughput: groupThroughput,
+  validate: groupValidate,
+  journal: groupJournal,
+  export: groupExport,
+};
 
 // ---------------------------------------------------------------------------------------
 
@@ -484,7 +525,9 @@ const meta = {
   startedAt: new Date().toISOString(),
 };
 process.stdout.write(`drbook bench${quick ? ' (--quick: small sizes, few runs; figures not meaningful)' : ''}\n`);
-process.stdout.write(`Node ${meta.node}, ${meta.cores} cores (os.availableParallelism), ${meta.cpu}, ${meta.platform}, load average ${meta.loadAverageAtStart.join(' ')}\n`);
+process.stdout.write(
+  `Node ${meta.node}, ${meta.cores} cores (os.availableParallelism), ${meta.cpu}, ${meta.platform}, load average ${meta.loadAverageAtStart.join(' ')}\n`,
+);
 process.stdout.write(`Each figure: median of its runs (min–max), its baseline interleaved with it in this run.\n\n`);
 
 const rows = [];

@@ -41,7 +41,9 @@ try {
     // CommonJS has no import.meta; the modules that ask for their own URL get the bundle's.
     // "use strict" first: after the banner's statement esbuild's own would not count, and
     // the modules bundled here are ES modules, strict by definition.
-    banner: { js: "'use strict';\n// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;\nconst __drbookRequire = require;" },
+    banner: {
+      js: "'use strict';\n// drbook: the CLI bundled for bin/drbook.cjs (npm run build).\nconst __drbookBundleUrl = require('node:url').pathToFileURL(__filename).href;\nconst __drbookRequire = require;",
+    },
     define: { __DRBOOK_SINGLE_FILE__: 'false', 'import.meta.url': '__drbookBundleUrl' },
   });
   // With charset ascii esbuild escapes strings, regexes and names, but keeps the few
@@ -49,7 +51,9 @@ try {
   // latin1 gives exactly its text.
   // web-tree-sitter asks for node's own modules with import(), which a script compiled from
   // a code cache cannot do: in CommonJS, require gives the same modules.
-  const text = readFileSync(partial, 'utf8').replace(/await import\("(module|fs\/promises)"\)/g, '__drbookRequire("$1")').replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  const text = readFileSync(partial, 'utf8')
+    .replace(/await import\("(module|fs\/promises)"\)/g, '__drbookRequire("$1")')
+    .replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   // The last line tells bin/drbook.cjs the file is whole: a file cut between two statements
   // still parses, and would run as a drbook that does nothing and exits 0.
   writeDurable(partial, `${text.replace(/\n*$/, '\n')}${BUNDLE_END}`);
@@ -72,12 +76,25 @@ try {
   copyFileSync(join(root, 'scripts', 'warm-up', 'warm-up.yml'), join(runbooks, 'warm-up.yml'));
   // One runbook with mistakes, so that the code of validation errors is compiled too.
   writeFileSync(join(work, 'broken.yml'), 'drbook: 1\ntitle: Broken\nsteps:\n  - id: Bad Id\n    title: ""\n    run: echo {{nowhere}}\n    colour: red\n');
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, DRBOOK_HOME: join(work, 'home'), DRBOOK_DIR: runbooks, NO_COLOR: '1', DRBOOK_CODE_CACHE_OUT: partialCache };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: work,
+    DRBOOK_HOME: join(work, 'home'),
+    DRBOOK_DIR: runbooks,
+    NO_COLOR: '1',
+    DRBOOK_CODE_CACHE_OUT: partialCache,
+  };
   /** One run of drbook; the cache it saves at exit becomes the one the next run starts from. */
   const warm = (args, okCodes = [0]) => {
     let stdout = '';
     try {
-      stdout = execFileSync(process.execPath, [join(root, 'bin', 'drbook.cjs'), ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      stdout = execFileSync(process.execPath, [join(root, 'bin', 'drbook.cjs'), ...args], {
+        cwd: work,
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
     } catch (error) {
       if (!okCodes.includes(error.status)) throw Object.assign(error, { warmArgs: args });
     }
@@ -99,7 +116,18 @@ try {
   // say why, but do not fail the build.
   rmSync(partialCache, { force: true });
   const said = [error?.stderr, error?.stdout].map((text) => String(text ?? '').trim()).filter(Boolean);
-  const why = said.length > 0 ? said.map((text) => text.split('\n').filter((line) => line.trim()).slice(-2).join(' / ')).join(' / ') : String(error?.message ?? error).split('\n')[0];
+  const why =
+    said.length > 0
+      ? said
+          .map((text) =>
+            text
+              .split('\n')
+              .filter((line) => line.trim())
+              .slice(-2)
+              .join(' / '),
+          )
+          .join(' / ')
+      : String(error?.message ?? error).split('\n')[0];
   const what = error?.warmArgs ? `drbook ${error.warmArgs.join(' ')} failed: ` : '';
   process.stderr.write(`build-bin: the code cache covers only the first ${warmed} warm-up runs (drbook may start slower): ${what}${why}\n`);
 } finally {

@@ -50,7 +50,18 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     const command = program
       .command(name)
       .description(description)
-      .addHelpText('after', examples(name === 'run' ? ['drbook run mail-server', 'drbook run mail-server --var new_ip=192.0.2.10 --from dns-reuse', 'DNS_API_TOKEN=... drbook run mail-server --vars-file vars.yml'] : ['drbook rehearse mail-server', 'drbook rehearse mail-server --yes --var dns_plan=rename', 'drbook rehearse mail-server --run-safe']))
+      .addHelpText(
+        'after',
+        examples(
+          name === 'run'
+            ? [
+                'drbook run mail-server',
+                'drbook run mail-server --var new_ip=192.0.2.10 --from dns-reuse',
+                'DNS_API_TOKEN=... drbook run mail-server --vars-file vars.yml',
+              ]
+            : ['drbook rehearse mail-server', 'drbook rehearse mail-server --yes --var dns_plan=rename', 'drbook rehearse mail-server --run-safe'],
+        ),
+      )
       .argument('<runbook>', 'runbook file or id')
       .option('--var <name=value>', 'set a variable (repeatable); name=- reads the value from stdin (use it for secrets: never on the command line)', collect)
       .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
@@ -66,21 +77,32 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('resume')
-    .addHelpText('after', examples(['drbook resume', 'drbook resume 20260311T090512Z-mail-server --var dns_token=-', 'drbook resume 20260311T090512Z-mail-server --reopen', 'drbook resume 20260311T090512Z-mail-server --runbook /media/usb/drbook/runbooks/mail-server.yml']))
+    .addHelpText(
+      'after',
+      examples([
+        'drbook resume',
+        'drbook resume 20260311T090512Z-mail-server --var dns_token=-',
+        'drbook resume 20260311T090512Z-mail-server --reopen',
+        'drbook resume 20260311T090512Z-mail-server --runbook /media/usb/drbook/runbooks/mail-server.yml',
+      ]),
+    )
     .description('continue the latest (or given) session that did not finish')
     .argument('[session]', 'session id or unique prefix (default: the latest paused or interrupted one)')
     .option('--var <name=value>', 'set a variable (repeatable), e.g. a secret to give again as name=- (read from stdin)', collect)
     .option('--vars-file <file>', 'variables from a YAML or JSON file of name: value')
     .option('-y, --yes', 'answer every question with its default')
     .option('--allow-short-secret', 'accept a secret shorter than 6 characters (masked only as a whole word)')
-    .option('--force', "take over a session whose driver lock belongs to another host")
+    .option('--force', 'take over a session whose driver lock belongs to another host')
     .option('--reopen', 'continue a session that ended aborted, in the same journal (give its SESSION)')
     .option('--runbook <path>', 'the runbook moved (a bundle mounted elsewhere): read it from here; its sha256 is checked')
     .action(async (session: string | undefined, opts) => done(await (await import('./commands/resume.js')).runResume(session, opts)));
 
   program
     .command('undo')
-    .addHelpText('after', examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=-', 'drbook undo 20260311T090512Z-mail-server --yes']))
+    .addHelpText(
+      'after',
+      examples(['drbook undo', 'drbook undo 20260311T090512Z-mail-server --var dns_token=-', 'drbook undo 20260311T090512Z-mail-server --yes']),
+    )
     .description('walk back: the undo: of every step done, latest first, each asked like a step')
     .argument('[session]', 'session id or journal path (default: the latest session not running)')
     .option('--var <name=value>', 'set a variable (repeatable)', collect)
@@ -126,7 +148,10 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('notify')
-    .addHelpText('after', examples(['drbook notify', 'drbook notify 20260311T090512Z-mail-server --flush', 'SLACK_WEBHOOK_URL=... drbook notify --flush', 'drbook notify --json']))
+    .addHelpText(
+      'after',
+      examples(['drbook notify', 'drbook notify 20260311T090512Z-mail-server --flush', 'SLACK_WEBHOOK_URL=... drbook notify --flush', 'drbook notify --json']),
+    )
     .description("the timeline's notification sinks of a session: what each still waits for; --flush sends it")
     .argument('[session]', 'session id or unique prefix (default: the latest)')
     .option('--flush', 'send every event still waiting (retries with backoff; exit 1 if some are left)')
@@ -143,7 +168,14 @@ export function buildCli(setExitCode: (code: number) => void): Command {
 
   program
     .command('export')
-    .addHelpText('after', examples(['drbook export > postmortem.md', 'drbook export 20260311T090512Z-mail-server --tz Europe/Paris -o postmortem.md', 'drbook export --all mail-server']))
+    .addHelpText(
+      'after',
+      examples([
+        'drbook export > postmortem.md',
+        'drbook export 20260311T090512Z-mail-server --tz Europe/Paris -o postmortem.md',
+        'drbook export --all mail-server',
+      ]),
+    )
     .description('the post-mortem of a session as markdown (default) or JSON')
     .argument('[session]', 'session id (default: the latest)')
     .addOption(new Option('--format <format>', 'md or json').default('md'))
@@ -158,7 +190,10 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .description('write an offline bundle: validated runbooks, their local docs, a printable INDEX.md, drbook.mjs and SHA256SUMS')
     .option('-o, --output <dir>', 'bundle directory (default: ./drbook-bundle)')
     .option('--check <dir>', 'verify a bundle against its SHA256SUMS (what changed, is missing or was added) and that every script a step calls is in it')
-    .option('--docs-root <dir>', 'docs and scripts must resolve (after symlinks) inside the runbooks directory or this one (default: the runbooks directory\'s parent)')
+    .option(
+      '--docs-root <dir>',
+      "docs and scripts must resolve (after symlinks) inside the runbooks directory or this one (default: the runbooks directory's parent)",
+    )
     .addOption(dirOption())
     .action(async (opts) => done(await (await import('./commands/bundle.js')).runBundle(opts)));
 
@@ -171,13 +206,16 @@ export function buildCli(setExitCode: (code: number) => void): Command {
     .option('--title <text>', 'runbook title (default: the first level-1 heading)')
     .option('--force', 'replace an existing file')
     .addOption(dirOption())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   drbook import docs/restore-mail.md -o runbooks/mail-server.yml
   drbook import docs/dns.md docs/backups.md --id mail-restore --title "Restore the mail server"
   drbook import docs/restore-mail.md -o -      # print the draft, write nothing
 
-The draft is written only if it validates. Read its # TODO comments, then rehearse it.`)
+The draft is written only if it validates. Read its # TODO comments, then rehearse it.`,
+    )
     .action(async (docs: string[], opts) => done(await (await import('./commands/import.js')).runImport(docs, opts)));
 
   program
@@ -185,10 +223,13 @@ The draft is written only if it validates. Read its # TODO comments, then rehear
     .description('write a commented starter runbook (every field once) into the runbooks directory')
     .argument('<id>', 'runbook id: lower-case letters, digits and dashes')
     .addOption(dirOption())
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   drbook new mail-server                 # ./runbooks/mail-server.yml
-  drbook new dns-failover --dir ops/runbooks`)
+  drbook new dns-failover --dir ops/runbooks`,
+    )
     .action(async (id: string, opts) => done(await (await import('./commands/new.js')).runNew(id, opts)));
 
   program

@@ -53,7 +53,9 @@ describe('bundle containment', () => {
     const out = join(work, `out-${count}`);
     const result = drbook(['bundle', '--dir', r.runbooks, '-o', out], r.root);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/rb\.yml:6:\d+: error: the doc "\.\.\/\.\.\/\.\.\/outside\.txt" cannot be bundled: it resolves to \S*outside\.txt, outside the docs root \S*repo-\d+\/repo/);
+    expect(result.stderr).toMatch(
+      /rb\.yml:6:\d+: error: the doc "\.\.\/\.\.\/\.\.\/outside\.txt" cannot be bundled: it resolves to \S*outside\.txt, outside the docs root \S*repo-\d+\/repo/,
+    );
     expect(result.stderr).toMatch(/refusing to bundle: 1 file above cannot be bundled.*nothing was written/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(out)).toBe(false);
@@ -163,13 +165,37 @@ describe('the scripts a command calls', () => {
   const table: [string, { path: string; direct: boolean }[]][] = [
     ['./restore.sh', [{ path: './restore.sh', direct: true }]],
     ['scripts/x.sh --flag a/b', [{ path: 'scripts/x.sh', direct: true }]],
-    ['FOO=1 sudo -E ./a.sh && bash b.sh | sh -c "./not-this.sh"', [{ path: './a.sh', direct: true }, { path: 'b.sh', direct: false }]],
-    ['. ./env.sh; source lib/common.sh', [{ path: './env.sh', direct: false }, { path: 'lib/common.sh', direct: false }]],
-    ['python3 tools/check.py; python3 -m http.server; node x.mjs', [{ path: 'tools/check.py', direct: false }, { path: 'x.mjs', direct: false }]],
+    [
+      'FOO=1 sudo -E ./a.sh && bash b.sh | sh -c "./not-this.sh"',
+      [
+        { path: './a.sh', direct: true },
+        { path: 'b.sh', direct: false },
+      ],
+    ],
+    [
+      '. ./env.sh; source lib/common.sh',
+      [
+        { path: './env.sh', direct: false },
+        { path: 'lib/common.sh', direct: false },
+      ],
+    ],
+    [
+      'python3 tools/check.py; python3 -m http.server; node x.mjs',
+      [
+        { path: 'tools/check.py', direct: false },
+        { path: 'x.mjs', direct: false },
+      ],
+    ],
     ['/usr/bin/env ls; ~/bin/x; $DIR/x.sh; ./{{name}}.sh; ./*.sh', []],
     ['echo "./quoted.sh; ./b.sh" > out/file', []],
     ['cat <<EOF > x\n./in-heredoc.sh\nEOF\n./after.sh # ./comment.sh', [{ path: './after.sh', direct: true }]],
-    ['if ./check.sh; then ./yes.sh; fi', [{ path: './check.sh', direct: true }, { path: './yes.sh', direct: true }]],
+    [
+      'if ./check.sh; then ./yes.sh; fi',
+      [
+        { path: './check.sh', direct: true },
+        { path: './yes.sh', direct: true },
+      ],
+    ],
     ['ssh host scripts/remote.sh; curl https://x.example/a.sh', []],
   ];
   it.each(table)('%j', (command, expected) => {

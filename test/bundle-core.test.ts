@@ -145,14 +145,25 @@ describe('SHA256SUMS', () => {
   it('accepts the binary marker and upper-case hex, and names each line it cannot read', () => {
     const text = `${h('A')} *bin/tool\nnot a sum line\n${h('c')}  ok.md\n${h('d')} missing-second-space\n`;
     const { entries, bad } = parseSums(text);
-    expect([...entries]).toEqual([['bin/tool', h('a')], ['ok.md', h('c')]]);
+    expect([...entries]).toEqual([
+      ['bin/tool', h('a')],
+      ['ok.md', h('c')],
+    ]);
     expect(bad).toEqual([2, 4]);
   });
 
   it('says what changed between two bundles', () => {
-    const before = new Map([['a', h('1')], ['b', h('2')], ['gone', h('3')]]);
+    const before = new Map([
+      ['a', h('1')],
+      ['b', h('2')],
+      ['gone', h('3')],
+    ]);
     expect(describeChanges(before, before)).toBe('no file changed');
-    const after = new Map([['a', h('1')], ['b', h('9')], ['new', h('4')]]);
+    const after = new Map([
+      ['a', h('1')],
+      ['b', h('9')],
+      ['new', h('4')],
+    ]);
     expect(describeChanges(before, after)).toBe('1 changed (b), 1 added (new), 1 removed (gone)');
     const many = new Map([...'abcdefgh'].map((c) => [c, h('5')]));
     expect(describeChanges(new Map(), many)).toBe('0 changed, 8 added (a, b, c, d, e, f, ...), 0 removed');
@@ -182,8 +193,21 @@ describe('bundle --check verdict', () => {
   });
 
   it('names each changed, missing, unreadable, extra and outside file, and counts them', () => {
-    const sums = [`${h('a')}  changed.md`, `${h('b')}  gone.md`, `${h('c')}  fifo`, `${h('d')}  ../../etc/passwd`, `${h('e')}  /etc/shadow`, 'garbage', ''].join('\n');
-    const r = check(sums, { 'changed.md': { hash: h('f') }, fifo: { missing: 'not a regular file' } }, ['changed.md', 'fifo', 'new.sh'], ['missing script: runbooks/a.yml step s calls ./x.sh']);
+    const sums = [
+      `${h('a')}  changed.md`,
+      `${h('b')}  gone.md`,
+      `${h('c')}  fifo`,
+      `${h('d')}  ../../etc/passwd`,
+      `${h('e')}  /etc/shadow`,
+      'garbage',
+      '',
+    ].join('\n');
+    const r = check(
+      sums,
+      { 'changed.md': { hash: h('f') }, fifo: { missing: 'not a regular file' } },
+      ['changed.md', 'fifo', 'new.sh'],
+      ['missing script: runbooks/a.yml step s calls ./x.sh'],
+    );
     expect(r.ok).toBe(false);
     // A name outside the bundle is never read.
     expect(r.asked).toEqual(['changed.md', 'gone.md', 'fifo']);
@@ -252,7 +276,10 @@ describe('INDEX.md', () => {
   });
 
   it('says which working directories and which files the docs link are not in the bundle', () => {
-    const { text } = index([{ name: 'backups.md', targets: ['img/zone.png'] }, { name: 'plain.md', targets: [] }]);
+    const { text } = index([
+      { name: 'backups.md', targets: ['img/zone.png'] },
+      { name: 'plain.md', targets: [] },
+    ]);
     expect(text).toContain('- `dns` step 1 `export-zone`: `work/zones` (relative to /src/runbooks)');
     expect(text).toContain('- `docs/backups.md` links `img/zone.png`');
     expect(text).not.toContain('docs/plain.md');

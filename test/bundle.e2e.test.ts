@@ -45,7 +45,14 @@ function filesUnder(dir: string, prefix = ''): string[] {
 }
 
 function snapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(filesUnder(dir).map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+  return Object.fromEntries(
+    filesUnder(dir).map((f) => [
+      f,
+      createHash('sha256')
+        .update(readFileSync(join(dir, f)))
+        .digest('hex'),
+    ]),
+  );
 }
 
 /** A copy of a fixture tree in the temp dir, so tests can edit it. */

@@ -28,7 +28,11 @@ function withRunbooks(extra: Record<string, string> = {}): Sandbox {
 /** Runs drbook in the sandbox; whatever the outcome, no stack trace and no hang. */
 async function drbook(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
   const box = sandbox ?? (sandbox = makeSandbox());
-  const result = await runCli(args, { cwd: box.cwd, env: { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, ...options.env }, ...(options.input === undefined ? {} : { input: options.input }) });
+  const result = await runCli(args, {
+    cwd: box.cwd,
+    env: { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, ...options.env },
+    ...(options.input === undefined ? {} : { input: options.input }),
+  });
   const shown = `drbook ${args.join(' ')}\nexit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
   expect(result.timedOut, `hung: ${shown}`).toBe(false);
   expect(result.stdout + result.stderr, shown).not.toMatch(STACK_TRACE);
@@ -169,7 +173,8 @@ describe('drbook validate', () => {
     // A runbook using format 1.1 fields is named once (informational, not a warning).
     const [summary, ...notes] = r.stderr.trimEnd().split('\n');
     expect(summary).toMatch(/^\d+ runbooks? checked: all valid \(0 errors, \d+ warnings?\)$/);
-    for (const note of notes) expect(note).toMatch(/^runbooks\/[\w.-]+\.ya?ml: format 1\.1 \([a-z_, ]+\): a drbook that reads only format 1 refuses these fields$/);
+    for (const note of notes)
+      expect(note).toMatch(/^runbooks\/[\w.-]+\.ya?ml: format 1\.1 \([a-z_, ]+\): a drbook that reads only format 1 refuses these fields$/);
   });
 });
 
@@ -204,10 +209,34 @@ describe('drbook list', () => {
     const rows = JSON.parse(r.stdout) as unknown[];
     expect(rows).toEqual([
       { id: 'broken', title: '', steps: null, rto: null, path: `${sandbox!.dir}/broken.yml`, valid: false, errors: 4 },
-      { id: 'db-primary', title: 'Fail the database over to the replica', steps: 2, rto: '30m', path: `${sandbox!.dir}/db-failover.yml`, valid: true, errors: 0 },
-      { id: 'mail-server', title: 'Restore the mail server on a new host', steps: 7, rto: '2h', path: `${sandbox!.dir}/mail-server.yml`, valid: true, errors: 0 },
+      {
+        id: 'db-primary',
+        title: 'Fail the database over to the replica',
+        steps: 2,
+        rto: '30m',
+        path: `${sandbox!.dir}/db-failover.yml`,
+        valid: true,
+        errors: 0,
+      },
+      {
+        id: 'mail-server',
+        title: 'Restore the mail server on a new host',
+        steps: 7,
+        rto: '2h',
+        path: `${sandbox!.dir}/mail-server.yml`,
+        valid: true,
+        errors: 0,
+      },
       { id: 'minimal', title: 'The smallest runbook', steps: 1, rto: null, path: `${sandbox!.dir}/minimal.yml`, valid: true, errors: 0 },
-      { id: 'with-warnings', title: 'Valid, with things worth a second look', steps: 1, rto: null, path: `${sandbox!.dir}/with-warnings.yml`, valid: true, errors: 0 },
+      {
+        id: 'with-warnings',
+        title: 'Valid, with things worth a second look',
+        steps: 1,
+        rto: null,
+        path: `${sandbox!.dir}/with-warnings.yml`,
+        valid: true,
+        errors: 0,
+      },
     ]);
   });
 
@@ -284,7 +313,9 @@ describe('drbook show', () => {
     withRunbooks();
     const r = await drbook(['show', 'with-warnings']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`${sandbox!.dir}/with-warnings.yml:4:3: warning: vars.unused is never used by any step\n${sandbox!.dir}/with-warnings.yml:9:5: warning: steps[0] (quoted).timeout has no effect on a manual step (no run:)\n`);
+    expect(r.stderr).toBe(
+      `${sandbox!.dir}/with-warnings.yml:4:3: warning: vars.unused is never used by any step\n${sandbox!.dir}/with-warnings.yml:9:5: warning: steps[0] (quoted).timeout has no effect on a manual step (no run:)\n`,
+    );
     expect(r.stdout.split('\n')[0]).toBe('Valid, with things worth a second look');
   });
 
@@ -294,7 +325,9 @@ describe('drbook show', () => {
     const r = await drbook(['show', 'broken.yml']);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe([...BROKEN_LINES, 'drbook: broken.yml is not a valid runbook (4 errors); fix it, then check with: drbook validate broken.yml', ''].join('\n'));
+    expect(r.stderr).toBe(
+      [...BROKEN_LINES, 'drbook: broken.yml is not a valid runbook (4 errors); fix it, then check with: drbook validate broken.yml', ''].join('\n'),
+    );
   });
 
   it('an unknown id: exit 2, naming the runbooks that are there', async () => {

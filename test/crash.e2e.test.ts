@@ -101,7 +101,15 @@ afterAll(() => {
 });
 
 function killAt(scenario: Scenario, home: string, marks: string, release: string): Promise<KillResult> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, NO_COLOR: '1', LANG: 'C.UTF-8', DRBOOK_TEST_FSYNC_MS: '5' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    DRBOOK_HOME: home,
+    DRBOOK_TEST_MARKS: marks,
+    NO_COLOR: '1',
+    LANG: 'C.UTF-8',
+    DRBOOK_TEST_FSYNC_MS: '5',
+  };
   if (scenario.orphan) {
     env.DRBOOK_TEST_HOLD = release;
     env.DRBOOK_TEST_HOLD_STEP = scenario.arg;
@@ -149,133 +157,156 @@ function alive(pid: number): boolean {
 
 /** Half of the line drbook would have written next (a step.finished), cut mid-way as a crash would. */
 function tornLine(lastLine: string, lastEvent: JournalEvent): string {
-  const next = JSON.stringify({ v: 1, seq: lastEvent.seq + 1, ts: new Date().toISOString(), prev: hashLine(lastLine), type: 'step.finished', step: 'nap-a', index: 1, outcome: 'done', durationMs: 312 });
+  const next = JSON.stringify({
+    v: 1,
+    seq: lastEvent.seq + 1,
+    ts: new Date().toISOString(),
+    prev: hashLine(lastLine),
+    type: 'step.finished',
+    step: 'nap-a',
+    index: 1,
+    outcome: 'done',
+    durationMs: 312,
+  });
   return next.slice(0, Math.floor(next.length / 2));
 }
 
 describe('kill -9 at 20 instants, then resume --yes', () => {
-  it.concurrent.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
-    const t0 = performance.now();
-    // 1. Kill drbook at the instant. A rare run where the gate was outpaced, or where
-    // drbook could not start (dist/ rebuilt under it by a concurrent build), is redone.
-    let kill: KillResult | undefined;
-    let home = '';
-    let marks = '';
-    let release = '';
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= 6 && (kill === undefined || !exact(scenario, kill)); attempt++) {
-      const dir = mkdtempSync(join(scratch, 'case-'));
-      home = join(dir, 'home');
-      marks = join(dir, 'marks');
-      release = join(dir, 'release');
-      releases.push(release);
-      kill = await killAt(scenario, home, marks, release).catch((error: unknown) => {
-        lastError = error;
-        return undefined;
-      });
-    }
-    if (kill === undefined) throw lastError;
-    expect(kill).toBeDefined();
-    const k = kill!;
-    expect(exact(scenario, k), `killed at line ${k.lines} (${k.last ?? 'empty'})`).toBe(true);
-    if (scenario.mode === 'lines') expect(k.last).toBe(LAYOUT[k.lines]);
-    const id = k.journal.replace(/^.*\//, '').replace(/\.jsonl$/, '');
-
-    const before = readEvents(k.journal);
-    const beforeLines = before.text.split('\n').filter((l) => l !== '');
-    expect(beforeLines).toHaveLength(k.lines);
-    // The killed drbook left its driver lock behind; its process is gone: interrupted.
-    expect(loadSessionSummary(home, id).status).toBe('interrupted');
-    const finishedOkBefore = new Set(before.events.filter((e) => e.type === 'command.finished' && e.ok).map((e) => (e as { step: string }).step));
-    const openBefore = inFlight(before.events);
-
-    if (scenario.torn) appendFileSync(k.journal, tornLine(beforeLines[beforeLines.length - 1]!, before.events[before.events.length - 1]!));
-    if (scenario.orphan) {
-      // The command outlived drbook: resume must find it still running and wait for it.
-      expect(k.commandPid).toBeDefined();
-      expect(alive(k.commandPid!)).toBe(true);
-    }
-
-    // 2. Resume, taking every default.
-    const resumeBegan = BigInt(Date.now()) * 1_000_000n;
-    const resuming = runCli(['resume', '--yes'], { cwd: join(home, '..'), env: { DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks }, timeoutMs: 25_000 });
-    if (scenario.orphan) {
-      // The command is let go once resume has journaled that it waits for it.
-      await waitUntil(() => readEvents(k.journal).events.some((e) => e.type === 'decision' && e.answer === 'wait'), 20_000);
-      writeFileSync(release, '');
-    }
-    const resumed: CliResult = await resuming;
-    const out = resumed.stdout + resumed.stderr;
-    expect(resumed.code, out).toBe(0);
-    expect(out).toContain(`took over the session from drbook pid ${k.pid}`);
-
-    // 3. The journal tells one complete, consistent story.
-    const after = readEvents(k.journal);
-    const parsed = parseJournal(after.text);
-    const events = parsed.events;
-    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    const last = events[events.length - 1]!;
-    expect(last.type).toBe('session.ended');
-    expect(last).toMatchObject({ status: 'completed', done: 5, skipped: 0, failed: 0, markedDone: 0 });
-    expect(events.filter((e) => e.type === 'session.resumed')).toHaveLength(1);
-    for (const step of STEPS) {
-      const finished = events.filter((e) => e.type === 'step.finished' && e.step === step);
-      expect(finished, `step.finished of ${step}`).toHaveLength(1);
-      expect(finished[0]).toMatchObject({ outcome: 'done' });
-      // A command that succeeded is run once: it is never started again after its success.
-      const ok = events.filter((e) => e.type === 'command.finished' && e.step === step && e.ok);
-      if (step !== 'look') expect(ok, `successful commands of ${step}`).toHaveLength(1);
-    }
-    // Every command started is closed: by its own end, or on resume as in flight.
-    const started = events.filter((e) => e.type === 'command.started');
-    for (const s of started) {
-      const { step, attempt } = s as { step: string; attempt: number };
-      expect(events.filter((e) => e.type === 'command.finished' && e.step === step && e.attempt === attempt), `${step} attempt ${attempt}`).toHaveLength(1);
-    }
-    if (openBefore) {
-      const closed = events.find((e) => e.type === 'command.finished' && e.step === openBefore.step && e.attempt === openBefore.attempt);
-      expect(closed).toMatchObject({ ok: false, interrupted: true, exitCode: null });
-      expect(events.some((e) => e.type === 'decision' && e.step === openBefore.step && /in flight when drbook stopped/.test(e.question) && e.answer === 'run it again')).toBe(true);
-      expect(out).toContain('its command was running when drbook stopped');
-    }
-
-    // 4. Commands ran as often as they had to, and never two at once: after the resume
-    // began, a command that had succeeded never again, any other exactly once.
-    const runs = readMarks(marks);
-    for (const step of NAPS) {
-      const starts = runs.filter((m) => m.step === step && m.kind === 'start');
-      const ends = runs.filter((m) => m.step === step && m.kind === 'end');
-      expect(ends.map((m) => m.pid).sort(), `every run of ${step} ended`).toEqual(starts.map((m) => m.pid).sort());
-      const byResume = starts.filter((m) => m.ns > resumeBegan);
-      expect(starts.length - byResume.length, `runs of ${step} before the kill`).toBeLessThanOrEqual(1);
-      expect(byResume, `runs of ${step} by resume`).toHaveLength(finishedOkBefore.has(step) ? 0 : 1);
-      for (let i = 1; i < starts.length; i++) {
-        const previousEnd = ends.find((m) => m.pid === starts[i - 1]!.pid)!;
-        expect(starts[i]!.ns > previousEnd.ns, `${step} run ${i + 1} started after run ${i} ended`).toBe(true);
+  it.concurrent.each(SCENARIOS.map((s) => [s.name, s] as const))(
+    '%s',
+    async (_name, scenario) => {
+      const t0 = performance.now();
+      // 1. Kill drbook at the instant. A rare run where the gate was outpaced, or where
+      // drbook could not start (dist/ rebuilt under it by a concurrent build), is redone.
+      let kill: KillResult | undefined;
+      let home = '';
+      let marks = '';
+      let release = '';
+      let lastError: unknown;
+      for (let attempt = 1; attempt <= 6 && (kill === undefined || !exact(scenario, kill)); attempt++) {
+        const dir = mkdtempSync(join(scratch, 'case-'));
+        home = join(dir, 'home');
+        marks = join(dir, 'marks');
+        release = join(dir, 'release');
+        releases.push(release);
+        kill = await killAt(scenario, home, marks, release).catch((error: unknown) => {
+          lastError = error;
+          return undefined;
+        });
       }
-    }
-    if (scenario.orphan) {
-      expect(out).toMatch(/still running on its own \(pids? \d+/);
-      expect(events.some((e) => e.type === 'decision' && e.answer === 'wait')).toBe(true);
-    }
+      if (kill === undefined) throw lastError;
+      expect(kill).toBeDefined();
+      const k = kill!;
+      expect(exact(scenario, k), `killed at line ${k.lines} (${k.last ?? 'empty'})`).toBe(true);
+      if (scenario.mode === 'lines') expect(k.last).toBe(LAYOUT[k.lines]);
+      const id = k.journal.replace(/^.*\//, '').replace(/\.jsonl$/, '');
 
-    // 5. The chain verifies; a torn line that was dropped is reported, not hidden.
-    const verify = await runCli(['verify', id, '--json'], { cwd: join(home, '..'), env: { DRBOOK_HOME: home }, timeoutMs: 15_000 });
-    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const check = JSON.parse(verify.stdout) as { ok: boolean; events: number; badLines: number[]; tornLastLine: boolean };
-    expect(check.ok).toBe(true);
-    expect(check.events).toBe(events.length);
-    expect(check.tornLastLine).toBe(false);
-    if (scenario.torn) {
-      expect(out).toMatch(new RegExp(`${k.lines + 1}: warning: ignored a torn last line`));
-      expect(check.badLines).toEqual([k.lines + 1]);
-      expect(parsed.bad).toEqual([{ line: k.lines + 1, reason: 'not valid JSON' }]);
-    } else {
-      expect(check.badLines).toEqual([]);
-    }
-    expect(loadSessionSummary(home, id).status).toBe('completed');
-    report.push(`${String(k.lines).padStart(2)} lines, last ${(k.last ?? '-').padEnd(16)} ${scenario.name}: ${runs.filter((m) => m.kind === 'start').length} command runs, resumed in ${Math.round(resumed.ms)} ms, ${Math.round(performance.now() - t0)} ms in all`);
-  }, 90_000);
+      const before = readEvents(k.journal);
+      const beforeLines = before.text.split('\n').filter((l) => l !== '');
+      expect(beforeLines).toHaveLength(k.lines);
+      // The killed drbook left its driver lock behind; its process is gone: interrupted.
+      expect(loadSessionSummary(home, id).status).toBe('interrupted');
+      const finishedOkBefore = new Set(before.events.filter((e) => e.type === 'command.finished' && e.ok).map((e) => (e as { step: string }).step));
+      const openBefore = inFlight(before.events);
+
+      if (scenario.torn) appendFileSync(k.journal, tornLine(beforeLines[beforeLines.length - 1]!, before.events[before.events.length - 1]!));
+      if (scenario.orphan) {
+        // The command outlived drbook: resume must find it still running and wait for it.
+        expect(k.commandPid).toBeDefined();
+        expect(alive(k.commandPid!)).toBe(true);
+      }
+
+      // 2. Resume, taking every default.
+      const resumeBegan = BigInt(Date.now()) * 1_000_000n;
+      const resuming = runCli(['resume', '--yes'], { cwd: join(home, '..'), env: { DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks }, timeoutMs: 25_000 });
+      if (scenario.orphan) {
+        // The command is let go once resume has journaled that it waits for it.
+        await waitUntil(() => readEvents(k.journal).events.some((e) => e.type === 'decision' && e.answer === 'wait'), 20_000);
+        writeFileSync(release, '');
+      }
+      const resumed: CliResult = await resuming;
+      const out = resumed.stdout + resumed.stderr;
+      expect(resumed.code, out).toBe(0);
+      expect(out).toContain(`took over the session from drbook pid ${k.pid}`);
+
+      // 3. The journal tells one complete, consistent story.
+      const after = readEvents(k.journal);
+      const parsed = parseJournal(after.text);
+      const events = parsed.events;
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      const last = events[events.length - 1]!;
+      expect(last.type).toBe('session.ended');
+      expect(last).toMatchObject({ status: 'completed', done: 5, skipped: 0, failed: 0, markedDone: 0 });
+      expect(events.filter((e) => e.type === 'session.resumed')).toHaveLength(1);
+      for (const step of STEPS) {
+        const finished = events.filter((e) => e.type === 'step.finished' && e.step === step);
+        expect(finished, `step.finished of ${step}`).toHaveLength(1);
+        expect(finished[0]).toMatchObject({ outcome: 'done' });
+        // A command that succeeded is run once: it is never started again after its success.
+        const ok = events.filter((e) => e.type === 'command.finished' && e.step === step && e.ok);
+        if (step !== 'look') expect(ok, `successful commands of ${step}`).toHaveLength(1);
+      }
+      // Every command started is closed: by its own end, or on resume as in flight.
+      const started = events.filter((e) => e.type === 'command.started');
+      for (const s of started) {
+        const { step, attempt } = s as { step: string; attempt: number };
+        expect(
+          events.filter((e) => e.type === 'command.finished' && e.step === step && e.attempt === attempt),
+          `${step} attempt ${attempt}`,
+        ).toHaveLength(1);
+      }
+      if (openBefore) {
+        const closed = events.find((e) => e.type === 'command.finished' && e.step === openBefore.step && e.attempt === openBefore.attempt);
+        expect(closed).toMatchObject({ ok: false, interrupted: true, exitCode: null });
+        expect(
+          events.some(
+            (e) => e.type === 'decision' && e.step === openBefore.step && /in flight when drbook stopped/.test(e.question) && e.answer === 'run it again',
+          ),
+        ).toBe(true);
+        expect(out).toContain('its command was running when drbook stopped');
+      }
+
+      // 4. Commands ran as often as they had to, and never two at once: after the resume
+      // began, a command that had succeeded never again, any other exactly once.
+      const runs = readMarks(marks);
+      for (const step of NAPS) {
+        const starts = runs.filter((m) => m.step === step && m.kind === 'start');
+        const ends = runs.filter((m) => m.step === step && m.kind === 'end');
+        expect(ends.map((m) => m.pid).sort(), `every run of ${step} ended`).toEqual(starts.map((m) => m.pid).sort());
+        const byResume = starts.filter((m) => m.ns > resumeBegan);
+        expect(starts.length - byResume.length, `runs of ${step} before the kill`).toBeLessThanOrEqual(1);
+        expect(byResume, `runs of ${step} by resume`).toHaveLength(finishedOkBefore.has(step) ? 0 : 1);
+        for (let i = 1; i < starts.length; i++) {
+          const previousEnd = ends.find((m) => m.pid === starts[i - 1]!.pid)!;
+          expect(starts[i]!.ns > previousEnd.ns, `${step} run ${i + 1} started after run ${i} ended`).toBe(true);
+        }
+      }
+      if (scenario.orphan) {
+        expect(out).toMatch(/still running on its own \(pids? \d+/);
+        expect(events.some((e) => e.type === 'decision' && e.answer === 'wait')).toBe(true);
+      }
+
+      // 5. The chain verifies; a torn line that was dropped is reported, not hidden.
+      const verify = await runCli(['verify', id, '--json'], { cwd: join(home, '..'), env: { DRBOOK_HOME: home }, timeoutMs: 15_000 });
+      expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      const check = JSON.parse(verify.stdout) as { ok: boolean; events: number; badLines: number[]; tornLastLine: boolean };
+      expect(check.ok).toBe(true);
+      expect(check.events).toBe(events.length);
+      expect(check.tornLastLine).toBe(false);
+      if (scenario.torn) {
+        expect(out).toMatch(new RegExp(`${k.lines + 1}: warning: ignored a torn last line`));
+        expect(check.badLines).toEqual([k.lines + 1]);
+        expect(parsed.bad).toEqual([{ line: k.lines + 1, reason: 'not valid JSON' }]);
+      } else {
+        expect(check.badLines).toEqual([]);
+      }
+      expect(loadSessionSummary(home, id).status).toBe('completed');
+      report.push(
+        `${String(k.lines).padStart(2)} lines, last ${(k.last ?? '-').padEnd(16)} ${scenario.name}: ${runs.filter((m) => m.kind === 'start').length} command runs, resumed in ${Math.round(resumed.ms)} ms, ${Math.round(performance.now() - t0)} ms in all`,
+      );
+    },
+    90_000,
+  );
 });
 
 /** Resolves once `condition` holds, polling; after `timeoutMs` resolves anyway (the assertions that follow say what went wrong). */

@@ -67,7 +67,9 @@ function drbook(dir: string, env: NodeJS.ProcessEnv, ...args: string[]) {
 
 /** The backup set the restore must use: the latest one with COMPLETE. */
 function latestSet(dir: string): string {
-  const sets = readdirSync(join(dir, 'backups')).filter((s) => existsSync(join(dir, 'backups', s, 'COMPLETE'))).sort();
+  const sets = readdirSync(join(dir, 'backups'))
+    .filter((s) => existsSync(join(dir, 'backups', s, 'COMPLETE')))
+    .sort();
   return join(dir, 'backups', sets.at(-1)!);
 }
 
@@ -91,21 +93,26 @@ function readManifest(set: string): Manifest {
 function normalise(md: string, dir: string): string {
   const operator = `${userInfo().username}@${hostname()}`;
   let firstDay = true;
-  return md
-    .split(dir).join('<DIR>')
-    .split(REPO).join('<REPO>')
-    .split(operator).join('<operator>')
-    .replace(/\d{8}T\d{6}Z/g, '<STAMP>')
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<ISO>')
-    .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?/g, '<DATE TIME>')
-    .replace(/\b\d{2}:\d{2}(:\d{2})?\b/g, '<TIME>')
-    // Every duration but the runbook's own objectives (RTO 30m, RPO 24h).
-    .replace(/(?<!(?:RTO|RPO)(?::\*\*)? )\b(?:\d+[dhm] )*\d+(?:\.\d+)?[dhms]\b/g, '<DUR>')
-    .replace(/^- <TIME> – <TIME> — /gm, '- <TIME> — ') // a step that crossed a second
-    .replace(/(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d{1,2} [A-Z][a-z]+ \d{4}/g, '<DAY>')
-    .replace(/ – <DAY> /g, ' – ') // a drill that runs across midnight
-    .replace(/^\*\*<DAY>\*\*\n\n/gm, (line) => (firstDay ? ((firstDay = false), line) : ''))
-    .replace(/final hash `[0-9a-f]{64}`/, 'final hash `<HASH>`');
+  return (
+    md
+      .split(dir)
+      .join('<DIR>')
+      .split(REPO)
+      .join('<REPO>')
+      .split(operator)
+      .join('<operator>')
+      .replace(/\d{8}T\d{6}Z/g, '<STAMP>')
+      .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g, '<ISO>')
+      .replace(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?/g, '<DATE TIME>')
+      .replace(/\b\d{2}:\d{2}(:\d{2})?\b/g, '<TIME>')
+      // Every duration but the runbook's own objectives (RTO 30m, RPO 24h).
+      .replace(/(?<!(?:RTO|RPO)(?::\*\*)? )\b(?:\d+[dhm] )*\d+(?:\.\d+)?[dhms]\b/g, '<DUR>')
+      .replace(/^- <TIME> – <TIME> — /gm, '- <TIME> — ') // a step that crossed a second
+      .replace(/(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day \d{1,2} [A-Z][a-z]+ \d{4}/g, '<DAY>')
+      .replace(/ – <DAY> /g, ' – ') // a drill that runs across midnight
+      .replace(/^\*\*<DAY>\*\*\n\n/gm, (line) => (firstDay ? ((firstDay = false), line) : ''))
+      .replace(/final hash `[0-9a-f]{64}`/, 'final hash `<HASH>`')
+  );
 }
 
 describe('the forge drill', () => {
@@ -179,9 +186,15 @@ describe('the forge drill', () => {
 
   // Last: it changes the restored forge.
   it("the developers' clones push the lost commits again, through the forge URL, as the last step asks", () => {
-    const lost = readFileSync(join(clean.dir, 'lost-commits.txt'), 'utf8').trim().split('\n').map((l) => l.split(' ') as [string, string]);
+    const lost = readFileSync(join(clean.dir, 'lost-commits.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ') as [string, string]);
     for (const repo of new Set(lost.map(([r]) => r))) {
-      execFileSync('git', ['-C', join(clean.dir, 'clones', repo), 'push', '-q', 'origin', '--all'], { env: { PATH: process.env.PATH, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1' }, stdio: 'pipe' });
+      execFileSync('git', ['-C', join(clean.dir, 'clones', repo), 'push', '-q', 'origin', '--all'], {
+        env: { PATH: process.env.PATH, HOME: scratch, GIT_CONFIG_NOSYSTEM: '1' },
+        stdio: 'pipe',
+      });
     }
     for (const [repo, id] of lost) expect(git(join(clean.dir, 'forge-restored', `${repo}.git`), 'cat-file', '-t', id).trim()).toBe('commit');
   });
@@ -265,7 +278,10 @@ describe('the forge runbook refuses what it must not restore, and undo puts the 
       message: /refs differ in app:\n[\s\S]*< ref app 0{40} refs\/heads\/main/,
       spoil: (_dir, set) => {
         const manifest = join(set, 'manifest');
-        writeFileSync(manifest, readFileSync(manifest, 'utf8').replace(/^ref app [0-9a-f]{40} refs\/heads\/main$/m, `ref app ${'0'.repeat(40)} refs/heads/main`));
+        writeFileSync(
+          manifest,
+          readFileSync(manifest, 'utf8').replace(/^ref app [0-9a-f]{40} refs\/heads\/main$/m, `ref app ${'0'.repeat(40)} refs/heads/main`),
+        );
       },
     },
     {
@@ -276,7 +292,10 @@ describe('the forge runbook refuses what it must not restore, and undo puts the 
         mkdirSync(join(dir, 'forge-restored'));
         writeFileSync(join(dir, 'forge-restored', 'precious'), 'keep\n');
       },
-      kept: (dir) => expect(readdirSync(join(dir, 'forge-restored')).map((f) => [f, readFileSync(join(dir, 'forge-restored', f), 'utf8')])).toEqual([['precious', 'keep\n']]),
+      kept: (dir) =>
+        expect(readdirSync(join(dir, 'forge-restored')).map((f) => [f, readFileSync(join(dir, 'forge-restored', f), 'utf8')])).toEqual([
+          ['precious', 'keep\n'],
+        ]),
     },
   ];
   for (const { name, step, message, spoil, kept } of cases) {

@@ -37,7 +37,15 @@ describe('parseDuration', () => {
     const part = fc.option(fc.nat({ max: 10_000 }), { nil: undefined });
     fc.assert(
       fc.property(part, part, part, part, part, fc.boolean(), (d, h, m, s, ms, spaced) => {
-        const parts = ([[d, 'd'], [h, 'h'], [m, 'm'], [s, 's'], [ms, 'ms']] as const).filter(([n]) => n !== undefined);
+        const parts = (
+          [
+            [d, 'd'],
+            [h, 'h'],
+            [m, 'm'],
+            [s, 's'],
+            [ms, 'ms'],
+          ] as const
+        ).filter(([n]) => n !== undefined);
         fc.pre(parts.length > 0);
         const text = parts.map(([n, unit]) => `${n}${unit}`).join(spaced ? ' ' : '');
         const expected = (d ?? 0) * D + (h ?? 0) * H + (m ?? 0) * M + (s ?? 0) * S + (ms ?? 0);

@@ -13,7 +13,13 @@ const RUNBOOK_FILE = '/runbooks/test.yaml';
 const CWD = '/home/op';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: RUNBOOK_FILE, sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
+  const { runbook, problems } = loadRunbookText(yaml, {
+    file: 'test.yaml',
+    absFile: RUNBOOK_FILE,
+    sha256: 'ab'.repeat(32),
+    fileExists: () => true,
+    shellSites: sitesOf,
+  });
   if (!runbook) throw new Error(`test runbook is invalid:\n${problems.map(formatProblem).join('\n')}`);
   return runbook;
 }
@@ -119,7 +125,10 @@ describe('the walk: choices at a step', () => {
         { ask: 'step', step: 'a', choices: ['run', 'skip', 'done', 'note', 'abort'], answer: 'run' },
         { ask: 'step', step: 'b', answer: 'run' },
       ],
-      exec: [{ stdout: 'a\n', pid: 101, procStart: '777' }, { stdout: 'b\n', durationMs: 250 }],
+      exec: [
+        { stdout: 'a\n', pid: 101, procStart: '777' },
+        { stdout: 'b\n', durationMs: 250 },
+      ],
     });
     const result = await t.go();
     expect(result).toMatchObject({ status: 'completed', counts: { done: 2, skipped: 0, failed: 0, markedDone: 0 } });
@@ -142,7 +151,10 @@ describe('the walk: choices at a step', () => {
     expect(first.timeoutMs).toBeUndefined();
     // The step is shown before it is offered, and the command is announced before it runs.
     expect(t.ui.calls.slice(0, 4).map((c) => c.call)).toEqual(['showStep', 'chooseStepAction', 'commandStarting', 'commandFinished']);
-    expect(t.ui.calls[0]).toMatchObject({ call: 'showStep', view: { position: 1, total: 2, title: 'Step A', command: 'echo a', mode: 'live', willExecute: true } });
+    expect(t.ui.calls[0]).toMatchObject({
+      call: 'showStep',
+      view: { position: 1, total: 2, title: 'Step A', command: 'echo a', mode: 'live', willExecute: true },
+    });
   });
 
   it('journals command.spawned from onSpawn, between command.started and command.finished', async () => {
@@ -277,7 +289,14 @@ describe('the walk: choices at a step', () => {
   });
 
   it('abort at the choice: decision, session.ended aborted, later steps never walked', async () => {
-    const t = setup({ yaml: TWO, ui: [{ ask: 'step', step: 'a', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort\?/, answer: 'provider says the disk is fine ' }] });
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', step: 'a', answer: 'abort' },
+        { ask: 'confirm', question: /^Abort the runbook\?/, answer: true },
+        { ask: 'text', message: /^Why abort\?/, answer: 'provider says the disk is fine ' },
+      ],
+    });
     const result = await t.go();
     expect(t.journal.events).toMatchObject([
       { type: 'step.started', step: 'a' },
@@ -293,7 +312,11 @@ describe('the walk: choices at a step', () => {
       yaml: book(`
   - id: m
     title: Manual`),
-      ui: [{ ask: 'step', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort\?/, answer: '' }],
+      ui: [
+        { ask: 'step', answer: 'abort' },
+        { ask: 'confirm', question: /^Abort the runbook\?/, answer: true },
+        { ask: 'text', message: /^Why abort\?/, answer: '' },
+      ],
     });
     expect(await t.go()).toMatchObject({ status: 'aborted', stoppedAt: 'm' });
     expect(t.journal.ofType('session.ended')[0]).not.toHaveProperty('reason');
@@ -324,7 +347,11 @@ describe('the walk: failures', () => {
       { type: 'command.finished', step: 'a', attempt: 2, ok: true },
       { type: 'step.finished', step: 'a', outcome: 'done', durationMs: 200 },
     ]);
-    expect(t.executor.requests.map((r) => [r.step, r.attempt])).toEqual([['a', 1], ['a', 2], ['b', 1]]);
+    expect(t.executor.requests.map((r) => [r.step, r.attempt])).toEqual([
+      ['a', 1],
+      ['a', 2],
+      ['b', 1],
+    ]);
     // The failure question carries the reason: no separate warning repeats it.
     expect(t.ui.messages('warn')).toEqual([]);
     expect(result.status).toBe('completed');
@@ -377,7 +404,9 @@ describe('the walk: failures', () => {
       exec: [{ exitCode: 1 }, { exitCode: 1 }],
     });
     await t.go();
-    const shown = t.ui.calls.flatMap((c) => (c.call === 'commandStarting' || c.call === 'commandFinished' || c.call === 'chooseFailureAction' ? [`${c.call}: ${c.view.command ?? ''}`] : []));
+    const shown = t.ui.calls.flatMap((c) =>
+      c.call === 'commandStarting' || c.call === 'commandFinished' || c.call === 'chooseFailureAction' ? [`${c.call}: ${c.view.command ?? ''}`] : [],
+    );
     expect(shown).toEqual([
       'commandStarting: echo a',
       'commandFinished: echo a',
@@ -472,7 +501,14 @@ describe('the walk: failures', () => {
     });
     const result = await t.go();
     expect(t.executor.requests[0]?.timeoutMs).toBe(600_000);
-    expect(t.journal.ofType('command.finished')[0]).toMatchObject({ ok: false, timedOut: true, exitCode: null, signal: 'SIGTERM', reason: 'timed out after 10m', durationMs: 600_000 });
+    expect(t.journal.ofType('command.finished')[0]).toMatchObject({
+      ok: false,
+      timedOut: true,
+      exitCode: null,
+      signal: 'SIGTERM',
+      reason: 'timed out after 10m',
+      durationMs: 600_000,
+    });
     expect(t.journal.ofType('step.finished')[0]).toMatchObject({ outcome: 'failed', reason: 'timed out after 10m' });
     expect(result.status).toBe('failed');
   });
@@ -915,7 +951,14 @@ describe('the walk: --from and resume', () => {
 
 describe('the walk: Ctrl-C at a prompt', () => {
   it('at the step choice: session.paused, result paused, no session.ended', async () => {
-    const t = setup({ yaml: TWO, ui: [{ ask: 'step', step: 'a', answer: 'run' }, { ask: 'step', step: 'b', answer: INTERRUPT }], exec: [{}] });
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', step: 'a', answer: 'run' },
+        { ask: 'step', step: 'b', answer: INTERRUPT },
+      ],
+      exec: [{}],
+    });
     const result = await t.go();
     expect(t.journal.events.slice(-2)).toMatchObject([
       { type: 'step.started', step: 'b' },
@@ -927,10 +970,13 @@ describe('the walk: Ctrl-C at a prompt', () => {
 
   it('at a var prompt, before the step starts', async () => {
     const t = setup({
-      yaml: book(`
+      yaml: book(
+        `
   - id: order
     title: Order a server
-    ask: [new_ip]`, `  new_ip: { prompt: New IP }`),
+    ask: [new_ip]`,
+        `  new_ip: { prompt: New IP }`,
+      ),
       ui: [{ ask: 'var', name: 'new_ip', answer: INTERRUPT }],
     });
     const result = await t.go();
@@ -939,7 +985,14 @@ describe('the walk: Ctrl-C at a prompt', () => {
   });
 
   it('at the question after a failure', async () => {
-    const t = setup({ yaml: TWO, ui: [{ ask: 'step', answer: 'run' }, { ask: 'failure', answer: INTERRUPT }], exec: [{ exitCode: 1 }] });
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', answer: INTERRUPT },
+      ],
+      exec: [{ exitCode: 1 }],
+    });
     const result = await t.go();
     expect(t.journal.types()).toEqual(['step.started', 'command.started', 'command.spawned', 'command.finished', 'session.paused']);
     expect(result).toMatchObject({ status: 'paused', stoppedAt: 'a' });
@@ -947,9 +1000,18 @@ describe('the walk: Ctrl-C at a prompt', () => {
 
   it('at a confirm, a note or a skip reason', async () => {
     for (const script of [
-      [{ ask: 'step', answer: 'note' }, { ask: 'text', answer: INTERRUPT }],
-      [{ ask: 'step', answer: 'skip' }, { ask: 'text', answer: INTERRUPT }],
-      [{ ask: 'step', answer: 'done' }, { ask: 'confirm', answer: INTERRUPT }],
+      [
+        { ask: 'step', answer: 'note' },
+        { ask: 'text', answer: INTERRUPT },
+      ],
+      [
+        { ask: 'step', answer: 'skip' },
+        { ask: 'text', answer: INTERRUPT },
+      ],
+      [
+        { ask: 'step', answer: 'done' },
+        { ask: 'confirm', answer: INTERRUPT },
+      ],
     ] satisfies Expected[][]) {
       const t = setup({ yaml: book(`  - { id: m, title: M, confirm: Done? }`), ui: script });
       expect((await t.go()).status).toBe('paused');
@@ -969,7 +1031,14 @@ describe('the walk: rehearsal', () => {
     safe: true`);
 
   it('never calls the executor, journals command.rehearsed, and says so', async () => {
-    const t = setup({ yaml: REHEARSED, mode: 'rehearsal', ui: [{ ask: 'step', answer: 'run' }, { ask: 'step', answer: 'run' }] });
+    const t = setup({
+      yaml: REHEARSED,
+      mode: 'rehearsal',
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'step', answer: 'run' },
+      ],
+    });
     const result = await t.go();
     expect(t.executor.requests).toEqual([]);
     expect(t.journal.events).toMatchObject([
@@ -1110,10 +1179,7 @@ describe('the walk: vars', () => {
 
   it('choices: asked with its choices, a value not among them is refused', async () => {
     const t = setup({
-      yaml: book(
-        `  - { id: choose, title: Choose, ask: [dns_plan] }`,
-        `  dns_plan: { choices: { reuse: Point the old name, rename: Switch names } }`,
-      ),
+      yaml: book(`  - { id: choose, title: Choose, ask: [dns_plan] }`, `  dns_plan: { choices: { reuse: Point the old name, rename: Switch names } }`),
       ui: [
         { ask: 'var', name: 'dns_plan', answer: 'both' },
         { ask: 'var', name: 'dns_plan', answer: 'rename' },
@@ -1133,20 +1199,38 @@ describe('the walk: vars', () => {
 
   it('a var with a prompt and a default is asked with the default offered; an empty answer takes the default', async () => {
     const yaml = book(`  - { id: s, title: S, run: 'dig {{host}}' }`, `  host: { prompt: Mail host, default: mail.example.org }`);
-    const typed = setup({ yaml, ui: [{ ask: 'var', name: 'host', answer: 'mx.example.org' }, { ask: 'step', answer: 'run' }], exec: [{}] });
+    const typed = setup({
+      yaml,
+      ui: [
+        { ask: 'var', name: 'host', answer: 'mx.example.org' },
+        { ask: 'step', answer: 'run' },
+      ],
+      exec: [{}],
+    });
     await typed.go();
     const asked = typed.ui.calls.find((c) => c.call === 'askVar');
     expect(asked?.call === 'askVar' && asked.question.initial).toBe('mail.example.org');
     expect(typed.executor.commands).toEqual(['dig mx.example.org']);
 
-    const empty = setup({ yaml, ui: [{ ask: 'var', name: 'host', answer: '' }, { ask: 'step', answer: 'run' }], exec: [{}] });
+    const empty = setup({
+      yaml,
+      ui: [
+        { ask: 'var', name: 'host', answer: '' },
+        { ask: 'step', answer: 'run' },
+      ],
+      exec: [{}],
+    });
     await empty.go();
     expect(empty.journal.events[0]).toMatchObject({ type: 'var.set', name: 'host', value: 'mail.example.org', source: 'default' });
     expect(empty.executor.commands).toEqual(['dig mail.example.org']);
   });
 
   it('--yes takes the default of a prompted var without asking', async () => {
-    const t = setup({ yaml: book(`  - { id: s, title: S, run: 'dig {{host}}' }`, `  host: { prompt: Mail host, default: mail.example.org }`), yes: true, exec: [{}] });
+    const t = setup({
+      yaml: book(`  - { id: s, title: S, run: 'dig {{host}}' }`, `  host: { prompt: Mail host, default: mail.example.org }`),
+      yes: true,
+      exec: [{}],
+    });
     await t.go();
     expect(t.journal.events[0]).toMatchObject({ type: 'var.set', name: 'host', value: 'mail.example.org', source: 'default' });
   });
@@ -1226,11 +1310,14 @@ describe('the walk: vars', () => {
 
   it('a step env is rendered with the values', async () => {
     const t = setup({
-      yaml: book(`
+      yaml: book(
+        `
   - id: s
     title: S
     run: ./deploy
-    env: { TARGET: '{{host}}', LEVEL: 3 }`, `  host: { default: mail.example.org }`),
+    env: { TARGET: '{{host}}', LEVEL: 3 }`,
+        `  host: { default: mail.example.org }`,
+      ),
       yes: true,
       exec: [{}],
     });
@@ -1249,12 +1336,17 @@ describe('the walk: vars', () => {
 describe('the walk: shell quoting', () => {
   it.each([
     ['$(touch x); rm -rf b', "'$(touch x); rm -rf b'"],
-    ["it's `id` \"x\"", `'it'\\''s \`id\` "x"'`],
+    ['it\'s `id` "x"', `'it'\\''s \`id\` "x"'`],
     ['plain-word_1.2/3:4,5@6%7+8=9', 'plain-word_1.2/3:4,5@6%7+8=9'],
     ['', "''"],
     ['a\nb', "'a\nb'"],
   ])('the value %j reaches the executor as exactly one word', async (value, word) => {
-    const t = setup({ yaml: book(`  - { id: s, title: S, run: 'echo {{v}} end' }`, `  v: { prompt: V, default: x }`), cli: { v: value }, yes: true, exec: [{}] });
+    const t = setup({
+      yaml: book(`  - { id: s, title: S, run: 'echo {{v}} end' }`, `  v: { prompt: V, default: x }`),
+      cli: { v: value },
+      yes: true,
+      exec: [{}],
+    });
     await t.go();
     expect(t.executor.commands).toEqual([`echo ${word} end`]);
     expect(t.journal.ofType('command.started')[0]?.command).toBe(`echo ${word} end`);
@@ -1341,13 +1433,19 @@ describe('the walk: secrets', () => {
       { type: 'step.finished', step: 'echo' },
       ended('completed', { done: 2 }),
     ]);
-    expect(t.ui.calls[0]).toMatchObject({ call: 'showStep', view: { title: 'Log in with ***', description: 'The token is ***.', command: 'dns-login --token *** --zone example.org', cwd: '/srv/***' } });
+    expect(t.ui.calls[0]).toMatchObject({
+      call: 'showStep',
+      view: { title: 'Log in with ***', description: 'The token is ***.', command: 'dns-login --token *** --zone example.org', cwd: '/srv/***' },
+    });
   });
 
   it('a secret given by the operator is masked from then on', async () => {
     const t = setup({
       yaml: book(`  - { id: s, title: S, run: 'vault unseal {{key}}' }`, `  key: { prompt: Unseal key, secret: true }`),
-      ui: [{ ask: 'var', name: 'key', answer: 's3cr3t-key' }, { ask: 'step', answer: 'run' }],
+      ui: [
+        { ask: 'var', name: 'key', answer: 's3cr3t-key' },
+        { ask: 'step', answer: 'run' },
+      ],
       exec: [{}],
     });
     await t.go();
@@ -1392,7 +1490,12 @@ describe('the walk: secrets', () => {
     const t = setup({
       yaml: book(`  - { id: s, title: S, run: x, cwd: '/srv/{{pw}}' }`, `  pw: { secret: true }`),
       cli: { pw: 'hunter2-XYZ' },
-      ui: [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'could not start: no such directory /srv/***', answer: 'abort' }, { ask: 'confirm', answer: true }, { ask: 'text', answer: 'saw hunter2-XYZ in the logs' }],
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', failure: 'could not start: no such directory /srv/***', answer: 'abort' },
+        { ask: 'confirm', answer: true },
+        { ask: 'text', answer: 'saw hunter2-XYZ in the logs' },
+      ],
       exec: [{ exitCode: null, spawnError: 'no such directory /srv/hunter2-XYZ' }],
     });
     await t.go();
@@ -1448,7 +1551,7 @@ describe('the walk: odd cases', () => {
     ]);
   });
 
-  it('an error that is not the operator\'s (an executor bug) is not swallowed, and ends nothing', async () => {
+  it("an error that is not the operator's (an executor bug) is not swallowed, and ends nothing", async () => {
     const t = setup({ yaml: TWO, yes: true });
     t.executor.run = () => Promise.reject(new Error('executor exploded'));
     await expect(t.go()).rejects.toThrow('executor exploded');
@@ -1480,7 +1583,7 @@ describe('the walk: time', () => {
   });
 });
 
-describe('the walk: the operator\'s night', () => {
+describe("the walk: the operator's night", () => {
   it('after a failure, "add a note" records it and asks the same question again', async () => {
     const t = setup({
       yaml: TWO,
@@ -1556,7 +1659,11 @@ describe('the walk: the operator\'s night', () => {
       'chooseStepAction plain',
     ]);
     // The ask-only step was done by the answer: no "done" key.
-    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['order', 'done'], ['use', 'done'], ['plain', 'done']]);
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([
+      ['order', 'done'],
+      ['use', 'done'],
+      ['plain', 'done'],
+    ]);
   });
 
   it('a when: var asked at its step comes after the step is shown; a false one skips it', async () => {
@@ -1567,7 +1674,10 @@ describe('the walk: the operator\'s night', () => {
   - { id: last, title: Last, run: 'true' }`,
         `  plan: { choices: [reuse, rename] }`,
       ),
-      ui: [{ ask: 'var', name: 'plan', answer: 'rename' }, { ask: 'step', step: 'last', answer: 'run' }],
+      ui: [
+        { ask: 'var', name: 'plan', answer: 'rename' },
+        { ask: 'step', step: 'last', answer: 'run' },
+      ],
       exec: [{}],
     });
     await t.go();
@@ -1582,18 +1692,27 @@ describe('the walk: the operator\'s night', () => {
     expect(t.executor.commands).toEqual(['echo a', 'echo b']);
     // Asked once, at resume: the walk journals no other decision and numbers the attempt on.
     expect(t.journal.ofType('decision')).toEqual([]);
-    expect(t.journal.ofType('command.started').map((e) => [e.step, e.attempt])).toEqual([['a', 2], ['b', 1]]);
+    expect(t.journal.ofType('command.started').map((e) => [e.step, e.attempt])).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
   });
 
   it('a failure of the step run again is asked about as any failure', async () => {
     const t = setup({
       yaml: TWO,
-      ui: [{ ask: 'failure', answer: 'skip' }, { ask: 'step', step: 'b', answer: 'run' }],
+      ui: [
+        { ask: 'failure', answer: 'skip' },
+        { ask: 'step', step: 'b', answer: 'run' },
+      ],
       exec: [{ exitCode: 1 }, {}],
     });
     t.plan.runAgain = 'a';
     await t.go();
-    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([['a', 'skipped'], ['b', 'done']]);
+    expect(t.journal.ofType('step.finished').map((e) => [e.step, e.outcome])).toEqual([
+      ['a', 'skipped'],
+      ['b', 'done'],
+    ]);
   });
 
   const SECRET_BOOK = book(
@@ -1604,7 +1723,14 @@ describe('the walk: the operator\'s night', () => {
   );
 
   it('a rehearsal shows a secret as <name> and asks nobody for it', async () => {
-    const t = setup({ yaml: SECRET_BOOK, mode: 'rehearsal', ui: [{ ask: 'step', answer: 'run' }, { ask: 'step', answer: 'run' }] });
+    const t = setup({
+      yaml: SECRET_BOOK,
+      mode: 'rehearsal',
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'step', answer: 'run' },
+      ],
+    });
     await t.go();
     expect(t.journal.ofType('command.rehearsed').map((e) => e.command)).toEqual(["curl -H '<token>' status", "curl -X POST -H '<token>' api"]);
     expect(t.journal.ofType('var.set')).toMatchObject([{ name: 'token', value: '<token>', source: 'placeholder' }]);
@@ -1615,7 +1741,11 @@ describe('the walk: the operator\'s night', () => {
       yaml: SECRET_BOOK,
       mode: 'rehearsal',
       runSafe: true,
-      ui: [{ ask: 'var', name: 'token', answer: 's3cr3t-tok' }, { ask: 'step', answer: 'run' }, { ask: 'step', answer: 'run' }],
+      ui: [
+        { ask: 'var', name: 'token', answer: 's3cr3t-tok' },
+        { ask: 'step', answer: 'run' },
+        { ask: 'step', answer: 'run' },
+      ],
       exec: [{}],
     });
     await t.go();

@@ -177,9 +177,7 @@ describe('ProcessExecutor: running and reporting', () => {
   it('without a terminal, runs the command in a new process group and session that it leads, and says so', async () => {
     const { exec } = executor();
     let seen: { pid: number; pgid: number | undefined } | undefined;
-    const result = await exec.run(
-      request(`ps -o pid=,pgid=,sid=,tty= -p $$`, { onSpawn: (pid, _start, pgid) => (seen = { pid, pgid }) }),
-    );
+    const result = await exec.run(request(`ps -o pid=,pgid=,sid=,tty= -p $$`, { onSpawn: (pid, _start, pgid) => (seen = { pid, pgid }) }));
     expect(result.exitCode).toBe(0);
     const [pid, pgid, sid, tty] = result.stdout.trim().split(/\s+/);
     expect(Number(pid)).toBe(seen?.pid);
@@ -288,7 +286,9 @@ describe('ProcessExecutor: secrets and the log file', () => {
     const err = new Recorder('err');
     const exec = new ProcessExecutor({ stdout: out, stderr: err, oneScreenStream });
     const logFile = join(dir, 'split.log');
-    const result = await exec.run(request(`printf 'token: hunter2'; ${BIN}/wait-for ${dir}/ack; printf -- '-secret' >&2; printf ' done\n'`, { redactor, logFile }));
+    const result = await exec.run(
+      request(`printf 'token: hunter2'; ${BIN}/wait-for ${dir}/ack; printf -- '-secret' >&2; printf ' done\n'`, { redactor, logFile }),
+    );
     expect(result.exitCode).toBe(0);
     return { out, err, log: readFileSync(logFile, 'utf8'), tail: result.tail };
   }

@@ -127,8 +127,13 @@ describe('drbook export', () => {
 
   it('refuses a file that is not a drbook session', async () => {
     mkdirSync(join(home, 'sessions'), { recursive: true });
-    writeFileSync(join(home, 'sessions', '20260101T000000Z-x.jsonl'), '{"v":1,"seq":1,"ts":"2026-01-01T00:00:00.000Z","prev":null,"type":"note","text":"hi","by":"a","source":"cli"}\n');
-    expect((await usageError(runExport(undefined, {}))).message).toMatch(/the first event is note, not session.started: the journal.s beginning is missing.*refused/);
+    writeFileSync(
+      join(home, 'sessions', '20260101T000000Z-x.jsonl'),
+      '{"v":1,"seq":1,"ts":"2026-01-01T00:00:00.000Z","prev":null,"type":"note","text":"hi","by":"a","source":"cli"}\n',
+    );
+    expect((await usageError(runExport(undefined, {}))).message).toMatch(
+      /the first event is note, not session.started: the journal.s beginning is missing.*refused/,
+    );
   });
 });
 

@@ -23,7 +23,12 @@ describe('ZoneClock', () => {
   });
 
   it('handles negative and half-hour offsets and the local date', () => {
-    expect(new ZoneClock('America/New_York').wall(Date.parse('2026-01-20T03:02:10Z'))).toMatchObject({ date: '2026-01-19', time: '22:02', offset: '-05:00', weekday: 1 });
+    expect(new ZoneClock('America/New_York').wall(Date.parse('2026-01-20T03:02:10Z'))).toMatchObject({
+      date: '2026-01-19',
+      time: '22:02',
+      offset: '-05:00',
+      weekday: 1,
+    });
     expect(new ZoneClock('Asia/Kolkata').wall(Date.parse('2026-04-07T04:12:03Z'))).toMatchObject({ time: '09:42', offset: '+05:30' });
     expect(new ZoneClock('UTC').wall(0)).toMatchObject({ date: '1970-01-01', timeSeconds: '00:00:00', offset: '+00:00' });
   });
@@ -114,7 +119,15 @@ describe('markdown text', () => {
 
 describe('RTO', () => {
   it('is met only by a completed session within the target', () => {
-    expect(checkRto('2h', 3_600_000, true)).toEqual({ target: '2h', targetMs: 7_200_000, met: true, marginMs: 3_600_000, from: 'session-start', to: 'session-end', measuredMs: 3_600_000 });
+    expect(checkRto('2h', 3_600_000, true)).toEqual({
+      target: '2h',
+      targetMs: 7_200_000,
+      met: true,
+      marginMs: 3_600_000,
+      from: 'session-start',
+      to: 'session-end',
+      measuredMs: 3_600_000,
+    });
     expect(checkRto('1h30m', 6_000_000, true)).toMatchObject({ met: false, marginMs: 600_000 });
     expect(checkRto('2h', 60_000, false)).toMatchObject({ met: null, marginMs: 7_140_000 });
     expect(checkRto('2h', 9_000_000, false)).toMatchObject({ met: false, marginMs: 1_800_000 });

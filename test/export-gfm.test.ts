@@ -96,7 +96,11 @@ describe.each(names)('markdown of %s read by a GFM parser', (name) => {
   it('has an action items table of owner, item, due with one row a suggestion plus a blank one', () => {
     const table = tableWithHeader(md, 'Owner', 'Item');
     expect(table!.header.map((c) => c.text)).toEqual(['Owner', 'Item', 'Due']);
-    const suggested = new Set([...r.deviations.editedCommands.map((e) => e.step), ...r.deviations.markedDone.map((s) => s.step), ...r.stepRows.filter((s) => s.outcome === 'failed').map((s) => s.step)]);
+    const suggested = new Set([
+      ...r.deviations.editedCommands.map((e) => e.step),
+      ...r.deviations.markedDone.map((s) => s.step),
+      ...r.stepRows.filter((s) => s.outcome === 'failed').map((s) => s.step),
+    ]);
     expect(table!.rows).toHaveLength(suggested.size + 1);
     for (const row of table!.rows) expect(row).toHaveLength(3);
   });
@@ -128,13 +132,41 @@ describe.each(names)('markdown of %s read by a GFM parser', (name) => {
     const items = lists.flatMap((l) => l.items);
     expect(items.length).toBeGreaterThan(0);
     for (const item of items) expect(item.text).toMatch(/^\d\d:\d\d:\d\d( – \d\d:\d\d:\d\d)? — /);
-    expect(items.length).toBe(md.split('## Chronology')[1]!.split('\n## ')[0]!.split('\n').filter((l) => l.startsWith('- ')).length);
+    expect(items.length).toBe(
+      md
+        .split('## Chronology')[1]!
+        .split('\n## ')[0]!
+        .split('\n')
+        .filter((l) => l.startsWith('- ')).length,
+    );
   });
 
   it('renders no HTML but details, summary and br', () => {
     const html = marked.parse(md, { async: false });
     const tags = new Set([...html.matchAll(/<\/?([a-z0-9]+)/gi)].map((m) => m[1]!.toLowerCase()));
-    const allowed = new Set(['h1', 'h2', 'h3', 'p', 'ul', 'ol', 'li', 'strong', 'em', 'code', 'pre', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'details', 'summary', 'br', 'a']);
+    const allowed = new Set([
+      'h1',
+      'h2',
+      'h3',
+      'p',
+      'ul',
+      'ol',
+      'li',
+      'strong',
+      'em',
+      'code',
+      'pre',
+      'table',
+      'thead',
+      'tbody',
+      'tr',
+      'th',
+      'td',
+      'details',
+      'summary',
+      'br',
+      'a',
+    ]);
     for (const tag of tags) expect(allowed, `<${tag}> in the HTML`).toContain(tag);
     expect(html).not.toMatch(/<a href="javascript/i);
   });
@@ -156,7 +188,9 @@ describe('markdown-hostile text reads back exactly', () => {
     const items = [...section.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => m[1]!);
     expect(items).toHaveLength(r.notes.length);
     r.notes.forEach((note, i) => {
-      const text = visible(items[i]!).replace(/^\d\d:\d\d — /, '').replace(/ \([^()]*@[^]*\)$/, '');
+      const text = visible(items[i]!)
+        .replace(/^\d\d:\d\d — /, '')
+        .replace(/ \([^()]*@[^]*\)$/, '');
       const expected = note.text
         .split('\n')
         .map((l) => l.replace(/ {2,}/g, ' ').trim())

@@ -69,7 +69,13 @@ const CASES: Case[] = [
   {
     name: 'incident-mail.logs',
     journal: 'incident-mail',
-    logs: { 'restore.2.log': { tail: 'restoring <Snapshot 4f1c2a3b>\n[10:50] 41.20%  7512 files 880 MiB', bytes: 5120, lastWriteMs: Date.parse('2026-03-10T22:59:10.035Z') } },
+    logs: {
+      'restore.2.log': {
+        tail: 'restoring <Snapshot 4f1c2a3b>\n[10:50] 41.20%  7512 files 880 MiB',
+        bytes: 5120,
+        lastWriteMs: Date.parse('2026-03-10T22:59:10.035Z'),
+      },
+    },
   },
   // Out-of-order milestones, a milestone marked twice, RPO met.
   { name: 'incident-order', journal: 'incident-order', json: true },
@@ -82,7 +88,11 @@ describe('export golden files', () => {
   for (const c of CASES) {
     it(`${c.name}.md`, () => {
       const logs = c.logs;
-      const report = buildReport(loadJournal(c.journal), { ...(c.tz ? { timeZone: c.tz } : {}), earlier, ...(logs ? { logTail: (log: string) => logs[log] ?? null } : {}) });
+      const report = buildReport(loadJournal(c.journal), {
+        ...(c.tz ? { timeZone: c.tz } : {}),
+        earlier,
+        ...(logs ? { logTail: (log: string) => logs[log] ?? null } : {}),
+      });
       compare(`${c.name}.md`, renderMarkdown(report));
       if (c.json) compare(`${c.name}.json`, renderJson(report));
     });

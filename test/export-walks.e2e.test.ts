@@ -64,7 +64,15 @@ const env = (): NodeJS.ProcessEnv => ({ ...process.env, DRBOOK_HOME: home, TZ: '
 /** Runs a module snippet against dist/ in a child process, as the CLI would. */
 function node(script: string): { stdout: string; status: number } {
   try {
-    return { stdout: execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: work, env: env(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), status: 0 };
+    return {
+      stdout: execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: work,
+        env: env(),
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+      status: 0,
+    };
   } catch (error) {
     const e = error as { stdout: string; status: number };
     return { stdout: e.stdout, status: e.status };
@@ -73,12 +81,16 @@ function node(script: string): { stdout: string; status: number } {
 
 function walk(mode: 'live' | 'rehearsal'): number {
   const walkJs = JSON.stringify(join(dist, 'walk.js'));
-  return node(`const { runWalk } = await import(${walkJs}); process.exitCode = await runWalk('runbooks/e2e-drill.yml', '${mode}', { yes: true, runSafe: true });`).status;
+  return node(
+    `const { runWalk } = await import(${walkJs}); process.exitCode = await runWalk('runbooks/e2e-drill.yml', '${mode}', { yes: true, runSafe: true });`,
+  ).status;
 }
 
 function exportSession(session: string | undefined, options: Record<string, string> = {}): string {
   const exportJs = JSON.stringify(join(dist, 'export.js'));
-  const result = node(`const { runExport } = await import(${exportJs}); process.exitCode = await runExport(${session === undefined ? 'undefined' : JSON.stringify(session)}, ${JSON.stringify(options)});`);
+  const result = node(
+    `const { runExport } = await import(${exportJs}); process.exitCode = await runExport(${session === undefined ? 'undefined' : JSON.stringify(session)}, ${JSON.stringify(options)});`,
+  );
   expect(result.status).toBe(0);
   return result.stdout;
 }

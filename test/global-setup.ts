@@ -24,7 +24,11 @@ export default function setup(): void {
   const newest = Math.max(newestSource(join(root, 'src')), statSync(join(root, 'scripts', 'build-bin.mjs')).mtimeMs);
   const fresh = built.every((file) => existsSync(file) && statSync(file).mtimeMs >= newest);
   if (fresh && codeCacheAccepted(root).accepted) return;
-  if (!fresh) execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  if (!fresh)
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
   execFileSync(process.execPath, [join(root, 'scripts', 'build-bin.mjs')], { cwd: root, stdio: 'inherit' });
 }
 

@@ -10,17 +10,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, ensureBuilt, FIXTURES, makeSandbox, runCli, STACK_TRACE, type CliResult, type Sandbox } from './helpers/run-cli.js';
@@ -45,8 +35,7 @@ function world(): World {
   cleanups.push(() => sb.cleanup());
   return {
     ...sb,
-    run: (args, env = {}) =>
-      runCli(args, { cwd: sb.cwd, env: { HOME: sb.home, DRBOOK_HOME: sb.home, DRBOOK_DIR: sb.dir, ...env }, timeoutMs: 10_000 }),
+    run: (args, env = {}) => runCli(args, { cwd: sb.cwd, env: { HOME: sb.home, DRBOOK_HOME: sb.home, DRBOOK_DIR: sb.dir, ...env }, timeoutMs: 10_000 }),
   };
 }
 
@@ -159,7 +148,11 @@ function wholeJournal(path: string, options: { allowTornTail?: boolean } = {}): 
 
 function journals(home: string): string[] {
   const dir = join(home, 'sessions');
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => join(dir, f))
+    : [];
 }
 
 /** Every journal under `home` is whole (there may be none: the run stopped before one). */
@@ -234,13 +227,25 @@ const USAGE_CASES: Case[] = [
   ]),
   { name: 'an unknown command', args: ['recover'], code: 2, stderr: /^error: unknown command 'recover'/m },
   // Missing arguments.
-  ...['show', 'run', 'rehearse'].map((name): Case => ({ name: `${name} without RUNBOOK`, args: [name], code: 2, stderr: /^error: missing required argument 'runbook'/m })),
+  ...['show', 'run', 'rehearse'].map((name): Case => ({
+    name: `${name} without RUNBOOK`,
+    args: [name],
+    code: 2,
+    stderr: /^error: missing required argument 'runbook'/m,
+  })),
   { name: 'note without text', args: ['note'], code: 2, stderr: /^error: missing required argument 'text'/m },
   { name: 'note with only blanks', args: ['note', '  '], code: 2, stderr: /^drbook: a note needs text/m },
   // Extra arguments.
-  ...[['list', 'x'], ['schema', 'x'], ['sessions', 'x'], ['bundle', 'x'], ['verify', 'a', 'b'], ['export', 'a', 'b'], ['resume', 'a', 'b'], ['show', 'small', 'extra']].map(
-    (args): Case => ({ name: `${args.join(' ')}: too many arguments`, args, code: 2, stderr: /^error: too many arguments/m }),
-  ),
+  ...[
+    ['list', 'x'],
+    ['schema', 'x'],
+    ['sessions', 'x'],
+    ['bundle', 'x'],
+    ['verify', 'a', 'b'],
+    ['export', 'a', 'b'],
+    ['resume', 'a', 'b'],
+    ['show', 'small', 'extra'],
+  ].map((args): Case => ({ name: `${args.join(' ')}: too many arguments`, args, code: 2, stderr: /^error: too many arguments/m })),
   // Options without their value.
   ...[
     ['list', '--dir'],
@@ -264,23 +269,63 @@ const USAGE_CASES: Case[] = [
   { name: 'export --format pdf', args: ['export', '--format', 'pdf'], code: 2, stderr: /^drbook: unknown --format "pdf": use md or json/m },
   { name: 'export --tz Mars/Olympus', args: ['export', '--tz', 'Mars/Olympus'], code: 2, stderr: /^drbook: unknown time zone "Mars\/Olympus"/m },
   { name: 'export SESSION --all RUNBOOK', args: ['export', 'x', '--all', 'small'], code: 2, stderr: /^drbook: give a SESSION or --all RUNBOOK, not both/m },
-  { name: 'bundle --check with -o', args: ['bundle', '--check', 'a', '-o', 'b'], code: 2, stderr: /^drbook: --check DIR verifies an existing bundle: give it without -o/m },
+  {
+    name: 'bundle --check with -o',
+    args: ['bundle', '--check', 'a', '-o', 'b'],
+    code: 2,
+    stderr: /^drbook: --check DIR verifies an existing bundle: give it without -o/m,
+  },
   { name: 'run --var without =', args: ['run', 'small', '--yes', '--var', 'novalue'], code: 2, stderr: /^drbook: --var novalue: expected name=value/m },
-  { name: 'run --var of an undeclared var', args: ['run', 'small', '--yes', '--var', 'ghost=1'], code: 2, stderr: /^drbook: --var ghost: small declares no var "ghost"/m },
-  { name: 'rehearse --from an unknown step', args: ['rehearse', 'small', '--yes', '--from', 'nope'], code: 2, stderr: /^drbook: --from nope: no such step in small \(steps: hello, bye\)/m },
-  { name: 'note --at 25:99', args: ['note', '--session', '20260311T090000Z-small', '--at', '25:99', 'late'], code: 2, stderr: /^drbook: --at 25:99: not a time of day/m, setup: (w) => void pausedSession(w) },
+  {
+    name: 'run --var of an undeclared var',
+    args: ['run', 'small', '--yes', '--var', 'ghost=1'],
+    code: 2,
+    stderr: /^drbook: --var ghost: small declares no var "ghost"/m,
+  },
+  {
+    name: 'rehearse --from an unknown step',
+    args: ['rehearse', 'small', '--yes', '--from', 'nope'],
+    code: 2,
+    stderr: /^drbook: --from nope: no such step in small \(steps: hello, bye\)/m,
+  },
+  {
+    name: 'note --at 25:99',
+    args: ['note', '--session', '20260311T090000Z-small', '--at', '25:99', 'late'],
+    code: 2,
+    stderr: /^drbook: --at 25:99: not a time of day/m,
+    setup: (w) => void pausedSession(w),
+  },
   // No terminal without --yes.
   { name: 'run without a terminal', args: ['run', 'small'], code: 2, stderr: /^drbook: drbook run asks questions and needs a terminal, but stdin is not one/m },
   { name: 'rehearse without a terminal', args: ['rehearse', 'small'], code: 2, stderr: /needs a terminal, but stdin is not one/ },
   { name: 'resume without a terminal', args: ['resume'], code: 2, stderr: /needs a terminal, but stdin is not one/, setup: (w) => void pausedSession(w) },
   // Sessions that are not there.
-  ...[['resume', 'nope', '--yes'], ['verify', 'nope'], ['sessions', '--verify', 'nope'], ['export', 'nope'], ['note', '--session', 'nope', 'hi']].map(
-    (args): Case => ({ name: `${args.join(' ')}: no such session`, args, code: 2, stderr: /^drbook: no session nope in .*; see drbook sessions/m, setup: (w) => void pausedSession(w) }),
-  ),
-  ...[['resume', '--yes'], ['verify'], ['export'], ['note', 'hi']].map(
-    (args): Case => ({ name: `${args.join(' ')}: no sessions yet`, args, code: 2, stderr: /^drbook: no sessions yet in .*start one with drbook run|^drbook: no open session/m }),
-  ),
-  { name: 'export --all of a runbook never run', args: ['export', '--all', 'nope'], code: 2, stderr: /^drbook: no session of runbook "nope"/m, setup: (w) => void pausedSession(w) },
+  ...[
+    ['resume', 'nope', '--yes'],
+    ['verify', 'nope'],
+    ['sessions', '--verify', 'nope'],
+    ['export', 'nope'],
+    ['note', '--session', 'nope', 'hi'],
+  ].map((args): Case => ({
+    name: `${args.join(' ')}: no such session`,
+    args,
+    code: 2,
+    stderr: /^drbook: no session nope in .*; see drbook sessions/m,
+    setup: (w) => void pausedSession(w),
+  })),
+  ...[['resume', '--yes'], ['verify'], ['export'], ['note', 'hi']].map((args): Case => ({
+    name: `${args.join(' ')}: no sessions yet`,
+    args,
+    code: 2,
+    stderr: /^drbook: no sessions yet in .*start one with drbook run|^drbook: no open session/m,
+  })),
+  {
+    name: 'export --all of a runbook never run',
+    args: ['export', '--all', 'nope'],
+    code: 2,
+    stderr: /^drbook: no session of runbook "nope"/m,
+    setup: (w) => void pausedSession(w),
+  },
 ];
 
 describe.concurrent('usage errors: exit 2 and one line', () => {
@@ -379,16 +424,51 @@ describe.concurrent('files that are not runbooks: no hang, one line', () => {
 
 const OUTPUT_CASES: Case[] = [
   { name: 'export -o a directory', args: ['export', '-o', 'a-dir'], code: 2, stderr: /^drbook: cannot write a-dir: is a directory/m },
-  { name: 'export -o under a file', args: ['export', '-o', 'a-file/x.md'], code: 2, stderr: /^drbook: cannot write a-file\/x\.md: a part of the path is not a directory/m },
-  { name: 'export -o in a missing directory', args: ['export', '-o', 'nowhere/x.md'], code: 2, stderr: /^drbook: cannot write nowhere\/x\.md: no such file or directory/m },
-  { name: 'bundle -o under a file', args: ['bundle', '-o', 'a-file/bundle'], code: 2, stderr: /^drbook: cannot write the bundle a-file\/bundle: a part of the path is not a directory; choose another -o/m },
+  {
+    name: 'export -o under a file',
+    args: ['export', '-o', 'a-file/x.md'],
+    code: 2,
+    stderr: /^drbook: cannot write a-file\/x\.md: a part of the path is not a directory/m,
+  },
+  {
+    name: 'export -o in a missing directory',
+    args: ['export', '-o', 'nowhere/x.md'],
+    code: 2,
+    stderr: /^drbook: cannot write nowhere\/x\.md: no such file or directory/m,
+  },
+  {
+    name: 'bundle -o under a file',
+    args: ['bundle', '-o', 'a-file/bundle'],
+    code: 2,
+    stderr: /^drbook: cannot write the bundle a-file\/bundle: a part of the path is not a directory; choose another -o/m,
+  },
   { name: 'bundle -o a file', args: ['bundle', '-o', 'a-file'], code: 2, stderr: /^drbook: a-file exists and is not a directory: choose another -o/m },
-  { name: 'bundle -o a directory that is no bundle', args: ['bundle', '-o', 'a-dir-with-files'], code: 2, stderr: /^drbook: a-dir-with-files exists and is not a drbook bundle .*refusing to replace it/m },
+  {
+    name: 'bundle -o a directory that is no bundle',
+    args: ['bundle', '-o', 'a-dir-with-files'],
+    code: 2,
+    stderr: /^drbook: a-dir-with-files exists and is not a drbook bundle .*refusing to replace it/m,
+  },
   // Node's recursive mkdir spins forever under /proc.
-  { name: 'bundle -o under /proc', args: ['bundle', '-o', '/proc/drbook-no-such/bundle'], code: 2, stderr: /^drbook: cannot write the bundle \/proc\/drbook-no-such\/bundle: /m },
+  {
+    name: 'bundle -o under /proc',
+    args: ['bundle', '-o', '/proc/drbook-no-such/bundle'],
+    code: 2,
+    stderr: /^drbook: cannot write the bundle \/proc\/drbook-no-such\/bundle: /m,
+  },
   { name: 'bundle --check a missing directory', args: ['bundle', '--check', 'nowhere'], code: 2, stderr: /^drbook: nowhere does not exist/m },
-  { name: 'bundle --check a directory that is no bundle', args: ['bundle', '--check', 'a-dir'], code: 2, stderr: /^drbook: a-dir has no SHA256SUMS: not a drbook bundle/m },
-  { name: 'bundle --check whose SHA256SUMS is a directory', args: ['bundle', '--check', 'sums-is-a-dir'], code: 2, stderr: /^drbook: cannot read sums-is-a-dir\/SHA256SUMS: is a directory/m },
+  {
+    name: 'bundle --check a directory that is no bundle',
+    args: ['bundle', '--check', 'a-dir'],
+    code: 2,
+    stderr: /^drbook: a-dir has no SHA256SUMS: not a drbook bundle/m,
+  },
+  {
+    name: 'bundle --check whose SHA256SUMS is a directory',
+    args: ['bundle', '--check', 'sums-is-a-dir'],
+    code: 2,
+    stderr: /^drbook: cannot read sums-is-a-dir\/SHA256SUMS: is a directory/m,
+  },
   {
     name: 'resume when the runbook is gone',
     args: ['resume', '--yes'],
@@ -430,7 +510,12 @@ const DIR_CASES: Case[] = [
   { name: 'run', args: ['run', 'small', '--yes'], code: 2, stderr: /^drbook: no runbook "small": the runbooks directory .* does not exist/m },
   { name: 'rehearse', args: ['rehearse', 'small', '--yes'], code: 2, stderr: /^drbook: no runbook "small": the runbooks directory .* does not exist/m },
   { name: 'bundle', args: ['bundle'], code: 2, stderr: /^drbook: runbooks directory .*: no such file or directory/m },
-  { name: 'list --dir a file', args: ['list', '--dir', 'a-file'], code: 2, stderr: /^drbook: runbooks directory a-file: a part of the path is not a directory/m },
+  {
+    name: 'list --dir a file',
+    args: ['list', '--dir', 'a-file'],
+    code: 2,
+    stderr: /^drbook: runbooks directory a-file: a part of the path is not a directory/m,
+  },
   { name: 'show an unknown id', args: ['show', 'nope', '--dir', 'books'], code: 2, stderr: /^drbook: no runbook "nope" in books/m },
 ];
 
@@ -449,8 +534,18 @@ describe.concurrent('runbooks directory missing', () => {
 // DRBOOK_HOME that cannot be written: under a file, read-only, full
 
 const ENOTDIR_CASES: Case[] = [
-  { name: 'run', args: ['run', 'small', '--yes'], code: 2, stderr: /^drbook: cannot create the sessions directory .*: a part of the path is not a directory; set DRBOOK_HOME to a writable directory/m },
-  { name: 'rehearse', args: ['rehearse', 'small', '--yes'], code: 2, stderr: /^drbook: cannot create the sessions directory .*: a part of the path is not a directory/m },
+  {
+    name: 'run',
+    args: ['run', 'small', '--yes'],
+    code: 2,
+    stderr: /^drbook: cannot create the sessions directory .*: a part of the path is not a directory; set DRBOOK_HOME to a writable directory/m,
+  },
+  {
+    name: 'rehearse',
+    args: ['rehearse', 'small', '--yes'],
+    code: 2,
+    stderr: /^drbook: cannot create the sessions directory .*: a part of the path is not a directory/m,
+  },
   ...[['sessions'], ['sessions', '--json'], ['verify'], ['export'], ['resume', '--yes'], ['note', 'hi'], ['note', '--session', 'x', 'hi']].map(
     (args): Case => ({ name: args.join(' '), args, code: 2, stderr: /^drbook: cannot read the sessions directory .*: a part of the path is not a directory/m }),
   ),
@@ -476,7 +571,12 @@ describe.skipIf(!canMount).concurrent('DRBOOK_HOME on a read-only file system', 
   }
 
   const cases: Case[] = [
-    { name: 'run', args: ['run', 'small', '--yes'], code: 2, stderr: /^drbook: cannot write to the journal .*: read-only file system; the session cannot be recorded/m },
+    {
+      name: 'run',
+      args: ['run', 'small', '--yes'],
+      code: 2,
+      stderr: /^drbook: cannot write to the journal .*: read-only file system; the session cannot be recorded/m,
+    },
     { name: 'resume', args: ['resume', '--yes'], code: 2, stderr: /^drbook: cannot lock session 20260311T090000Z-small: .*: read-only file system/m },
     { name: 'note', args: ['note', 'from the read-only side'], code: 2, stderr: /^drbook: cannot (write to|lock) the journal .*: read-only file system/m },
     // Reading needs no write: a read-only copy of the sessions can still be checked and exported.
@@ -505,7 +605,9 @@ describe.skipIf(!canMount).concurrent('DRBOOK_HOME on a full disk', () => {
     const [journal, ...others] = allJournalsWhole(w.home, { allowTornTail: true });
     expect(others).toEqual([]);
     const seen = journal!.events.map((e) => `${e.type}${e.step ? ` ${e.step}` : ''}`);
-    expect(seen).toEqual(expect.arrayContaining(['session.started', 'step.finished first', 'step.started flood', 'command.started flood', 'command.spawned flood']));
+    expect(seen).toEqual(
+      expect.arrayContaining(['session.started', 'step.finished first', 'step.started flood', 'command.started flood', 'command.spawned flood']),
+    );
     // No driver or append lock is left to block a resume.
     expect(readdirSync(join(w.home, 'sessions')).filter((f) => f.endsWith('.lock'))).toEqual([]);
     const verify = await w.run(['verify']);
@@ -559,8 +661,20 @@ describe.concurrent('a journal that is not a regular file', () => {
   const cases: (Case & { kind: 'FIFO' | 'directory' })[] = (['FIFO', 'directory'] as const).flatMap((kind) => [
     { kind, name: `verify (${kind})`, args: ['verify', id], code: 2, stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m },
     { kind, name: `export (${kind})`, args: ['export', id], code: 2, stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m },
-    { kind, name: `note (${kind})`, args: ['note', '--session', id, 'hi'], code: 2, stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m },
-    { kind, name: `resume (${kind})`, args: ['resume', id, '--yes'], code: 2, stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m },
+    {
+      kind,
+      name: `note (${kind})`,
+      args: ['note', '--session', id, 'hi'],
+      code: 2,
+      stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m,
+    },
+    {
+      kind,
+      name: `resume (${kind})`,
+      args: ['resume', id, '--yes'],
+      code: 2,
+      stderr: /^drbook: cannot read the journal .*: (not a regular file|is a directory)/m,
+    },
     { kind, name: `sessions (${kind})`, args: ['sessions'], code: 0, stderr: /no sessions yet/ },
   ]);
 
@@ -584,8 +698,18 @@ describe.concurrent('a journal written by a newer drbook (format 2)', () => {
     { name: 'export', args: ['export'], code: 0, stderr: NEWER },
     { name: 'export --format json', args: ['export', '--format', 'json'], code: 0, stderr: NEWER },
     { name: 'export --all', args: ['export', '--all', 'small'], code: 0, stderr: /^$/ },
-    { name: 'resume', args: ['resume', '--yes'], code: 2, stderr: /^drbook: .* was written in journal format 2 by a newer drbook; this one writes format 1 and will not append to it/m },
-    { name: 'note', args: ['note', 'from an older drbook'], code: 2, stderr: /^drbook: .* was written in journal format 2 by a newer drbook; .*will not append to it/m },
+    {
+      name: 'resume',
+      args: ['resume', '--yes'],
+      code: 2,
+      stderr: /^drbook: .* was written in journal format 2 by a newer drbook; this one writes format 1 and will not append to it/m,
+    },
+    {
+      name: 'note',
+      args: ['note', 'from an older drbook'],
+      code: 2,
+      stderr: /^drbook: .* was written in journal format 2 by a newer drbook; .*will not append to it/m,
+    },
     { name: 'note --session', args: ['note', '--session', 'small', 'again'], code: 2, stderr: /will not append to it/ },
   ];
 
@@ -701,10 +825,23 @@ describe('odd commands in a walk', () => {
 describe.skipIf(!tmuxAvailable()).concurrent('run at a terminal', () => {
   const cases: { name: string; cols: number; resizeTo?: number; env: Record<string, string | undefined>; plain: boolean; prompt: string }[] = [
     { name: '40 columns', cols: 40, env: { NO_COLOR: undefined, FORCE_COLOR: undefined }, plain: false, prompt: 'Step 1/2: what now?' },
-    { name: 'resized from 100 to 40 columns mid-walk', cols: 100, resizeTo: 40, env: { NO_COLOR: undefined, FORCE_COLOR: undefined }, plain: false, prompt: 'Step 1/2: what now?' },
+    {
+      name: 'resized from 100 to 40 columns mid-walk',
+      cols: 100,
+      resizeTo: 40,
+      env: { NO_COLOR: undefined, FORCE_COLOR: undefined },
+      plain: false,
+      prompt: 'Step 1/2: what now?',
+    },
     { name: 'TERM=dumb', cols: 80, env: { NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'dumb' }, plain: true, prompt: 'Choice [r]:' },
     { name: 'NO_COLOR', cols: 80, env: { NO_COLOR: '1', FORCE_COLOR: undefined }, plain: true, prompt: 'Step 1/2: what now?' },
-    { name: 'NO_COLOR and TERM=dumb at 40 columns', cols: 40, env: { NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'dumb' }, plain: true, prompt: 'Choice [r]:' },
+    {
+      name: 'NO_COLOR and TERM=dumb at 40 columns',
+      cols: 40,
+      env: { NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'dumb' },
+      plain: true,
+      prompt: 'Choice [r]:',
+    },
   ];
 
   it.for(cases)('$name: the step header and the command show; plain means no escape sequence', async (c) => {
@@ -734,7 +871,10 @@ describe.skipIf(!tmuxAvailable()).concurrent('run at a terminal', () => {
       expect(screen).toContain('Run completed: 2 done');
       expect(screen).not.toMatch(STACK_TRACE);
       // Each step opens with a rule as wide as the terminal was when it was drawn.
-      const rules = screen.split('\n').filter((line) => /^[─-]{10,}$/.test(line.trim())).map((line) => line.trim().length);
+      const rules = screen
+        .split('\n')
+        .filter((line) => /^[─-]{10,}$/.test(line.trim()))
+        .map((line) => line.trim().length);
       expect(rules).toHaveLength(2);
       expect(rules[1]).toBeLessThanOrEqual(c.resizeTo ?? c.cols);
       if (c.resizeTo !== undefined) expect(rules[0]).toBeGreaterThan(c.resizeTo);

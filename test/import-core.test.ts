@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseMarkdown } from '../src/adapters/markdown.js';
-import { buildDraft, consoleCommands, convertCommand, HeadingSlugger, renderDraft, revertSubstitutions, snakeName, type SourceDoc } from '../src/core/import/index.js';
+import {
+  buildDraft,
+  consoleCommands,
+  convertCommand,
+  HeadingSlugger,
+  renderDraft,
+  revertSubstitutions,
+  snakeName,
+  type SourceDoc,
+} from '../src/core/import/index.js';
 
 async function draftOf(markdown: string) {
   const doc: SourceDoc = { file: 'doc.md', docPath: 'doc.md', text: markdown, tree: await parseMarkdown(markdown) };
@@ -34,7 +43,9 @@ describe('placeholders in commands', () => {
   });
 
   it('names the docs assign are the script’s own, not placeholders', async () => {
-    const draft = await draftOf('# T\n\n## A\n\n```sh\nexport TARGET=/srv\nread -r -p "host: " HOST\n```\n\n## B\n\n```sh\nrsync x "$TARGET" $HOST $OTHER\n```\n');
+    const draft = await draftOf(
+      '# T\n\n## A\n\n```sh\nexport TARGET=/srv\nread -r -p "host: " HOST\n```\n\n## B\n\n```sh\nrsync x "$TARGET" $HOST $OTHER\n```\n',
+    );
     expect(draft.vars.map((v) => v.name)).toEqual(['other']);
     expect(draft.steps[1]!.env).toEqual({ OTHER: '{{other}}' });
   });
@@ -57,7 +68,13 @@ describe('slugs and names', () => {
     ]);
   });
   it('makes snake_case var names', () => {
-    expect(['new-host', 'NEW_HOST', 'newHost', 'your server name', '1st'].map(snakeName)).toEqual(['new_host', 'new_host', 'new_host', 'your_server_name', '_1st']);
+    expect(['new-host', 'NEW_HOST', 'newHost', 'your server name', '1st'].map(snakeName)).toEqual([
+      'new_host',
+      'new_host',
+      'new_host',
+      'your_server_name',
+      '_1st',
+    ]);
   });
 });
 
@@ -86,10 +103,20 @@ describe('property: imported commands are the code block’s command lines', () 
   });
 
   it('console blocks: the lines after the prompts, output dropped', async () => {
-    const entry = fc.record({ command: commandLine, continuation: fc.array(commandLine, { maxLength: 2 }), output: fc.array(line.filter((l) => !/^[$#>]( |$)/.test(l)), { maxLength: 3 }) });
+    const entry = fc.record({
+      command: commandLine,
+      continuation: fc.array(commandLine, { maxLength: 2 }),
+      output: fc.array(
+        line.filter((l) => !/^[$#>]( |$)/.test(l)),
+        { maxLength: 3 },
+      ),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 4 }), async (entries) => {
-        const expected = entries.flatMap((e) => [e.command, ...e.continuation]).join('\n').replace(/\n+$/, '');
+        const expected = entries
+          .flatMap((e) => [e.command, ...e.continuation])
+          .join('\n')
+          .replace(/\n+$/, '');
         fc.pre(expected.trim() !== '');
         const transcript = entries.map((e) => [`$ ${e.command}`, ...e.continuation.map((c) => `> ${c}`), ...e.output].join('\n')).join('\n');
         const draft = await draftOf(`# Doc\n\n## Do it\n\n\`\`\`\`console\n${transcript}\n\`\`\`\`\n`);
@@ -104,7 +131,9 @@ describe('property: imported commands are the code block’s command lines', () 
 
 describe('hostile docs', () => {
   it('CRLF, an emoji heading, braces in prose and code of other languages', async () => {
-    const draft = await draftOf('# T\r\n\r\n## 🔥\r\n\r\nDo it {{now}}.\r\n\r\n```sh\r\ndocker inspect -f "{{.State.Running}}" <container>\r\n```\r\n\r\n## Next\r\n\r\n```yaml\r\nkey: {{ value }}\r\n```\r\n');
+    const draft = await draftOf(
+      '# T\r\n\r\n## 🔥\r\n\r\nDo it {{now}}.\r\n\r\n```sh\r\ndocker inspect -f "{{.State.Running}}" <container>\r\n```\r\n\r\n## Next\r\n\r\n```yaml\r\nkey: {{ value }}\r\n```\r\n',
+    );
     const [fire, next] = draft.steps;
     expect(fire!.id).toBe('step');
     expect(fire!.docs[0]).toEqual({ title: 'doc.md: 🔥', path: 'doc.md' });

@@ -162,7 +162,12 @@ describe('the offline single file', () => {
       cpSync(join(FIXTURES, 'import', 'docs'), join(work, 'docs'), { recursive: true });
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, DRBOOK_HOME: join(work, 'home'), NO_COLOR: '1' };
       execFileSync(process.execPath, [single, 'import', 'docs/backups.md', 'docs/checklist.md', '-o', 'runbooks/close.yml'], { cwd: work, env, stdio: 'pipe' });
-      const rehearsed = spawnSync(process.execPath, [single, 'rehearse', 'runbooks/close.yml', '--yes'], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const rehearsed = spawnSync(process.execPath, [single, 'rehearse', 'runbooks/close.yml', '--yes'], {
+        cwd: work,
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect(rehearsed.stdout + rehearsed.stderr).toMatch(/Rehearsal completed: 5 done/);
       expect(rehearsed.status).toBe(0);
     } finally {

@@ -93,7 +93,12 @@ async function cutSession(idempotent: boolean): Promise<{ home: string; cwd: str
 }
 
 async function resumeIn(home: string, cwd: string): Promise<TmuxSession> {
-  const s = await startTmux({ cmd: process.execPath, args: [BIN, 'resume'], cwd, env: { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
+  const s = await startTmux({
+    cmd: process.execPath,
+    args: [BIN, 'resume'],
+    cwd,
+    env: { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' },
+  });
   screens.push(s);
   return s;
 }
@@ -160,7 +165,12 @@ describe.skipIf(!tmuxAvailable())('a command that reads the terminal', () => {
         '',
       ].join('\n'),
     );
-    const s = await startTmux({ cmd: process.execPath, args: [BIN, 'run', 'rb.yml', '--yes'], cwd, env: { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
+    const s = await startTmux({
+      cmd: process.execPath,
+      args: [BIN, 'run', 'rb.yml', '--yes'],
+      cwd,
+      env: { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' },
+    });
     screens.push(s);
     // The prompt itself (at the start of a line), not the command drbook showed before it.
     await s.waitFor(/^Password for restore: /m);

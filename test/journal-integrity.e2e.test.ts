@@ -68,7 +68,12 @@ describe('the journal changed under a running session', () => {
   const cases: Array<{ name: string; mischief: string; says: RegExp; left: number }> = [
     { name: 'deleted', mischief: 'rm "$J"', says: /it was deleted/, left: 0 },
     { name: 'emptied', mischief: 'truncate -s 0 "$J"', says: /it was cut from \d+ to 0 bytes/, left: 1 },
-    { name: 'truncated to its first line', mischief: 'head -n 1 "$J" > "$J.tmp" && cat "$J.tmp" > "$J" && rm "$J.tmp"', says: /it was cut from \d+ to \d+ bytes/, left: 1 },
+    {
+      name: 'truncated to its first line',
+      mischief: 'head -n 1 "$J" > "$J.tmp" && cat "$J.tmp" > "$J" && rm "$J.tmp"',
+      says: /it was cut from \d+ to \d+ bytes/,
+      left: 1,
+    },
     { name: 'replaced by another file', mischief: 'cp "$J" "$J.new" && mv "$J.new" "$J"', says: /it was replaced by another file/, left: 1 },
     { name: 'moved away', mischief: 'mv "$J" "$J.moved"', says: /it was moved away/, left: 0 },
   ];
@@ -119,7 +124,11 @@ describe('readers refuse a journal not written whole', () => {
     expect(verify.stdout).toContain(`${path}:1: the first event is`);
     expect(verify.stdout).toMatch(/not session\.started.*refused/);
     const id = journals(s.home)[0]!.replace('.jsonl', '');
-    for (const args of [['export', id], ['note', '--session', id, 'hello'], ['resume', id, '--yes']]) {
+    for (const args of [
+      ['export', id],
+      ['note', '--session', id, 'hello'],
+      ['resume', id, '--yes'],
+    ]) {
       const r = await runCli(args, { cwd: s.cwd, env: s.env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).not.toMatch(STACK_TRACE);
@@ -137,7 +146,10 @@ describe('readers refuse a journal not written whole', () => {
     expect(verify.stdout).not.toContain('chain verifies');
     expect(verify.stdout).toMatch(/no event.*refused/);
     const id = journals(s.home)[0]!.replace('.jsonl', '');
-    for (const args of [['export', id], ['note', '--session', id, 'hello']]) {
+    for (const args of [
+      ['export', id],
+      ['note', '--session', id, 'hello'],
+    ]) {
       const r = await runCli(args, { cwd: s.cwd, env: s.env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).not.toMatch(STACK_TRACE);
@@ -196,7 +208,7 @@ describe('a file-size limit (ulimit -f)', () => {
         "    run: head -c 200000 /dev/zero | tr '\\0' x; echo",
         '  - id: b',
         '    title: Many lines',
-        "    run: for i in $(seq 1 40); do echo \"line $i $(head -c 100 /dev/zero | tr '\\0' y)\"; done",
+        '    run: for i in $(seq 1 40); do echo "line $i $(head -c 100 /dev/zero | tr \'\\0\' y)"; done',
         '  - id: c',
         '    title: Never reached',
         '    run: echo c',
@@ -214,7 +226,8 @@ describe('a file-size limit (ulimit -f)', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).not.toMatch(STACK_TRACE);
     // The log may hit the limit first (said once, the command goes on); the journal always does.
-    for (const line of r.stderr.split('\n').filter((l) => l.includes('output log stopped'))) expect(line).toMatch(/file too large: the file-size limit \(ulimit -f\) was reached$/);
+    for (const line of r.stderr.split('\n').filter((l) => l.includes('output log stopped')))
+      expect(line).toMatch(/file too large: the file-size limit \(ulimit -f\) was reached$/);
     expect(r.stderr).toMatch(/^drbook: cannot write to the journal .*\.jsonl: .*(file-size limit|file too large)/m);
   });
 });

@@ -216,7 +216,9 @@ describe('FileJournal', () => {
     writeFileSync(j.path, readFileSync(j.path, 'utf8').replace('"note 3"', '"note 3, edited"'));
     const after = readJournalFile(j.path);
     expect(verifyChain(after)).toMatchObject({ ok: false, brokenAt: 4, brokenLine: 4 });
-    expect(after.warnings).toEqual([`${j.path}:4: warning: the hash chain breaks here: a line before it was changed, removed or inserted after it was written`]);
+    expect(after.warnings).toEqual([
+      `${j.path}:4: warning: the hash chain breaks here: a line before it was changed, removed or inserted after it was written`,
+    ]);
   });
 
   it('ignores a torn last line with a warning, and the next append starts on a fresh line', () => {
@@ -442,7 +444,10 @@ describe('driver lock', () => {
     const j = FileJournal.create(freshHome(), '20260311T090512Z-mail');
     const holder = await holdLock(j.path);
     try {
-      expectDrbookError(() => acquireDriverLock(j.path), new RegExp(`session 20260311T090512Z-mail is being driven by pid ${holder.pid} on host ${hostname()}`));
+      expectDrbookError(
+        () => acquireDriverLock(j.path),
+        new RegExp(`session 20260311T090512Z-mail is being driven by pid ${holder.pid} on host ${hostname()}`),
+      );
       expect(readDriverLock(j.path)).toMatchObject({ pid: holder.pid, host: hostname(), alive: true });
     } finally {
       await holder.kill();

@@ -60,7 +60,12 @@ function forAnotherBundle(cache: Buffer): Buffer {
 function drbook(bin: string, args: string[]) {
   const home = mkdtempSync(join(tmpdir(), 'drbook-launcher-home-'));
   temps.push(home);
-  return spawnSync(process.execPath, [bin, ...args], { cwd: REPO, encoding: 'utf8', env: { ...process.env, DRBOOK_HOME: home, NO_COLOR: '1' }, timeout: 30_000 });
+  return spawnSync(process.execPath, [bin, ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, DRBOOK_HOME: home, NO_COLOR: '1' },
+    timeout: 30_000,
+  });
 }
 
 beforeAll(ensureBuilt);
@@ -113,7 +118,9 @@ describe('bin/drbook.cjs', () => {
 
   it('--version into a closed pipe: one line, exit 2, no stack trace', () => {
     const bin = install(undefined, false);
-    const closed = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" --version | (exec 0<&-; true); echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    const closed = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" --version | (exec 0<&-; true); echo "status=\${PIPESTATUS[0]}"`], {
+      encoding: 'utf8',
+    });
     expect(closed.stdout).toBe('status=2\n');
     expect(closed.stderr).toMatch(/^drbook: cannot write the version: EPIPE\n$/);
   });

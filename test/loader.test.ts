@@ -45,29 +45,80 @@ function check(row: Row) {
 }
 
 const version: Row[] = [
-  { name: 'version missing', yaml: y('title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:1: error: missing format version: add `drbook: 1` at the top'] },
-  { name: 'version missing after a comment: points at the first key', yaml: y('# restore the mail host', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['2:1: error: missing format version'] },
-  { name: 'newer version', yaml: y('drbook: 2', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:9: error: unsupported format version 2: this drbook reads version 1 (upgrade drbook)'] },
-  { name: 'version zero', yaml: y('drbook: 0', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:9: error: unsupported format version 0: this drbook reads version 1'] },
-  { name: 'version as a string', yaml: y('drbook: "1"', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:9: error: the format version must be the number 1, not the string "1"'] },
-  { name: 'version empty: points at the key', yaml: y('drbook:', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:1: error: the format version is empty: write `drbook: 1`'] },
-  { name: 'version as a list', yaml: y('drbook: [1]', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:9: error: unsupported format version [1]'] },
+  {
+    name: 'version missing',
+    yaml: y('title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:1: error: missing format version: add `drbook: 1` at the top'],
+  },
+  {
+    name: 'version missing after a comment: points at the first key',
+    yaml: y('# restore the mail host', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['2:1: error: missing format version'],
+  },
+  {
+    name: 'newer version',
+    yaml: y('drbook: 2', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:9: error: unsupported format version 2: this drbook reads version 1 (upgrade drbook)'],
+  },
+  {
+    name: 'version zero',
+    yaml: y('drbook: 0', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:9: error: unsupported format version 0: this drbook reads version 1'],
+  },
+  {
+    name: 'version as a string',
+    yaml: y('drbook: "1"', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:9: error: the format version must be the number 1, not the string "1"'],
+  },
+  {
+    name: 'version empty: points at the key',
+    yaml: y('drbook:', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:1: error: the format version is empty: write `drbook: 1`'],
+  },
+  {
+    name: 'version as a list',
+    yaml: y('drbook: [1]', 'title: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:9: error: unsupported format version [1]'],
+  },
   { name: 'version 1.0 is 1', yaml: y('drbook: 1.0', 'title: T', 'steps:', '  - id: a', '    title: A'), expect: [] },
 ];
 
 const steps: Row[] = [
-  { name: 'duplicate step id: at the second id', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '  - id: a', '    title: B'), expect: ['6:9: error: steps[1] (a): duplicate step id "a" (first used by steps[0])'] },
+  {
+    name: 'duplicate step id: at the second id',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '  - id: a', '    title: B'),
+    expect: ['6:9: error: steps[1] (a): duplicate step id "a" (first used by steps[0])'],
+  },
   {
     name: 'each repeat of an id',
     yaml: y('drbook: 1', 'title: T', 'steps:', '  - { id: x, title: A }', '  - { id: y, title: B }', '  - { id: x, title: C }', '  - { id: x, title: D }'),
-    expect: ['6:11: error: steps[2] (x): duplicate step id "x" (first used by steps[0])', '7:11: error: steps[3] (x): duplicate step id "x" (first used by steps[0])'],
+    expect: [
+      '6:11: error: steps[2] (x): duplicate step id "x" (first used by steps[0])',
+      '7:11: error: steps[3] (x): duplicate step id "x" (first used by steps[0])',
+    ],
   },
   { name: 'empty steps, reported once', yaml: y('drbook: 1', 'title: T', 'steps: []'), expect: ['3:8: error: steps: a runbook needs at least one step'] },
   { name: 'no steps', yaml: y('drbook: 1', 'title: T'), expect: ['1:1: error: runbook: missing required field `steps`'] },
-  { name: 'steps as a mapping', yaml: y('drbook: 1', 'title: T', 'steps:', '  a: { title: A }'), expect: ['4:3: error: steps: expected array, received object'] },
-  { name: 'a step that is a string', yaml: y('drbook: 1', 'title: T', 'steps:', '  - restart the mail server'), expect: ['4:5: error: steps[0]: expected object, received string'] },
-  { name: 'a step without title', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    run: "true"'), expect: ['4:5: error: steps[0]: missing required field `title`'] },
-  { name: 'a step id that is not a slug', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: Restart_Mail', '    title: A'), expect: ['4:9: error: steps[0].id: must be a slug'] },
+  {
+    name: 'steps as a mapping',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  a: { title: A }'),
+    expect: ['4:3: error: steps: expected array, received object'],
+  },
+  {
+    name: 'a step that is a string',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - restart the mail server'),
+    expect: ['4:5: error: steps[0]: expected object, received string'],
+  },
+  {
+    name: 'a step without title',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    run: "true"'),
+    expect: ['4:5: error: steps[0]: missing required field `title`'],
+  },
+  {
+    name: 'a step id that is not a slug',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: Restart_Mail', '    title: A'),
+    expect: ['4:9: error: steps[0].id: must be a slug'],
+  },
 ];
 
 const templates: Row[] = [
@@ -78,7 +129,18 @@ const templates: Row[] = [
   },
   {
     name: 'unknown name in a block description: its own line',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    description: |', '      first line {{v}}', '      then {{ ghost }} here'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  v: {}',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    description: |',
+      '      first line {{v}}',
+      '      then {{ ghost }} here',
+    ),
     expect: ['10:12: error: steps[0] (a).description: unknown variable {{ghost}}'],
   },
   {
@@ -118,7 +180,14 @@ const templates: Row[] = [
   },
   {
     name: "another tool's template is passed on literally",
-    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', "    run: docker inspect -f '{{.State.Running}}' db && kubectl get po -o go-template='{{range .items}}{{.metadata.name}} {{- \"\\n\" -}}{{ end -}}'"),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      "    run: docker inspect -f '{{.State.Running}}' db && kubectl get po -o go-template='{{range .items}}{{.metadata.name}} {{- \"\\n\" -}}{{ end -}}'",
+    ),
     expect: [],
   },
   {
@@ -146,7 +215,16 @@ const templates: Row[] = [
 const docs: Row[] = [
   {
     name: 'undefined doc key (flow list)',
-    yaml: y('drbook: 1', 'title: T', 'docs:', '  wiki: { title: Wiki, url: https://wiki.example.org }', 'steps:', '  - id: a', '    title: A', '    docs: [wiki, nope]'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'docs:',
+      '  wiki: { title: Wiki, url: https://wiki.example.org }',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    docs: [wiki, nope]',
+    ),
     expect: ['8:18: error: steps[0] (a).docs: "nope" is not defined under the top-level docs:'],
   },
   {
@@ -156,12 +234,30 @@ const docs: Row[] = [
   },
   {
     name: 'local doc path missing: #anchor stripped, relative to the runbook',
-    yaml: y('drbook: 1', 'title: T', 'docs:', '  notes: { title: Notes, path: ../notes/restore.md#step-2 }', 'steps:', '  - id: a', '    title: A', '    docs: [notes]'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'docs:',
+      '  notes: { title: Notes, path: ../notes/restore.md#step-2 }',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    docs: [notes]',
+    ),
     expect: ['4:32: error: docs.notes.path: ../notes/restore.md#step-2 does not exist (looked for /notes/restore.md)'],
   },
   {
     name: 'local doc path present (anchor stripped)',
-    yaml: y('drbook: 1', 'title: T', 'docs:', '  notes: { title: Notes, path: ../notes/restore.md#step-2 }', 'steps:', '  - id: a', '    title: A', '    docs: [notes]'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'docs:',
+      '  notes: { title: Notes, path: ../notes/restore.md#step-2 }',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    docs: [notes]',
+    ),
     existing: ['/notes/restore.md'],
     expect: [],
   },
@@ -206,12 +302,21 @@ const conditions: Row[] = [
   {
     name: 'when value outside a choices list',
     yaml: y('drbook: 1', 'title: T', 'vars:', '  plan: { choices: [reuse, rename] }', 'steps:', '  - id: a', '    title: A', '    when: plan == move'),
-    expect: ["8:11: error: steps[0] (a).when: \"move\" is not one of plan's choices (reuse, rename)"],
+    expect: ['8:11: error: steps[0] (a).when: "move" is not one of plan\'s choices (reuse, rename)'],
   },
   {
     name: 'when value outside a choices map',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  mode: { choices: { fast: Quick, safe: Careful } }', 'steps:', '  - id: a', '    title: A', '    when: mode != slow'),
-    expect: ["8:11: error: steps[0] (a).when: \"slow\" is not one of mode's choices (fast, safe)"],
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  mode: { choices: { fast: Quick, safe: Careful } }',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    when: mode != slow',
+    ),
+    expect: ['8:11: error: steps[0] (a).when: "slow" is not one of mode\'s choices (fast, safe)'],
   },
   {
     name: 'when with a quoted choice',
@@ -225,7 +330,18 @@ const conditions: Row[] = [
   },
   {
     name: 'when on a var captured earlier',
-    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: cat state', '    capture: state', '  - id: b', '    title: B', '    when: state == down'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: cat state',
+      '    capture: state',
+      '  - id: b',
+      '    title: B',
+      '    when: state == down',
+    ),
     expect: [],
   },
   {
@@ -236,17 +352,33 @@ const conditions: Row[] = [
 ];
 
 const durations: Row[] = [
-  { name: 'rto unreadable', yaml: y('drbook: 1', 'title: T', 'rto: 2 hours', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rto: cannot read duration "2 hours": use forms like 90m, 2h, 1h30m'] },
+  {
+    name: 'rto unreadable',
+    yaml: y('drbook: 1', 'title: T', 'rto: 2 hours', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:6: error: rto: cannot read duration "2 hours": use forms like 90m, 2h, 1h30m'],
+  },
   { name: 'rto zero', yaml: y('drbook: 1', 'title: T', 'rto: 0m', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rto: must be more than 0'] },
   { name: 'rto spaced', yaml: y('drbook: 1', 'title: T', 'rto: 1h 30m', 'steps:', '  - id: a', '    title: A'), expect: [] },
-  { name: 'rto as a number', yaml: y('drbook: 1', 'title: T', 'rto: 90', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rto: expected string, received number'] },
+  {
+    name: 'rto as a number',
+    yaml: y('drbook: 1', 'title: T', 'rto: 90', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:6: error: rto: expected string, received number'],
+  },
   {
     name: 'timeout unreadable',
     yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 10 min'),
     expect: ['7:14: error: steps[0] (a).timeout: cannot read duration "10 min": use forms like 30s, 10m, 1h30m'],
   },
-  { name: 'timeout zero', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 0s'), expect: ['7:14: error: steps[0] (a).timeout: must be more than 0'] },
-  { name: 'timeout beyond a timer', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 30d'), expect: ['7:14: error: steps[0] (a).timeout: "30d" is longer than the 24 days a timer can wait'] },
+  {
+    name: 'timeout zero',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 0s'),
+    expect: ['7:14: error: steps[0] (a).timeout: must be more than 0'],
+  },
+  {
+    name: 'timeout beyond a timer',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 30d'),
+    expect: ['7:14: error: steps[0] (a).timeout: "30d" is longer than the 24 days a timer can wait'],
+  },
   { name: 'timeout 1m30s', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: sleep 1', '    timeout: 1m30s'), expect: [] },
 ];
 
@@ -271,12 +403,33 @@ const captures: Row[] = [
 const recovery: Row[] = [
   {
     name: 'rpo and a captured recovery_point',
-    yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_time', 'steps:', '  - id: a', '    title: A', '    run: restic snapshots --latest 1 --json', '    capture: backup_time', '    milestone: mitigated'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'rpo: 1h',
+      'recovery_point: backup_time',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: restic snapshots --latest 1 --json',
+      '    capture: backup_time',
+      '    milestone: mitigated',
+    ),
     expect: [],
   },
   {
     name: 'a declared recovery_point counts as used',
-    yaml: y('drbook: 1', 'title: T', 'rpo: 15m', 'recovery_point: backup_time', 'vars:', '  backup_time: { prompt: Time of the backup restored }', 'steps:', '  - id: a', '    title: A'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'rpo: 15m',
+      'recovery_point: backup_time',
+      'vars:',
+      '  backup_time: { prompt: Time of the backup restored }',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+    ),
     expect: [],
   },
   {
@@ -284,7 +437,11 @@ const recovery: Row[] = [
     yaml: y('drbook: 1', 'title: T', 'rpo: 1h', 'recovery_point: backup_tme', 'steps:', '  - id: a', '    title: A'),
     expect: ['4:17: error: recovery_point: unknown variable "backup_tme"'],
   },
-  { name: 'rpo unreadable', yaml: y('drbook: 1', 'title: T', 'rpo: one hour', 'steps:', '  - id: a', '    title: A'), expect: ['3:6: error: rpo: cannot read duration "one hour"', '3:6: warning: rpo: without recovery_point'] },
+  {
+    name: 'rpo unreadable',
+    yaml: y('drbook: 1', 'title: T', 'rpo: one hour', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:6: error: rpo: cannot read duration "one hour"', '3:6: warning: rpo: without recovery_point'],
+  },
   {
     name: 'an unknown milestone',
     yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    milestone: fixed'),
@@ -310,8 +467,20 @@ const patterns: Row[] = [
   },
   {
     name: 'default against pattern and choices',
-    yaml: y('drbook: 1', 'title: T', 'vars:', "  ip: { pattern: '^\\d+$', default: abc }", '  dc: { choices: [par, ams], default: fra }', 'steps:', '  - id: a', '    title: A {{ip}} {{dc}}'),
-    expect: ['4:36: error: vars.ip.default: "abc" does not match its pattern ^\\d+$', '5:39: error: vars.dc.default: "fra" is not one of its choices (par, ams)'],
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      "  ip: { pattern: '^\\d+$', default: abc }",
+      '  dc: { choices: [par, ams], default: fra }',
+      'steps:',
+      '  - id: a',
+      '    title: A {{ip}} {{dc}}',
+    ),
+    expect: [
+      '4:36: error: vars.ip.default: "abc" does not match its pattern ^\\d+$',
+      '5:39: error: vars.dc.default: "fra" is not one of its choices (par, ams)',
+    ],
   },
 ];
 
@@ -328,17 +497,42 @@ const warnings: Row[] = [
   },
   {
     name: 'templates inside quotes and an unquoted here-document are natural shell: accepted',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', `      echo "x {{v}}" '{{v}}' {{v}} # it's {{v}}`, '      cat <<E-F', '      {{v}}', '      E-F'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  v: {}',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: |',
+      `      echo "x {{v}}" '{{v}}' {{v}} # it's {{v}}`,
+      '      cat <<E-F',
+      '      {{v}}',
+      '      E-F',
+    ),
     expect: [],
   },
   {
     name: 'a template in a quoted here-document, which expands nothing',
     yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', 'steps:', '  - id: a', '    title: A', '    run: |', "      cat <<'EOF'", '      {{v}}', '      EOF'),
-    expect: ["10:7: error: steps[0] (a).run: {{v}} stands in a quoted here-document (<<'EOF'), which expands nothing: write the delimiter unquoted (<<EOF) or set it in the step's env:"],
+    expect: [
+      "10:7: error: steps[0] (a).run: {{v}} stands in a quoted here-document (<<'EOF'), which expands nothing: write the delimiter unquoted (<<EOF) or set it in the step's env:",
+    ],
   },
   {
     name: 'arithmetic contexts: refused without an integer pattern, at the placeholder',
-    yaml: y('drbook: 1', 'title: T', 'vars:', '  v: {}', "  n: { pattern: '^-?\\d+$' }", 'steps:', '  - id: a', '    title: A', '    run: echo $(( {{v}} + 1 )); [[ {{v}} -gt 0 ]]; (( {{n}} > 0 )); let x={{v}}'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  v: {}',
+      "  n: { pattern: '^-?\\d+$' }",
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: echo $(( {{v}} + 1 )); [[ {{v}} -gt 0 ]]; (( {{n}} > 0 )); let x={{v}}',
+    ),
     expect: [
       '9:19: error: steps[0] (a).run: {{v}} stands in $(( )), where the shell evaluates a value as code: give the var an integer pattern',
       '9:36: error: steps[0] (a).run: {{v}} stands in [[ … -eq|-ne|-lt|-le|-gt|-ge … ]], where the shell evaluates a value as code',
@@ -361,7 +555,10 @@ const warnings: Row[] = [
   {
     name: 'run-only fields on a manual step',
     yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    timeout: 5m', '    safe: true'),
-    expect: ['6:5: warning: steps[0] (a).timeout has no effect on a manual step (no run:)', '7:5: warning: steps[0] (a).safe has no effect on a manual step (no run:)'],
+    expect: [
+      '6:5: warning: steps[0] (a).timeout has no effect on a manual step (no run:)',
+      '7:5: warning: steps[0] (a).safe has no effect on a manual step (no run:)',
+    ],
   },
   {
     name: 'a tag YAML cannot resolve',
@@ -372,35 +569,150 @@ const warnings: Row[] = [
 
 const yamlSyntax: Row[] = [
   { name: 'a key indented one space too little', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '   title: A'), expect: ['5:4: error: YAML: '] },
-  { name: 'an unclosed double quote: at the opening quote', yaml: y('drbook: 1', 'title: "Restore', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Missing closing "quote'] },
-  { name: "an unclosed single quote", yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', "    title: 'A"), expect: ["5:12: error: YAML: Missing closing 'quote"] },
-  { name: 'an unclosed flow list', yaml: y('drbook: 1', 'title: T', 'tags: [mail, dns', 'steps:', '  - id: a', '    title: A'), expect: ['3:7: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'] },
+  {
+    name: 'an unclosed double quote: at the opening quote',
+    yaml: y('drbook: 1', 'title: "Restore', 'steps:', '  - id: a', '    title: A'),
+    expect: ['2:8: error: YAML: Missing closing "quote'],
+  },
+  {
+    name: 'an unclosed single quote',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', "    title: 'A"),
+    expect: ["5:12: error: YAML: Missing closing 'quote"],
+  },
+  {
+    name: 'an unclosed flow list',
+    yaml: y('drbook: 1', 'title: T', 'tags: [mail, dns', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:7: error: YAML: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  },
   { name: 'tab indentation', yaml: y('drbook: 1', 'title: T', 'steps:', '\t- id: a'), expect: ['4:1: error: YAML: Tabs are not allowed as indentation'] },
-  { name: 'a duplicate key', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A'), expect: ['3:1: error: YAML: duplicate key "title" (first at line 2): map keys must be unique'] },
-  { name: 'a duplicate key in a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    run: y'), expect: ['7:5: error: YAML: duplicate key "run" (first at line 6)'] },
-  { name: 'a duplicate key in a flow map', yaml: y('drbook: 1', 'title: T', 'vars:', '  a: { default: 1, default: 2 }', 'steps:', '  - id: s', '    title: S {{a}}'), expect: ['4:20: error: YAML: duplicate key "default" (first at line 4)'] },
-  { name: 'two documents', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '---', 'drbook: 1'), expect: ['6:1: error: YAML: a runbook file holds one YAML document'] },
-  { name: 'an alias to no anchor', yaml: y('drbook: 1', 'title: *name', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Unresolved alias'] },
-  { name: 'a key without a value', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run'), expect: ['6:5: error: YAML: Implicit map keys need to be followed by map values'] },
-  { name: 'a colon inside a plain value', yaml: y('drbook: 1', 'title: Step: restore', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: error: YAML: Nested mappings are not allowed in compact mappings'] },
-  { name: 'an unclosed flow map inside a step', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    env: { A: "1"', '  - id: b', '    title: B'), expect: ['6:10: error: YAML: Flow map in block collection must be sufficiently indented and end with a }', '7:9: error: YAML: Nested mappings', '7:9: error: YAML: Implicit keys'] },
-  { name: 'a raw control character', yaml: y('drbook: 1', 'title: "bell \x07"', 'steps:', '  - id: a', '    title: A\x1b[2J'), expect: ['2:14: error: YAML: control character U+0007 in the file; if it is meant, write it as "\\x07" inside double quotes', '5:13: error: YAML: control character U+001B'] },
-  { name: 'a control character written as an escape', yaml: y('drbook: 1', 'title: "bell \\x07"', 'steps:', '  - id: a', '    title: A'), expect: ['2:8: warning: control character in the text (bell ^G): drbook shows it as text and never sends it to the terminal; remove it'] },
-  { name: 'a merge of a scalar', yaml: y('drbook: 1', 'title: T', 'steps:', '  - <<: 5', '    id: a', '    title: A'), expect: ['4:5: error: YAML: Merge sources must be maps or map aliases'] },
-  { name: 'a list as a key', yaml: y('drbook: 1', 'title: T', '? [a, b]', ': c', 'steps:', '  - id: a', '    title: A'), expect: ['3:3: error: [ a, b ]: unknown field'] },
-  { name: 'every syntax error of the file', yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A', '    title: B'), expect: ['3:1: error: YAML: duplicate key "title"', '7:5: error: YAML: duplicate key "title"'] },
+  {
+    name: 'a duplicate key',
+    yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:1: error: YAML: duplicate key "title" (first at line 2): map keys must be unique'],
+  },
+  {
+    name: 'a duplicate key in a step',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    run: y'),
+    expect: ['7:5: error: YAML: duplicate key "run" (first at line 6)'],
+  },
+  {
+    name: 'a duplicate key in a flow map',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  a: { default: 1, default: 2 }', 'steps:', '  - id: s', '    title: S {{a}}'),
+    expect: ['4:20: error: YAML: duplicate key "default" (first at line 4)'],
+  },
+  {
+    name: 'two documents',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '---', 'drbook: 1'),
+    expect: ['6:1: error: YAML: a runbook file holds one YAML document'],
+  },
+  {
+    name: 'an alias to no anchor',
+    yaml: y('drbook: 1', 'title: *name', 'steps:', '  - id: a', '    title: A'),
+    expect: ['2:8: error: YAML: Unresolved alias'],
+  },
+  {
+    name: 'a key without a value',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run'),
+    expect: ['6:5: error: YAML: Implicit map keys need to be followed by map values'],
+  },
+  {
+    name: 'a colon inside a plain value',
+    yaml: y('drbook: 1', 'title: Step: restore', 'steps:', '  - id: a', '    title: A'),
+    expect: ['2:8: error: YAML: Nested mappings are not allowed in compact mappings'],
+  },
+  {
+    name: 'an unclosed flow map inside a step',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    env: { A: "1"', '  - id: b', '    title: B'),
+    expect: [
+      '6:10: error: YAML: Flow map in block collection must be sufficiently indented and end with a }',
+      '7:9: error: YAML: Nested mappings',
+      '7:9: error: YAML: Implicit keys',
+    ],
+  },
+  {
+    name: 'a raw control character',
+    yaml: y('drbook: 1', 'title: "bell \x07"', 'steps:', '  - id: a', '    title: A\x1b[2J'),
+    expect: [
+      '2:14: error: YAML: control character U+0007 in the file; if it is meant, write it as "\\x07" inside double quotes',
+      '5:13: error: YAML: control character U+001B',
+    ],
+  },
+  {
+    name: 'a control character written as an escape',
+    yaml: y('drbook: 1', 'title: "bell \\x07"', 'steps:', '  - id: a', '    title: A'),
+    expect: ['2:8: warning: control character in the text (bell ^G): drbook shows it as text and never sends it to the terminal; remove it'],
+  },
+  {
+    name: 'a merge of a scalar',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - <<: 5', '    id: a', '    title: A'),
+    expect: ['4:5: error: YAML: Merge sources must be maps or map aliases'],
+  },
+  {
+    name: 'a list as a key',
+    yaml: y('drbook: 1', 'title: T', '? [a, b]', ': c', 'steps:', '  - id: a', '    title: A'),
+    expect: ['3:3: error: [ a, b ]: unknown field'],
+  },
+  {
+    name: 'every syntax error of the file',
+    yaml: y('drbook: 1', 'title: T', 'title: U', 'steps:', '  - id: a', '    title: A', '    title: B'),
+    expect: ['3:1: error: YAML: duplicate key "title"', '7:5: error: YAML: duplicate key "title"'],
+  },
 ];
 
 const schema: Row[] = [
-  { name: 'a misspelt top-level field', yaml: y('drbook: 1', 'tittle: T', 'steps:', '  - id: a', '    title: A'), expect: ['1:1: error: runbook: missing required field `title`', '2:1: error: tittle: unknown field `tittle` (did you mean `title`?)'] },
-  { name: 'a field from another tool', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    command: ls'), expect: ['6:5: error: steps[0].command: unknown field `command` (did you mean `run`?)'] },
-  { name: 'wrong scalar types', yaml: y('drbook: 1', 'title: 5', 'steps:', '  - id: a', '    title: [A]', '    run: 5', '    safe: "yes"'), expect: ['2:8: error: title: expected string, received number', '5:12: error: steps[0].title: expected string, received array', '6:10: error: steps[0].run: expected string, received number', '7:11: error: steps[0].safe: expected boolean, received string'] },
-  { name: 'enums', yaml: y('drbook: 1', 'title: T', 'shell: zsh', 'steps:', '  - id: a', '    title: A', '    run: x', '    on_failure: retry'), expect: ['3:8: error: shell: must be one of bash, sh (not "zsh")', '8:17: error: steps[0].on_failure: must be one of ask, abort, continue (not "retry")'] },
-  { name: 'exit codes', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    expect: { exit: [0, x, 300] }'), expect: ['7:25: error: steps[0].expect.exit[1]: expected number, received string', '7:28: error: steps[0].expect.exit[2]: Too big'] },
-  { name: 'a bad var name: at the key', yaml: y('drbook: 1', 'title: T', 'vars:', '  new-ip: {}', 'steps:', '  - id: a', '    title: A'), expect: ['4:3: error: vars.new-ip: must be a variable name', '4:3: warning: vars.new-ip is never used by any step'] },
-  { name: 'a bad env name and value', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    env:', '      X-Y: 1', '      Z: [1]'), expect: ['8:7: error: steps[0].env.X-Y: must be an environment variable name', '9:10: error: steps[0].env.Z: expected string, number or boolean, received array'] },
-  { name: 'a doc item of the wrong type', yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    docs: [5]'), expect: ['6:12: error: steps[0].docs[0]: expected string or object, received number'] },
-  { name: 'an empty title: at the key', yaml: y('drbook: 1', 'title:', 'steps:', '  - id: a', '    title: ""'), expect: ['2:1: error: title: is empty (expected string)', '5:12: error: steps[0].title: must not be empty'] },
+  {
+    name: 'a misspelt top-level field',
+    yaml: y('drbook: 1', 'tittle: T', 'steps:', '  - id: a', '    title: A'),
+    expect: ['1:1: error: runbook: missing required field `title`', '2:1: error: tittle: unknown field `tittle` (did you mean `title`?)'],
+  },
+  {
+    name: 'a field from another tool',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    command: ls'),
+    expect: ['6:5: error: steps[0].command: unknown field `command` (did you mean `run`?)'],
+  },
+  {
+    name: 'wrong scalar types',
+    yaml: y('drbook: 1', 'title: 5', 'steps:', '  - id: a', '    title: [A]', '    run: 5', '    safe: "yes"'),
+    expect: [
+      '2:8: error: title: expected string, received number',
+      '5:12: error: steps[0].title: expected string, received array',
+      '6:10: error: steps[0].run: expected string, received number',
+      '7:11: error: steps[0].safe: expected boolean, received string',
+    ],
+  },
+  {
+    name: 'enums',
+    yaml: y('drbook: 1', 'title: T', 'shell: zsh', 'steps:', '  - id: a', '    title: A', '    run: x', '    on_failure: retry'),
+    expect: ['3:8: error: shell: must be one of bash, sh (not "zsh")', '8:17: error: steps[0].on_failure: must be one of ask, abort, continue (not "retry")'],
+  },
+  {
+    name: 'exit codes',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    expect: { exit: [0, x, 300] }'),
+    expect: ['7:25: error: steps[0].expect.exit[1]: expected number, received string', '7:28: error: steps[0].expect.exit[2]: Too big'],
+  },
+  {
+    name: 'a bad var name: at the key',
+    yaml: y('drbook: 1', 'title: T', 'vars:', '  new-ip: {}', 'steps:', '  - id: a', '    title: A'),
+    expect: ['4:3: error: vars.new-ip: must be a variable name', '4:3: warning: vars.new-ip is never used by any step'],
+  },
+  {
+    name: 'a bad env name and value',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: x', '    env:', '      X-Y: 1', '      Z: [1]'),
+    expect: [
+      '8:7: error: steps[0].env.X-Y: must be an environment variable name',
+      '9:10: error: steps[0].env.Z: expected string, number or boolean, received array',
+    ],
+  },
+  {
+    name: 'a doc item of the wrong type',
+    yaml: y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    docs: [5]'),
+    expect: ['6:12: error: steps[0].docs[0]: expected string or object, received number'],
+  },
+  {
+    name: 'an empty title: at the key',
+    yaml: y('drbook: 1', 'title:', 'steps:', '  - id: a', '    title: ""'),
+    expect: ['2:1: error: title: is empty (expected string)', '5:12: error: steps[0].title: must not be empty'],
+  },
   { name: 'a list, not a mapping', yaml: y('- drbook: 1'), expect: ['1:1: error: a runbook is a mapping of keys'] },
   { name: 'a single value', yaml: y('drbook'), expect: ['1:1: error: a runbook is a mapping of keys'] },
   { name: 'an empty file', yaml: '', expect: ['1:1: error: the file is empty: a runbook starts with `drbook: 1`'] },
@@ -411,13 +723,39 @@ const schema: Row[] = [
 const merges: Row[] = [
   {
     name: 'anchors, aliases and merge keys',
-    yaml: y('drbook: 1', 'title: T', 'steps:', '  - &check', '    id: a', '    title: Check', '    run: "true"', '    env: &env { A: "1" }', '  - <<: *check', '    id: b', '    env: *env'),
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - &check',
+      '    id: a',
+      '    title: Check',
+      '    run: "true"',
+      '    env: &env { A: "1" }',
+      '  - <<: *check',
+      '    id: b',
+      '    env: *env',
+    ),
     expect: [],
   },
 ];
 
 describe('loader: every check, at the offending node', () => {
-  const tables: Record<string, Row[]> = { version, steps, templates, docs, conditions, durations, captures, recovery, patterns, warnings, yamlSyntax, schema, merges };
+  const tables: Record<string, Row[]> = {
+    version,
+    steps,
+    templates,
+    docs,
+    conditions,
+    durations,
+    captures,
+    recovery,
+    patterns,
+    warnings,
+    yamlSyntax,
+    schema,
+    merges,
+  };
   for (const [group, rows] of Object.entries(tables)) {
     describe(group, () => {
       it.each(rows.map((row) => [row.name, row] as const))('%s', (_name, row) => check(row));
@@ -457,13 +795,21 @@ describe('loader: every check, at the offending node', () => {
   it('the file name gives the id, and must then be a slug', () => {
     const text = y('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A');
     const bad = loadRunbookText(text, { file: 'Mail Server.yml', absFile: '/rb/Mail Server.yml', sha256: '', fileExists: () => true, shellSites: sitesOf });
-    expect(bad.problems.map(formatProblem)).toEqual(['Mail Server.yml:1:1: error: the file name "Mail Server" is not a valid runbook id: add `id:` (lower-case letters, digits, dashes)']);
+    expect(bad.problems.map(formatProblem)).toEqual([
+      'Mail Server.yml:1:1: error: the file name "Mail Server" is not a valid runbook id: add `id:` (lower-case letters, digits, dashes)',
+    ]);
     expect(load(text).runbook?.id).toBe('rb');
   });
 
   it('builds the runbook of the spec example, docs resolved and anchors kept apart', () => {
     const file = join(FIXTURES, 'runbooks', 'mail-server.yml');
-    const result = loadRunbookText(readFileSync(file, 'utf8'), { file: 'mail-server.yml', absFile: file, sha256: 'ab', fileExists: () => true, shellSites: sitesOf });
+    const result = loadRunbookText(readFileSync(file, 'utf8'), {
+      file: 'mail-server.yml',
+      absFile: file,
+      sha256: 'ab',
+      fileExists: () => true,
+      shellSites: sitesOf,
+    });
     expect(result.problems).toEqual([]);
     const rb = result.runbook!;
     expect(rb.id).toBe('mail-server');
@@ -510,7 +856,41 @@ describe('loader: any input is data, never a crash', () => {
   });
 
   it('arbitrary YAML-looking text', () => {
-    const token = fc.constantFrom('drbook: 1', 'title: T', 'steps:', '  - id: a', '    title: A', '    run: {{x}}', '  - ', '- ', ': ', '[', ']', '{', '}', '&a ', '*a', '<<: *a', '"', "'", '|', '>', '#', '\t', '---', '...', '!tag ', '?', ',', ' ', '\n', '\n  ', 'vars:', 'docs:', 'when: x == y');
+    const token = fc.constantFrom(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: {{x}}',
+      '  - ',
+      '- ',
+      ': ',
+      '[',
+      ']',
+      '{',
+      '}',
+      '&a ',
+      '*a',
+      '<<: *a',
+      '"',
+      "'",
+      '|',
+      '>',
+      '#',
+      '\t',
+      '---',
+      '...',
+      '!tag ',
+      '?',
+      ',',
+      ' ',
+      '\n',
+      '\n  ',
+      'vars:',
+      'docs:',
+      'when: x == y',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 60 }), (tokens) => {
         const text = tokens.join('');
@@ -545,9 +925,22 @@ describe('loader: any input is data, never a crash', () => {
   });
 
   it('a structure of the right shape with wrong leaves', () => {
-    const leaf = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }));
-    const step = fc.record({ id: leaf, title: leaf, run: leaf, when: leaf, timeout: leaf, capture: leaf, docs: leaf, env: leaf, expect: leaf, ask: leaf }, { requiredKeys: [] });
-    const runbook = fc.record({ drbook: leaf, title: leaf, rto: leaf, vars: leaf, docs: leaf, steps: fc.oneof(leaf, fc.array(step, { maxLength: 3 })) }, { requiredKeys: [] });
+    const leaf = fc.oneof(
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+      fc.dictionary(fc.string(), fc.string(), { maxKeys: 2 }),
+    );
+    const step = fc.record(
+      { id: leaf, title: leaf, run: leaf, when: leaf, timeout: leaf, capture: leaf, docs: leaf, env: leaf, expect: leaf, ask: leaf },
+      { requiredKeys: [] },
+    );
+    const runbook = fc.record(
+      { drbook: leaf, title: leaf, rto: leaf, vars: leaf, docs: leaf, steps: fc.oneof(leaf, fc.array(step, { maxLength: 3 })) },
+      { requiredKeys: [] },
+    );
     fc.assert(
       fc.property(runbook, (value) => {
         const text = stringify(value);

@@ -81,25 +81,64 @@ function steps(count: number, id: (i: number) => string): string {
  */
 const GENERATED: { name: string; make: () => string | Buffer; expect: RegExp; heavy?: boolean }[] = [
   { name: 'huge-10mb.yml', make: () => steps(420_000, (i) => `s${i}`), expect: /^1:1: error: is (1\d\.\d MB: )?too large for a runbook \(limit 4 MB\)/ },
-  { name: 'many-duplicate-ids.yml', make: () => steps(10_000, () => 'same'), expect: /^6:9: error: steps\[1\] \(same\): duplicate step id "same"/, heavy: true },
-  { name: 'many-unknown-keys.yml', make: () => steps(1, () => 'a') + Array.from({ length: 50_000 }, (_, i) => `k${i}: 1\n`).join(''), expect: /^6:1: error: k0: unknown field `k0`/, heavy: true },
-  { name: 'many-duplicate-keys.yml', make: () => steps(1, () => 'a') + 'title: again\n'.repeat(50_000), expect: /^6:1: error: YAML: duplicate key "title" \(first at line 2\)/, heavy: true },
+  {
+    name: 'many-duplicate-ids.yml',
+    make: () => steps(10_000, () => 'same'),
+    expect: /^6:9: error: steps\[1\] \(same\): duplicate step id "same"/,
+    heavy: true,
+  },
+  {
+    name: 'many-unknown-keys.yml',
+    make: () => steps(1, () => 'a') + Array.from({ length: 50_000 }, (_, i) => `k${i}: 1\n`).join(''),
+    expect: /^6:1: error: k0: unknown field `k0`/,
+    heavy: true,
+  },
+  {
+    name: 'many-duplicate-keys.yml',
+    make: () => steps(1, () => 'a') + 'title: again\n'.repeat(50_000),
+    expect: /^6:1: error: YAML: duplicate key "title" \(first at line 2\)/,
+    heavy: true,
+  },
   { name: 'long-line-2mb.yml', make: () => `drbook: 1\ntitle: ${'x'.repeat(2_000_000)}\n`, expect: /^1:1: error: runbook: missing required field `steps`/ },
-  { name: 'long-implicit-key.yml', make: () => `drbook: 1\ntitle: T\n${'k'.repeat(5_000)}: 1\n`, expect: /^3:1: error: YAML: The : indicator must be at most 1024 chars/ },
-  { name: 'long-key-1mb.yml', make: () => `drbook: 1\ntitle: T\n? ${'k'.repeat(1_000_000)}\n: 1\nsteps:\n  - id: a\n    title: A\n`, expect: /^3:3: error: k{57}\.\.\.: unknown field `k{57}\.\.\.`$/ },
-  { name: 'deep-flow-100k.yml', make: () => `drbook: 1\ntitle: T\nsteps: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`, expect: /^\d+:\d+: error: YAML: nested too deeply to read/, heavy: true },
-  { name: 'deep-flow-maps-20k.yml', make: () => `drbook: 1\ntitle: T\nsteps: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n`, expect: /^\d+:\d+: error: YAML: nested too deeply to read/ },
+  {
+    name: 'long-implicit-key.yml',
+    make: () => `drbook: 1\ntitle: T\n${'k'.repeat(5_000)}: 1\n`,
+    expect: /^3:1: error: YAML: The : indicator must be at most 1024 chars/,
+  },
+  {
+    name: 'long-key-1mb.yml',
+    make: () => `drbook: 1\ntitle: T\n? ${'k'.repeat(1_000_000)}\n: 1\nsteps:\n  - id: a\n    title: A\n`,
+    expect: /^3:3: error: k{57}\.\.\.: unknown field `k{57}\.\.\.`$/,
+  },
+  {
+    name: 'deep-flow-100k.yml',
+    make: () => `drbook: 1\ntitle: T\nsteps: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`,
+    expect: /^\d+:\d+: error: YAML: nested too deeply to read/,
+    heavy: true,
+  },
+  {
+    name: 'deep-flow-maps-20k.yml',
+    make: () => `drbook: 1\ntitle: T\nsteps: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n`,
+    expect: /^\d+:\d+: error: YAML: nested too deeply to read/,
+  },
   {
     name: 'deep-block-900.yml',
     make: () => 'drbook: 1\ntitle: T\nsteps:\n' + Array.from({ length: 900 }, (_, i) => ' '.repeat(2 * i + 2) + '-').join('\n') + ' x\n',
     expect: /^\d+:\d+: error: YAML: nest(ed too deeply to read|ed more than 64 levels deep)/,
   },
-  { name: 'deep-100.yml', make: () => `drbook: 1\ntitle: T\nsteps:\n  - id: a\n    title: A\n    env: ${'['.repeat(100)}${']'.repeat(100)}\n`, expect: /^6:71: error: YAML: nested more than 64 levels deep/ },
+  {
+    name: 'deep-100.yml',
+    make: () => `drbook: 1\ntitle: T\nsteps:\n  - id: a\n    title: A\n    env: ${'['.repeat(100)}${']'.repeat(100)}\n`,
+    expect: /^6:71: error: YAML: nested more than 64 levels deep/,
+  },
   {
     name: 'alias-bomb.yml',
     make: () => {
       let text = 'drbook: 1\ntitle: T\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n';
-      for (let i = 1; i <= 12; i++) text += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+      for (let i = 1; i <= 12; i++)
+        text += `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]\n`;
       return text + 'steps:\n  - id: a\n    title: A\n';
     },
     expect: /^4:10: error: YAML: aliases expand to too many nodes \(an "alias bomb"\)/,
@@ -108,22 +147,35 @@ const GENERATED: { name: string; make: () => string | Buffer; expect: RegExp; he
     name: 'alias-bomb-merge.yml',
     make: () => {
       let text = 'drbook: 1\ntitle: T\nx0: &x0 { a: 1, b: 2 }\n';
-      for (let i = 1; i <= 12; i++) text += `x${i}: &x${i}\n  <<: [${Array(9).fill(`*x${i - 1}`).join(', ')}]\n  k: [${Array(9).fill(`*x${i - 1}`).join(', ')}]\n`;
+      for (let i = 1; i <= 12; i++)
+        text += `x${i}: &x${i}\n  <<: [${Array(9)
+          .fill(`*x${i - 1}`)
+          .join(', ')}]\n  k: [${Array(9)
+          .fill(`*x${i - 1}`)
+          .join(', ')}]\n`;
       return text + 'steps:\n  - id: a\n    title: A\n';
     },
     expect: /^5:8: error: YAML: aliases expand to too many nodes/,
   },
   { name: 'binary-with-nul.yml', make: () => bytes(64 * 1024, 42, true), expect: /^1:1: error: is not a text file \(it holds NUL bytes\)/ },
   { name: 'binary-without-nul.yml', make: () => bytes(64 * 1024, 7, false), expect: /^1:1: error: is not a UTF-8 text file/ },
-  { name: 'utf16.yml', make: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('drbook: 1\ntitle: T\n', 'utf16le')]), expect: /^1:1: error: is not a text file/ },
-  { name: 'latin1.yml', make: () => Buffer.from('drbook: 1\ntitle: Récupération\nsteps:\n  - id: a\n    title: A\n', 'latin1'), expect: /^1:1: error: is not a UTF-8 text file/ },
+  {
+    name: 'utf16.yml',
+    make: () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('drbook: 1\ntitle: T\n', 'utf16le')]),
+    expect: /^1:1: error: is not a text file/,
+  },
+  {
+    name: 'latin1.yml',
+    make: () => Buffer.from('drbook: 1\ntitle: Récupération\nsteps:\n  - id: a\n    title: A\n', 'latin1'),
+    expect: /^1:1: error: is not a UTF-8 text file/,
+  },
   { name: 'truncated-utf8.yml', make: () => Buffer.from('drbook: 1\ntitle: 日本', 'utf8').subarray(0, -1), expect: /^1:1: error: is not a UTF-8 text file/ },
   {
     name: 'random-unicode.yml',
     make: () => {
       const raw = bytes(32 * 1024, 99, false);
       let text = '';
-      for (let i = 0; i + 1 < raw.length; i += 2) text += String.fromCodePoint(0x20 + ((raw[i]! << 8) | raw[i + 1]!) % 0xd000);
+      for (let i = 0; i + 1 < raw.length; i += 2) text += String.fromCodePoint(0x20 + (((raw[i]! << 8) | raw[i + 1]!) % 0xd000));
       return text;
     },
     expect: /^\d+:\d+: error: /,
@@ -144,7 +196,18 @@ const cases: Case[] = [];
 const light = () => cases.filter((c) => !c.heavy);
 
 /** `show` on a sample: it shares validate's loading, and each spawn costs a node start. */
-const SHOW_SAMPLE = ['empty.yml', 'truncated-in-quote.yml', 'wrong-types-step.yml', 'every-meaning-error.yml', 'control-chars.yml', 'huge-10mb.yml', 'deep-flow-100k.yml', 'alias-bomb.yml', 'binary-with-nul.yml', 'binary-without-nul.yml'];
+const SHOW_SAMPLE = [
+  'empty.yml',
+  'truncated-in-quote.yml',
+  'wrong-types-step.yml',
+  'every-meaning-error.yml',
+  'control-chars.yml',
+  'huge-10mb.yml',
+  'deep-flow-100k.yml',
+  'alias-bomb.yml',
+  'binary-with-nul.yml',
+  'binary-without-nul.yml',
+];
 
 /** Runs the spawns a few at a time: all at once would measure the machine, not drbook. */
 async function pool<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {

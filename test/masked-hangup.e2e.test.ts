@@ -39,7 +39,11 @@ async function until<T>(what: string, probe: () => T | undefined | false): Promi
 }
 
 function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 function events(home: string): JournalEvent[] {
@@ -50,33 +54,45 @@ function events(home: string): JournalEvent[] {
 }
 
 describe('a closed terminal whose hangup the command masks', () => {
-  it.skipIf(!tmuxAvailable())('the command counts as cut, not done: resume --yes runs it again', async () => {
-    const dir = join(scratch, 'case');
-    mkdirSync(dir, { recursive: true });
-    const home = join(dir, 'home');
-    const marks = join(dir, 'marks');
-    const hold = join(dir, 'hold');
-    const env = { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_HOLD: hold, NO_COLOR: '1', LANG: 'C.UTF-8' };
-    onTestFinished(() => writeFileSync(hold, ''));
-    const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env, cwd: dir });
-    try {
-      await until('the command to start', () => lines(marks).length === 1);
-      const started = events(home).find((e) => e.type === 'session.started');
-      const driver = started?.type === 'session.started' ? started.pid : undefined;
-      expect(driver).toBeDefined();
-      const clientEnv = { ...process.env };
-      delete clientEnv.TMUX;
-      execFileSync('tmux', ['-L', tmux.socket, 'kill-session', '-t', 'main'], { env: clientEnv });
-      await until('drbook to end', () => !existsSync(`/proc/${driver}`));
-    } finally {
-      await tmux.kill();
-    }
-    const finished = events(home).filter((e) => e.type === 'command.finished' && e.step === 'restore');
-    // Journaled as cut, or not at all (drbook gone first under load): never as a success.
-    for (const event of finished) expect(event).toMatchObject({ ok: false });
-    writeFileSync(hold, '');
-    const resumed = await runCli(['resume', '--yes'], { cwd: dir, env, timeoutMs: DEADLINE_MS });
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(lines(marks).filter((l) => l.startsWith('start '))).toHaveLength(2);
-  }, 60_000);
+  it.skipIf(!tmuxAvailable())(
+    'the command counts as cut, not done: resume --yes runs it again',
+    async () => {
+      const dir = join(scratch, 'case');
+      mkdirSync(dir, { recursive: true });
+      const home = join(dir, 'home');
+      const marks = join(dir, 'marks');
+      const hold = join(dir, 'hold');
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        DRBOOK_HOME: home,
+        DRBOOK_TEST_MARKS: marks,
+        DRBOOK_TEST_HOLD: hold,
+        NO_COLOR: '1',
+        LANG: 'C.UTF-8',
+      };
+      onTestFinished(() => writeFileSync(hold, ''));
+      const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env, cwd: dir });
+      try {
+        await until('the command to start', () => lines(marks).length === 1);
+        const started = events(home).find((e) => e.type === 'session.started');
+        const driver = started?.type === 'session.started' ? started.pid : undefined;
+        expect(driver).toBeDefined();
+        const clientEnv = { ...process.env };
+        delete clientEnv.TMUX;
+        execFileSync('tmux', ['-L', tmux.socket, 'kill-session', '-t', 'main'], { env: clientEnv });
+        await until('drbook to end', () => !existsSync(`/proc/${driver}`));
+      } finally {
+        await tmux.kill();
+      }
+      const finished = events(home).filter((e) => e.type === 'command.finished' && e.step === 'restore');
+      // Journaled as cut, or not at all (drbook gone first under load): never as a success.
+      for (const event of finished) expect(event).toMatchObject({ ok: false });
+      writeFileSync(hold, '');
+      const resumed = await runCli(['resume', '--yes'], { cwd: dir, env, timeoutMs: DEADLINE_MS });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(lines(marks).filter((l) => l.startsWith('start '))).toHaveLength(2);
+    },
+    60_000,
+  );
 });

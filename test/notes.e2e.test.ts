@@ -43,7 +43,11 @@ interface Exit {
 /** Runs `node ARGS`, collecting its output; killed at the deadline. */
 function node(args: string[], env: Record<string, string>, timeoutMs: number, cwd = scratch): Promise<Exit> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', LANG: 'C.UTF-8', NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -162,7 +166,10 @@ describe('four writers, 2,000 notes, while a run writes', () => {
     expect([...streams.keys()].sort()).toEqual(['w1', 'w2', 'w3', 'w4-bin1', 'w4-bin2', 'w4-bin3', 'w4-bin4', 'w4-cli']);
     for (const [stream, list] of streams) {
       // In file order, each writer's notes come in the order it wrote them, with times that never go back.
-      expect(list.map((n) => Number((n as { text: string }).text.split(' ')[1])), stream).toEqual(list.map((_, i) => i + 1));
+      expect(
+        list.map((n) => Number((n as { text: string }).text.split(' ')[1])),
+        stream,
+      ).toEqual(list.map((_, i) => i + 1));
       for (let i = 1; i < list.length; i++) expect(Date.parse(list[i]!.ts), `${stream} note ${i + 1}`).toBeGreaterThanOrEqual(Date.parse(list[i - 1]!.ts));
     }
     // The notes of the command line name the step the run was on.
@@ -214,7 +221,10 @@ describe('drbook note', () => {
     const { dir, home } = freshDir();
     const path = openSession(home, 'Europe/Paris');
     const before = Date.now();
-    const result = await runCli(['note', '--at', '01:50', 'the', 'first', 'alert', 'came', 'at', '01:50'], { cwd: dir, env: { DRBOOK_HOME: home, TZ: 'America/New_York' } });
+    const result = await runCli(['note', '--at', '01:50', 'the', 'first', 'alert', 'came', 'at', '01:50'], {
+      cwd: dir,
+      env: { DRBOOK_HOME: home, TZ: 'America/New_York' },
+    });
     expect(result.code, result.stderr).toBe(0);
     const note = events(path).at(-1)!;
     expect(note).toMatchObject({ type: 'note', text: 'the first alert came at 01:50', step: 'confirm-outage', source: 'cli' });

@@ -33,13 +33,22 @@ function sandbox(): Sandbox {
 function failures(box: Sandbox): Extract<JournalEvent, { type: 'notify.failed' }>[] {
   const dir = join(box.home, 'sessions');
   const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-  return parseJournal(readFileSync(join(dir, file), 'utf8')).events.filter((e): e is Extract<JournalEvent, { type: 'notify.failed' }> => e.type === 'notify.failed');
+  return parseJournal(readFileSync(join(dir, file), 'utf8')).events.filter(
+    (e): e is Extract<JournalEvent, { type: 'notify.failed' }> => e.type === 'notify.failed',
+  );
 }
 
 async function walk(box: Sandbox, url: string) {
   const runbook = join(box.dir, 'mail.yml');
-  writeFileSync(runbook, 'drbook: 1\nid: mail\ntitle: Mail\nnotify:\n  - { type: slack, url_env: T_SLACK, interval: 0s, backoff: 10ms }\nsteps:\n  - id: a\n    title: A\n    run: echo a\n');
-  return runCli(['run', runbook, '--yes'], { cwd: box.cwd, timeoutMs: 20_000, env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: url } });
+  writeFileSync(
+    runbook,
+    'drbook: 1\nid: mail\ntitle: Mail\nnotify:\n  - { type: slack, url_env: T_SLACK, interval: 0s, backoff: 10ms }\nsteps:\n  - id: a\n    title: A\n    run: echo a\n',
+  );
+  return runCli(['run', runbook, '--yes'], {
+    cwd: box.cwd,
+    timeoutMs: 20_000,
+    env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: url },
+  });
 }
 
 describe('a sink URL that can never be delivered to as written', () => {
@@ -83,7 +92,11 @@ describe('a sink URL that can never be delivered to as written', () => {
     const walked = await walk(box, `${down.url}/hook`);
     expect(walked.code, walked.stderr).toBe(0);
     const sink = await server(() => ({ status: 429, headers: { 'Retry-After': retryAfter() } }));
-    const flushed = await runCli(['notify', '--flush'], { cwd: box.cwd, timeoutMs: 25_000, env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: `${sink.url}/hook` } });
+    const flushed = await runCli(['notify', '--flush'], {
+      cwd: box.cwd,
+      timeoutMs: 25_000,
+      env: { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, T_SLACK: `${sink.url}/hook` },
+    });
     expect(flushed.code, flushed.stderr).toBe(1);
     expect(flushed.stderr).not.toMatch(STACK_TRACE);
     expect(sink.requests).toHaveLength(1);

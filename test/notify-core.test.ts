@@ -84,7 +84,13 @@ describe('the outbox', () => {
       [12, 'session.ended', 'Session completed: 0 done, 0 by hand, 2 skipped, 0 failed; total 2m 5s'],
     ]);
     expect(outbox.events.find((e) => e.kind === 'note')!.occurredAt).toBe('2026-03-11T01:50:00.000Z');
-    expect(outbox.events.find((e) => e.kind === 'evidence')!.fields).toEqual({ type: 'evidence', name: 'df.txt', sha256: 'b'.repeat(64), bytes: 812, by: 'ops@rescue' });
+    expect(outbox.events.find((e) => e.kind === 'evidence')!.fields).toEqual({
+      type: 'evidence',
+      name: 'df.txt',
+      sha256: 'b'.repeat(64),
+      bytes: 812,
+      by: 'ops@rescue',
+    });
     expect(outbox.events[1]!.hash).toBe(hashLine(WALK.lines[3]!));
   });
 
@@ -152,14 +158,33 @@ describe('answers and waits', () => {
     expect(request.headers['Idempotency-Key']).toBe(hashLine(WALK.lines[3]!));
     expect(request.headers['X-Drbook-Signature-256']).toBe(webhookSignature('key', request.body));
     // The published HMAC-SHA256 test vector: a receiver's own HMAC library gives the same.
-    expect(webhookSignature('key', 'The quick brown fox jumps over the lazy dog')).toBe('sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8');
+    expect(webhookSignature('key', 'The quick brown fox jumps over the lazy dog')).toBe(
+      'sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8',
+    );
   });
 });
 
 describe('checks of a notify: list', () => {
   it('a runbook: each problem at its line and column', () => {
-    const text = ['drbook: 1', 'title: T', 'notify:', '  - type: matrix', '    url_env: M', '    token: abc', '  - { type: slack, url_env: S, events: [step, typo] }', 'steps:', '  - { id: a, title: A }', ''].join('\n');
-    const { problems } = loadRunbookText(text, { file: 'rb.yml', absFile: '/tmp/rb.yml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: () => [] });
+    const text = [
+      'drbook: 1',
+      'title: T',
+      'notify:',
+      '  - type: matrix',
+      '    url_env: M',
+      '    token: abc',
+      '  - { type: slack, url_env: S, events: [step, typo] }',
+      'steps:',
+      '  - { id: a, title: A }',
+      '',
+    ].join('\n');
+    const { problems } = loadRunbookText(text, {
+      file: 'rb.yml',
+      absFile: '/tmp/rb.yml',
+      sha256: '0'.repeat(64),
+      fileExists: () => true,
+      shellSites: () => [],
+    });
     expect(problems.map(formatProblem)).toEqual([
       'rb.yml:4:5: error: notify[0]: a matrix sink needs `room` (the room id, e.g. !abc123:example.org)',
       'rb.yml:4:5: error: notify[0]: a matrix sink needs `token_env` (the environment variable holding the access token)',

@@ -59,7 +59,10 @@ steps:
     expect(end).not.toMatch(/^\s+at /m);
     const sessions = join(dir, 'home', 'sessions');
     const file = readdirSync(sessions).find((f) => f.endsWith('.jsonl'))!;
-    const events = readFileSync(join(sessions, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; outcome?: string; kind?: string });
+    const events = readFileSync(join(sessions, file), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; outcome?: string; kind?: string });
     expect(events.filter((e) => e.type === 'step.finished').map((e) => e.outcome)).toEqual(['done', 'done']);
     expect(events.filter((e) => e.type === 'notify.failed').map((e) => e.kind)).toEqual(['http-5xx']);
   });

@@ -52,7 +52,17 @@ function journalOf(box: Sandbox): Journal {
   return { events: parsed.events, hashes };
 }
 
-const SENDABLE = new Set(['session.started', 'session.paused', 'session.resumed', 'session.ended', 'step.finished', 'decision', 'note', 'milestone', 'evidence']);
+const SENDABLE = new Set([
+  'session.started',
+  'session.paused',
+  'session.resumed',
+  'session.ended',
+  'step.finished',
+  'decision',
+  'note',
+  'milestone',
+  'evidence',
+]);
 
 function sendable(j: Journal): JournalEvent[] {
   return j.events.filter((e) => SENDABLE.has(e.type));
@@ -70,7 +80,10 @@ describe('each sink type gets its documented request', () => {
     const gitlab = await server((r) =>
       r.body.includes('drbookIncident')
         ? { status: 200, body: JSON.stringify({ data: { project: { issue: { id: 'gid://gitlab/Issue/777' } } } }) }
-        : { status: 200, body: JSON.stringify({ data: { timelineEventCreate: { timelineEvent: { id: 'gid://gitlab/IncidentManagement::TimelineEvent/1' }, errors: [] } } }) },
+        : {
+            status: 200,
+            body: JSON.stringify({ data: { timelineEventCreate: { timelineEvent: { id: 'gid://gitlab/IncidentManagement::TimelineEvent/1' }, errors: [] } } }),
+          },
     );
     const hook = await server();
     const runbook = join(box.dir, 'mail.yml');
@@ -193,7 +206,16 @@ steps:
       expect(r.headers['idempotency-key']).toBe(j.hashes.get(event.seq));
       expect(r.headers['x-drbook-signature-256']).toBe(`sha256=${createHmac('sha256', 'hook-key').update(r.body).digest('hex')}`);
       const body = json(r.body);
-      expect(body).toMatchObject({ drbook: 1, id: j.hashes.get(event.seq), session: started.session, runbook: { id: 'mail', title: 'Restore <mail> & co' }, mode: 'live', seq: event.seq, recordedAt: event.ts, occurredAt: event.ts });
+      expect(body).toMatchObject({
+        drbook: 1,
+        id: j.hashes.get(event.seq),
+        session: started.session,
+        runbook: { id: 'mail', title: 'Restore <mail> & co' },
+        mode: 'live',
+        seq: event.seq,
+        recordedAt: event.ts,
+        occurredAt: event.ts,
+      });
       expect(r.headers['x-drbook-event']).toBe(body.kind);
       expect((body.event as { type: string }).type).toBe(event.type);
     });
@@ -202,13 +224,18 @@ steps:
     const sessions = await runCli(['sessions'], { cwd: box.cwd, env: env(box, {}) });
     expect(sessions.stdout).toMatch(/NOTIFY\n.*slack sent, matrix sent, gitlab sent, webhook sent/);
     const exported = await runCli(['export'], { cwd: box.cwd, env: env(box, {}) });
-    expect(exported.stdout).toContain('- **Timeline sent to:** slack (slack, all 5 events); matrix (matrix, all 5 events); gitlab (gitlab, all 5 events); webhook (webhook, all 3 events)');
+    expect(exported.stdout).toContain(
+      '- **Timeline sent to:** slack (slack, all 5 events); matrix (matrix, all 5 events); gitlab (gitlab, all 5 events); webhook (webhook, all 3 events)',
+    );
   });
 });
 
 function hookRunbook(box: Sandbox, extra = '', steps = '  - { id: one, title: One, run: echo one }\n  - { id: two, title: Two, run: echo two }\n'): string {
   const file = join(box.dir, 'hook.yml');
-  writeFileSync(file, `drbook: 1\nid: hook\ntitle: Hooked\nnotify:\n  - { type: webhook, url_env: T_HOOK, token_env: T_HOOK_KEY, interval: 0s, backoff: 50ms${extra} }\nsteps:\n${steps}`);
+  writeFileSync(
+    file,
+    `drbook: 1\nid: hook\ntitle: Hooked\nnotify:\n  - { type: webhook, url_env: T_HOOK, token_env: T_HOOK_KEY, interval: 0s, backoff: 50ms${extra} }\nsteps:\n${steps}`,
+  );
   return file;
 }
 
@@ -282,11 +309,23 @@ describe('never lost, never twice, never in the way', () => {
     let holding = true;
     const hook = await server(() => (holding ? 'hold' : { status: 200 }));
     const matrix = await server(() => (holding ? 'hold' : { status: 200, body: '{"event_id":"$e"}' }));
-    const runbook = hookRunbook(box, '', '  - { id: one, title: One, run: echo one }\n  - { id: two, title: Two, run: echo two, milestone: mitigated }\n  - { id: nap, title: Nap, run: sleep 60 }\n');
-    const text = readFileSync(runbook, 'utf8').replace('steps:\n', "  - { type: matrix, url_env: T_MATRIX, token_env: T_MATRIX_TOKEN, room: '!r:example.org', interval: 0s, backoff: 50ms }\nsteps:\n");
+    const runbook = hookRunbook(
+      box,
+      '',
+      '  - { id: one, title: One, run: echo one }\n  - { id: two, title: Two, run: echo two, milestone: mitigated }\n  - { id: nap, title: Nap, run: sleep 60 }\n',
+    );
+    const text = readFileSync(runbook, 'utf8').replace(
+      'steps:\n',
+      "  - { type: matrix, url_env: T_MATRIX, token_env: T_MATRIX_TOKEN, room: '!r:example.org', interval: 0s, backoff: 50ms }\nsteps:\n",
+    );
     writeFileSync(runbook, text);
     const e = env(box, { T_HOOK: hook.url, T_HOOK_KEY: 'k', T_MATRIX: matrix.url, T_MATRIX_TOKEN: 't' });
-    const child = spawn(process.execPath, [BIN, 'run', runbook, '--yes'], { cwd: box.cwd, env: { PATH: process.env.PATH, NO_COLOR: '1', ...e }, stdio: 'ignore', detached: true });
+    const child = spawn(process.execPath, [BIN, 'run', runbook, '--yes'], {
+      cwd: box.cwd,
+      env: { PATH: process.env.PATH, NO_COLOR: '1', ...e },
+      stdio: 'ignore',
+      detached: true,
+    });
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
     await hook.waitFor('the webhook request in flight', () => hook.requests.length === 1);
     await matrix.waitFor('the matrix request in flight', () => matrix.requests.length === 1);
@@ -333,17 +372,27 @@ describe('never lost, never twice, never in the way', () => {
       return 'hold';
     });
     // The first step waits until the sink has the request in hand: every later step runs while it hangs.
-    const runbook = hookRunbook(box, '', `  - { id: wait, title: Wait for the request, run: 'while [ ! -e "${mark}" ]; do sleep 0.02; done' }\n  - { id: two, title: Two, run: echo two }\n  - { id: three, title: Three, run: echo three }\n`);
+    const runbook = hookRunbook(
+      box,
+      '',
+      `  - { id: wait, title: Wait for the request, run: 'while [ ! -e "${mark}" ]; do sleep 0.02; done' }\n  - { id: two, title: Two, run: echo two }\n  - { id: three, title: Three, run: echo three }\n`,
+    );
     const walk = await runCli(['run', runbook, '--yes'], { cwd: box.cwd, env: env(box, { T_HOOK: hook.url, T_HOOK_KEY: 'k' }), timeoutMs: 30_000 });
     expect(walk.code, walk.stderr).toBe(0);
     const j = journalOf(box);
     const finished = j.events.filter((x) => x.type === 'step.finished').map((x) => [(x as { step: string }).step, (x as { outcome: string }).outcome]);
-    expect(finished).toEqual([['wait', 'done'], ['two', 'done'], ['three', 'done']]);
+    expect(finished).toEqual([
+      ['wait', 'done'],
+      ['two', 'done'],
+      ['three', 'done'],
+    ]);
     expect(j.events.some((x) => x.type === 'session.ended')).toBe(true);
     // No request was ever answered: the walk never waited for one.
     expect(hook.requests.length).toBeGreaterThan(0);
     expect(hook.requests.every((r) => r.outcome === 'held' || r.outcome === 'gone')).toBe(true);
-    expect(walk.stdout + walk.stderr).toContain(`notify: ${sendable(j).length} events not sent to webhook yet: drbook notify ${(j.events[0] as { session: string }).session} --flush`);
+    expect(walk.stdout + walk.stderr).toContain(
+      `notify: ${sendable(j).length} events not sent to webhook yet: drbook notify ${(j.events[0] as { session: string }).session} --flush`,
+    );
     expect(walk.stderr).not.toMatch(STACK_TRACE);
   });
 });

@@ -295,9 +295,12 @@ describe('getting drbook on PATH, and help with examples', () => {
     expect(readme).toMatch(/`npx drbook` works only inside this\s+directory/);
   });
 
-  it.each(['list', 'validate', 'show', 'run', 'rehearse', 'resume', 'undo', 'note', 'sessions', 'verify', 'export', 'bundle', 'schema'])('drbook %s --help ends with examples', async (command) => {
-    const r = await runCli([command, '--help']);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`\\nExamples:\\n(  \\$ drbook ${command}.*\\n|  \\$ .*drbook ${command}.*\\n)+$`));
-  });
+  it.each(['list', 'validate', 'show', 'run', 'rehearse', 'resume', 'undo', 'note', 'sessions', 'verify', 'export', 'bundle', 'schema'])(
+    'drbook %s --help ends with examples',
+    async (command) => {
+      const r = await runCli([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`\\nExamples:\\n(  \\$ drbook ${command}.*\\n|  \\$ .*drbook ${command}.*\\n)+$`));
+    },
+  );
 });

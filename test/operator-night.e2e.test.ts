@@ -53,7 +53,10 @@ interface Event {
 function journal(b: Box): { id: string; events: Event[] } {
   const dir = join(b.home, 'sessions');
   const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'))!;
-  const events = readFileSync(join(dir, file), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
+  const events = readFileSync(join(dir, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Event);
   return { id: file.slice(0, -'.jsonl'.length), events };
 }
 
@@ -238,7 +241,16 @@ steps:
     expect(shown).toContain('./dns-set --token ***');
     await t.sendKeys('Enter');
     await t.waitFor('Rehearsal completed');
-    expect(readFileSync(join(c.home, 'sessions', readdirSync(join(c.home, 'sessions')).find((f) => f.endsWith('.jsonl'))!), 'utf8')).not.toContain('tok-s3cret');
+    expect(
+      readFileSync(
+        join(
+          c.home,
+          'sessions',
+          readdirSync(join(c.home, 'sessions')).find((f) => f.endsWith('.jsonl'))!,
+        ),
+        'utf8',
+      ),
+    ).not.toContain('tok-s3cret');
   });
 
   it('resume asks again only for the secrets the steps left use', async () => {
@@ -349,13 +361,19 @@ steps:
     expect(after.events.filter((e) => e.type === 'session.ended').map((e) => e.status)).toEqual(['aborted', 'completed']);
 
     // One chronology: the note, the abort with its reason, the reopening, the end.
-    const exported = execFileSync(process.execPath, [bin, 'export', id], { cwd: b.dir, env: { ...process.env, DRBOOK_HOME: b.home, NO_COLOR: '1' }, encoding: 'utf8' });
+    const exported = execFileSync(process.execPath, [bin, 'export', id], {
+      cwd: b.dir,
+      env: { ...process.env, DRBOOK_HOME: b.home, NO_COLOR: '1' },
+      encoding: 'utf8',
+    });
     const lines = exported.split('\n');
     const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
     expect(at(/marker missing: the backup mount is not there/)).toBeGreaterThanOrEqual(0);
     expect(at(/Session aborted.*reason: wrong host, start again tomorrow/)).toBeGreaterThan(at(/marker missing/));
     expect(at(/Reopened \(it had ended aborted\)/)).toBeGreaterThan(at(/Session aborted/));
-    const data = JSON.parse(execFileSync(process.execPath, [bin, 'export', id, '--format', 'json'], { cwd: b.dir, env: { ...process.env, DRBOOK_HOME: b.home }, encoding: 'utf8' })) as unknown;
+    const data = JSON.parse(
+      execFileSync(process.execPath, [bin, 'export', id, '--format', 'json'], { cwd: b.dir, env: { ...process.env, DRBOOK_HOME: b.home }, encoding: 'utf8' }),
+    ) as unknown;
     expect(JSON.stringify(data)).toContain('"reason":"wrong host, start again tomorrow"');
   });
 });

@@ -104,7 +104,13 @@ describe('a bundle written under umask 000', () => {
     const out = join(box.cwd, 'usb', 'drbook');
     expect(await runWithUmask000(['bundle', '--dir', box.dir, '-o', out], box.cwd, { DRBOOK_HOME: box.home })).toBe(0);
     const loose: string[] = [];
-    for (const dir of [join(box.cwd, 'usb'), out, ...readdirSync(out, { recursive: true, withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name))]) {
+    for (const dir of [
+      join(box.cwd, 'usb'),
+      out,
+      ...readdirSync(out, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(e.parentPath, e.name)),
+    ]) {
       const mode = statSync(dir).mode & 0o777;
       if (mode & 0o022) loose.push(`${dir} ${mode.toString(8)}`);
     }
@@ -150,13 +156,15 @@ describe('help examples', () => {
 });
 
 describe('a secret typed into the wrong prompt first', () => {
-  it.skipIf(!tmuxAvailable())('is masked in the export once the session knows it is a secret', async () => {
-    box = makeSandbox();
-    const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, NO_COLOR: '1' };
-    const secret = 'Tr0ub4dor-and-3';
-    writeFileSync(
-      join(box.dir, 'wrong.yml'),
-      `drbook: 1
+  it.skipIf(!tmuxAvailable())(
+    'is masked in the export once the session knows it is a secret',
+    async () => {
+      box = makeSandbox();
+      const env = { DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, NO_COLOR: '1' };
+      const secret = 'Tr0ub4dor-and-3';
+      writeFileSync(
+        join(box.dir, 'wrong.yml'),
+        `drbook: 1
 title: wrong prompt
 vars:
   host: { prompt: Host name }
@@ -165,32 +173,34 @@ steps:
   - { id: a, title: "Reach {{host}}", run: "echo reaching {{host}}" }
   - { id: b, title: b, ask: [pw], env: { P: "{{pw}}" }, run: "echo using pw" }
 `,
-    );
-    tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', 'wrong'], cwd: box.cwd, env });
-    // The operator pastes the password into the host prompt, runs step a, then gives it where it belongs.
-    await tmux.waitFor('? Host name');
-    await tmux.type(secret);
-    await tmux.sendKeys('Enter');
-    await tmux.waitFor('? Step 1/2');
-    await tmux.sendKeys('Enter');
-    await tmux.waitFor('? Password');
-    await tmux.type(secret);
-    await tmux.sendKeys('Enter');
-    await tmux.waitFor('? Step 2/2');
-    await tmux.sendKeys('Enter');
-    await tmux.waitFor('Run completed');
-    expect(await tmux.waitForExit()).toBe(0);
+      );
+      tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', 'wrong'], cwd: box.cwd, env });
+      // The operator pastes the password into the host prompt, runs step a, then gives it where it belongs.
+      await tmux.waitFor('? Host name');
+      await tmux.type(secret);
+      await tmux.sendKeys('Enter');
+      await tmux.waitFor('? Step 1/2');
+      await tmux.sendKeys('Enter');
+      await tmux.waitFor('? Password');
+      await tmux.type(secret);
+      await tmux.sendKeys('Enter');
+      await tmux.waitFor('? Step 2/2');
+      await tmux.sendKeys('Enter');
+      await tmux.waitFor('Run completed');
+      expect(await tmux.waitForExit()).toBe(0);
 
-    // The journal and step a's log were written before the value was known to be a secret;
-    // the export, the document people share, is made after: it must not show it.
-    const md = await runCli(['export'], { cwd: box.cwd, env });
-    expect(md.code, md.stderr).toBe(0);
-    expect(md.stdout).toContain('Reach ***');
-    expect(md.stdout).not.toContain(secret);
-    const json = await runCli(['export', '--format', 'json'], { cwd: box.cwd, env });
-    expect(json.code, json.stderr).toBe(0);
-    expect(json.stdout).not.toContain(secret);
-  }, 60_000);
+      // The journal and step a's log were written before the value was known to be a secret;
+      // the export, the document people share, is made after: it must not show it.
+      const md = await runCli(['export'], { cwd: box.cwd, env });
+      expect(md.code, md.stderr).toBe(0);
+      expect(md.stdout).toContain('Reach ***');
+      expect(md.stdout).not.toContain(secret);
+      const json = await runCli(['export', '--format', 'json'], { cwd: box.cwd, env });
+      expect(json.code, json.stderr).toBe(0);
+      expect(json.stdout).not.toContain(secret);
+    },
+    60_000,
+  );
 });
 
 describe('a title with line breaks', () => {

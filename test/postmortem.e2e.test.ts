@@ -21,7 +21,8 @@ import { label, MAX_BARS } from '../src/core/export/gantt.js';
 import { ensureBuilt, runCli } from './helpers/run-cli.js';
 
 const journals = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'journals');
-const report = (name: string, timeZone?: string) => buildReport(parseJournal(readFileSync(join(journals, `${name}.jsonl`), 'utf8')), timeZone ? { timeZone } : {});
+const report = (name: string, timeZone?: string) =>
+  buildReport(parseJournal(readFileSync(join(journals, `${name}.jsonl`), 'utf8')), timeZone ? { timeZone } : {});
 
 function mermaidBlock(md: string): string {
   const match = /```mermaid\n([\s\S]*?)\n```/.exec(md);
@@ -50,7 +51,12 @@ describe('the gantt chart', () => {
     const tasks = await ganttTasks(mermaidBlock(renderMarkdown(r)));
     const bars = tasks.filter((t) => !t.milestone);
     const markers = tasks.filter((t) => t.milestone);
-    expect(bars.map((t) => t.task.trim())).toEqual(['1. Confirm the outage', '3. Restore the last backup', '4. Start the mail services', '5. Switch the MX record']);
+    expect(bars.map((t) => t.task.trim())).toEqual([
+      '1. Confirm the outage',
+      '3. Restore the last backup',
+      '4. Start the mail services',
+      '5. Switch the MX record',
+    ]);
     expect(markers.map((t) => t.task.trim())).toEqual(['Impact started', 'Detected', 'Mitigated', 'Resolved']);
     for (const t of tasks) {
       expect(Number.isFinite(t.startTime.getTime())).toBe(true);
@@ -86,7 +92,12 @@ describe('the gantt chart', () => {
 
   it('a hostile title cannot break the grammar', async () => {
     expect(label('a: b; c # d %% e\nsection x')).toBe('a b c d e section x');
-    const source = ['gantt', '  dateFormat YYYY-MM-DD HH:mm:ss', '  section Steps', `  1. ${label('x: y ; #z %%w\ntitle q')} :done, s1, 2026-01-01 00:00:00, 2026-01-01 00:00:05`].join('\n');
+    const source = [
+      'gantt',
+      '  dateFormat YYYY-MM-DD HH:mm:ss',
+      '  section Steps',
+      `  1. ${label('x: y ; #z %%w\ntitle q')} :done, s1, 2026-01-01 00:00:00, 2026-01-01 00:00:05`,
+    ].join('\n');
     const tasks = await ganttTasks(source);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.task.trim()).toBe('1. x y z w title q');
@@ -126,8 +137,22 @@ describe('key times', () => {
 
   it('outOfOrder compares every pair', () => {
     const at = (iso: string) => ({ at: iso });
-    expect(outOfOrder(new Map([['impact-started', at('2026-01-01T10:00:00Z')], ['resolved', at('2026-01-01T09:00:00Z')]]))).toHaveLength(1);
-    expect(outOfOrder(new Map([['impact-started', at('2026-01-01T10:00:00Z')], ['detected', at('2026-01-01T10:00:00Z')]]))).toEqual([]);
+    expect(
+      outOfOrder(
+        new Map([
+          ['impact-started', at('2026-01-01T10:00:00Z')],
+          ['resolved', at('2026-01-01T09:00:00Z')],
+        ]),
+      ),
+    ).toHaveLength(1);
+    expect(
+      outOfOrder(
+        new Map([
+          ['impact-started', at('2026-01-01T10:00:00Z')],
+          ['detected', at('2026-01-01T10:00:00Z')],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -143,7 +168,14 @@ describe('drill comparisons leave out --yes sessions unless all are', () => {
     expect(people.length).toBeGreaterThan(0);
     // One scripted drill among them changes nothing; only scripted drills before: no comparison.
     expect(buildReport(journal, { earlier: [g1, { ...g2, yes: true }] }).deviations.timing.every((t) => t.sessions === 1)).toBe(true);
-    expect(buildReport(journal, { earlier: [{ ...g1, yes: true }, { ...g2, yes: true }] }).deviations.timing).toEqual([]);
+    expect(
+      buildReport(journal, {
+        earlier: [
+          { ...g1, yes: true },
+          { ...g2, yes: true },
+        ],
+      }).deviations.timing,
+    ).toEqual([]);
   });
 
   it('the drill history: change and trends', () => {
@@ -153,7 +185,10 @@ describe('drill comparisons leave out --yes sessions unless all are', () => {
     expect(scripted.changeMs).toBeNull();
     const trend = mixed.trends.find((t) => t.mode === 'live')!;
     expect(trend.sessions).toBe(mixed.sessions.filter((s) => s.mode === 'live' && !s.yes).length);
-    const allYes = buildHistory('mail-server', [g1, g2, live].map((s) => ({ ...s, yes: true })));
+    const allYes = buildHistory(
+      'mail-server',
+      [g1, g2, live].map((s) => ({ ...s, yes: true })),
+    );
     expect(allYes.trends.find((t) => t.mode === 'live')!.sessions).toBe(allYes.sessions.filter((s) => s.mode === 'live').length);
   });
 });

@@ -50,7 +50,15 @@ function newCase(): Case {
 
 function writeRunbook(c: Case, steps: Array<{ id: string; run: string }>): string {
   const path = join(c.dir, 'book.yml');
-  const body = steps.map((s) => `  - id: ${s.id}\n    title: Step ${s.id}\n    run: |-\n${s.run.split('\n').map((l) => `      ${l}`).join('\n')}`).join('\n');
+  const body = steps
+    .map(
+      (s) =>
+        `  - id: ${s.id}\n    title: Step ${s.id}\n    run: |-\n${s.run
+          .split('\n')
+          .map((l) => `      ${l}`)
+          .join('\n')}`,
+    )
+    .join('\n');
   writeFileSync(path, `drbook: 1\nid: group-book\ntitle: Commands and the terminal\nsteps:\n${body}\n`);
   return path;
 }
@@ -150,14 +158,17 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     expect(spawnedOf(c.home, 'group')).toMatchObject({ pid: Number(shell), pgid: Number(shell) });
   }, 60_000);
 
-  it('without perl, the command stays in drbook\'s group and still reads the terminal', async () => {
+  it("without perl, the command stays in drbook's group and still reads the terminal", async () => {
     const c = newCase();
     // A PATH with the shell and the few programs the step needs, and no perl.
     const bin = join(c.dir, 'bin');
     mkdirSync(bin);
-    for (const name of ['bash', 'sh', 'sed', 'sleep']) symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
+    for (const name of ['bash', 'sh', 'sed', 'sleep'])
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim(), join(bin, name));
     c.env.PATH = bin;
-    const book = writeRunbook(c, [{ id: 'shared', run: `set -- $(sed 's/.*) //' /proc/$$/stat)\necho "group $3"\nread -r -p 'Name: ' name\necho "name is $name"` }]);
+    const book = writeRunbook(c, [
+      { id: 'shared', run: `set -- $(sed 's/.*) //' /proc/$$/stat)\necho "group $3"\nread -r -p 'Name: ' name\necho "name is $name"` },
+    ]);
     const s = await inTerminal(c, ['run', book, '--yes']);
     await s.waitFor('Name: ', { timeoutMs: DEADLINE_MS });
     await s.type('kim');
@@ -211,7 +222,10 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     expect(finished).toMatchObject({ ok: false, interrupted: true, reason: 'interrupted (Ctrl-C)' });
   }, 60_000);
 
-  for (const [signal, number] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  for (const [signal, number] of [
+    ['SIGTERM', 15],
+    ['SIGHUP', 1],
+  ] as const) {
     it(`${signal} to drbook stops the command's whole group: no grandchild survives with ppid 1`, async () => {
       const c = newCase();
       const pidfile = join(c.dir, 'sleep.pid');
@@ -237,7 +251,9 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     const s = await inTerminal(c, ['run', join(FIXTURES, 'sessions', 'quiet.yml'), '--yes']);
     const markOf = (name: string): number | undefined => {
       if (!existsSync(marks)) return undefined;
-      const line = readFileSync(marks, 'utf8').split('\n').find((l) => l.startsWith(`${name} `));
+      const line = readFileSync(marks, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${name} `));
       return line === undefined ? undefined : Number(line.split(' ')[1]);
     };
     const grandchild = await until('g1', () => markOf('g1'), s);
@@ -253,7 +269,11 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
     const resumed = runCli(['resume', '--yes'], { cwd: c.dir, env: { ...c.env, DRBOOK_DIR: undefined }, timeoutMs: DEADLINE_MS * 2 });
     // resume waits for the grandchild: its decision is journaled, and no second copy started.
     await until('resume to decide to wait', () => events(c.home).some((e) => e.type === 'decision' && e.step === 'quiet' && e.answer === 'wait'));
-    expect(readFileSync(marks, 'utf8').split('\n').filter((l) => l.startsWith('child '))).toHaveLength(1);
+    expect(
+      readFileSync(marks, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('child ')),
+    ).toHaveLength(1);
     writeFileSync(hold, '');
     const result = await resumed;
     expect(result.code, result.stderr).toBe(0);

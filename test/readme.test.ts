@@ -14,7 +14,13 @@ describe('README', () => {
     const example = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example).toBeDefined();
     const absFile = join(root, 'runbooks', 'readme-example.yml');
-    const { runbook, problems } = loadRunbookText(example!, { file: 'README.md example', absFile, sha256: '0'.repeat(64), fileExists: existsSync, shellSites: sitesOf });
+    const { runbook, problems } = loadRunbookText(example!, {
+      file: 'README.md example',
+      absFile,
+      sha256: '0'.repeat(64),
+      fileExists: existsSync,
+      shellSites: sitesOf,
+    });
     expect(problems.map(formatProblem)).toEqual([]);
     expect(runbook?.steps.length).toBeGreaterThan(3);
   });

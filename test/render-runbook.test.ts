@@ -17,7 +17,13 @@ steps:
 `;
 
 function load() {
-  const { runbook, problems } = loadRunbookText(RUNBOOK, { file: 'vars.yml', absFile: '/runbooks/vars.yml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: sitesOf });
+  const { runbook, problems } = loadRunbookText(RUNBOOK, {
+    file: 'vars.yml',
+    absFile: '/runbooks/vars.yml',
+    sha256: '0'.repeat(64),
+    fileExists: () => true,
+    shellSites: sitesOf,
+  });
   expect(problems).toEqual([]);
   return runbook!;
 }

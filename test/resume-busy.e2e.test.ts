@@ -21,7 +21,16 @@ describe('resume while another drbook drives the session', () => {
     const started = join(box.cwd, 'started');
     writeFileSync(
       join(box.dir, 'busy.yml'),
-      ['drbook: 1', 'id: busy', 'title: A step that waits', 'steps:', '  - id: wait', '    title: Wait', `    run: touch '${started}'; while [ ! -e '${stop}' ]; do sleep 0.05; done`, ''].join('\n'),
+      [
+        'drbook: 1',
+        'id: busy',
+        'title: A step that waits',
+        'steps:',
+        '  - id: wait',
+        '    title: Wait',
+        `    run: touch '${started}'; while [ ! -e '${stop}' ]; do sleep 0.05; done`,
+        '',
+      ].join('\n'),
     );
     const env = { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir };
     const run = runCli(['run', 'busy', '--yes'], { cwd: box.cwd, env, timeoutMs: 30_000 });

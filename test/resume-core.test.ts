@@ -21,7 +21,13 @@ const DRIVER = 4242;
 const SHELL = 5001;
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'r.yaml', absFile: '/runbooks/r.yaml', sha256: 'cd'.repeat(32), fileExists: () => true, shellSites: sitesOf });
+  const { runbook, problems } = loadRunbookText(yaml, {
+    file: 'r.yaml',
+    absFile: '/runbooks/r.yaml',
+    sha256: 'cd'.repeat(32),
+    fileExists: () => true,
+    shellSites: sitesOf,
+  });
   if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
   return runbook;
 }
@@ -45,7 +51,18 @@ steps:
 function cutWhileRestoring(clock: FakeClock, spawned = true): MemoryJournal {
   const journal = new MemoryJournal(clock);
   const bodies: EventBody[] = [
-    sessionStartedEvent({ session: 's1', runbook: RESTORE, mode: 'live', operator: { user: 'op', host: 'h' }, zone: { tz: 'UTC', tzOffsetMinutes: 0 }, drbook: '0.1.0', pid: DRIVER, cwd: '/srv', runSafe: false, yes: false }),
+    sessionStartedEvent({
+      session: 's1',
+      runbook: RESTORE,
+      mode: 'live',
+      operator: { user: 'op', host: 'h' },
+      zone: { tz: 'UTC', tzOffsetMinutes: 0 },
+      drbook: '0.1.0',
+      pid: DRIVER,
+      cwd: '/srv',
+      runSafe: false,
+      yes: false,
+    }),
     { type: 'step.started', step: 'stop', index: 0, title: 'Stop the service' },
     { type: 'command.started', step: 'stop', attempt: 1, command: 'systemctl stop mail', cwd: '/srv' },
     { type: 'command.finished', step: 'stop', attempt: 1, exitCode: 0, signal: null, durationMs: 5, ok: true, tail: '', outputBytes: 0 },
@@ -71,7 +88,15 @@ interface Resumed {
   written: () => EventBody[];
 }
 
-function resume(options: { ui?: Expected[]; exec?: Scripted[]; table?: FakeProcess[]; script?: ConstructorParameters<typeof FakeProcesses>[1]; yes?: boolean; spawned?: boolean; logTail?: string }): Resumed {
+function resume(options: {
+  ui?: Expected[];
+  exec?: Scripted[];
+  table?: FakeProcess[];
+  script?: ConstructorParameters<typeof FakeProcesses>[1];
+  yes?: boolean;
+  spawned?: boolean;
+  logTail?: string;
+}): Resumed {
   const clock = new FakeClock();
   const journal = cutWhileRestoring(clock, options.spawned ?? true);
   const before = journal.events.length;
@@ -98,7 +123,12 @@ function resume(options: { ui?: Expected[]; exec?: Scripted[]; table?: FakeProce
     },
     { ui, executor, journal, clock, shellSites: realShellSites },
   );
-  const left: LeftBehind = { ...(replay.inFlight ? { inFlight: replay.inFlight } : {}), ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}), ...(replay.currentStep ? { current: replay.currentStep } : {}), vars: replay.vars };
+  const left: LeftBehind = {
+    ...(replay.inFlight ? { inFlight: replay.inFlight } : {}),
+    ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}),
+    ...(replay.currentStep ? { current: replay.currentStep } : {}),
+    vars: replay.vars,
+  };
   const result = walk.resume(left, { processes, readLogTail: (log) => (log === '02-restore.log' ? options.logTail : undefined) }).then((r) => {
     ui.finish();
     executor.finish();
@@ -115,7 +145,15 @@ describe('Walk.resume over a command cut while it ran', () => {
     const r = resume({ yes: true, exec: [ranFine, ranFine] });
     expect(await r.result).toMatchObject({ status: 'completed', counts: { done: 3, skipped: 0, failed: 0, markedDone: 0 } });
     const [cut, decision] = r.written();
-    expect(cut).toMatchObject({ type: 'command.finished', step: 'restore', attempt: 1, exitCode: null, ok: false, interrupted: true, reason: 'drbook stopped while it ran; its exit code is unknown' });
+    expect(cut).toMatchObject({
+      type: 'command.finished',
+      step: 'restore',
+      attempt: 1,
+      exitCode: null,
+      ok: false,
+      interrupted: true,
+      reason: 'drbook stopped while it ran; its exit code is unknown',
+    });
     expect(decision).toMatchObject({ type: 'decision', step: 'restore', answer: 'run it again' });
     expect(r.executor.requests.map((c) => [c.step, c.attempt])).toEqual([
       ['restore', 2],
@@ -231,13 +269,26 @@ describe('Walk.resume over a command cut while it ran', () => {
   });
 
   it('a group of its own whose leader pid was reused after the group ended: nothing of the command is left', async () => {
-    const r = resume({ table: [{ pid: SHELL, start: '9999', parent: 1, pgid: SHELL }, { pid: 5003, start: '510', parent: 1, pgid: SHELL }], yes: true, exec: [ranFine, ranFine] });
+    const r = resume({
+      table: [
+        { pid: SHELL, start: '9999', parent: 1, pgid: SHELL },
+        { pid: 5003, start: '510', parent: 1, pgid: SHELL },
+      ],
+      yes: true,
+      exec: [ranFine, ranFine],
+    });
     expect(await r.result).toMatchObject({ status: 'completed' });
     expect(r.processes.waited).toEqual([]);
   });
 
   it('a step not marked idempotent: "mark done" first and no default (Enter alone must not mark an unfinished restore done)', async () => {
-    const r = resume({ ui: [{ ask: 'failure', answer: 'retry' }, { ask: 'step', step: 'start', answer: 'run' }], exec: [ranFine, ranFine] });
+    const r = resume({
+      ui: [
+        { ask: 'failure', answer: 'retry' },
+        { ask: 'step', step: 'start', answer: 'run' },
+      ],
+      exec: [ranFine, ranFine],
+    });
     expect(await r.result).toMatchObject({ status: 'completed' });
     expect(r.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({ choices: ['done', 'retry', 'skip', 'abort'] });
   });
@@ -261,10 +312,25 @@ describe('Walk.resume over work done but not journaled finished', () => {
     const redactor = new Redactor();
     const plan = planResume(replay, RESTORE, { reopen: false });
     const walk = new Walk(
-      { runbook: RESTORE, mode: 'live', yes: true, runSafe: false, startIndex: 0, finished: plan.finished, attempts: plan.attempts, sessionStartedAt: new Date(replay.started!.ts), vars: new VarStore({}, redactor), redactor, resolveCwd: () => '/srv' },
+      {
+        runbook: RESTORE,
+        mode: 'live',
+        yes: true,
+        runSafe: false,
+        startIndex: 0,
+        finished: plan.finished,
+        attempts: plan.attempts,
+        sessionStartedAt: new Date(replay.started!.ts),
+        vars: new VarStore({}, redactor),
+        redactor,
+        resolveCwd: () => '/srv',
+      },
       { ui, executor, journal, clock, shellSites: realShellSites },
     );
-    const result = await walk.resume({ ...(replay.currentStep ? { current: replay.currentStep } : {}), vars: replay.vars }, { processes: new FakeProcesses([]), readLogTail: () => undefined });
+    const result = await walk.resume(
+      { ...(replay.currentStep ? { current: replay.currentStep } : {}), vars: replay.vars },
+      { processes: new FakeProcesses([]), readLogTail: () => undefined },
+    );
     expect(result).toMatchObject({ status: 'completed', counts: { done: 3 } });
     expect(executor.requests.map((c) => c.step)).toEqual(['start']);
     expect(ui.messages('info')).toContain('[2/3] Restore the database: its command had succeeded (exit 0) before drbook stopped; it is not run again.');
@@ -335,7 +401,12 @@ steps:
     vars.set('token', 'hunter2-long-enough', 'prompt', true);
     const clock = new FakeClock();
     const journal = new MemoryJournal(clock);
-    for (const e of [{ type: 'var.set', name: 'host', value: 'a', source: 'default' }, { type: 'var.set', name: 'zone', value: 'z', source: 'default' }, { type: 'var.set', name: 'token', value: '***', source: 'prompt', secret: true }] as EventBody[]) journal.append(e);
+    for (const e of [
+      { type: 'var.set', name: 'host', value: 'a', source: 'default' },
+      { type: 'var.set', name: 'zone', value: 'z', source: 'default' },
+      { type: 'var.set', name: 'token', value: '***', source: 'prompt', secret: true },
+    ] as EventBody[])
+      journal.append(e);
     const changes = varEvents(vars, replaySession(journal));
     expect(changes.map((e) => (e.type === 'var.set' ? [e.name, e.value] : []))).toEqual([
       ['host', 'b'],

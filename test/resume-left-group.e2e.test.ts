@@ -37,7 +37,11 @@ async function until<T>(what: string, probe: () => T | undefined | false): Promi
 }
 
 function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 function alive(pid: number): boolean {
@@ -51,19 +55,34 @@ function alive(pid: number): boolean {
 }
 
 describe('resume after kill -9, with the command moved to a group of its own by timeout', () => {
-  it('finds the first copy in the command\'s session, waits for it, then runs the command once more, alone', async () => {
+  it("finds the first copy in the command's session, waits for it, then runs the command once more, alone", async () => {
     const dir = join(scratch, 'case');
     mkdirSync(dir, { recursive: true });
     const home = join(dir, 'home');
     const marks = join(dir, 'marks');
     const hold = join(dir, 'hold');
     const shellFile = join(dir, 'shell');
-    const env = { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_HOLD: hold, DRBOOK_TEST_SHELL: shellFile, NO_COLOR: '1', LANG: 'C.UTF-8' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      DRBOOK_HOME: home,
+      DRBOOK_TEST_MARKS: marks,
+      DRBOOK_TEST_HOLD: hold,
+      DRBOOK_TEST_SHELL: shellFile,
+      NO_COLOR: '1',
+      LANG: 'C.UTF-8',
+    };
     const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: dir, env, detached: true, stdio: 'ignore' });
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     // Whatever happens, the held copies are let go at the end (they would wait 300 s otherwise).
     onTestFinished(() => writeFileSync(hold, ''));
-    const first = await until('the first copy to start', () => lines(marks).find((l) => l.startsWith('start '))?.split(' ')[1]);
+    const first = await until(
+      'the first copy to start',
+      () =>
+        lines(marks)
+          .find((l) => l.startsWith('start '))
+          ?.split(' ')[1],
+    );
     const shell = Number(readFileSync(shellFile, 'utf8').trim());
     process.kill(child.pid!, 'SIGKILL');
     process.kill(shell, 'SIGKILL');
@@ -88,6 +107,9 @@ describe('resume after kill -9, with the command moved to a group of its own by 
     const dirJ = join(home, 'sessions');
     const journal = readdirSync(dirJ).find((n) => n.endsWith('.jsonl'))!;
     const events = parseJournal(readFileSync(join(dirJ, journal), 'utf8')).events;
-    expect(events.filter((e) => e.type === 'decision' && e.step === 'restore').map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual(['wait', 'run it again']);
+    expect(events.filter((e) => e.type === 'decision' && e.step === 'restore').map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual([
+      'wait',
+      'run it again',
+    ]);
   }, 60_000);
 });

@@ -67,7 +67,10 @@ describe('resume and secrets', () => {
     // Nowhere under DRBOOK_HOME: journal, logs, locks.
     expect(filesUnder(box.home).filter((f) => readFileSync(f, 'utf8').includes(SECRET))).toEqual([]);
     const journal = filesUnder(box.home).find((f) => f.endsWith('.jsonl'))!;
-    const events = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string; value?: string });
+    const events = readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; name?: string; value?: string });
     const resumedAt = events.findIndex((e) => e.type === 'session.resumed');
     expect(events.slice(resumedAt).find((e) => e.type === 'var.set' && e.name === 'dbpass')).toMatchObject({ value: '***' });
   });

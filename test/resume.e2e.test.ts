@@ -53,7 +53,12 @@ function freshCase(): Case {
 
 /** drbook in a pseudo-terminal of its own. */
 async function terminal(c: Case, args: string[], cwd = c.dir): Promise<TmuxSession> {
-  const screen = await startTmux({ cmd: process.execPath, args: [BIN, ...args], cwd, env: { DRBOOK_HOME: c.home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' } });
+  const screen = await startTmux({
+    cmd: process.execPath,
+    args: [BIN, ...args],
+    cwd,
+    env: { DRBOOK_HOME: c.home, NO_COLOR: '1', FORCE_COLOR: undefined, TERM: 'xterm-256color' },
+  });
   screens.push(screen);
   return screen;
 }
@@ -66,7 +71,9 @@ function journalPath(c: Case): string {
 }
 
 function sessionId(c: Case): string {
-  return journalPath(c).replace(/^.*\//, '').replace(/\.jsonl$/, '');
+  return journalPath(c)
+    .replace(/^.*\//, '')
+    .replace(/\.jsonl$/, '');
 }
 
 function events(c: Case): JournalEvent[] {
@@ -216,7 +223,11 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
 
     const second = await runCli(['resume', id, '--yes'], { cwd: c.dir, env: { DRBOOK_HOME: c.home } });
     expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(new RegExp(`^drbook: session ${id} is being driven by pid ${driver} on host ${hostname()} since \\S+; stop that drbook first, or add notes with drbook note\\n$`));
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^drbook: session ${id} is being driven by pid ${driver} on host ${hostname()} since \\S+; stop that drbook first, or add notes with drbook note\\n$`,
+      ),
+    );
     expect(second.stdout).toBe('');
     // Nothing was written by the refused one.
     expect(events(c).some((e) => e.type === 'session.resumed')).toBe(false);
@@ -240,7 +251,11 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
       await screen.sendKeys('Enter');
     }
     expect(await screen.waitForExit()).toBe(0);
-    expect(events(c).filter((e) => e.type === 'note').map((e) => (e as { text: string }).text)).toEqual(['seen from another terminal']);
+    expect(
+      events(c)
+        .filter((e) => e.type === 'note')
+        .map((e) => (e as { text: string }).text),
+    ).toEqual(['seen from another terminal']);
     expect(await statusOf(c)).toBe('completed');
   });
 
@@ -297,8 +312,15 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
     try {
       // A run killed while nap-a's command runs; the command goes on until released.
       const killed = await new Promise<{ commandPid: number; journal: string }>((resolve, reject) => {
-        execFile(process.execPath, [KILL_AT, CRASH, 'marks', 'nap-a'], { env: { PATH: process.env.PATH, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_HOLD: release, DRBOOK_TEST_HOLD_STEP: 'nap-a' }, timeout: 30_000 }, (error, stdout, stderr) =>
-          error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout) as { commandPid: number; journal: string }),
+        execFile(
+          process.execPath,
+          [KILL_AT, CRASH, 'marks', 'nap-a'],
+          {
+            env: { PATH: process.env.PATH, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_HOLD: release, DRBOOK_TEST_HOLD_STEP: 'nap-a' },
+            timeout: 30_000,
+          },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(stderr || error.message)) : resolve(JSON.parse(stdout) as { commandPid: number; journal: string }),
         );
       });
       const c: Case = { dir, home, runbook: CRASH };
@@ -320,7 +342,11 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
       // Once it has ended, the next resume closes it and goes on.
       writeFileSync(release, '');
       const deadline = Date.now() + 10_000;
-      while (existsSync(`/proc/${killed.commandPid}`) && readFileSync(`/proc/${killed.commandPid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z' && Date.now() < deadline) {
+      while (
+        existsSync(`/proc/${killed.commandPid}`) &&
+        readFileSync(`/proc/${killed.commandPid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z' &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 20));
       }
       const resumed = await runCli(['resume', '--yes'], { cwd: dir, env: { DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks } });
@@ -372,7 +398,10 @@ describe.skipIf(!tmuxAvailable())('resume in a terminal', () => {
 describe('sessions and verify', () => {
   it('an aborted session is aborted, and cannot be resumed', async () => {
     const c = freshCase();
-    writeFileSync(c.runbook, 'drbook: 1\nid: pause-walk\ntitle: Fails\nsteps:\n  - id: broken\n    title: Broken\n    run: exit 3\n  - id: never\n    title: Never\n');
+    writeFileSync(
+      c.runbook,
+      'drbook: 1\nid: pause-walk\ntitle: Fails\nsteps:\n  - id: broken\n    title: Broken\n    run: exit 3\n  - id: never\n    title: Never\n',
+    );
     const run = await runCli(['run', c.runbook, '--yes'], { cwd: c.dir, env: { DRBOOK_HOME: c.home } });
     expect(run.code, run.stderr).toBe(1);
     expect(await statusOf(c)).toBe('aborted');

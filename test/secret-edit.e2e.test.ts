@@ -80,8 +80,18 @@ steps:
     expect(readFileSync(out, 'utf8')).toBe(`${SECRET}\n`);
 
     const sessionsDir = join(home, 'sessions');
-    const journal = readFileSync(join(sessionsDir, readdirSync(sessionsDir).find((n) => n.endsWith('.jsonl'))!), 'utf8');
-    const edited = journal.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; to?: string }).find((e) => e.type === 'command.edited');
+    const journal = readFileSync(
+      join(
+        sessionsDir,
+        readdirSync(sessionsDir).find((n) => n.endsWith('.jsonl'))!,
+      ),
+      'utf8',
+    );
+    const edited = journal
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; to?: string })
+      .find((e) => e.type === 'command.edited');
     expect(edited?.to).toBe(`printf '%s\\n' {{pw}} >> ${out}; [ "$(wc -l < ${out})" -ge 2 ]`);
 
     // Resume with the secret given again: the edit runs (a second line), not `... && false`.

@@ -86,7 +86,9 @@ describe('a secret read with --var pw=- from a pipe', () => {
     const run = runCli(['run', file, '--yes', '--var', 'pw=-'], { cwd: box.cwd, env, input: `${SECRET}\n`, timeoutMs: 60_000 });
     try {
       // The command is running (its text holds the secret: {{pw}} in run) while we look.
-      await waitFor('the command to run', () => (existsSync(join(box.home, 'sessions')) && journalText(box.home).includes('command.spawned') ? true : undefined));
+      await waitFor('the command to run', () =>
+        existsSync(join(box.home, 'sessions')) && journalText(box.home).includes('command.spawned') ? true : undefined,
+      );
       const lines = everyCommandLine();
       expect(lines).toContain('--var pw=-');
       expect(lines).not.toContain(SECRET);

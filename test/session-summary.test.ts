@@ -43,7 +43,14 @@ const finished = (index: number, id: string, outcome: 'done' | 'skipped' | 'fail
   durationMs: 1000,
   ...(reason ? { reason } : {}),
 });
-const cmdStarted = (id: string, attempt: number, command = `do ${id}`): EventBody => ({ type: 'command.started', step: id, attempt, command, cwd: '/srv', log: `${id}.log` });
+const cmdStarted = (id: string, attempt: number, command = `do ${id}`): EventBody => ({
+  type: 'command.started',
+  step: id,
+  attempt,
+  command,
+  cwd: '/srv',
+  log: `${id}.log`,
+});
 const cmdFinished = (id: string, attempt: number, ok: boolean): EventBody => ({
   type: 'command.finished',
   step: id,
@@ -70,16 +77,44 @@ const firstSteps: EventBody[] = [started, step(0, 'confirm'), cmdStarted('confir
 
 describe('summarizeSession status', () => {
   const cases: { name: string; bodies: EventBody[]; lock?: { alive: boolean }; status: SessionStatus; endStatus?: string }[] = [
-    { name: 'a live driver lock is running, whatever the journal says', bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }], lock: { alive: true }, status: 'running' },
+    {
+      name: 'a live driver lock is running, whatever the journal says',
+      bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }],
+      lock: { alive: true },
+      status: 'running',
+    },
     { name: 'a dead lock and no end is interrupted', bodies: [...firstSteps, step(1, 'announce')], lock: { alive: false }, status: 'interrupted' },
     { name: 'no lock and no end is interrupted', bodies: firstSteps, status: 'interrupted' },
-    { name: 'a last driver event session.paused is paused', bodies: [...firstSteps, step(1, 'announce'), { type: 'session.paused', step: 'announce', reason: 'Ctrl-C at a prompt' }], status: 'paused' },
-    { name: 'a note from another terminal after a pause keeps it paused', bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, cliNote], status: 'paused' },
-    { name: 'resumed after a pause and then cut is interrupted', bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, { type: 'session.resumed', gapMs: 5000, pid: 101 }], status: 'interrupted' },
+    {
+      name: 'a last driver event session.paused is paused',
+      bodies: [...firstSteps, step(1, 'announce'), { type: 'session.paused', step: 'announce', reason: 'Ctrl-C at a prompt' }],
+      status: 'paused',
+    },
+    {
+      name: 'a note from another terminal after a pause keeps it paused',
+      bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, cliNote],
+      status: 'paused',
+    },
+    {
+      name: 'resumed after a pause and then cut is interrupted',
+      bodies: [...firstSteps, { type: 'session.paused', reason: 'Ctrl-C' }, { type: 'session.resumed', gapMs: 5000, pid: 101 }],
+      status: 'interrupted',
+    },
     { name: 'ended completed', bodies: [...firstSteps, ended('completed')], status: 'completed', endStatus: 'completed' },
-    { name: 'ended with a failed step is failed, as the export says', bodies: [...firstSteps, finished(1, 'announce', 'failed'), ended('failed', 1)], status: 'failed', endStatus: 'failed' },
+    {
+      name: 'ended with a failed step is failed, as the export says',
+      bodies: [...firstSteps, finished(1, 'announce', 'failed'), ended('failed', 1)],
+      status: 'failed',
+      endStatus: 'failed',
+    },
     { name: 'ended aborted', bodies: [...firstSteps, ended('aborted')], status: 'aborted', endStatus: 'aborted' },
-    { name: 'an ended session with a stale lock is ended', bodies: [...firstSteps, ended('completed')], lock: { alive: false }, status: 'completed', endStatus: 'completed' },
+    {
+      name: 'an ended session with a stale lock is ended',
+      bodies: [...firstSteps, ended('completed')],
+      lock: { alive: false },
+      status: 'completed',
+      endStatus: 'completed',
+    },
     { name: 'an empty journal of a dead driver is interrupted', bodies: [], status: 'interrupted' },
   ];
   for (const c of cases) {
@@ -131,11 +166,28 @@ describe('summarizeSession fields', () => {
   });
 
   it('shows the command in flight and the current step', () => {
-    const bodies: EventBody[] = [...firstSteps, step(1, 'restore'), cmdStarted('restore', 1), cmdFinished('restore', 1, false), cmdStarted('restore', 2, 'restore --again'), { type: 'command.spawned', step: 'restore', attempt: 2, pid: 4321, procStart: '99887' }, cliNote];
+    const bodies: EventBody[] = [
+      ...firstSteps,
+      step(1, 'restore'),
+      cmdStarted('restore', 1),
+      cmdFinished('restore', 1, false),
+      cmdStarted('restore', 2, 'restore --again'),
+      { type: 'command.spawned', step: 'restore', attempt: 2, pid: 4321, procStart: '99887' },
+      cliNote,
+    ];
     const s = summarizeSession('sid', parsed(bodies), { alive: false });
     expect(s.status).toBe('interrupted');
     expect(s.currentStep).toBe('restore');
-    expect(s.inFlight).toEqual({ step: 'restore', attempt: 2, command: 'restore --again', cwd: '/srv', log: 'restore.log', pid: 4321, procStart: '99887', startedAt: new Date(T0 + 8 * 60_000).toISOString() });
+    expect(s.inFlight).toEqual({
+      step: 'restore',
+      attempt: 2,
+      command: 'restore --again',
+      cwd: '/srv',
+      log: 'restore.log',
+      pid: 4321,
+      procStart: '99887',
+      startedAt: new Date(T0 + 8 * 60_000).toISOString(),
+    });
     // The note came later and counts as the last event.
     expect(s.lastEventAt).toBe(new Date(T0 + 10 * 60_000).toISOString());
   });

@@ -90,7 +90,12 @@ describe('hostile values captured from output, in a live run', () => {
     );
     writeFileSync(join(work, 'evil2.txt'), evil2);
     const home = tempDir('home');
-    const result = spawnSync(process.execPath, [BIN, 'run', runbook, '--yes', '--var', 'n=3'], { cwd: work, env: cleanEnv(home), encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(process.execPath, [BIN, 'run', runbook, '--yes', '--var', 'n=3'], {
+      cwd: work,
+      env: cleanEnv(home),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const out = result.stdout + result.stderr;
     expect(result.status, out).toBe(0);
     expect(existsSync(marker), 'a value ran as code').toBe(false);
@@ -170,7 +175,11 @@ describe('the process list while a step that uses a secret runs', () => {
       ].join('\n') + '\n',
     );
     writeFileSync(join(work, 'expected'), secret);
-    const child = spawn(process.execPath, [BIN, 'run', runbook, '--yes'], { cwd: work, env: cleanEnv(tempDir('home'), { TPL_TEST_PW: secret }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', runbook, '--yes'], {
+      cwd: work,
+      env: cleanEnv(tempDir('home'), { TPL_TEST_PW: secret }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -202,14 +211,24 @@ describe('a templated runbook from a bundle', () => {
       'drbook: 1\nid: tpl\ntitle: Templated\nvars:\n  v:\n    description: any text\nsteps:\n  - id: say\n    title: Say it\n    run: echo "said:{{v}}" \'sq:{{v}}\'\n',
     );
     const out = join(tempDir('usb'), 'bundle');
-    const made = spawnSync(process.execPath, [BIN, 'bundle', '--dir', runbooks, '-o', out], { cwd: source, env: cleanEnv(tempDir('home')), encoding: 'utf8', timeout: 120_000 });
+    const made = spawnSync(process.execPath, [BIN, 'bundle', '--dir', runbooks, '-o', out], {
+      cwd: source,
+      env: cleanEnv(tempDir('home')),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(made.status, made.stderr).toBe(0);
     const stick = tempDir('stick');
     cpSync(out, join(stick, 'bundle'), { recursive: true });
     const elsewhere = tempDir('elsewhere');
     const marker = join(elsewhere, 'pwned');
     const value = `$(touch ${marker})'`;
-    const ran = spawnSync(process.execPath, [join(stick, 'bundle', 'drbook.mjs'), 'run', 'tpl', '--yes', '--var', `v=${value}`], { cwd: elsewhere, env: cleanEnv(tempDir('home')), encoding: 'utf8', timeout: 60_000 });
+    const ran = spawnSync(process.execPath, [join(stick, 'bundle', 'drbook.mjs'), 'run', 'tpl', '--yes', '--var', `v=${value}`], {
+      cwd: elsewhere,
+      env: cleanEnv(tempDir('home')),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(ran.status, ran.stdout + ran.stderr).toBe(0);
     expect(ran.stdout + ran.stderr).toContain(`said:${value} sq:${value}`);
     expect(existsSync(marker)).toBe(false);
@@ -221,9 +240,19 @@ describe.skipIf(!tmuxAvailable())('edit and retry in a terminal', () => {
     const work = tempDir('work');
     const marker = join(work, 'pwned');
     const runbook = join(work, 'edit.yml');
-    writeFileSync(runbook, 'drbook: 1\ntitle: Edit a command\nvars:\n  v:\n    description: any text\nsteps:\n  - id: first\n    title: A command that fails\n    run: exit 3\n');
+    writeFileSync(
+      runbook,
+      'drbook: 1\ntitle: Edit a command\nvars:\n  v:\n    description: any text\nsteps:\n  - id: first\n    title: A command that fails\n    run: exit 3\n',
+    );
     const value = `a[$(touch ${marker})]`;
-    const s = await startTmux({ cmd: process.execPath, args: [BIN, 'run', runbook, '--var', `v=${value}`], cwd: work, cols: 160, rows: 50, env: { DRBOOK_HOME: tempDir('home'), DRBOOK_DIR: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined } });
+    const s = await startTmux({
+      cmd: process.execPath,
+      args: [BIN, 'run', runbook, '--var', `v=${value}`],
+      cwd: work,
+      cols: 160,
+      rows: 50,
+      env: { DRBOOK_HOME: tempDir('home'), DRBOOK_DIR: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined },
+    });
     sessions.push(s);
     await s.waitFor(/^\? Step 1\/1: what now\?/m);
     await s.sendKeys('r', 'Enter');

@@ -68,7 +68,12 @@ const CONTEXTS: Context[] = [
   { name: 'quotes inside $() inside quotes', run: 'printf %s "$(printf %s "{{v}}"; echo .)"', out: (v) => `${v}.`, shells: BOTH },
   { name: 'assignment', run: 'x={{v}}; printf %s "$x"', out: (v) => v, shells: BOTH },
   { name: 'default of an expansion in quotes', run: 'printf %s "${unset_var:-{{v}}}"', out: (v) => v, shells: BOTH },
-  { name: 'case subject and pattern, after a $var', run: 'case {{v}} in {{v}}) printf %s "$HOME{{v}}";; *) echo no;; esac', out: (v) => `/nohome${v}`, shells: BOTH },
+  {
+    name: 'case subject and pattern, after a $var',
+    run: 'case {{v}} in {{v}}) printf %s "$HOME{{v}}";; *) echo no;; esac',
+    out: (v) => `/nohome${v}`,
+    shells: BOTH,
+  },
   { name: '[[ string comparison ]]', run: '[[ {{v}} == "$DRBOOK_V_v" ]] && printf %s {{v}}', out: (v) => v, shells: ['bash'] },
   { name: 'a comment keeps its text', run: "printf %s ok # it's {{v}}", out: () => 'ok', shells: BOTH },
   { name: 'two placeholders in one word', run: 'printf %s {{v}}{{v}}', out: (v) => v + v, shells: BOTH },
@@ -76,7 +81,12 @@ const CONTEXTS: Context[] = [
 
 function run(dialect: ShellDialect, script: string, env: Record<string, string>) {
   const args = dialect === 'sh' ? ['-e', '-c', script] : ['-e', '-o', 'pipefail', '-c', script];
-  return spawnSync(dialect, args, { cwd: work, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nohome', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnSync(dialect, args, {
+    cwd: work,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nohome', ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs a template with `v` = value, as drbook does: the rewritten script, the value in the environment. */
@@ -86,7 +96,11 @@ function runTemplate(template: string, dialect: ShellDialect, value: string) {
   const script = rewriteScript(template, sites);
   // What runs never holds the value.
   if (value.length > 3 && !template.includes(value)) expect(script.includes(value)).toBe(false);
-  return run(dialect, script, scriptEnv(sites, () => value));
+  return run(
+    dialect,
+    script,
+    scriptEnv(sites, () => value),
+  );
 }
 
 describe('every context × hostile values, through real bash and dash: nothing runs, the value arrives byte-identical', () => {
@@ -166,7 +180,14 @@ const EVALUATING: [string, string][] = [
 ];
 
 /** Look alike, but the value stays data. */
-const NOT_EVALUATING: string[] = ['echo {{v}} | grep .', 'sh ./script.sh {{v}}', 'echo {{v}} | sh ./filter.sh', 'command -v {{v}}', 'cat <<EOF\n{{v}}\nEOF', 'bash -c \'echo "$1"\' _ {{v}}'];
+const NOT_EVALUATING: string[] = [
+  'echo {{v}} | grep .',
+  'sh ./script.sh {{v}}',
+  'echo {{v}} | sh ./filter.sh',
+  'command -v {{v}}',
+  'cat <<EOF\n{{v}}\nEOF',
+  'bash -c \'echo "$1"\' _ {{v}}',
+];
 
 /** The newer of those contexts, with a hostile value in the environment: each runs it. */
 const PROVEN: [string, string][] = [
@@ -198,10 +219,49 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     expect(refusal).toMatch(/env:/);
   });
 
-  it.each(EVALUATING.filter(([name]) => !['eval', 'bash -c', 'unset', '[[ -v ]]', 'test -v', 'trap', 'read', 'mapfile', 'sudo sh -c', 'xargs sh -c', 'find -exec bash -c', 'su -c', 'command eval', 'time eval', 'a here-string read by bash', '. /dev/stdin', 'source <( )', 'a pipe into sh', 'a here-document read by bash', 'a here-document piped into sh', 'a here-document piped into bash through grep', 'eval written \\eval', "eval written 'eval'", 'bash -c written "bash"', 'a name given to declare', 'a name given to local', 'compgen -W', 'BASH_ENV of a bash', 'BASH_ENV through env'].includes(name)))('%s with an integer pattern runs with an integer value', (_name, template) => {
+  it.each(
+    EVALUATING.filter(
+      ([name]) =>
+        ![
+          'eval',
+          'bash -c',
+          'unset',
+          '[[ -v ]]',
+          'test -v',
+          'trap',
+          'read',
+          'mapfile',
+          'sudo sh -c',
+          'xargs sh -c',
+          'find -exec bash -c',
+          'su -c',
+          'command eval',
+          'time eval',
+          'a here-string read by bash',
+          '. /dev/stdin',
+          'source <( )',
+          'a pipe into sh',
+          'a here-document read by bash',
+          'a here-document piped into sh',
+          'a here-document piped into bash through grep',
+          'eval written \\eval',
+          "eval written 'eval'",
+          'bash -c written "bash"',
+          'a name given to declare',
+          'a name given to local',
+          'compgen -W',
+          'BASH_ENV of a bash',
+          'BASH_ENV through env',
+        ].includes(name),
+    ),
+  )('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);
     for (const s of sites) expect(siteRefusal(s, '^-?\\d+$')).toBeUndefined();
-    const result = run('bash', rewriteScript(template, sites), scriptEnv(sites, () => '1'));
+    const result = run(
+      'bash',
+      rewriteScript(template, sites),
+      scriptEnv(sites, () => '1'),
+    );
     expect(result.status, result.stderr).toBe(0);
   });
 
@@ -258,7 +318,11 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
     for (const template of ['[ {{v}} -gt 0 ] && echo yes', 'test {{v}} -eq 1 && echo yes']) {
       const sites = sitesOf(template);
       for (const site of sites) expect(siteRefusal(site, undefined), template).toBeUndefined();
-      run('bash', rewriteScript(template, sites), scriptEnv(sites, () => `a[$(touch ${X})]`));
+      run(
+        'bash',
+        rewriteScript(template, sites),
+        scriptEnv(sites, () => `a[$(touch ${X})]`),
+      );
       expect(existsSync(X), template).toBe(false);
     }
   });
@@ -291,7 +355,12 @@ describe('integerOnlyPattern', () => {
 describe('property: random values in random supported contexts arrive literally', () => {
   const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
   const value = fc
-    .oneof(fc.constantFrom(...HOSTILE), fc.string({ unit: 'grapheme', maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 30 }), fc.array(fc.constantFrom(...HOSTILE), { maxLength: 4 }).map((p) => p.join('')))
+    .oneof(
+      fc.constantFrom(...HOSTILE),
+      fc.string({ unit: 'grapheme', maxLength: 30 }),
+      fc.string({ unit: 'binary', maxLength: 30 }),
+      fc.array(fc.constantFrom(...HOSTILE), { maxLength: 4 }).map((p) => p.join('')),
+    )
     .filter((s) => !s.includes('\0') && !LONE_SURROGATE.test(s));
   const bashContexts = CONTEXTS.filter((c) => c.shells.includes('bash'));
   it('bash', () => {

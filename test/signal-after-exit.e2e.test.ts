@@ -47,7 +47,11 @@ function events(home: string): JournalEvent[] {
 }
 
 function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 describe('a signal after the command exited, while its leftover output drains', () => {
@@ -58,7 +62,15 @@ describe('a signal after the command exited, while its leftover output drains', 
       const home = join(dir, 'home');
       const side = join(dir, 'side');
       const shellFile = join(dir, 'shell');
-      const env = { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_SIDE: side, DRBOOK_TEST_SHELL: shellFile, NO_COLOR: '1', LANG: 'C.UTF-8' };
+      const env = {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        DRBOOK_HOME: home,
+        DRBOOK_TEST_SIDE: side,
+        DRBOOK_TEST_SHELL: shellFile,
+        NO_COLOR: '1',
+        LANG: 'C.UTF-8',
+      };
       const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: dir, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));

@@ -54,7 +54,13 @@ function newCase(): Case {
   const marks = join(dir, 'marks');
   const side = join(dir, 'side');
   mkdirSync(dir, { recursive: true });
-  return { home, marks, side, hold: join(dir, 'hold'), env: { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_SIDE: side, NO_COLOR: '1', LANG: 'C.UTF-8' } };
+  return {
+    home,
+    marks,
+    side,
+    hold: join(dir, 'hold'),
+    env: { PATH: process.env.PATH ?? '', HOME: home, DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks, DRBOOK_TEST_SIDE: side, NO_COLOR: '1', LANG: 'C.UTF-8' },
+  };
 }
 
 async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
@@ -122,7 +128,11 @@ function reached(c: Case, instant: Instant): boolean {
 }
 
 function lines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 }
 
 /** After the stop: the journal says what happened, and resume --yes finishes with one side effect. */
@@ -160,12 +170,26 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
         // slow stop on a loaded machine cannot let it through.
         c.env.DRBOOK_TEST_HOLD = c.hold;
         // Detached: a group of its own, as a shell with job control starts a job.
-        const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: scratch, env: c.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], {
+          cwd: scratch,
+          env: c.env,
+          detached: true,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
         const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
         const pgid = child.pid!;
-        await until(`${instant}`, () => reached(c, instant) || (child.exitCode !== null ? (() => { throw new Error(`drbook ended first: ${stderr}`); })() : false));
+        await until(
+          `${instant}`,
+          () =>
+            reached(c, instant) ||
+            (child.exitCode !== null
+              ? (() => {
+                  throw new Error(`drbook ended first: ${stderr}`);
+                })()
+              : false),
+        );
         process.kill(pgid, signal);
         const code = await closed;
         expect(code, stderr).toBe(128 + SIGNAL_NUMBER[signal]);
@@ -184,7 +208,7 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
     }
   }
 
-  it('kill -9 of drbook and of the shell: resume finds the orphaned grandchild by the command\'s group and waits for it', async () => {
+  it("kill -9 of drbook and of the shell: resume finds the orphaned grandchild by the command's group and waits for it", async () => {
     const c = newCase();
     c.env.DRBOOK_TEST_HOLD = c.hold;
     const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: scratch, env: c.env, detached: true, stdio: 'ignore' });
@@ -225,39 +249,43 @@ describe('drbook ended by a signal while a command with a grandchild runs', () =
     expect(decisions.map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual(['wait', 'run it again']);
   }, 60_000);
 
-  it.skipIf(!tmuxAvailable())('tmux kill-session (a closed terminal) stops the command and its grandchild; resume runs it once', async () => {
-    const c = newCase();
-    c.env.DRBOOK_TEST_HOLD = c.hold;
-    const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env: c.env, cwd: scratch });
-    try {
-      await until('g2', () => reached(c, 'g2'));
-      const started = events(c.home).find((e) => e.type === 'session.started');
-      const driver = started?.type === 'session.started' ? started.pid : undefined;
-      expect(driver).toBeDefined();
-      const pgid = stat(driver!)!.pgrp;
-      const ours = marks(c.marks).map((m) => m.pid);
-      const { execFileSync } = await import('node:child_process');
-      const clientEnv = { ...process.env };
-      delete clientEnv.TMUX;
-      execFileSync('tmux', ['-L', tmux.socket, 'kill-session', '-t', 'main'], { env: clientEnv });
-      await until('drbook to end', () => !alive(driver!));
-      for (const pid of ours) expect(alive(pid), `pid ${pid}`).toBe(false);
-      expect(groupMembers(pgid)).toEqual([]);
-      expect(lines(c.side)).toEqual([]);
-      // The terminal's hangup reaches drbook and the command at once; drbook journals the
-      // stop when it gets to (under load it may be gone first): either way resume runs the
-      // command once more, alone.
-      const last = events(c.home).at(-1);
-      if (last?.type === 'session.paused') {
-        await checkStoppedAndResume(c, 'SIGHUP');
-      } else {
-        writeFileSync(c.hold, '');
-        const resumed = await runCli(['resume', '--yes'], { cwd: scratch, env: c.env, timeoutMs: DEADLINE_MS });
-        expect(resumed.code, resumed.stderr).toBe(0);
-        expect(lines(c.side)).toHaveLength(1);
+  it.skipIf(!tmuxAvailable())(
+    'tmux kill-session (a closed terminal) stops the command and its grandchild; resume runs it once',
+    async () => {
+      const c = newCase();
+      c.env.DRBOOK_TEST_HOLD = c.hold;
+      const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env: c.env, cwd: scratch });
+      try {
+        await until('g2', () => reached(c, 'g2'));
+        const started = events(c.home).find((e) => e.type === 'session.started');
+        const driver = started?.type === 'session.started' ? started.pid : undefined;
+        expect(driver).toBeDefined();
+        const pgid = stat(driver!)!.pgrp;
+        const ours = marks(c.marks).map((m) => m.pid);
+        const { execFileSync } = await import('node:child_process');
+        const clientEnv = { ...process.env };
+        delete clientEnv.TMUX;
+        execFileSync('tmux', ['-L', tmux.socket, 'kill-session', '-t', 'main'], { env: clientEnv });
+        await until('drbook to end', () => !alive(driver!));
+        for (const pid of ours) expect(alive(pid), `pid ${pid}`).toBe(false);
+        expect(groupMembers(pgid)).toEqual([]);
+        expect(lines(c.side)).toEqual([]);
+        // The terminal's hangup reaches drbook and the command at once; drbook journals the
+        // stop when it gets to (under load it may be gone first): either way resume runs the
+        // command once more, alone.
+        const last = events(c.home).at(-1);
+        if (last?.type === 'session.paused') {
+          await checkStoppedAndResume(c, 'SIGHUP');
+        } else {
+          writeFileSync(c.hold, '');
+          const resumed = await runCli(['resume', '--yes'], { cwd: scratch, env: c.env, timeoutMs: DEADLINE_MS });
+          expect(resumed.code, resumed.stderr).toBe(0);
+          expect(lines(c.side)).toHaveLength(1);
+        }
+      } finally {
+        await tmux.kill();
       }
-    } finally {
-      await tmux.kill();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

@@ -65,13 +65,38 @@ function terminal() {
   const output = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
   let shown = '';
   output.on('data', (chunk: Buffer) => (shown += chunk.toString()));
-  const ui = new TerminalUi({ input: input as unknown as NodeJS.ReadStream, output: output as unknown as NodeJS.WriteStream, env: { TERM: 'xterm' }, color: false });
+  const ui = new TerminalUi({
+    input: input as unknown as NodeJS.ReadStream,
+    output: output as unknown as NodeJS.WriteStream,
+    env: { TERM: 'xterm' },
+    color: false,
+  });
   return { ui, input, shown: () => shown };
 }
 
-const view = { position: 2, total: 3, step: { id: 'w', title: 'W', index: 1, docLinks: [] }, title: 'W', docs: [], command: 'check', mode: 'live', willExecute: true } as unknown as StepView;
+const view = {
+  position: 2,
+  total: 3,
+  step: { id: 'w', title: 'W', index: 1, docLinks: [] },
+  title: 'W',
+  docs: [],
+  command: 'check',
+  mode: 'live',
+  willExecute: true,
+} as unknown as StepView;
 const wait = (waitMs: number): PollWait => ({ attempt: 2, waitMs, leftMs: 60_000, reason: 'exit code 1', lastLine: 'not yet' });
-const result = { exitCode: 1, signal: null, durationMs: 10, timedOut: false, interrupted: false, stdout: '', stderr: '', truncated: false, tail: 'not yet\n', outputBytes: 8 };
+const result = {
+  exitCode: 1,
+  signal: null,
+  durationMs: 10,
+  timedOut: false,
+  interrupted: false,
+  stdout: '',
+  stderr: '',
+  truncated: false,
+  tail: 'not yet\n',
+  outputBytes: 8,
+};
 
 beforeEach(() => {
   spinners.length = 0;
@@ -135,7 +160,12 @@ describe('countdown', () => {
     vi.useFakeTimers();
     const ticks: number[] = [];
     const signals = new EventEmitter();
-    const done = countdown({ waitMs: 1000, tickMs: 250, onTick: (ms) => ticks.push(Math.round(ms / 250) * 250), signals: signals as unknown as NodeJS.Process });
+    const done = countdown({
+      waitMs: 1000,
+      tickMs: 250,
+      onTick: (ms) => ticks.push(Math.round(ms / 250) * 250),
+      signals: signals as unknown as NodeJS.Process,
+    });
     await vi.advanceTimersByTimeAsync(1000);
     expect(await done).toBe('elapsed');
     expect(ticks[0]).toBe(1000);
@@ -155,7 +185,11 @@ describe('countdown', () => {
 describe('the status line', () => {
   it('keeps a command output line from moving the cursor: colours and OSC dropped, controls blanked, clipped to the width', async () => {
     const { pollStatus } = await import('../src/adapters/poll-wait.js');
-    const line = pollStatus({ attempt: 1, waitMs: 5000, leftMs: 65_000, reason: 'exit code 1', lastLine: '\u001b[31mred\u001b[0m \u001b]0;title\u0007\rback\u001b[2Kx' }, 5000, 200);
+    const line = pollStatus(
+      { attempt: 1, waitMs: 5000, leftMs: 65_000, reason: 'exit code 1', lastLine: '\u001b[31mred\u001b[0m \u001b]0;title\u0007\rback\u001b[2Kx' },
+      5000,
+      200,
+    );
     expect(line).toBe('attempt 1 failed (exit code 1) · next try in 5s · 1m 5s left · Ctrl-C stops waiting · last: red  backx');
     expect([...pollStatus({ attempt: 1, waitMs: 5000, leftMs: 65_000, reason: 'exit code 1', lastLine: 'x'.repeat(500) }, 5000, 60)]).toHaveLength(57);
   });

@@ -60,12 +60,14 @@ const HOSTILE = [
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Any string a process argument can hold (no NUL, well-formed UTF-16). */
-const value = fc.oneof(
-  fc.constantFrom(...HOSTILE),
-  fc.string({ unit: 'grapheme', maxLength: 40 }),
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.array(fc.constantFrom(...HOSTILE), { maxLength: 4 }).map((parts) => parts.join('')),
-).filter((s) => !s.includes('\0') && !LONE_SURROGATE.test(s));
+const value = fc
+  .oneof(
+    fc.constantFrom(...HOSTILE),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ unit: 'binary', maxLength: 40 }),
+    fc.array(fc.constantFrom(...HOSTILE), { maxLength: 4 }).map((parts) => parts.join('')),
+  )
+  .filter((s) => !s.includes('\0') && !LONE_SURROGATE.test(s));
 
 describe('shellWord: a value is exactly one shell word, and nothing runs', () => {
   let dir: string;
@@ -201,15 +203,19 @@ describe('scanTemplate', () => {
 
   it('finds every name renderTemplate would substitute', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 60 }), fc.array(fc.constantFrom('{{', '}}', '{', '}', 'a', ' ', '\n', '.', '-', '1'), { maxLength: 20 }), (text, noise) => {
-        const mixed = text + noise.join('');
-        const substituted = new Set<string>();
-        renderTemplate(mixed, (name) => {
-          substituted.add(name);
-          return undefined;
-        });
-        expect(new Set(templateNames(mixed))).toEqual(substituted);
-      }),
+      fc.property(
+        fc.string({ maxLength: 60 }),
+        fc.array(fc.constantFrom('{{', '}}', '{', '}', 'a', ' ', '\n', '.', '-', '1'), { maxLength: 20 }),
+        (text, noise) => {
+          const mixed = text + noise.join('');
+          const substituted = new Set<string>();
+          renderTemplate(mixed, (name) => {
+            substituted.add(name);
+            return undefined;
+          });
+          expect(new Set(templateNames(mixed))).toEqual(substituted);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -32,7 +32,14 @@ afterEach(async () => {
   box?.cleanup();
 });
 
-type Schema = { type?: string | string[]; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; propertyNames?: Schema; items?: Schema; anyOf?: Schema[] };
+type Schema = {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  additionalProperties?: Schema | boolean;
+  propertyNames?: Schema;
+  items?: Schema;
+  anyOf?: Schema[];
+};
 
 const takesString = (node: Schema): boolean => node.type === 'string' || (Array.isArray(node.type) && node.type.includes('string'));
 
@@ -167,33 +174,37 @@ describe('terminal hygiene of every text field', () => {
   }, 240_000);
 
   const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!tmuxAvailable() || !hasScript)('the interactive walk (prompts, choices, questions) sends none of them raw to the terminal', async () => {
-    const { env } = setUp();
-    const raw = join(box.cwd, 'raw.log');
-    // script(1) records every byte drbook writes to its terminal, escape sequences included.
-    tmux = await startTmux({
-      cmd: 'script',
-      args: ['-qfc', `${process.execPath} ${BIN} run all-fields`, raw],
-      cwd: box.cwd,
-      cols: 200,
-      rows: 60,
-      env: { ...env, NO_COLOR: undefined },
-    });
-    // Each question in turn, answered with its default once it is on the screen.
-    for (const question of ['? F-prompt', '? Choose listed', '? Step 1/5', '? F-confirm', '? Step 2/5', '? F-manualconfirm', '? Step 3/5', '? Step 5/5']) {
-      await tmux.waitFor(question, { timeoutMs: 30_000 });
-      await tmux.sendKeys('Enter');
-    }
-    await tmux.waitFor('Next: drbook export', { timeoutMs: 30_000 });
-    await tmux.waitForExit({ timeoutMs: 30_000 });
-    let bytes = readFileSync(raw, 'utf8');
-    for (const out of COMMAND_OUTPUT) bytes = bytes.replaceAll(out, '');
-    // The prompts' own colours and cursor moves are CSI sequences drbook writes; what no
-    // runbook text may bring is an OSC, a clear, a bell, an 8-bit C1 or a bidi control.
-    const hijacks = [...bytes.matchAll(/\u001b\]|\u001b\[2J|\u0007|[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g)].map((m) =>
-      JSON.stringify(bytes.slice(Math.max(0, m.index - 30), m.index + 8)),
-    );
-    expect(hijacks).toEqual([]);
-    for (const shown of ['F-prompt \\e]0;HJ^G\\e[2J', 'F-choicelabel \\e]0;HJ^G\\x9b2J', 'F-title \\e]0;HJ^G', '\\u202e']) expect(bytes).toContain(shown);
-  }, 120_000);
+  it.skipIf(!tmuxAvailable() || !hasScript)(
+    'the interactive walk (prompts, choices, questions) sends none of them raw to the terminal',
+    async () => {
+      const { env } = setUp();
+      const raw = join(box.cwd, 'raw.log');
+      // script(1) records every byte drbook writes to its terminal, escape sequences included.
+      tmux = await startTmux({
+        cmd: 'script',
+        args: ['-qfc', `${process.execPath} ${BIN} run all-fields`, raw],
+        cwd: box.cwd,
+        cols: 200,
+        rows: 60,
+        env: { ...env, NO_COLOR: undefined },
+      });
+      // Each question in turn, answered with its default once it is on the screen.
+      for (const question of ['? F-prompt', '? Choose listed', '? Step 1/5', '? F-confirm', '? Step 2/5', '? F-manualconfirm', '? Step 3/5', '? Step 5/5']) {
+        await tmux.waitFor(question, { timeoutMs: 30_000 });
+        await tmux.sendKeys('Enter');
+      }
+      await tmux.waitFor('Next: drbook export', { timeoutMs: 30_000 });
+      await tmux.waitForExit({ timeoutMs: 30_000 });
+      let bytes = readFileSync(raw, 'utf8');
+      for (const out of COMMAND_OUTPUT) bytes = bytes.replaceAll(out, '');
+      // The prompts' own colours and cursor moves are CSI sequences drbook writes; what no
+      // runbook text may bring is an OSC, a clear, a bell, an 8-bit C1 or a bidi control.
+      const hijacks = [...bytes.matchAll(/\u001b\]|\u001b\[2J|\u0007|[\u0080-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g)].map((m) =>
+        JSON.stringify(bytes.slice(Math.max(0, m.index - 30), m.index + 8)),
+      );
+      expect(hijacks).toEqual([]);
+      for (const shown of ['F-prompt \\e]0;HJ^G\\e[2J', 'F-choicelabel \\e]0;HJ^G\\x9b2J', 'F-title \\e]0;HJ^G', '\\u202e']) expect(bytes).toContain(shown);
+    },
+    120_000,
+  );
 });

@@ -62,7 +62,19 @@ function compact(events: readonly JournalEvent[], spec: { intervalMs: number; ti
       const { poll, type: _type, ...result } = e as JournalEvent & { type: 'command.finished' };
       const pid = spawned.get(`${e.step}/${e.attempt}`);
       const next = events.slice(i + 1).find((f) => f.type === 'command.started' && f.step === e.step);
-      const goesOn = !e.ok && next !== undefined && events.slice(i + 1).find((f) => f.type === 'command.finished' && f.step === e.step && f.type === 'command.finished' && f.poll !== undefined && f.poll.attempt === poll!.attempt + 1);
+      const goesOn =
+        !e.ok &&
+        next !== undefined &&
+        events
+          .slice(i + 1)
+          .find(
+            (f) =>
+              f.type === 'command.finished' &&
+              f.step === e.step &&
+              f.type === 'command.finished' &&
+              f.poll !== undefined &&
+              f.poll.attempt === poll!.attempt + 1,
+          );
       out.push({
         ...result,
         type: 'poll.attempt',
@@ -105,7 +117,9 @@ describe('journals in the three-event form (before one event per attempt)', () =
     expect(replay.attempts.get('wait-flag')).toBe(2);
     expect(summarizeSession('s', journal, undefined)).toMatchObject({ status: 'interrupted', currentStep: 'wait-flag', inFlight: { attempt: 2 } });
     // What resume journals for it once it is over: a command.finished, as before.
-    expect(inFlightEnd(replay.inFlight!, 'drbook stopped while it ran; its exit code is unknown', Date.parse(replay.inFlight!.startedAt) + 500, false)).toMatchObject({
+    expect(
+      inFlightEnd(replay.inFlight!, 'drbook stopped while it ran; its exit code is unknown', Date.parse(replay.inFlight!.startedAt) + 500, false),
+    ).toMatchObject({
       type: 'command.finished',
       attempt: 2,
       exitCode: null,
@@ -124,7 +138,9 @@ describe('the compact form', () => {
     expect(count(legacy.events)).toBe(9);
     expect(count(converted.events)).toBe(4);
     expect(verifyChain(converted).ok).toBe(true);
-    expect(converted.events.filter((e) => e.type === 'poll.attempt').map((e) => (e.type === 'poll.attempt' ? [e.attempt, e.pollAttempt, e.nextInMs ?? null] : []))).toEqual([
+    expect(
+      converted.events.filter((e) => e.type === 'poll.attempt').map((e) => (e.type === 'poll.attempt' ? [e.attempt, e.pollAttempt, e.nextInMs ?? null] : [])),
+    ).toEqual([
       [1, 1, 1000],
       [2, 2, 1000],
       [3, 3, null],
@@ -159,7 +175,14 @@ describe('the compact form', () => {
     const first = replaySession(upTo(events, at('poll.started')));
     expect(first.inFlight).toMatchObject({ step: 'wait-flag', attempt: 1, poll: { pollAttempt: 1 }, log: '02-wait-flag.log' });
     expect(first.attempts.get('wait-flag')).toBe(1);
-    expect(inFlightEnd(first.inFlight!, 'r', Date.parse(first.inFlight!.startedAt) + 10, false)).toMatchObject({ type: 'poll.attempt', attempt: 1, pollAttempt: 1, elapsedMs: 10, interrupted: true, exitCode: null });
+    expect(inFlightEnd(first.inFlight!, 'r', Date.parse(first.inFlight!.startedAt) + 10, false)).toMatchObject({
+      type: 'poll.attempt',
+      attempt: 1,
+      pollAttempt: 1,
+      elapsedMs: 10,
+      interrupted: true,
+      exitCode: null,
+    });
     // Cut after attempt 1 said the poll goes on: attempt 2 running, or awaited.
     const second = replaySession(upTo(events, at('poll.attempt')));
     expect(second.inFlight).toMatchObject({ attempt: 2, poll: { pollAttempt: 2 }, startedAt: events[at('poll.attempt') - 1]!.ts });
@@ -168,22 +191,42 @@ describe('the compact form', () => {
     // Nothing says attempt 2 started: no event for it, and the poll ends with the resume's decision.
     expect(inFlightEnd(second.inFlight!, 'r', Date.now(), false)).toBeUndefined();
     // With its running file, or something of it left running, it did.
-    expect(inFlightEnd({ ...second.inFlight!, pid: 77, pgid: 70 }, 'r', Date.now(), false)).toMatchObject({ type: 'poll.attempt', attempt: 2, pollAttempt: 2, pid: 77, pgid: 70 });
+    expect(inFlightEnd({ ...second.inFlight!, pid: 77, pgid: 70 }, 'r', Date.now(), false)).toMatchObject({
+      type: 'poll.attempt',
+      attempt: 2,
+      pollAttempt: 2,
+      pid: 77,
+      pgid: 70,
+    });
     expect(inFlightEnd(second.inFlight!, 'r', Date.now(), true)).toMatchObject({ type: 'poll.attempt', attempt: 2 });
     // The last attempt ended the poll: nothing in flight, the step finished.
     expect(replaySession(upTo(events, at('poll.attempt', 3))).inFlight).toBeUndefined();
-    expect(summarizeSession('s', { ...upTo(events, at('poll.attempt')), lines: [], bad: [] }, undefined)).toMatchObject({ status: 'interrupted', currentStep: 'wait-flag', inFlight: { attempt: 2, poll: { pollAttempt: 2 } } });
+    expect(summarizeSession('s', { ...upTo(events, at('poll.attempt')), lines: [], bad: [] }, undefined)).toMatchObject({
+      status: 'interrupted',
+      currentStep: 'wait-flag',
+      inFlight: { attempt: 2, poll: { pollAttempt: 2 } },
+    });
   });
 
   it('a resume settling a cut poll keeps it open until its outcome; a walk decision (Ctrl-C in the wait) ends it', () => {
     const events = converted.events.slice(0, converted.events.findIndex((e) => e.type === 'poll.attempt') + 1);
     const meta = (e: Record<string, unknown>) => ({ v: 1, seq: 0, ts: '2026-12-05T21:20:00.000Z', prev: null, ...e }) as unknown as JournalEvent;
-    const ctrlC = meta({ type: 'decision', step: 'wait-flag', question: 'Waiting for the next attempt (1 so far): keep waiting?', answer: 'stopped waiting (Ctrl-C)' });
+    const ctrlC = meta({
+      type: 'decision',
+      step: 'wait-flag',
+      question: 'Waiting for the next attempt (1 so far): keep waiting?',
+      answer: 'stopped waiting (Ctrl-C)',
+    });
     expect(replaySession({ events: [...events, ctrlC] }).inFlight).toBeUndefined();
     const resumed = meta({ type: 'session.resumed', gapMs: 1000, step: 'wait-flag', pid: 9 });
     const wait = meta({ type: 'decision', step: 'wait-flag', question: 'Command still running (pid 77): wait for it?', answer: 'wait' });
     expect(replaySession({ events: [...events, resumed, wait] }).inFlight).toMatchObject({ attempt: 2, poll: { pollAttempt: 2 } });
-    const again = meta({ type: 'decision', step: 'wait-flag', question: 'The command was in flight when drbook stopped: did it complete?', answer: 'run it again' });
+    const again = meta({
+      type: 'decision',
+      step: 'wait-flag',
+      question: 'The command was in flight when drbook stopped: did it complete?',
+      answer: 'run it again',
+    });
     const poll = meta({ type: 'poll.started', step: 'wait-flag', attempt: 3, command: 'check', cwd: '/w', intervalMs: 1000, timeoutMs: 60_000 });
     const replay = replaySession({ events: [...events, resumed, again, poll] });
     expect(replay.inFlight).toMatchObject({ attempt: 3, poll: { pollAttempt: 1 }, command: 'check' });
@@ -206,7 +249,18 @@ describe('the running file of a poll attempt', () => {
         return result({ exitCode: 1 });
       },
     });
-    const request = { step: 'wait-flag', attempt: 2, command: 'check', shell: 'bash', cwd: dir, env: {}, logFile: log, markRunning: true, redactor: new Redactor(), onSpawn: (pid: number) => void spawned.push([pid, existsSync(runningFileFor(log))]) } satisfies CommandRequest;
+    const request = {
+      step: 'wait-flag',
+      attempt: 2,
+      command: 'check',
+      shell: 'bash',
+      cwd: dir,
+      env: {},
+      logFile: log,
+      markRunning: true,
+      redactor: new Redactor(),
+      onSpawn: (pid: number) => void spawned.push([pid, existsSync(runningFileFor(log))]),
+    } satisfies CommandRequest;
     expect((await executor.run(request)).exitCode).toBe(1);
     expect(runningFileFor(log)).toBe(join(dir, '02-wait-flag.running'));
     expect(seen).toEqual([{ record: { step: 'wait-flag', attempt: 2, pid: 4321, procStart: '9876', pgid: 4300, startedAt: expect.any(String) }, mode: 0o600 }]);
@@ -219,7 +273,14 @@ describe('the running file of a poll attempt', () => {
   });
 
   it('fills a cut poll with the pid of the attempt it names, and only that attempt', async () => {
-    const inFlight = { step: 'wait-flag', attempt: 2, command: 'check', log: '02-wait-flag.log', startedAt: '2026-12-05T21:00:00.000Z', poll: { pollAttempt: 2, startedAt: '2026-12-05T20:59:00.000Z' } };
+    const inFlight = {
+      step: 'wait-flag',
+      attempt: 2,
+      command: 'check',
+      log: '02-wait-flag.log',
+      startedAt: '2026-12-05T21:00:00.000Z',
+      poll: { pollAttempt: 2, startedAt: '2026-12-05T20:59:00.000Z' },
+    };
     let filled: unknown;
     let stale: unknown;
     const executor = markingRunning({
@@ -230,7 +291,17 @@ describe('the running file of a poll attempt', () => {
         return result();
       },
     });
-    await executor.run({ step: 'wait-flag', attempt: 2, command: 'c', shell: 'bash', cwd: dir, env: {}, logFile: log, markRunning: true, redactor: new Redactor() });
+    await executor.run({
+      step: 'wait-flag',
+      attempt: 2,
+      command: 'c',
+      shell: 'bash',
+      cwd: dir,
+      env: {},
+      logFile: log,
+      markRunning: true,
+      redactor: new Redactor(),
+    });
     expect(filled).toMatchObject({ pid: 555, procStart: '42', pgid: 550, attempt: 2 });
     expect(stale).toEqual({ ...inFlight, attempt: 3 });
     expect(withRunningFile(inFlight, dir)).toBe(inFlight);

@@ -64,7 +64,12 @@ steps:
 
 /** Starts `drbook run --yes` as a shell starts a job (its own process group). */
 function startRun(work: string, home: string, path: string): { pid: number; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, 'run', path, '--yes'], { cwd: work, detached: true, stdio: 'ignore', env: { PATH: process.env.PATH, HOME: home, DRBOOK_HOME: home, NO_COLOR: '1', LANG: 'C.UTF-8' } });
+  const child = spawn(process.execPath, [BIN, 'run', path, '--yes'], {
+    cwd: work,
+    detached: true,
+    stdio: 'ignore',
+    env: { PATH: process.env.PATH, HOME: home, DRBOOK_HOME: home, NO_COLOR: '1', LANG: 'C.UTF-8' },
+  });
   return { pid: child.pid!, exited: new Promise((done) => child.once('exit', (code) => done(code))) };
 }
 
@@ -90,14 +95,23 @@ async function until(what: string, condition: () => boolean, timeoutMs = 20_000)
 
 const marks = (work: string): string[] => (existsSync(join(work, 'marks')) ? readFileSync(join(work, 'marks'), 'utf8').trim().split('\n') : []);
 /** The events of the poll's step (its var default aside) and the resume, in order. */
-const stepTypes = (list: readonly JournalEvent[]) => list.flatMap((e) => (('step' in e && e.step === 'wait-flag' && e.type !== 'var.set') || e.type === 'session.resumed' ? [e.type] : []));
+const stepTypes = (list: readonly JournalEvent[]) =>
+  list.flatMap((e) => (('step' in e && e.step === 'wait-flag' && e.type !== 'var.set') || e.type === 'session.resumed' ? [e.type] : []));
 
 describe('a poll cut by kill -9, then resume --yes', () => {
   it('cut while attempt 2 runs: resume finds it by its running file, waits for it, closes it, polls again; never two at once', async () => {
     const { work, home } = sandbox();
     const run = startRun(work, home, runbook(work, '1s', 3));
-    const session = () => join(home, 'sessions', readdirSync(join(home, 'sessions')).find((n) => !n.includes('.'))!);
-    await until('attempt 2 running, named by its running file', () => marks(work).includes('start 2') && journalPath(home) !== undefined && existsSync(join(session(), '01-wait-flag.running')));
+    const session = () =>
+      join(
+        home,
+        'sessions',
+        readdirSync(join(home, 'sessions')).find((n) => !n.includes('.'))!,
+      );
+    await until(
+      'attempt 2 running, named by its running file',
+      () => marks(work).includes('start 2') && journalPath(home) !== undefined && existsSync(join(session(), '01-wait-flag.running')),
+    );
     const running = JSON.parse(readFileSync(join(session(), '01-wait-flag.running'), 'utf8')) as { step: string; attempt: number; pid: number; pgid?: number };
     expect(running).toMatchObject({ step: 'wait-flag', attempt: 2 });
     process.kill(run.pid, 'SIGKILL');
@@ -118,9 +132,29 @@ describe('a poll cut by kill -9, then resume --yes', () => {
     // Run 3 started only after run 2 ended: never two at once.
     expect(marks(work)).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     const after = events(home);
-    expect(stepTypes(after)).toEqual(['step.started', 'poll.started', 'poll.attempt', 'session.resumed', 'decision', 'poll.attempt', 'decision', 'step.started', 'poll.started', 'poll.attempt', 'step.finished']);
+    expect(stepTypes(after)).toEqual([
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'session.resumed',
+      'decision',
+      'poll.attempt',
+      'decision',
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'step.finished',
+    ]);
     const attempts = after.filter((e) => e.type === 'poll.attempt');
-    expect(attempts[1]).toMatchObject({ attempt: 2, pollAttempt: 2, pid: running.pid, exitCode: null, ok: false, interrupted: true, reason: 'finished on its own while drbook was away; its exit code is unknown' });
+    expect(attempts[1]).toMatchObject({
+      attempt: 2,
+      pollAttempt: 2,
+      pid: running.pid,
+      exitCode: null,
+      ok: false,
+      interrupted: true,
+      reason: 'finished on its own while drbook was away; its exit code is unknown',
+    });
     expect(attempts[1]).not.toHaveProperty('nextInMs');
     expect(after.find((e) => e.type === 'decision' && e.answer === 'run it again')).toBeDefined();
     expect(after.filter((e) => e.type === 'poll.started').at(-1)).toMatchObject({ attempt: 3, log: '01-wait-flag.3.log' });
@@ -128,7 +162,9 @@ describe('a poll cut by kill -9, then resume --yes', () => {
     expect(after.at(-1)).toMatchObject({ type: 'session.ended', status: 'completed' });
     expect(readdirSync(session()).filter((n) => n.endsWith('.running'))).toEqual([]);
 
-    const id = journalPath(home)!.replace(/^.*\//, '').replace(/\.jsonl$/, '');
+    const id = journalPath(home)!
+      .replace(/^.*\//, '')
+      .replace(/\.jsonl$/, '');
     const verify = await runCli(['verify', id], { cwd: work, env: { DRBOOK_HOME: home } });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }, 60_000);
@@ -136,14 +172,28 @@ describe('a poll cut by kill -9, then resume --yes', () => {
   it('SIGTERM while attempt 2 runs: the attempt is stopped and closed by its one event, the session paused (143); resume polls again', async () => {
     const { work, home } = sandbox();
     const run = startRun(work, home, runbook(work, '1s', 3));
-    const session = () => join(home, 'sessions', readdirSync(join(home, 'sessions')).find((n) => !n.includes('.'))!);
-    await until('attempt 2 running', () => marks(work).includes('start 2') && journalPath(home) !== undefined && existsSync(join(session(), '01-wait-flag.running')));
+    const session = () =>
+      join(
+        home,
+        'sessions',
+        readdirSync(join(home, 'sessions')).find((n) => !n.includes('.'))!,
+      );
+    await until(
+      'attempt 2 running',
+      () => marks(work).includes('start 2') && journalPath(home) !== undefined && existsSync(join(session(), '01-wait-flag.running')),
+    );
     const running = JSON.parse(readFileSync(join(session(), '01-wait-flag.running'), 'utf8')) as { pid: number };
     process.kill(run.pid, 'SIGTERM');
     expect(await run.exited).toBe(143);
     const cut = events(home);
     expect(stepTypes(cut)).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'session.paused']);
-    expect(cut.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ attempt: 2, pollAttempt: 2, pid: running.pid, interrupted: true, reason: 'drbook got SIGTERM: the command and everything it started were stopped' });
+    expect(cut.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({
+      attempt: 2,
+      pollAttempt: 2,
+      pid: running.pid,
+      interrupted: true,
+      reason: 'drbook got SIGTERM: the command and everything it started were stopped',
+    });
     expect(cut.at(-1)).toMatchObject({ type: 'session.paused', reason: 'drbook got SIGTERM while the command ran' });
     expect(existsSync(`/proc/${running.pid}`)).toBe(false);
     expect(existsSync(join(session(), '01-wait-flag.running'))).toBe(false);
@@ -170,7 +220,17 @@ describe('a poll cut by kill -9, then resume --yes', () => {
     expect(out).toContain('it was polling (until:, attempt 2) when drbook stopped');
     expect(out).not.toContain('still running on its own');
     const after = events(home);
-    expect(stepTypes(after)).toEqual(['step.started', 'poll.started', 'poll.attempt', 'session.resumed', 'decision', 'step.started', 'poll.started', 'poll.attempt', 'step.finished']);
+    expect(stepTypes(after)).toEqual([
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'session.resumed',
+      'decision',
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'step.finished',
+    ]);
     // Attempt 2 might have been starting when drbook died: its number is not used again.
     expect(after.filter((e) => e.type === 'poll.started').map((e) => (e.type === 'poll.started' ? e.attempt : 0))).toEqual([1, 3]);
     expect(marks(work)).toEqual(['start 1', 'end 1', 'start 2', 'end 2']);
@@ -202,7 +262,18 @@ describe('a poll cut by kill -9, then resume --yes', () => {
     expect(resumed.code, out).toBe(0);
     expect(out).toContain('its command was running when drbook stopped');
     const after = events(home).slice(lines.length);
-    expect(after.filter((e) => !('step' in e) || e.step === 'wait-flag').map((e) => e.type)).toEqual(['session.resumed', 'command.finished', 'decision', 'step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'step.finished', 'session.ended']);
+    expect(after.filter((e) => !('step' in e) || e.step === 'wait-flag').map((e) => e.type)).toEqual([
+      'session.resumed',
+      'command.finished',
+      'decision',
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'poll.attempt',
+      'poll.attempt',
+      'step.finished',
+      'session.ended',
+    ]);
     expect(after.find((e) => e.type === 'command.finished')).toMatchObject({ step: 'wait-flag', attempt: 2, exitCode: null, interrupted: true });
     expect(after.find((e) => e.type === 'poll.started')).toMatchObject({ attempt: 3 });
 

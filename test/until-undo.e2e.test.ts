@@ -85,7 +85,10 @@ function journal(home: string): JournalEvent[] {
   const dir = join(home, 'sessions');
   const files = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
   expect(files).toHaveLength(1);
-  return readFileSync(join(dir, files[0]!), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as JournalEvent);
+  return readFileSync(join(dir, files[0]!), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JournalEvent);
 }
 
 beforeAll(() => {
@@ -149,7 +152,7 @@ steps:
     await answer(s, 'Why abort?', 1, 'Enter');
     await answer(s, '2 steps done have an undo (wait-flag, mark). Undo them now, latest first?', 1, 'n', 'Enter');
     expect(await s.waitForExit({ timeoutMs: 20_000 })).toBe(1);
-    expect((await s.screen())).toMatch(/Not undone\. Later: drbook undo \S+-poll/);
+    expect(await s.screen()).toMatch(/Not undone\. Later: drbook undo \S+-poll/);
     expect(existsSync(join(work, 'created'))).toBe(true);
 
     const events = journal(home);

@@ -18,7 +18,13 @@ import { realShellSites, sitesOf } from './helpers/shell.js';
 import { FakeClock, FakeExecutor, FakeUi, INTERRUPT, MemoryJournal, type Expected, type Scripted } from './helpers/fakes.js';
 
 function runbookOf(yaml: string): Runbook {
-  const { runbook, problems } = loadRunbookText(yaml, { file: 'test.yaml', absFile: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), fileExists: () => true, shellSites: sitesOf });
+  const { runbook, problems } = loadRunbookText(yaml, {
+    file: 'test.yaml',
+    absFile: '/runbooks/test.yaml',
+    sha256: 'ab'.repeat(32),
+    fileExists: () => true,
+    shellSites: sitesOf,
+  });
   if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
   return runbook;
 }
@@ -85,10 +91,24 @@ describe('until: polling through the Ui wait', () => {
         { ask: 'wait', attempt: 1, answer: 'elapsed' },
         { ask: 'wait', attempt: 2, answer: 'elapsed' },
       ],
-      [{ stdout: '192.0.2.1\n', durationMs: 200 }, { stdout: '', durationMs: 200 }, { stdout: '192.0.2.7\n', durationMs: 200 }],
+      [
+        { stdout: '192.0.2.1\n', durationMs: 200 },
+        { stdout: '', durationMs: 200 },
+        { stdout: '192.0.2.7\n', durationMs: 200 },
+      ],
     );
     // The session's first event, as the run command writes it: the export reads a whole journal.
-    t.journal.append({ type: 'session.started', session: 's', runbook: { id: 't', title: 'Test', path: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), steps: 1 }, mode: 'live', operator: { user: 'op', host: 'h' }, tz: 'UTC', tzOffsetMinutes: 0, drbook: '0', pid: 1 });
+    t.journal.append({
+      type: 'session.started',
+      session: 's',
+      runbook: { id: 't', title: 'Test', path: '/runbooks/test.yaml', sha256: 'ab'.repeat(32), steps: 1 },
+      mode: 'live',
+      operator: { user: 'op', host: 'h' },
+      tz: 'UTC',
+      tzOffsetMinutes: 0,
+      drbook: '0',
+      pid: 1,
+    });
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('completed');
@@ -99,10 +119,28 @@ describe('until: polling through the Ui wait', () => {
     ]);
     // The poll journaled once before its first process, then one event per attempt, nothing else.
     expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'step.finished']);
-    expect(t.journal.events.find((e) => e.type === 'poll.started')).toMatchObject({ attempt: 1, command: 'dig +short mail.example.org', cwd: '/home/op', log: 'wait-dns.1.log', intervalMs: 10_000, timeoutMs: 60_000 });
+    expect(t.journal.events.find((e) => e.type === 'poll.started')).toMatchObject({
+      attempt: 1,
+      command: 'dig +short mail.example.org',
+      cwd: '/home/op',
+      log: 'wait-dns.1.log',
+      intervalMs: 10_000,
+      timeoutMs: 60_000,
+    });
     const attempts = t.journal.events.filter((e) => e.type === 'poll.attempt');
     expect(attempts).toMatchObject([
-      { attempt: 1, pollAttempt: 1, elapsedMs: 200, pid: 4242, exitCode: 0, durationMs: 200, ok: false, reason: 'stdout did not match /^192\\.0\\.2\\.7$/', tail: '192.0.2.1\n', nextInMs: 10_000 },
+      {
+        attempt: 1,
+        pollAttempt: 1,
+        elapsedMs: 200,
+        pid: 4242,
+        exitCode: 0,
+        durationMs: 200,
+        ok: false,
+        reason: 'stdout did not match /^192\\.0\\.2\\.7$/',
+        tail: '192.0.2.1\n',
+        nextInMs: 10_000,
+      },
       { attempt: 2, pollAttempt: 2, elapsedMs: 10_400, pid: 4242, ok: false, nextInMs: 10_000 },
       { attempt: 3, pollAttempt: 3, elapsedMs: 20_600, pid: 4242, ok: true, tail: '192.0.2.7\n' },
     ]);
@@ -139,17 +177,36 @@ describe('until: polling through the Ui wait', () => {
         { ask: 'wait', attempt: 2, answer: 'elapsed' },
         { ask: 'wait', attempt: 3, answer: 'elapsed' },
       ],
-      [{ exitCode: 1, durationMs: 0 }, { exitCode: 1, durationMs: 0 }, { exitCode: 1, durationMs: 0 }, { exitCode: 1, durationMs: 0, tail: 'NXDOMAIN\n' }],
+      [
+        { exitCode: 1, durationMs: 0 },
+        { exitCode: 1, durationMs: 0 },
+        { exitCode: 1, durationMs: 0 },
+        { exitCode: 1, durationMs: 0, tail: 'NXDOMAIN\n' },
+      ],
       { yes: true },
     );
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('aborted');
     expect(t.ui.calls.flatMap((c) => (c.call === 'waitUntil' ? [c.wait.waitMs] : []))).toEqual([25_000, 25_000, 10_000]);
-    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'poll.attempt', 'decision', 'step.finished']);
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual([
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'poll.attempt',
+      'poll.attempt',
+      'poll.attempt',
+      'decision',
+      'step.finished',
+    ]);
     // Each attempt says whether the poll goes on: the last wait is the time left; the last attempt ends it.
     expect(t.journal.events.flatMap((e) => (e.type === 'poll.attempt' ? [e.nextInMs ?? null] : []))).toEqual([25_000, 25_000, 10_000, null]);
-    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ pollAttempt: 4, elapsedMs: 60_000, ok: false, tail: 'NXDOMAIN\n' });
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({
+      pollAttempt: 4,
+      elapsedMs: 60_000,
+      ok: false,
+      tail: 'NXDOMAIN\n',
+    });
     expect(t.journal.events.find((e) => e.type === 'step.finished')).toMatchObject({
       outcome: 'failed',
       reason: 'still failing after 4 attempts in 1m (until timeout 1m): exit code 1',
@@ -165,14 +222,31 @@ describe('until: polling through the Ui wait', () => {
         { ask: 'failure', failure: /^stopped waiting \(Ctrl-C\) after 1 attempt in 0\.1s: stdout did not match/, answer: 'retry' },
         { ask: 'wait', attempt: 1, answer: 'elapsed' },
       ],
-      [{ stdout: 'nothing\n', durationMs: 100 }, { stdout: 'nothing\n', durationMs: 100 }, { stdout: '192.0.2.7\n', durationMs: 100 }],
+      [
+        { stdout: 'nothing\n', durationMs: 100 },
+        { stdout: 'nothing\n', durationMs: 100 },
+        { stdout: '192.0.2.7\n', durationMs: 100 },
+      ],
     );
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('completed');
-    expect(t.journal.events.filter((e) => e.type === 'decision').map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual(['stopped waiting (Ctrl-C)', 'retry']);
+    expect(t.journal.events.filter((e) => e.type === 'decision').map((e) => (e.type === 'decision' ? e.answer : ''))).toEqual([
+      'stopped waiting (Ctrl-C)',
+      'retry',
+    ]);
     // The Ctrl-C ends the first poll; retry starts a second one, its attempts counted from 1.
-    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'decision', 'decision', 'poll.started', 'poll.attempt', 'poll.attempt', 'step.finished']);
+    expect(stepEvents(t.journal.events, 'wait-dns')).toEqual([
+      'step.started',
+      'poll.started',
+      'poll.attempt',
+      'decision',
+      'decision',
+      'poll.started',
+      'poll.attempt',
+      'poll.attempt',
+      'step.finished',
+    ]);
     expect(t.journal.events.flatMap((e) => (e.type === 'poll.started' ? [[e.attempt, e.log]] : []))).toEqual([
       [1, 'wait-dns.1.log'],
       [2, 'wait-dns.2.log'],
@@ -195,7 +269,15 @@ describe('until: polling through the Ui wait', () => {
     run: check
     on_failure: abort
     until: { interval: 5s, timeout: 1m }`);
-    const t = walkOf(yaml, [{ ask: 'step', answer: 'run' }, { ask: 'wait', answer: 'interrupted' }, { ask: 'failure', answer: 'skip' }], [{ exitCode: 3 }]);
+    const t = walkOf(
+      yaml,
+      [
+        { ask: 'step', answer: 'run' },
+        { ask: 'wait', answer: 'interrupted' },
+        { ask: 'failure', answer: 'skip' },
+      ],
+      [{ exitCode: 3 }],
+    );
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('completed');
@@ -203,22 +285,47 @@ describe('until: polling through the Ui wait', () => {
   });
 
   it('Ctrl-C while an attempt runs is the command interrupted: no wait, the menu at once', async () => {
-    const t = walkOf(POLL, [{ ask: 'step', answer: 'run' }, { ask: 'failure', failure: 'interrupted (Ctrl-C)', answer: 'abort' }, { ask: 'confirm', question: /^Abort the runbook\?/, answer: true }, { ask: 'text', message: /^Why abort/, answer: '' }], [{ interrupted: true, exitCode: null, signal: 'SIGINT' }]);
+    const t = walkOf(
+      POLL,
+      [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', failure: 'interrupted (Ctrl-C)', answer: 'abort' },
+        { ask: 'confirm', question: /^Abort the runbook\?/, answer: true },
+        { ask: 'text', message: /^Why abort/, answer: '' },
+      ],
+      [{ interrupted: true, exitCode: null, signal: 'SIGINT' }],
+    );
     const result = await t.walk.run();
     t.done();
     expect(result.status).toBe('aborted');
-    expect(t.journal.events.filter((e) => e.type === 'poll.attempt')).toMatchObject([{ attempt: 1, pollAttempt: 1, interrupted: true, reason: 'interrupted (Ctrl-C)' }]);
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt')).toMatchObject([
+      { attempt: 1, pollAttempt: 1, interrupted: true, reason: 'interrupted (Ctrl-C)' },
+    ]);
     expect(t.journal.events.find((e) => e.type === 'poll.attempt')).not.toHaveProperty('nextInMs');
   });
 
   it('SIGTERM while an attempt runs: its one event says so, the session pauses, drbook ends with 143', async () => {
-    const t = walkOf(POLL, [{ ask: 'step', answer: 'run' }, { ask: 'wait', attempt: 1, answer: 'elapsed' }], [{ stdout: 'nothing\n' }, { stoppedBy: 'SIGTERM', exitCode: null, signal: 'SIGTERM', pid: 5151, procStart: '777' }]);
+    const t = walkOf(
+      POLL,
+      [
+        { ask: 'step', answer: 'run' },
+        { ask: 'wait', attempt: 1, answer: 'elapsed' },
+      ],
+      [{ stdout: 'nothing\n' }, { stoppedBy: 'SIGTERM', exitCode: null, signal: 'SIGTERM', pid: 5151, procStart: '777' }],
+    );
     const stop = await t.walk.run().catch((error: unknown) => error);
     t.done();
     expect(stop).toBeInstanceOf(SignalStop);
     expect((stop as SignalStop).exitCode).toBe(143);
     expect(stepEvents(t.journal.events, 'wait-dns')).toEqual(['step.started', 'poll.started', 'poll.attempt', 'poll.attempt', 'session.paused']);
-    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({ attempt: 2, pollAttempt: 2, pid: 5151, procStart: '777', interrupted: true, reason: 'drbook got SIGTERM: the command and everything it started were stopped' });
+    expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).toMatchObject({
+      attempt: 2,
+      pollAttempt: 2,
+      pid: 5151,
+      procStart: '777',
+      interrupted: true,
+      reason: 'drbook got SIGTERM: the command and everything it started were stopped',
+    });
     expect(t.journal.events.filter((e) => e.type === 'poll.attempt').at(-1)).not.toHaveProperty('nextInMs');
     // Nothing of the poll is left in flight: resume walks the step again.
     const replay = replaySession(t.journal);
@@ -233,7 +340,8 @@ function stepEvents(events: readonly JournalEvent[], step: string): string[] {
   return events.flatMap((e) => (('step' in e && e.step === step) || e.type === 'session.paused' ? [e.type] : []));
 }
 
-const UNDOABLE = book(`
+const UNDOABLE = book(
+  `
   - id: stop-mx
     title: Stop the old MX
     run: systemctl stop postfix
@@ -251,7 +359,9 @@ const UNDOABLE = book(`
     undo: { run: 'dns-set {{host}} 192.0.2.1', confirm: 'Does {{host}} resolve to the old IP?' }
   - id: broken
     title: Broken
-    run: exit 1`, `  host: { default: mail.example.org }`);
+    run: exit 1`,
+  `  host: { default: mail.example.org }`,
+);
 
 /** Walks UNDOABLE live up to the failure of `broken` and aborts there. */
 const ABORTED_WALK: Expected[] = [
@@ -315,7 +425,12 @@ describe('undo: walking back after an abort', () => {
   it('skip inside undo: the step stays undoable later; the others go on', async () => {
     const t = walkOf(
       UNDOABLE,
-      [...ABORTED_WALK, { ask: 'step', step: 'move-dns', answer: 'skip' }, { ask: 'step', step: 'announce', answer: 'skip' }, { ask: 'step', step: 'stop-mx', answer: 'run' }],
+      [
+        ...ABORTED_WALK,
+        { ask: 'step', step: 'move-dns', answer: 'skip' },
+        { ask: 'step', step: 'announce', answer: 'skip' },
+        { ask: 'step', step: 'stop-mx', answer: 'run' },
+      ],
       [...ABORTED_EXEC, {}],
     );
     await t.walk.run();
@@ -342,13 +457,25 @@ describe('undo: walking back after an abort', () => {
   it('failure inside undo, retried: the second attempt is journaled with its own number', async () => {
     const t = walkOf(
       UNDOABLE,
-      [...ABORTED_WALK, { ask: 'step', step: 'move-dns', answer: 'run' }, { ask: 'failure', answer: 'retry' }, { ask: 'confirm', answer: true }, { ask: 'step', answer: 'skip' }, { ask: 'step', answer: 'skip' }],
+      [
+        ...ABORTED_WALK,
+        { ask: 'step', step: 'move-dns', answer: 'run' },
+        { ask: 'failure', answer: 'retry' },
+        { ask: 'confirm', answer: true },
+        { ask: 'step', answer: 'skip' },
+        { ask: 'step', answer: 'skip' },
+      ],
       [...ABORTED_EXEC, { exitCode: 2 }, {}],
     );
     await t.walk.run();
     await t.undo();
     t.done();
-    expect(t.journal.events.filter((e) => e.type === 'undo.command.finished').map((e) => (e.type === 'undo.command.finished' ? [e.attempt, e.ok] : []))).toEqual([[1, false], [2, true]]);
+    expect(
+      t.journal.events.filter((e) => e.type === 'undo.command.finished').map((e) => (e.type === 'undo.command.finished' ? [e.attempt, e.ok] : [])),
+    ).toEqual([
+      [1, false],
+      [2, true],
+    ]);
   });
 
   it('--yes runs all in order and stops at the first failure', async () => {
@@ -367,12 +494,20 @@ describe('undo: walking back after an abort', () => {
     const result = await t.undo(true);
     t.done();
     expect(result).toEqual({ status: 'completed', counts: { done: 2, skipped: 1, failed: 0, markedDone: 0 } });
-    expect(t.journal.events.filter((e) => e.type === 'undo.step').map((e) => (e.type === 'undo.step' ? `${e.step} ${e.outcome}` : ''))).toEqual(['move-dns done', 'announce skipped', 'stop-mx done']);
+    expect(t.journal.events.filter((e) => e.type === 'undo.step').map((e) => (e.type === 'undo.step' ? `${e.step} ${e.outcome}` : ''))).toEqual([
+      'move-dns done',
+      'announce skipped',
+      'stop-mx done',
+    ]);
     expect(undoCandidates(replaySession(t.journal), runbookOf(UNDOABLE)).map((s) => s.id)).toEqual(['announce']);
   });
 
   it('Ctrl-C at an undo question pauses the undo; what was undone stays undone', async () => {
-    const t = walkOf(UNDOABLE, [...ABORTED_WALK, { ask: 'step', step: 'move-dns', answer: 'done' }, { ask: 'step', step: 'announce', answer: INTERRUPT }], ABORTED_EXEC);
+    const t = walkOf(
+      UNDOABLE,
+      [...ABORTED_WALK, { ask: 'step', step: 'move-dns', answer: 'done' }, { ask: 'step', step: 'announce', answer: INTERRUPT }],
+      ABORTED_EXEC,
+    );
     await t.walk.run();
     const result = await t.undo();
     t.done();
@@ -386,18 +521,24 @@ describe('validate: format 1.1 fields', () => {
     loadRunbookText(yaml, { file: 'rb.yaml', absFile: '/runbooks/rb.yaml', sha256: 'ab'.repeat(32), fileExists: () => true }).problems.map(formatProblem);
 
   it('until needs run; a manual step undo is text, not a command; each with file:line:col', () => {
-    expect(problems(book(`
+    expect(
+      problems(
+        book(`
   - id: manual
     title: Manual
     until: { interval: 10s, timeout: 1m }
-    undo: { run: echo hi }`))).toEqual([
+    undo: { run: echo hi }`),
+      ),
+    ).toEqual([
       'rb.yaml:8:5: error: steps[0] (manual).until: a manual step has no command to repeat (add run:)',
       `rb.yaml:9:5: error: steps[0] (manual).undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`,
     ]);
   });
 
   it('durations are read, the interval must fit in the timeout, unknown fields are named', () => {
-    expect(problems(book(`
+    expect(
+      problems(
+        book(`
   - id: a
     title: A
     run: check
@@ -405,7 +546,9 @@ describe('validate: format 1.1 fields', () => {
   - id: b
     title: B
     run: check
-    until: { interval: soon, timeout: 0s }`))).toEqual([
+    until: { interval: soon, timeout: 0s }`),
+      ),
+    ).toEqual([
       'rb.yaml:9:24: error: steps[0] (a).until.interval: 2m is longer than the timeout 1m: the command would run only once',
       'rb.yaml:9:41: error: steps[0].until.every: unknown field `every`',
       'rb.yaml:13:24: error: steps[1] (b).until.interval: cannot read duration "soon": use forms like 10s, 5m, 1h30m',
@@ -414,7 +557,9 @@ describe('validate: format 1.1 fields', () => {
   });
 
   it('undo is templated like run: unknown names refused, a capture of the same step allowed', () => {
-    expect(problems(book(`
+    expect(
+      problems(
+        book(`
   - id: make
     title: Make a volume
     run: mkvol
@@ -422,7 +567,9 @@ describe('validate: format 1.1 fields', () => {
     undo: 'rmvol {{vol_id}} {{nope}}'
   - id: hand
     title: By hand
-    undo: 'Tell {{nope2}} it is over'`))).toEqual([
+    undo: 'Tell {{nope2}} it is over'`),
+      ),
+    ).toEqual([
       'rb.yaml:10:29: error: steps[0] (make).undo: unknown variable {{nope}}: declare it under vars: or capture it in an earlier step',
       'rb.yaml:13:17: error: steps[1] (hand).undo: unknown variable {{nope2}}: declare it under vars: or capture it in an earlier step',
     ]);

@@ -22,7 +22,13 @@ steps:
 `;
 
 function runbook(): Runbook {
-  const { runbook, problems } = loadRunbookText(RUNBOOK, { file: 'm.yaml', absFile: '/r/m.yaml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: sitesOf });
+  const { runbook, problems } = loadRunbookText(RUNBOOK, {
+    file: 'm.yaml',
+    absFile: '/r/m.yaml',
+    sha256: '0'.repeat(64),
+    fileExists: () => true,
+    shellSites: sitesOf,
+  });
   if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
   return runbook;
 }
@@ -191,7 +197,13 @@ steps:
     run: curl -H {{token}} https://drill.example
 `;
   const check = (yaml: string, cli: Record<string, string> = {}) => {
-    const { runbook, problems } = loadRunbookText(yaml, { file: 'd.yml', absFile: '/r/d.yml', sha256: '0'.repeat(64), fileExists: () => true, shellSites: sitesOf });
+    const { runbook, problems } = loadRunbookText(yaml, {
+      file: 'd.yml',
+      absFile: '/r/d.yml',
+      sha256: '0'.repeat(64),
+      fileExists: () => true,
+      shellSites: sitesOf,
+    });
     if (!runbook) throw new Error(problems.map(formatProblem).join('\n'));
     const store = new VarStore(runbook.vars, new Redactor());
     resolveInitialVars(runbook, { cli, file: {}, env: {} }, store);

@@ -10,7 +10,21 @@
  * hand this one a half-written module.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -367,23 +381,64 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     expect(only(events, 'session.started')).toMatchObject({ mode: 'rehearsal', runbook: { id: 'mail-server', steps: 17, rto: '4h' } });
     expect(trail).toEqual([
       'session.started',
-      'var.set monitoring-alert', 'step.started monitoring-alert', 'decision monitoring-alert', 'step.finished monitoring-alert',
-      'step.started confirm-outage', ...ran('confirm-outage'), 'step.finished confirm-outage',
-      'var.set mitigate-signup', 'step.started mitigate-signup', 'command.rehearsed mitigate-signup', 'decision mitigate-signup', 'step.finished mitigate-signup',
-      'step.started announce-incident', 'note announce-incident', 'decision announce-incident', 'step.finished announce-incident',
-      'var.set order-server', 'step.started order-server', 'step.finished order-server',
-      'step.started ansible-reinstall', 'command.rehearsed ansible-reinstall', 'step.finished ansible-reinstall',
-      'step.started manual-users-ssh', 'decision manual-users-ssh', 'step.finished manual-users-ssh',
-      'step.started find-backup', ...ran('find-backup'), 'var.set find-backup', 'step.finished find-backup',
-      'step.started restore-backup', 'command.rehearsed restore-backup', 'step.finished restore-backup',
-      'step.started first-test', ...ran('first-test'), 'step.finished first-test',
-      'var.set choose-dns', 'step.started choose-dns', 'step.finished choose-dns',
+      'var.set monitoring-alert',
+      'step.started monitoring-alert',
+      'decision monitoring-alert',
+      'step.finished monitoring-alert',
+      'step.started confirm-outage',
+      ...ran('confirm-outage'),
+      'step.finished confirm-outage',
+      'var.set mitigate-signup',
+      'step.started mitigate-signup',
+      'command.rehearsed mitigate-signup',
+      'decision mitigate-signup',
+      'step.finished mitigate-signup',
+      'step.started announce-incident',
+      'note announce-incident',
+      'decision announce-incident',
+      'step.finished announce-incident',
+      'var.set order-server',
+      'step.started order-server',
+      'step.finished order-server',
+      'step.started ansible-reinstall',
+      'command.rehearsed ansible-reinstall',
+      'step.finished ansible-reinstall',
+      'step.started manual-users-ssh',
+      'decision manual-users-ssh',
+      'step.finished manual-users-ssh',
+      'step.started find-backup',
+      ...ran('find-backup'),
+      'var.set find-backup',
+      'step.finished find-backup',
+      'step.started restore-backup',
+      'command.rehearsed restore-backup',
+      'step.finished restore-backup',
+      'step.started first-test',
+      ...ran('first-test'),
+      'step.finished first-test',
+      'var.set choose-dns',
+      'step.started choose-dns',
+      'step.finished choose-dns',
       'step.finished dns-reuse',
-      'var.set dns-rename', 'var.set dns-rename', 'step.started dns-rename', 'command.rehearsed dns-rename', 'step.finished dns-rename',
-      'step.started tls-certificate', 'command.rehearsed tls-certificate', 'step.finished tls-certificate',
-      'step.started reconfigure-apps', 'command.rehearsed reconfigure-apps', 'decision reconfigure-apps', 'step.finished reconfigure-apps',
-      'step.started announce-recovery', 'decision announce-recovery', 'step.finished announce-recovery',
-      'step.started reenable-signup', 'command.rehearsed reenable-signup', 'decision reenable-signup', 'step.finished reenable-signup',
+      'var.set dns-rename',
+      'var.set dns-rename',
+      'step.started dns-rename',
+      'command.rehearsed dns-rename',
+      'step.finished dns-rename',
+      'step.started tls-certificate',
+      'command.rehearsed tls-certificate',
+      'step.finished tls-certificate',
+      'step.started reconfigure-apps',
+      'command.rehearsed reconfigure-apps',
+      'decision reconfigure-apps',
+      'step.finished reconfigure-apps',
+      'step.started announce-recovery',
+      'decision announce-recovery',
+      'step.finished announce-recovery',
+      'step.started reenable-signup',
+      'command.rehearsed reenable-signup',
+      'decision reenable-signup',
+      'step.finished reenable-signup',
       'session.ended',
     ]);
 
@@ -392,7 +447,15 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     expect(all(events, 'command.started').map((e) => e.step)).toEqual(safe);
     expect(all(events, 'command.finished').map((e) => [e.step, e.ok])).toEqual(safe.map((step) => [step, true]));
     expect(only(events, 'command.finished', 'confirm-outage')).toMatchObject({ exitCode: 1, signal: null });
-    expect(all(events, 'command.rehearsed').map((e) => e.step)).toEqual(['mitigate-signup', 'ansible-reinstall', 'restore-backup', 'dns-rename', 'tls-certificate', 'reconfigure-apps', 'reenable-signup']);
+    expect(all(events, 'command.rehearsed').map((e) => e.step)).toEqual([
+      'mitigate-signup',
+      'ansible-reinstall',
+      'restore-backup',
+      'dns-rename',
+      'tls-certificate',
+      'reconfigure-apps',
+      'reenable-signup',
+    ]);
     expect(only(events, 'command.rehearsed', 'dns-rename').command).toBe("DNS_API_TOKEN='<dns_token>' ./scripts/dns-set.sh A mail2.example.org 192.0.2.10 300");
 
     expect(all(events, 'var.set').map((e) => [e.name, e.value, e.source])).toEqual([
@@ -405,7 +468,11 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
       ['dns_token', '<dns_token>', 'placeholder'],
     ]);
     // A drill needs no secret: none was asked, none journaled.
-    expect(all(events, 'var.set').filter((e) => e.secret === true).map((e) => e.name)).toEqual([]);
+    expect(
+      all(events, 'var.set')
+        .filter((e) => e.secret === true)
+        .map((e) => e.name),
+    ).toEqual([]);
     expect(only(events, 'note')).toMatchObject({ text: 'status page posted at 02:50', step: 'announce-incident', by: 'operator', source: 'walk' });
     expect(all(events, 'decision').every((e) => e.answer === 'yes')).toBe(true);
     expect(all(events, 'decision')).toHaveLength(7);
@@ -451,12 +518,26 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     expect(only(events, 'session.started').mode).toBe('live');
     expect(trail).toEqual([
       'session.started',
-      'step.started check-config', ...ran('check-config'), 'decision check-config', 'command.edited check-config', ...ran('check-config'), 'step.finished check-config',
-      'step.started reload', ...ran('reload'), 'step.finished reload',
+      'step.started check-config',
+      ...ran('check-config'),
+      'decision check-config',
+      'command.edited check-config',
+      ...ran('check-config'),
+      'step.finished check-config',
+      'step.started reload',
+      ...ran('reload'),
+      'step.finished reload',
       'session.ended',
     ]);
     const [first, second] = all(events, 'command.finished').filter((e) => e.step === 'check-config');
-    expect(first).toMatchObject({ attempt: 1, exitCode: 1, signal: null, ok: false, reason: 'exit code 1', tail: 'cat: proxy-old.conf: No such file or directory' });
+    expect(first).toMatchObject({
+      attempt: 1,
+      exitCode: 1,
+      signal: null,
+      ok: false,
+      reason: 'exit code 1',
+      tail: 'cat: proxy-old.conf: No such file or directory',
+    });
     expect(only(events, 'decision')).toMatchObject({ step: 'check-config', question: 'After failure (exit code 1): what next?', answer: 'edit' });
     expect(only(events, 'command.edited')).toMatchObject({ step: 'check-config', attempt: 2, from: 'cat proxy-old.conf', to: 'cat proxy.conf' });
     expect(all(events, 'command.started').map((e) => [e.attempt, e.command, e.log])).toEqual([
@@ -500,7 +581,11 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     expect(trail).toEqual([
       'session.started',
       'var.set',
-      'step.started copy-archive', ...ran('copy-archive'), 'decision copy-archive', 'decision copy-archive', 'step.finished copy-archive',
+      'step.started copy-archive',
+      ...ran('copy-archive'),
+      'decision copy-archive',
+      'decision copy-archive',
+      'step.finished copy-archive',
       'session.ended',
     ]);
     expect(only(events, 'command.spawned').pid).toBe(pids[0]);
@@ -526,7 +611,14 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     const screen = await s.screen();
     expect(screen).toContain('Paused: 1 done, 0 done by hand, 0 skipped, 0 failed');
     expect(screen).toContain(`Next: drbook resume ${id}`);
-    expect(trail).toEqual(['session.started', 'step.started stop-cache', ...ran('stop-cache'), 'step.finished stop-cache', 'step.started tell-team', 'session.paused tell-team']);
+    expect(trail).toEqual([
+      'session.started',
+      'step.started stop-cache',
+      ...ran('stop-cache'),
+      'step.finished stop-cache',
+      'step.started tell-team',
+      'session.paused tell-team',
+    ]);
     expect(events[events.length - 1]).toMatchObject({ type: 'session.paused', step: 'tell-team', reason: 'Ctrl-C at a prompt' });
 
     const listed = JSON.parse(
@@ -589,8 +681,12 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     const { events, trail } = readSession(home);
     expect(trail).toEqual([
       'session.started',
-      'step.started wait-replica', ...ran('wait-replica'), 'step.finished wait-replica',
-      'step.started promote', ...ran('promote'), 'step.finished promote',
+      'step.started wait-replica',
+      ...ran('wait-replica'),
+      'step.finished wait-replica',
+      'step.started promote',
+      ...ran('promote'),
+      'step.finished promote',
       'session.ended',
     ]);
     expect(all(events, 'decision')).toEqual([]);
@@ -627,13 +723,22 @@ describe('the walk without a terminal', () => {
     expect(only(events, 'session.started')).toMatchObject({ mode: 'live', runbook: { id: 'walk-basic', steps: 3, rto: '10m' } });
     expect(trail).toEqual([
       'session.started',
-      'step.started stop-cache', ...ran('stop-cache'), 'step.finished stop-cache',
-      'step.started tell-team', 'decision tell-team', 'step.finished tell-team',
-      'step.started start-cache', ...ran('start-cache'), 'step.finished start-cache',
+      'step.started stop-cache',
+      ...ran('stop-cache'),
+      'step.finished stop-cache',
+      'step.started tell-team',
+      'decision tell-team',
+      'step.finished tell-team',
+      'step.started start-cache',
+      ...ran('start-cache'),
+      'step.finished start-cache',
       'session.ended',
     ]);
     expect(only(events, 'decision')).toMatchObject({ question: 'Is the team told?', answer: 'yes' });
-    expect(all(events, 'command.finished').map((e) => [e.ok, e.tail])).toEqual([[true, 'cache stopped'], [true, 'cache started']]);
+    expect(all(events, 'command.finished').map((e) => [e.ok, e.tail])).toEqual([
+      [true, 'cache stopped'],
+      [true, 'cache started'],
+    ]);
     expect(only(events, 'session.ended')).toMatchObject({ status: 'completed', done: 3, skipped: 0, failed: 0, markedDone: 0 });
   });
 });

@@ -119,7 +119,9 @@ describe('ISO times', () => {
     expect(at('2026-03-10T21:50', now, 'America/New_York')).toBe('2026-03-11T01:50:00.000Z');
     expect(at('2026-03-11T01:50', now, 'UTC')).toBe('2026-03-11T01:50:00.000Z');
     // Summer and winter offsets of the same zone.
-    expect(at('2026-07-14T22:00', now, 'Europe/Paris')).toBe('error: --at 2026-07-14T22:00: that is in the future (now is 2026-03-11T07:30:00.000Z): a note can only be backdated');
+    expect(at('2026-07-14T22:00', now, 'Europe/Paris')).toBe(
+      'error: --at 2026-07-14T22:00: that is in the future (now is 2026-03-11T07:30:00.000Z): a note can only be backdated',
+    );
     expect(at('2025-07-14T22:00', now, 'Europe/Paris')).toBe('2025-07-14T20:00:00.000Z');
     expect(at('2025-12-24T22:00', now, 'Europe/Paris')).toBe('2025-12-24T21:00:00.000Z');
     // The repeated hour: the first time round; the skipped one: after the change.
@@ -152,17 +154,32 @@ describe('what is not a time', () => {
     ['2026-02-10T10:00+15:00', 'not a UTC offset'],
     ['2026-02-10T10:00+01:75', 'not a UTC offset'],
   ])('%s: %s', (text, problem) => {
-    expect(at(text, now, 'Europe/Paris')).toBe(`error: ${(parseNoteTime(text, new Date(now), 'Europe/Paris') as string)}`);
+    expect(at(text, now, 'Europe/Paris')).toBe(`error: ${parseNoteTime(text, new Date(now), 'Europe/Paris') as string}`);
     expect(parseNoteTime(text, new Date(now), 'Europe/Paris')).toContain(problem);
     expect(parseNoteTime(text, new Date(now), 'Europe/Paris')).toMatch(new RegExp(`^--at ${text.replace(/[+.]/g, '\\$&')}: `));
   });
 
-  it.each(['', ' ', 'yesterday', 'now', '1250', '12:5', '12h50', '7:30pm', '2026-03-11', '2026-03-11T', '11/03/2026 01:50', '2026-3-11T01:50', 'T01:50', '01:50 UTC', '2026-03-11T01:50:00+01:00 extra'])(
-    '%j: says which forms are understood',
-    (text) => {
-      expect(parseNoteTime(text, new Date(now), 'UTC')).toBe(`--at ${text}: give HH:MM, HH:MM:SS or an ISO time such as 2026-03-11T01:50 or 2026-03-11T01:50:00+01:00`);
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    'yesterday',
+    'now',
+    '1250',
+    '12:5',
+    '12h50',
+    '7:30pm',
+    '2026-03-11',
+    '2026-03-11T',
+    '11/03/2026 01:50',
+    '2026-3-11T01:50',
+    'T01:50',
+    '01:50 UTC',
+    '2026-03-11T01:50:00+01:00 extra',
+  ])('%j: says which forms are understood', (text) => {
+    expect(parseNoteTime(text, new Date(now), 'UTC')).toBe(
+      `--at ${text}: give HH:MM, HH:MM:SS or an ISO time such as 2026-03-11T01:50 or 2026-03-11T01:50:00+01:00`,
+    );
+  });
 });
 
 describe('a session zone this node does not know', () => {

@@ -88,7 +88,14 @@ export function journalText(target, session) {
     const failures = i % 7 === 3 ? 1 + (i % 5) : 0;
     for (let a = 1; a <= failures + 1; a++) {
       const ok = a > failures;
-      push({ type: 'command.started', step, attempt: a, command: `./do-thing --step ${i} --token *** | tee /tmp/out-${i}`, cwd: '/srv', log: `${step}.${a}.log` });
+      push({
+        type: 'command.started',
+        step,
+        attempt: a,
+        command: `./do-thing --step ${i} --token *** | tee /tmp/out-${i}`,
+        cwd: '/srv',
+        log: `${step}.${a}.log`,
+      });
       push({ type: 'command.spawned', step, attempt: a, pid: 1000 + i, procStart: '123' }, 20);
       push(
         {

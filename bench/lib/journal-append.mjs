@@ -20,7 +20,17 @@ let ms;
 if (mode === 'drbook') {
   const { FileJournal } = await import('../../dist/adapters/file-journal.js');
   const journal = FileJournal.create(dir, `20260311T080000Z-append-${process.pid}`);
-  journal.append({ type: 'session.started', session: 'bench', runbook: { id: 'bench', title: 'Bench', path: 'bench.yml', sha256: 'a'.repeat(64), steps: 1 }, mode: 'live', operator: { user: 'bench', host: 'bench' }, tz: 'UTC', tzOffsetMinutes: 0, drbook: '0.1.0', pid: process.pid });
+  journal.append({
+    type: 'session.started',
+    session: 'bench',
+    runbook: { id: 'bench', title: 'Bench', path: 'bench.yml', sha256: 'a'.repeat(64), steps: 1 },
+    mode: 'live',
+    operator: { user: 'bench', host: 'bench' },
+    tz: 'UTC',
+    tzOffsetMinutes: 0,
+    drbook: '0.1.0',
+    pid: process.pid,
+  });
   const started = performance.now();
   for (let i = 0; i < events; i++) journal.append(note(i));
   ms = performance.now() - started;

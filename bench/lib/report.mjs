@@ -25,7 +25,9 @@ export function makeRow({ id, label, unit, value, baseline, baselineLabel, ratio
     max: value.max,
     runs: value.runs,
     samples: value.samples,
-    baseline: baseline ? { label: baselineLabel, median: baseline.median, min: baseline.min, max: baseline.max, runs: baseline.runs, samples: baseline.samples } : null,
+    baseline: baseline
+      ? { label: baselineLabel, median: baseline.median, min: baseline.min, max: baseline.max, runs: baseline.runs, samples: baseline.samples }
+      : null,
     ratio: r,
     target: target ? { ...target } : null,
     checked,
@@ -69,7 +71,11 @@ export function formatTable(rows) {
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const fmt = (cells) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   const out = [fmt(header), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const l of lines) out.push(fmt(l));
   const notes = rows.filter((r) => r.note || r.error);

@@ -60,7 +60,10 @@ function prepareDestination(out: string): string[] {
   const leftovers = leftoversOf(out).filter((l) => l.pid !== process.pid);
   for (const l of leftovers) {
     if (isProcessAlive(l.pid)) {
-      throw new DrbookError(`another drbook bundle (pid ${l.pid}) is writing ${displayPath(out)}: wait for it to finish (or remove ${displayPath(l.path)} if that process is not drbook)`, ExitCode.usage);
+      throw new DrbookError(
+        `another drbook bundle (pid ${l.pid}) is writing ${displayPath(out)}: wait for it to finish (or remove ${displayPath(l.path)} if that process is not drbook)`,
+        ExitCode.usage,
+      );
     }
   }
   const notes: string[] = [];
@@ -80,7 +83,10 @@ function prepareDestination(out: string): string[] {
     const entries = readdirSync(out);
     // DIR is renamed away and deleted: never do that to a directory that is not a bundle.
     if (entries.length > 0 && !looksLikeBundle(entries)) {
-      throw new DrbookError(`${displayPath(out)} exists and is not a drbook bundle (no ${SUMS} and ${INDEX}): refusing to replace it; choose a new or empty directory with -o`, ExitCode.usage);
+      throw new DrbookError(
+        `${displayPath(out)} exists and is not a drbook bundle (no ${SUMS} and ${INDEX}): refusing to replace it; choose a new or empty directory with -o`,
+        ExitCode.usage,
+      );
     }
   }
   return notes;

@@ -38,7 +38,10 @@ export async function calledScriptProblems(bundleDir: string): Promise<string[]>
           problems.push(`missing script: ${rel} step ${step.id} calls ${script.path}, not in the bundle (looked for ${relative(bundleDir, path) || path})`);
           continue;
         }
-        if (script.direct && (mode & 0o111) === 0) problems.push(`not executable: ${rel} step ${step.id} runs ${script.path} (${relative(bundleDir, path)} has mode ${(mode & 0o777).toString(8).padStart(4, '0')})`);
+        if (script.direct && (mode & 0o111) === 0)
+          problems.push(
+            `not executable: ${rel} step ${step.id} runs ${script.path} (${relative(bundleDir, path)} has mode ${(mode & 0o777).toString(8).padStart(4, '0')})`,
+          );
       }
     }
   }

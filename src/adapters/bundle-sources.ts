@@ -180,13 +180,15 @@ export function planBundle(files: string[], sourceDir: string, docsRootOption: s
       const ref = resolveDocPath(file, value);
       if (docs.has(ref.path)) continue;
       const resolved = resolveDoc(ref.path, roots);
-      if (typeof resolved === 'string') problems.push(`${displayPath(file)}:${lineCol(text, node.range?.[0] ?? 0)}: error: the doc ${JSON.stringify(value)} cannot be bundled: ${resolved}`);
+      if (typeof resolved === 'string')
+        problems.push(`${displayPath(file)}:${lineCol(text, node.range?.[0] ?? 0)}: error: the doc ${JSON.stringify(value)} cannot be bundled: ${resolved}`);
       else docs.set(ref.path, resolved);
     }
     return { file, text, mode: statSync(file).mode & 0o777 };
   });
   const bundled = new Set([...files.map((f) => realpathSync(f)), ...[...docs.values()].map((d) => d.real)]);
-  const excluded = (real: string, path: string) => bundled.has(real) || real === out || resolve(path) === out || isLeftoverName(basename(path)) || isBundleDir(path);
+  const excluded = (real: string, path: string) =>
+    bundled.has(real) || real === out || resolve(path) === out || isLeftoverName(basename(path)) || isBundleDir(path);
   const companions = planCompanions(sourceDir, roots, excluded);
   for (const { name, reason } of companions.refused) problems.push(`${displayPath(join(sourceDir, name))}: error: cannot be bundled: ${reason}`);
   return { sourceDir, roots, sources, docs, companions, problems };

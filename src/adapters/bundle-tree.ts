@@ -60,7 +60,10 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
     const load = await loadRunbookFile(target);
     if (!load.runbook) {
       const first = load.problems.find((p) => p.severity === 'error');
-      throw new DrbookError(`the bundled copy of ${displayPath(source.file)} does not load after its doc paths were rewritten (${first ? first.message : 'unknown problem'}); please report it`, ExitCode.failed);
+      throw new DrbookError(
+        `the bundled copy of ${displayPath(source.file)} does not load after its doc paths were rewritten (${first ? first.message : 'unknown problem'}); please report it`,
+        ExitCode.failed,
+      );
     }
     bundled.push({ runbook: load.runbook, source: source.file });
   }

@@ -64,21 +64,28 @@ function realDir(dir: string, mode: number): void {
   try {
     mkdirSync(dir, { mode });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new EvidenceError(`cannot create ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new EvidenceError(`cannot create ${dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
   const stat = lstatSync(dir);
-  if (stat.isSymbolicLink() || !stat.isDirectory()) throw new EvidenceError(`${dir} is not a plain directory (a symlink?): refusing to write evidence through it`);
+  if (stat.isSymbolicLink() || !stat.isDirectory())
+    throw new EvidenceError(`${dir} is not a plain directory (a symlink?): refusing to write evidence through it`);
 }
 
 /** `01-name`, `02-name`…: the first number free, created in one O_EXCL step. */
 function createExclusive(dir: string, original: string): { fd: number; name: string } {
-  const safe = original.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '').slice(0, 100) || 'evidence';
+  const safe =
+    original
+      .replace(/[^A-Za-z0-9._-]+/g, '_')
+      .replace(/^\.+/, '')
+      .slice(0, 100) || 'evidence';
   for (let n = 1; n < 10_000; n++) {
     const name = `${String(n).padStart(2, '0')}-${safe}`;
     try {
       return { fd: createNewFile(join(dir, name), 0o600), name };
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new EvidenceError(`cannot write ${join(dir, name)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new EvidenceError(`cannot write ${join(dir, name)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
   }
   throw new EvidenceError(`too many pieces of evidence in ${dir}`);

@@ -142,7 +142,10 @@ export class FileJournal implements Journal {
     if (written !== bytes.length) {
       // A short write (the disk filled up mid-line): the line is torn; the next append
       // starts on a fresh line after it.
-      throw new DrbookError(`cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full, or a file-size limit?)`, ExitCode.usage);
+      throw new DrbookError(
+        `cannot write to the journal ${this.path}: only ${written} of ${bytes.length} bytes were written (disk full, or a file-size limit?)`,
+        ExitCode.usage,
+      );
     }
     fsyncSync(fd);
     this.minSize = size + bytes.length;
@@ -205,12 +208,17 @@ function checkVersion(path: string, tail: Tail): Tail {
 }
 
 function lostJournal(path: string, problem: string): DrbookError {
-  return new DrbookError(`the journal ${path} is gone from under the session: ${problem}; nothing more is written and nothing was re-created: the session stopped here (what happened since is on the screen and in the command logs)`, ExitCode.usage);
+  return new DrbookError(
+    `the journal ${path} is gone from under the session: ${problem}; nothing more is written and nothing was re-created: the session stopped here (what happened since is on the screen and in the command logs)`,
+    ExitCode.usage,
+  );
 }
 
 /** One warning line about a file others could write, now set back to `to`. */
 function warnMode(path: string, mode: number, to: string): void {
-  process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to ${to}; check it with drbook verify\n`);
+  process.stderr.write(
+    `drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to ${to}; check it with drbook verify\n`,
+  );
 }
 
 function notWritable(path: string, error: unknown): DrbookError {
@@ -295,7 +303,9 @@ export function readSessionJournal(path: string): ParsedJournal & { warnings: st
   const parsed = readJournalFile(path);
   const problem = journalShapeProblem(parsed);
   if (problem !== undefined) {
-    throw new JournalRefused(`${path}${problem.line === undefined ? '' : `:${problem.line}`}: ${problem.reason}; refused: its record cannot be trusted (the file is left as it is)`);
+    throw new JournalRefused(
+      `${path}${problem.line === undefined ? '' : `:${problem.line}`}: ${problem.reason}; refused: its record cannot be trusted (the file is left as it is)`,
+    );
   }
   return parsed;
 }
@@ -316,14 +326,17 @@ function sizeOf(path: string): number {
 function journalWarnings(path: string, parsed: ParsedJournal): string[] {
   const warnings: string[] = [];
   for (const bad of parsed.bad) warnings.push(`${path}:${bad.line}: warning: ${bad.reason}, ignored (a line cut by a crash, or an edit)`);
-  if (parsed.tornTail) warnings.push(`${path}:${parsed.tornTail.line}: warning: ignored a torn last line (${parsed.tornTail.bytes} bytes), probably cut by a crash`);
+  if (parsed.tornTail)
+    warnings.push(`${path}:${parsed.tornTail.line}: warning: ignored a torn last line (${parsed.tornTail.bytes} bytes), probably cut by a crash`);
   const chain = verifyChain(parsed);
   if (!chain.ok) {
     const where = chain.brokenLine === undefined ? '' : `:${chain.brokenLine}`;
     warnings.push(`${path}${where}: warning: the hash chain breaks here: a line before it was changed, removed or inserted after it was written`);
   }
   if (parsed.newerVersion !== undefined) {
-    warnings.push(`${path}: warning: written in journal format ${parsed.newerVersion} by a newer drbook; this one reads format ${JOURNAL_VERSION} and may miss events`);
+    warnings.push(
+      `${path}: warning: written in journal format ${parsed.newerVersion} by a newer drbook; this one reads format ${JOURNAL_VERSION} and may miss events`,
+    );
   }
   return warnings;
 }

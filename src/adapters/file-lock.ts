@@ -47,7 +47,6 @@ interface Holder {
 const thisHost = hostname();
 const ownProcStart = readProcStart(process.pid);
 
-
 function holderAlive(holder: Holder): boolean {
   // Another host's processes cannot be checked from here: assume the best of them.
   return holder.host !== thisHost || isProcessAlive(holder.pid, holder.procStart);
@@ -243,7 +242,8 @@ export function acquireDriverLock(journalPath: string, options: { force?: boolea
   for (let tries = 0; ; tries++) {
     const ino = tryCreate(lockPath, ownHolder(), `session ${session}`);
     if (ino !== undefined) return driverHandle(lockPath, ino, tookOverFrom);
-    if (tries > 50) throw new DrbookError(`cannot take the lock ${lockPath}: it keeps changing; is another drbook starting on session ${session}?`, ExitCode.usage);
+    if (tries > 50)
+      throw new DrbookError(`cannot take the lock ${lockPath}: it keeps changing; is another drbook starting on session ${session}?`, ExitCode.usage);
     const existing = readExisting(lockPath);
     if (!existing) continue;
     const holder = existing.holder;
@@ -268,9 +268,15 @@ export function acquireDriverLock(journalPath: string, options: { force?: boolea
     }
     const since = holder.since ? ` since ${holder.since}` : '';
     if (holder.host === thisHost) {
-      throw new DrbookError(`session ${session} is being driven by pid ${holder.pid} on host ${holder.host}${since}; stop that drbook first, or add notes with drbook note`, ExitCode.usage);
+      throw new DrbookError(
+        `session ${session} is being driven by pid ${holder.pid} on host ${holder.host}${since}; stop that drbook first, or add notes with drbook note`,
+        ExitCode.usage,
+      );
     }
-    throw new DrbookError(`session ${session} is being driven by pid ${holder.pid} on host ${holder.host}${since}; this host cannot check that process: if it is gone, run again with --force to take the session over`, ExitCode.usage);
+    throw new DrbookError(
+      `session ${session} is being driven by pid ${holder.pid} on host ${holder.host}${since}; this host cannot check that process: if it is gone, run again with --force to take the session over`,
+      ExitCode.usage,
+    );
   }
 }
 

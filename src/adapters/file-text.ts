@@ -16,13 +16,22 @@ export function displayPath(path: string): string {
 export function errnoText(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   switch (code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a part of the path is not a directory';
-    case 'ENOSPC': return 'no space left on the device';
-    case 'EROFS': return 'read-only file system';
-    case 'EFBIG': return 'file too large: the file-size limit (ulimit -f) was reached';
-    default: return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a part of the path is not a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'EFBIG':
+      return 'file too large: the file-size limit (ulimit -f) was reached';
+    default:
+      return error instanceof Error ? error.message.split('\n')[0]! : String(error);
   }
 }

@@ -11,7 +11,13 @@ export function findEditor(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function executable(bin: string, path: string): boolean {
-  const candidates = isAbsolute(bin) || bin.includes('/') ? [bin] : path.split(delimiter).filter(Boolean).map((dir) => join(dir, bin));
+  const candidates =
+    isAbsolute(bin) || bin.includes('/')
+      ? [bin]
+      : path
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, bin));
   return candidates.some((file) => {
     try {
       accessSync(file, constants.X_OK);

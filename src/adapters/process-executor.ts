@@ -320,7 +320,8 @@ function openLog(path: string, replace = false): number {
   const fd = openSync(path, replace ? 'w' : 'a', 0o600);
   try {
     const mode = fstatSync(fd).mode;
-    if ((mode & 0o022) !== 0) process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0600\n`);
+    if ((mode & 0o022) !== 0)
+      process.stderr.write(`drbook: warning: ${path} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0600\n`);
     fchmodSync(fd, 0o600);
   } catch (error) {
     closeSync(fd);

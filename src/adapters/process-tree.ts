@@ -133,7 +133,14 @@ export function findGroupMembers(pgid: number, since?: string, orSession = false
   for (const name of safeReaddir('/proc') ?? []) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readStat(Number(name));
-    if (stat === undefined || (stat.pgrp !== pgid && !(orSession && stat.session === pgid)) || stat.state === 'Z' || stat.state === 'X' || stat.pid === process.pid) continue;
+    if (
+      stat === undefined ||
+      (stat.pgrp !== pgid && !(orSession && stat.session === pgid)) ||
+      stat.state === 'Z' ||
+      stat.state === 'X' ||
+      stat.pid === process.pid
+    )
+      continue;
     if (floor !== undefined && BigInt(stat.start) < floor) continue;
     out.push(stat.pid);
   }

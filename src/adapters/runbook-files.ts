@@ -173,13 +173,19 @@ export async function findRunbook(ref: string, dirOption?: string): Promise<{ ru
   }
   if (!loaded.runbook) {
     const errors = loaded.problems.filter((p) => p.severity === 'error');
-    throw new RunbookInvalid(loaded.problems, `${displayPath(file)} is not a valid runbook (${errors.length} error${errors.length === 1 ? '' : 's'}); fix it, then check with: drbook validate ${displayPath(file)}`);
+    throw new RunbookInvalid(
+      loaded.problems,
+      `${displayPath(file)} is not a valid runbook (${errors.length} error${errors.length === 1 ? '' : 's'}); fix it, then check with: drbook validate ${displayPath(file)}`,
+    );
   }
   return { runbook: loaded.runbook, warnings: loaded.problems };
 }
 
 export class RunbookInvalid extends DrbookError {
-  constructor(readonly problems: Problem[], message: string) {
+  constructor(
+    readonly problems: Problem[],
+    message: string,
+  ) {
     // Every command that loads a runbook shows why it is invalid, not only that it is.
     super(message, ExitCode.failed, problems.map(formatProblem));
   }
@@ -207,7 +213,10 @@ function locateRunbook(ref: string, dirOption?: string): string {
   }
   if (isRegularFile(ref)) return ref;
   if (!dirExists) {
-    throw new DrbookError(`no runbook "${ref}": the runbooks directory ${displayPath(dir)} does not exist (give a path, or set --dir / DRBOOK_DIR)`, ExitCode.usage);
+    throw new DrbookError(
+      `no runbook "${ref}": the runbooks directory ${displayPath(dir)} does not exist (give a path, or set --dir / DRBOOK_DIR)`,
+      ExitCode.usage,
+    );
   }
   const known = runbookFilesIn(dir).map((f) => basename(f).replace(RUNBOOK_FILE, ''));
   throw new DrbookError(`no runbook "${ref}" in ${displayPath(dir)}${known.length ? ` (there: ${known.join(', ')})` : ''}`, ExitCode.usage);
@@ -232,4 +241,3 @@ function readHead(file: string): string {
 function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
-

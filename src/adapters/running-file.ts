@@ -42,7 +42,14 @@ export function markingRunning(inner: Executor): Executor {
           // Written before the caller hears of the process: a failure to write it stops the
           // command (the executor does not run one it could not record).
           onSpawn: (pid, procStart, pgid) => {
-            writeRunning(path, { step: request.step, attempt: request.attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}), startedAt: new Date().toISOString() });
+            writeRunning(path, {
+              step: request.step,
+              attempt: request.attempt,
+              pid,
+              ...(procStart ? { procStart } : {}),
+              ...(pgid !== undefined ? { pgid } : {}),
+              startedAt: new Date().toISOString(),
+            });
             onSpawn?.(pid, procStart, pgid);
           },
         });
@@ -77,7 +84,15 @@ export function readRunning(path: string): RunningRecord | undefined {
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Record<string, unknown>;
-  if (typeof r.step !== 'string' || typeof r.attempt !== 'number' || typeof r.pid !== 'number' || !Number.isInteger(r.pid) || r.pid <= 0 || typeof r.startedAt !== 'string') return undefined;
+  if (
+    typeof r.step !== 'string' ||
+    typeof r.attempt !== 'number' ||
+    typeof r.pid !== 'number' ||
+    !Number.isInteger(r.pid) ||
+    r.pid <= 0 ||
+    typeof r.startedAt !== 'string'
+  )
+    return undefined;
   return {
     step: r.step,
     attempt: r.attempt,

@@ -39,7 +39,11 @@ function wasmBytes(): { runtime: Uint8Array; bash: Uint8Array } {
   const require = createRequire(import.meta.url);
   return {
     runtime: readFileSync(require.resolve('web-tree-sitter/tree-sitter.wasm')),
-    bash: readFileSync([join(here, '..', 'vendor'), join(here, '..', '..', 'vendor')].map((d) => join(d, 'tree-sitter-bash', 'tree-sitter-bash.wasm')).find((p) => existsSync(p)) ?? join(here, '..', '..', 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm')),
+    bash: readFileSync(
+      [join(here, '..', 'vendor'), join(here, '..', '..', 'vendor')]
+        .map((d) => join(d, 'tree-sitter-bash', 'tree-sitter-bash.wasm'))
+        .find((p) => existsSync(p)) ?? join(here, '..', '..', 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm'),
+    ),
   };
 }
 

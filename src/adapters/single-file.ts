@@ -64,7 +64,12 @@ function embeddedWasm(): string {
   const built = (local: string) => [join(dir, 'wasm', local), join(dir, '..', 'wasm', local)];
   return JSON.stringify({
     runtime: read(first([...built('tree-sitter.wasm'), require.resolve('web-tree-sitter/tree-sitter.wasm')])),
-    bash: read(first([...built('tree-sitter-bash.wasm'), ...[join(dir, '..'), join(dir, '..', '..')].map((d) => join(d, 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm'))])),
+    bash: read(
+      first([
+        ...built('tree-sitter-bash.wasm'),
+        ...[join(dir, '..'), join(dir, '..', '..')].map((d) => join(d, 'vendor', 'tree-sitter-bash', 'tree-sitter-bash.wasm')),
+      ]),
+    ),
   });
 }
 
@@ -150,8 +155,13 @@ async function buildWith(esbuild: Esbuild, entry: string, outFile: string): Prom
   } catch (error) {
     const errors = (error as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors;
     const detail = errors?.length
-      ? errors.slice(0, 5).map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text)).join('; ')
-      : error instanceof Error ? error.message.split('\n')[0] : String(error);
+      ? errors
+          .slice(0, 5)
+          .map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column + 1}: ${e.text}` : e.text))
+          .join('; ')
+      : error instanceof Error
+        ? error.message.split('\n')[0]
+        : String(error);
     throw new DrbookError(`cannot build drbook.mjs from ${entry}: ${detail}`, ExitCode.usage);
   }
   writeDurable(outFile, text, 0o755);
@@ -162,7 +172,7 @@ async function buildWith(esbuild: Esbuild, entry: string, outFile: string): Prom
 function cannotProduce(why: string): DrbookError {
   return new DrbookError(
     `cannot produce drbook.mjs for the bundle: ${why}. Run the bundle from a drbook checkout (npm install, then drbook bundle), ` +
-      'from a package that ships dist/drbook.mjs (npm run build:single makes it), or from a bundle\'s own drbook.mjs',
+      "from a package that ships dist/drbook.mjs (npm run build:single makes it), or from a bundle's own drbook.mjs",
     ExitCode.usage,
   );
 }
@@ -175,7 +185,9 @@ function checkRuns(file: string, what: string): void {
     try {
       out = execFileSync(process.execPath, [file, '--version'], { cwd: empty, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).trim();
     } catch (error) {
-      const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n')[0];
+      const stderr = String((error as { stderr?: unknown }).stderr ?? '')
+        .trim()
+        .split('\n')[0];
       throw new DrbookError(`drbook.mjs made from ${what} does not run: ${stderr || (error as Error).message.split('\n')[0]}`, ExitCode.usage);
     }
     if (out !== VERSION) throw new DrbookError(`drbook.mjs made from ${what} is version ${out || '(none)'}, not ${VERSION}`, ExitCode.usage);
@@ -201,4 +213,3 @@ function packageRoot(): string | undefined {
     dir = parent;
   }
 }
-

@@ -37,7 +37,9 @@ export function ensureSessionsDir(home: string): string {
     const mode = statSync(dir).mode;
     if ((mode & 0o022) !== 0) {
       chmodSync(dir, 0o700);
-      process.stderr.write(`drbook: warning: ${dir} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0700; check its sessions with drbook verify\n`);
+      process.stderr.write(
+        `drbook: warning: ${dir} was writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): set back to 0700; check its sessions with drbook verify\n`,
+      );
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOTDIR' && existsSync(dir)) {
@@ -71,7 +73,10 @@ export function looseModes(home: string, id?: string, withDir = true): string[] 
       continue;
     }
     if ((mode & 0o170000) === 0o120000) continue; // a symlink's own mode means nothing
-    if ((mode & 0o022) !== 0) out.push(`${path}: warning: writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): anyone could have changed it; drbook sets it back to ${(mode & 0o170000) === 0o040000 ? '0700' : '0600'} when it next writes there`);
+    if ((mode & 0o022) !== 0)
+      out.push(
+        `${path}: warning: writable by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): anyone could have changed it; drbook sets it back to ${(mode & 0o170000) === 0o040000 ? '0700' : '0600'} when it next writes there`,
+      );
   }
   return out;
 }
@@ -90,7 +95,10 @@ function notWritable(dir: string, error: unknown): DrbookError {
 
 /** `20260311T090512Z` from a date: the UTC start, sortable, safe in a file name. */
 function sessionStamp(now: Date): string {
-  return now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  return now
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /**
@@ -252,7 +260,10 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
     const narrowed = filter ? byPrefix.filter(accepts) : byPrefix;
     if (narrowed.length === 1) return narrowed[0]!;
     const shown = (narrowed.length > 0 ? narrowed : byPrefix).slice(-5).join(', ');
-    throw new DrbookError(`session ${given} is ambiguous: it starts ${byPrefix.length} sessions (${shown}${byPrefix.length > 5 ? ', …' : ''}); give more of the id`, ExitCode.usage);
+    throw new DrbookError(
+      `session ${given} is ambiguous: it starts ${byPrefix.length} sessions (${shown}${byPrefix.length > 5 ? ', …' : ''}); give more of the id`,
+      ExitCode.usage,
+    );
   }
 
   // A runbook id: its latest session. The id names the runbook, but `db-2` may be runbook

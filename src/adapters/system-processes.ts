@@ -29,7 +29,14 @@ export const systemProcesses: Processes = {
   async stop(processes) {
     const left: number[] = [];
     for (const p of processes) {
-      const termination = terminateTree(p.pid, [{ signal: 'SIGTERM', afterMs: 0 }, { signal: 'SIGKILL', afterMs: STOP_GRACE_MS }], p.start === undefined ? {} : { rootStart: p.start });
+      const termination = terminateTree(
+        p.pid,
+        [
+          { signal: 'SIGTERM', afterMs: 0 },
+          { signal: 'SIGKILL', afterMs: STOP_GRACE_MS },
+        ],
+        p.start === undefined ? {} : { rootStart: p.start },
+      );
       left.push(...(await termination.done).survivors);
     }
     return left;

@@ -210,10 +210,7 @@ export class TerminalUi implements Ui {
       const preset = initial !== undefined && options.some((o) => o.value === initial) ? initial : undefined;
       if (this.lineMode) return this.ask(() => this.lineSelect(message, options, preset));
       return this.ask(() =>
-        select<string>(
-          { message, choices: options, default: preset, pageSize: Math.max(options.length, 7), theme: this.theme },
-          this.context,
-        ),
+        select<string>({ message, choices: options, default: preset, pageSize: Math.max(options.length, 7), theme: this.theme }, this.context),
       );
     }
 
@@ -232,15 +229,11 @@ export class TerminalUi implements Ui {
 
     if (this.lineMode) {
       const shown = initial !== undefined && initial !== '' ? ` [${initial}]` : '';
-      return this.ask(() =>
-        this.lineAsk(`${message}${shown}: `, (v) => check(v === '' ? (initial ?? '') : v)).then((v) => (v === '' ? (initial ?? '') : v)),
-      );
+      return this.ask(() => this.lineAsk(`${message}${shown}: `, (v) => check(v === '' ? (initial ?? '') : v)).then((v) => (v === '' ? (initial ?? '') : v)));
     }
     // The default is shown, not typed in: typing replaces it (Tab to edit it), so a
     // hurried operator cannot append a new value to the old one by accident.
-    return this.ask(() =>
-      inputPrompt({ message, default: initial, prefill: 'tab', validate: check, theme: this.theme }, this.context),
-    );
+    return this.ask(() => inputPrompt({ message, default: initial, prefill: 'tab', validate: check, theme: this.theme }, this.context));
   }
 
   async askText(message: string, initial?: string): Promise<string> {
@@ -255,9 +248,7 @@ export class TerminalUi implements Ui {
       });
     }
     // Prefilled and editable: fixing one wrong flag in a long command is the common case.
-    return this.ask(() =>
-      inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context),
-    );
+    return this.ask(() => inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context));
   }
 
   /**
@@ -282,9 +273,7 @@ export class TerminalUi implements Ui {
     process.env.VISUAL = editor;
     let edited: string;
     try {
-      edited = await this.ask(() =>
-        editorPrompt({ message, default: initial, waitForUserInput: false, postfix: '.sh', theme: this.theme }, this.context),
-      );
+      edited = await this.ask(() => editorPrompt({ message, default: initial, waitForUserInput: false, postfix: '.sh', theme: this.theme }, this.context));
     } finally {
       if (saved === undefined) delete process.env.VISUAL;
       else process.env.VISUAL = saved;
@@ -334,7 +323,11 @@ export class TerminalUi implements Ui {
     try {
       const outcome = await countdown({ waitMs: wait.waitMs, onTick: (remaining) => (spinner.text = status(remaining)), input: this.input });
       if (outcome === 'interrupted') spinner.stopAndPersist({ symbol: this.paint.warn('^C'), text: `stopped waiting after attempt ${wait.attempt}` });
-      else spinner.stopAndPersist({ symbol: this.paint.dim(this.symbols === asciiSymbols ? '-' : '↻'), text: this.paint.dim(`attempt ${wait.attempt} failed (${wait.reason}): trying again`) });
+      else
+        spinner.stopAndPersist({
+          symbol: this.paint.dim(this.symbols === asciiSymbols ? '-' : '↻'),
+          text: this.paint.dim(`attempt ${wait.attempt} failed (${wait.reason}): trying again`),
+        });
       return outcome;
     } finally {
       if (spinner.isSpinning) spinner.stop();

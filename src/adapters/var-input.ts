@@ -16,7 +16,9 @@ export async function readCliVars(pairs: readonly string[], runbook: Runbook, wa
     const def = runbook.vars[name];
     if (value === '-' || def?.secret !== true) continue;
     const other = def.env ? `, $${def.env}` : '';
-    warn(`warning: --var ${name}=...: a secret on the command line is visible to every user of this host (ps) while drbook runs: give it with --var ${name}=- (read from stdin)${other} or a --vars-file of mode 0600`);
+    warn(
+      `warning: --var ${name}=...: a secret on the command line is visible to every user of this host (ps) while drbook runs: give it with --var ${name}=- (read from stdin)${other} or a --vars-file of mode 0600`,
+    );
   }
   if (fromStdin.length === 0) return values;
   if (process.stdin.isTTY) {
@@ -43,7 +45,10 @@ export async function readCliVars(pairs: readonly string[], runbook: Runbook, wa
   }
   const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
   if (lines.length < fromStdin.length) {
-    throw new DrbookError(`--var ${fromStdin.join('=- --var ')}=-: stdin has ${lines.length} line${lines.length === 1 ? '' : 's'} for ${fromStdin.length} values (one line each, in that order)`, ExitCode.usage);
+    throw new DrbookError(
+      `--var ${fromStdin.join('=- --var ')}=-: stdin has ${lines.length} line${lines.length === 1 ? '' : 's'} for ${fromStdin.length} values (one line each, in that order)`,
+      ExitCode.usage,
+    );
   }
   fromStdin.forEach((name, i) => (values[name] = lines[i]!));
   return values;
@@ -82,6 +87,8 @@ export function warnSecretsInRunbook(runbook: Runbook, vars: VarStore, warn: (li
   for (const name of vars.names()) {
     const entry = vars.entry(name);
     if (!entry?.secret || entry.value === '' || !text.includes(entry.value)) continue;
-    warn(`warning: the value of the secret ${name} also appears in ${runbook.file}: every place it shows will be masked as ***, and the runbook should not hold a secret`);
+    warn(
+      `warning: the value of the secret ${name} also appears in ${runbook.file}: every place it shows will be masked as ***, and the runbook should not hold a secret`,
+    );
   }
 }

@@ -50,6 +50,8 @@ export async function runAttach(file: string, options: AttachOptions): Promise<n
   } finally {
     journal.close();
   }
-  process.stderr.write(`attached ${copied.file} (${copied.bytes} byte${copied.bytes === 1 ? '' : 's'}, sha256 ${copied.sha256.slice(0, 12)}) to ${target.id}\n`);
+  process.stderr.write(
+    `attached ${copied.file} (${copied.bytes} byte${copied.bytes === 1 ? '' : 's'}, sha256 ${copied.sha256.slice(0, 12)}) to ${target.id}\n`,
+  );
   return ExitCode.ok;
 }

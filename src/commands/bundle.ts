@@ -51,7 +51,12 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   }
 
   // What will be copied is decided, and refused if it leads outside, before anything is written.
-  const plan = planBundle(loads.map((l) => l.file), dir, options.docsRoot, out);
+  const plan = planBundle(
+    loads.map((l) => l.file),
+    dir,
+    options.docsRoot,
+    out,
+  );
   if (plan.problems.length > 0) {
     for (const problem of plan.problems) process.stderr.write(visible(problem) + '\n');
     throw new DrbookError(
@@ -76,8 +81,10 @@ function summary(out: string, plan: BundlePlan, made: BundleContent, previous: P
   const lines = [
     `bundled ${plural(made.runbooks, 'runbook')}, ${plural(made.docs.length, 'doc')} and ${plural(made.companions.length, 'script')} or other file${made.companions.length === 1 ? '' : 's'} of the runbooks directory into ${shown}/ (${describeSource(made.single)})`,
   ];
-  for (const doc of made.docs) lines.push(`  doc     docs/${doc.name}  from ${displayPath(doc.path)}${doc.viaSymlink ? ` (a symlink: the content of ${displayPath(doc.real)})` : ''}`);
-  for (const c of made.companions) lines.push(`  file    runbooks/${c.rel}${c.viaSymlink ? `  (through a symlink: the content of ${displayPath(c.real)})` : ''}`);
+  for (const doc of made.docs)
+    lines.push(`  doc     docs/${doc.name}  from ${displayPath(doc.path)}${doc.viaSymlink ? ` (a symlink: the content of ${displayPath(doc.real)})` : ''}`);
+  for (const c of made.companions)
+    lines.push(`  file    runbooks/${c.rel}${c.viaSymlink ? `  (through a symlink: the content of ${displayPath(c.real)})` : ''}`);
   for (const name of plan.companions.skipped) lines.push(`  not copied: runbooks/${name} (not a regular file)`);
   for (const problem of missingScripts) lines.push(`  warning: ${problem}`);
   if (previous) lines.push(`  updated the previous bundle: ${describeChanges(previous, made.sums)}`);
@@ -89,9 +96,12 @@ function summary(out: string, plan: BundlePlan, made: BundleContent, previous: P
 
 function describeSource(single: SingleFileResult): string {
   switch (single.source) {
-    case 'self': return `${SINGLE_FILE} copied from the running ${displayPath(single.from)}`;
-    case 'esbuild': return `${SINGLE_FILE} built with esbuild from ${displayPath(single.from)}`;
-    case 'prebuilt': return `${SINGLE_FILE} copied from the prebuilt ${displayPath(single.from)}`;
+    case 'self':
+      return `${SINGLE_FILE} copied from the running ${displayPath(single.from)}`;
+    case 'esbuild':
+      return `${SINGLE_FILE} built with esbuild from ${displayPath(single.from)}`;
+    case 'prebuilt':
+      return `${SINGLE_FILE} copied from the prebuilt ${displayPath(single.from)}`;
   }
 }
 
@@ -101,7 +111,9 @@ async function checkBundle(dirArg: string): Promise<number> {
   const shown = displayPath(dir);
   if (!existsSync(dir)) {
     const old = leftoversOf(dir).find((l) => l.kind === 'old');
-    const interrupted = old ? `; ${displayPath(old.path)} holds the previous bundle: a bundle stopped between its two renames (run drbook bundle -o ${shown} again to repair it)` : '';
+    const interrupted = old
+      ? `; ${displayPath(old.path)} holds the previous bundle: a bundle stopped between its two renames (run drbook bundle -o ${shown} again to repair it)`
+      : '';
     throw new DrbookError(`${shown} does not exist${interrupted}`, ExitCode.usage);
   }
   const sumsFile = join(dir, SUMS);

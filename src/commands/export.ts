@@ -64,7 +64,9 @@ export async function runExport(session: string | undefined, options: ExportOpti
     const runbookId = first?.type === 'session.started' ? first.runbook.id : undefined;
     const earlier = runbookId === undefined ? [] : otherSessions(home, id, runbookId);
     const notify = await sentTo(sessionJournalPath(home, id));
-    const report = asDrbookError(sessionJournalPath(home, id), () => buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail, notify }));
+    const report = asDrbookError(sessionJournalPath(home, id), () =>
+      buildReport(journal, { ...(timeZone ? { timeZone } : {}), earlier, driving: drivenNow(home, id), logTail, notify }),
+    );
     text = format === 'json' ? renderJson(report) : renderMarkdown(report);
   }
 
@@ -80,7 +82,14 @@ async function sentTo(journalPath: string): Promise<NotifiedSink[]> {
   if (!existsSync(cursorPath(journalPath))) return [];
   try {
     const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
-    return notifyStatus(journalPath).map(({ sink, type, selected, sent, waiting, stopped }) => ({ sink, type, selected, sent, waiting, ...(stopped ? { stopped } : {}) }));
+    return notifyStatus(journalPath).map(({ sink, type, selected, sent, waiting, stopped }) => ({
+      sink,
+      type,
+      selected,
+      sent,
+      waiting,
+      ...(stopped ? { stopped } : {}),
+    }));
   } catch {
     return [];
   }

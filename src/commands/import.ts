@@ -31,7 +31,9 @@ export async function runImport(files: string[], options: ImportOptions): Promis
   // The output file decides the relative paths of the docs; its name may decide the id.
   const provisional = options.output && !toStdout ? resolve(options.output) : undefined;
   const sources = async (outDir: string): Promise<SourceDoc[]> =>
-    Promise.all(texts.map(async ({ file, text }) => ({ file: displayPath(file), docPath: relativePath(outDir, resolve(file)), text, tree: await parseMarkdown(text) })));
+    Promise.all(
+      texts.map(async ({ file, text }) => ({ file: displayPath(file), docPath: relativePath(outDir, resolve(file)), text, tree: await parseMarkdown(text) })),
+    );
 
   const resolveLink = (outDir: string) => (doc: SourceDoc, href: string) => {
     const hash = href.indexOf('#');

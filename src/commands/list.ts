@@ -11,19 +11,24 @@ export async function runList(options: ListOptions): Promise<number> {
   const dir = runbooksDir(options.dir);
   const rows = await Promise.all(
     runbookFilesIn(dir).map(async (file) => {
-    const loaded = await loadRunbookFile(file);
-    const errors = loaded.problems.filter((p) => p.severity === 'error');
-    const rb = loaded.runbook;
-    return {
-      id: rb?.id ?? file.split('/').pop()!.replace(/\.ya?ml$/i, ''),
-      title: rb?.title ?? '',
-      steps: rb?.steps.length ?? null,
-      rto: rb?.rto ?? null,
-      path: loaded.file,
-      valid: errors.length === 0,
-      errors: errors.length,
-    };
-  }),
+      const loaded = await loadRunbookFile(file);
+      const errors = loaded.problems.filter((p) => p.severity === 'error');
+      const rb = loaded.runbook;
+      return {
+        id:
+          rb?.id ??
+          file
+            .split('/')
+            .pop()!
+            .replace(/\.ya?ml$/i, ''),
+        title: rb?.title ?? '',
+        steps: rb?.steps.length ?? null,
+        rto: rb?.rto ?? null,
+        path: loaded.file,
+        valid: errors.length === 0,
+        errors: errors.length,
+      };
+    }),
   );
   if (options.json) {
     process.stdout.write(visibleJson(JSON.stringify(rows, null, 2)) + '\n');
@@ -34,7 +39,16 @@ export async function runList(options: ListOptions): Promise<number> {
     return 0;
   }
   const c = makeChalk();
-  const table = [['ID', 'TITLE', 'STEPS', 'RTO', 'PATH'], ...rows.map((r) => [r.id, r.valid ? r.title : `INVALID (${r.errors} error${r.errors === 1 ? '' : 's'}: drbook validate ${r.path})`, r.steps === null ? '-' : String(r.steps), r.rto ?? '-', r.path])];
+  const table = [
+    ['ID', 'TITLE', 'STEPS', 'RTO', 'PATH'],
+    ...rows.map((r) => [
+      r.id,
+      r.valid ? r.title : `INVALID (${r.errors} error${r.errors === 1 ? '' : 's'}: drbook validate ${r.path})`,
+      r.steps === null ? '-' : String(r.steps),
+      r.rto ?? '-',
+      r.path,
+    ]),
+  ];
   // Titles and paths come from runbook files: shown, never obeyed by the terminal.
   for (const row of table) row.forEach((cell, j) => (row[j] = visibleLine(cell)));
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));

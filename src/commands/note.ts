@@ -22,7 +22,10 @@ export async function runNote(words: string[], options: NoteOptions): Promise<nu
   const home = stateHome();
   const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
   if (options.session === undefined && !listSessions(home).some(open)) {
-    throw new DrbookError('no open session (running, paused or interrupted) to add the note to: give --session ID to add it to a finished one (see drbook sessions)', ExitCode.usage);
+    throw new DrbookError(
+      'no open session (running, paused or interrupted) to add the note to: give --session ID to add it to a finished one (see drbook sessions)',
+      ExitCode.usage,
+    );
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);

@@ -44,7 +44,10 @@ export async function runNotify(session: string | undefined, options: NotifyOpti
   if (options.flush) {
     const lock = acquireSenderLock(path);
     if ('heldBy' in lock) {
-      throw new DrbookError(`another drbook (pid ${lock.heldBy}) is sending this session's events right now (the walk sends them itself): try again when it has ended`, ExitCode.usage);
+      throw new DrbookError(
+        `another drbook (pid ${lock.heldBy}) is sending this session's events right now (the walk sends them itself): try again when it has ended`,
+        ExitCode.usage,
+      );
     }
     let journal: FileJournal | undefined;
     const append = (body: NotifyFailed) => {
@@ -75,7 +78,10 @@ function printStatus(id: string, status: SinkStatus[], flushed: boolean): void {
   process.stdout.write(`${c.bold(line(header))}\n`);
   for (const row of rows) process.stdout.write(`${line(row)}\n`);
   const left = status.filter((s) => s.waiting > 0);
-  if (left.length > 0) process.stderr.write(`\n${flushed ? 'still waiting' : 'waiting'}: ${left.map((s) => `${s.sink} ${s.waiting}`).join(', ')}; send with: drbook notify ${id} --flush\n`);
+  if (left.length > 0)
+    process.stderr.write(
+      `\n${flushed ? 'still waiting' : 'waiting'}: ${left.map((s) => `${s.sink} ${s.waiting}`).join(', ')}; send with: drbook notify ${id} --flush\n`,
+    );
 }
 
 function stateText(s: SinkStatus): string {

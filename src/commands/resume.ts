@@ -21,7 +21,17 @@ import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } f
 import { systemClock } from '../adapters/system.js';
 import { systemProcesses } from '../adapters/system-processes.js';
 import { applyEdits, reacquireSecrets, restoreVars, type VarOptions } from './shared/session-vars.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, refuseUnanswerable, refuseUndecidedBranches, requireTerminal } from './shared/walk-setup.js';
+import {
+  commandExecutor,
+  cwdResolver,
+  exitCodeOf,
+  logFileFor,
+  makeUi,
+  printSummary,
+  refuseUnanswerable,
+  refuseUndecidedBranches,
+  requireTerminal,
+} from './shared/walk-setup.js';
 
 /** The bytes of a cut command's log read for its last lines. */
 const CUT_LOG_BYTES = 64 * 1024;
@@ -53,10 +63,16 @@ export async function runResume(session: string | undefined, options: ResumeOpti
   readSessionJournal(sessionJournalPath(home, id));
   const summary = loadSessionSummary(home, id);
   if (reopen && summary.status !== 'aborted') {
-    throw new DrbookError(`session ${id} is ${summary.status}, not aborted: --reopen is for an aborted session${isResumable(summary) ? ` (drbook resume ${id} continues this one)` : ''}`, ExitCode.usage);
+    throw new DrbookError(
+      `session ${id} is ${summary.status}, not aborted: --reopen is for an aborted session${isResumable(summary) ? ` (drbook resume ${id} continues this one)` : ''}`,
+      ExitCode.usage,
+    );
   }
   if (!reopen && summary.status === 'aborted') {
-    throw new DrbookError(`session ${id} is aborted: drbook resume ${id} --reopen continues it in the same journal (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
+    throw new DrbookError(
+      `session ${id} is aborted: drbook resume ${id} --reopen continues it in the same journal (drbook export ${id} gives its post-mortem)`,
+      ExitCode.usage,
+    );
   }
   if (summary.status === 'completed' || summary.status === 'failed') {
     throw new DrbookError(`session ${id} is ${summary.status}: there is nothing to resume (drbook export ${id} gives its post-mortem)`, ExitCode.usage);
@@ -85,11 +101,17 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const runbookPath = options.runbook === undefined ? known : resolvePath(options.runbook);
     if (!existsSync(runbookPath)) {
       if (options.runbook !== undefined) throw new DrbookError(`--runbook ${options.runbook}: no such file`, ExitCode.usage);
-      throw new DrbookError(`the runbook of ${id} is gone: ${runbookPath} does not exist (restore it, or give its new place with --runbook PATH)`, ExitCode.usage);
+      throw new DrbookError(
+        `the runbook of ${id} is gone: ${runbookPath} does not exist (restore it, or give its new place with --runbook PATH)`,
+        ExitCode.usage,
+      );
     }
     const { runbook, warnings } = await findRunbook(runbookPath);
     if (runbook.id !== started.runbook.id) {
-      throw new DrbookError(`${runbookPath} is runbook "${runbook.id}", but session ${id} walks "${started.runbook.id}": give the same runbook`, ExitCode.usage);
+      throw new DrbookError(
+        `${runbookPath} is runbook "${runbook.id}", but session ${id} walks "${started.runbook.id}": give the same runbook`,
+        ExitCode.usage,
+      );
     }
     const moved = runbook.file !== known ? runbook.file : undefined;
     if (moved) ui.info(`Runbook read from ${moved} (the session started with ${started.runbook.path})`);
@@ -97,7 +119,9 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     let runbookChanged: { from: string; to: string } | undefined;
     if (runbook.sha256 !== started.runbook.sha256) {
       runbookChanged = { from: started.runbook.sha256, to: runbook.sha256 };
-      ui.warn(`${runbook.file} changed since the session started (sha256 ${started.runbook.sha256.slice(0, 12)} → ${runbook.sha256.slice(0, 12)}): steps may differ from what was walked`);
+      ui.warn(
+        `${runbook.file} changed since the session started (sha256 ${started.runbook.sha256.slice(0, 12)} → ${runbook.sha256.slice(0, 12)}): steps may differ from what was walked`,
+      );
       const goOn = yes ? true : await ui.confirm('Continue with the changed runbook?');
       if (!goOn) {
         ui.info(`Not resumed. The session stays ${summary.status}; resume it when the runbook is right.`);
@@ -115,13 +139,27 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     const plan = planResume(replay, runbook, { reopen });
     // Only the secrets a step still to walk uses: a secret only finished steps used is not
     // asked (an undo offered later asks for what it needs).
-    await reacquireSecrets(runbook, replay, vars, ui, yes, varsUsedBy(plan.toWalk, started.mode === 'rehearsal' ? { runSafe: started.runSafe === true } : undefined));
+    await reacquireSecrets(
+      runbook,
+      replay,
+      vars,
+      ui,
+      yes,
+      varsUsedBy(plan.toWalk, started.mode === 'rehearsal' ? { runSafe: started.runSafe === true } : undefined),
+    );
     // A variable never given (a secret from $ENV unset now, say) would make a step fail and
     // --yes abort the session for good: refuse now, as run --yes does.
     if (yes && started.mode === 'live') refuseUnanswerable(runbook, vars, plan.unfinished);
     if (yes && started.mode === 'rehearsal') refuseUndecidedBranches(runbook, vars, plan.unfinished);
 
-    const event = sessionResumedEvent({ replay, now: systemClock.now(), pid: process.pid, reopened: reopen, ...(runbookChanged ? { runbookChanged } : {}), ...(moved ? { movedTo: moved } : {}) });
+    const event = sessionResumedEvent({
+      replay,
+      now: systemClock.now(),
+      pid: process.pid,
+      reopened: reopen,
+      ...(runbookChanged ? { runbookChanged } : {}),
+      ...(moved ? { movedTo: moved } : {}),
+    });
     journal.append(event);
     resumed = true;
     for (const change of varEvents(vars, replay)) journal.append(change);
@@ -149,13 +187,20 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     );
     // A cut poll attempt has no start event: its pid and group come from its running file.
     const inFlight = replay.inFlight ? withRunningFile(replay.inFlight, journal.outputDir) : undefined;
-    const left = { ...(inFlight ? { inFlight } : {}), ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}), ...(replay.currentStep ? { current: replay.currentStep } : {}), vars: replay.vars };
+    const left = {
+      ...(inFlight ? { inFlight } : {}),
+      ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}),
+      ...(replay.currentStep ? { current: replay.currentStep } : {}),
+      vars: replay.vars,
+    };
     const outputDir = journal.outputDir;
     const result = await walk.resume(left, { processes: systemProcesses, readLogTail: (log) => readLogTail(outputDir, log, CUT_LOG_BYTES)?.tail });
     if (inFlight?.poll !== undefined) clearRunningFile(inFlight, outputDir);
     printSummary(result, id, started.mode);
     if (result.status === 'aborted' && !result.beforeWalk && runbook.steps.some((s) => s.undo !== undefined)) {
-      await (await import('./shared/undo-walk.js')).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
+      await (
+        await import('./shared/undo-walk.js')
+      ).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
     }
     return exitCodeOf(result);
   } catch (error) {

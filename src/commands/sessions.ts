@@ -24,9 +24,20 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const home = stateHome();
   const sessions = listSessions(home);
   // Per sink, the events still waiting: only sessions whose walk had notification sinks.
-  const notify = await sinkWaiting(home, sessions.map((s) => s.id));
+  const notify = await sinkWaiting(
+    home,
+    sessions.map((s) => s.id),
+  );
   if (options.json) {
-    process.stdout.write(visibleJson(JSON.stringify(sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)), null, 2)) + '\n');
+    process.stdout.write(
+      visibleJson(
+        JSON.stringify(
+          sessions.map((s) => (notify.get(s.id)!.length > 0 ? { ...s, notify: notify.get(s.id) } : s)),
+          null,
+          2,
+        ),
+      ) + '\n',
+    );
     return ExitCode.ok;
   }
   if (sessions.length === 0) {
@@ -38,21 +49,41 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   const c = makeChalk();
   // Every cell comes from a journal: shown, never obeyed by the terminal.
   const withNotify = [...notify.values()].some((n) => n.length > 0);
-  const rows = sessions.map((s) => [s.id, s.runbook.id, s.mode, statusText(s), startText(s, zone), formatDuration(s.durationMs), progress(s), ...(withNotify ? [notifyText(notify.get(s.id)!)] : [])].map(visibleLine));
+  const rows = sessions.map((s) =>
+    [
+      s.id,
+      s.runbook.id,
+      s.mode,
+      statusText(s),
+      startText(s, zone),
+      formatDuration(s.durationMs),
+      progress(s),
+      ...(withNotify ? [notifyText(notify.get(s.id)!)] : []),
+    ].map(visibleLine),
+  );
   const header = ['SESSION', 'RUNBOOK', 'MODE', 'STATUS', 'STARTED', 'DURATION', 'STEPS', ...(withNotify ? ['NOTIFY'] : [])];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
   process.stdout.write(c.bold(line(header)) + '\n');
   sessions.forEach((s, i) => {
     const text = line(rows[i]!);
-    const colour = s.status === 'running' ? c.cyan : s.status === 'paused' || s.status === 'interrupted' ? c.yellow : s.status === 'aborted' || s.status === 'failed' ? c.red : (t: string) => t;
+    const colour =
+      s.status === 'running'
+        ? c.cyan
+        : s.status === 'paused' || s.status === 'interrupted'
+          ? c.yellow
+          : s.status === 'aborted' || s.status === 'failed'
+            ? c.red
+            : (t: string) => t;
     process.stdout.write(colour(text) + '\n');
   });
   for (const problem of looseModes(home)) process.stderr.write(`${problem}\n`);
   for (const s of sessions) for (const problem of looseModes(home, s.id, false)) process.stderr.write(`${problem}\n`);
-  for (const s of sessions.filter((x) => x.torn)) process.stderr.write(`${s.id}: warning: its journal ends in a torn line (a write cut by a crash), left out; drbook verify ${s.id} says more\n`);
+  for (const s of sessions.filter((x) => x.torn))
+    process.stderr.write(`${s.id}: warning: its journal ends in a torn line (a write cut by a crash), left out; drbook verify ${s.id} says more\n`);
   const open = sessions.filter(isResumable);
-  if (open.length > 0) process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
+  if (open.length > 0)
+    process.stderr.write(`\n${open.length} session${open.length === 1 ? '' : 's'} can be resumed: drbook resume ${open[open.length - 1]!.id}\n`);
   return ExitCode.ok;
 }
 
@@ -66,7 +97,10 @@ async function sinkWaiting(home: string, ids: string[]): Promise<Map<string, Sin
   const { notifyStatus } = await import('../adapters/notify/session-notifier.js');
   for (const id of withSinks) {
     try {
-      out.set(id, notifyStatus(sessionJournalPath(home, id)).map((n) => ({ sink: n.sink, waiting: n.waiting, ...(n.stopped ? { stopped: n.stopped } : {}) })));
+      out.set(
+        id,
+        notifyStatus(sessionJournalPath(home, id)).map((n) => ({ sink: n.sink, waiting: n.waiting, ...(n.stopped ? { stopped: n.stopped } : {}) })),
+      );
     } catch {
       // An unreadable cursor or journal: `sessions` lists what it can.
     }
@@ -132,9 +166,12 @@ export async function runVerify(session: string | undefined, options: { json?: b
     for (const warning of journal.warnings) process.stderr.write(warning + '\n');
     if (check.ok) {
       process.stdout.write(`${path}: chain verifies: ${journal.events.length} events, final hash ${check.finalHash ?? '(empty)'}\n`);
-      if (journal.tornTail) process.stdout.write(`${path}:${journal.tornTail.line}: a torn last line (${journal.tornTail.bytes} bytes) was left out: a write cut by a crash\n`);
+      if (journal.tornTail)
+        process.stdout.write(`${path}:${journal.tornTail.line}: a torn last line (${journal.tornTail.bytes} bytes) was left out: a write cut by a crash\n`);
     } else {
-      process.stdout.write(`${path}:${result.brokenAtLine}: chain broken: this event's prev does not match the line before it (edited, inserted or removed lines)\n`);
+      process.stdout.write(
+        `${path}:${result.brokenAtLine}: chain broken: this event's prev does not match the line before it (edited, inserted or removed lines)\n`,
+      );
     }
   }
   return check.ok ? ExitCode.ok : ExitCode.failed;

@@ -51,7 +51,18 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     const vars = await restoreVars(runbook, replay, redactor, options);
     // Only the secrets the undo commands use: nobody opens the password manager for the rest.
     await reacquireSecrets(runbook, replay, vars, ui, yes, varsUsedByUndo(steps));
-    const result = await walkUndo({ runbook, mode: started.mode, yes, trigger: 'command', journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), attempts: new Map(replay.undoAttempts) });
+    const result = await walkUndo({
+      runbook,
+      mode: started.mode,
+      yes,
+      trigger: 'command',
+      journal,
+      ui,
+      vars,
+      redactor,
+      startDir: started.cwd ?? process.cwd(),
+      attempts: new Map(replay.undoAttempts),
+    });
     return printUndoSummary(result, id);
   } catch (error) {
     if (!(error instanceof PromptInterrupted)) throw error;
@@ -62,4 +73,3 @@ export async function runUndo(session: string | undefined, options: UndoOptions)
     journal?.close();
   }
 }
-

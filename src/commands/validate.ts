@@ -77,6 +77,8 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
     (missing > 0 ? `; ${missing} path${missing === 1 ? '' : 's'} not found` : '');
   process.stderr.write(summary + '\n');
   // Older drbooks refuse 1.1 fields as unknown: say which runbooks need 1.1, and why.
-  for (const f of files) if (f.format) process.stderr.write(`${visible(f.file)}: format 1.1 (${(f.uses ?? []).join(', ')}): a drbook that reads only format 1 refuses these fields\n`);
+  for (const f of files)
+    if (f.format)
+      process.stderr.write(`${visible(f.file)}: format 1.1 (${(f.uses ?? []).join(', ')}): a drbook that reads only format 1 refuses these fields\n`);
   return exitCode;
 }

@@ -16,7 +16,19 @@ import { findRunbook } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
 import { VERSION } from '../version.js';
-import { commandExecutor, cwdResolver, exitCodeOf, logFileFor, makeUi, printSummary, readVarsFile, refuseUnanswerable, refuseUndecidedBranches, requireTerminal, stepIndex } from './shared/walk-setup.js';
+import {
+  commandExecutor,
+  cwdResolver,
+  exitCodeOf,
+  logFileFor,
+  makeUi,
+  printSummary,
+  readVarsFile,
+  refuseUnanswerable,
+  refuseUndecidedBranches,
+  requireTerminal,
+  stepIndex,
+} from './shared/walk-setup.js';
 
 export interface WalkOptions {
   var?: string[];
@@ -127,4 +139,3 @@ function abandonEmptySession(journal: FileJournal): void {
     // Not empty, or already gone: leave it.
   }
 }
-

@@ -15,7 +15,28 @@ export interface CalledScript {
 const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'source', '.']);
 const INTERPRETERS = new Set(['python', 'python3', 'perl', 'ruby', 'node', 'php']);
 /** Words that come before the command itself. */
-const PREFIXES = new Set(['sudo', 'exec', 'env', 'time', 'nice', 'nohup', 'command', 'builtin', 'setsid', 'stdbuf', '!', 'if', 'then', 'else', 'elif', 'do', 'while', 'until', '{', '(']);
+const PREFIXES = new Set([
+  'sudo',
+  'exec',
+  'env',
+  'time',
+  'nice',
+  'nohup',
+  'command',
+  'builtin',
+  'setsid',
+  'stdbuf',
+  '!',
+  'if',
+  'then',
+  'else',
+  'elif',
+  'do',
+  'while',
+  'until',
+  '{',
+  '(',
+]);
 const SCRIPT_EXT = /\.(sh|bash|py|pl|rb|js|mjs|cjs|php)$/;
 
 export function calledScripts(command: string): CalledScript[] {

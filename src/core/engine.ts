@@ -206,14 +206,19 @@ export class Walk {
         };
         const title = this.plan.redactor.redact(renderTemplate(step.title, known));
         this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
-        ui.info(`[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`);
+        ui.info(
+          `[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`,
+        );
         return;
       }
     }
     const needed = this.namesNeeded(step);
     const toAsk = this.plan.yes ? [] : needed.filter((name) => this.willAsk(step, name));
     // What takes a default or a placeholder is settled first, so the context reads right.
-    await this.ensureVars(step, needed.filter((name) => !toAsk.includes(name)));
+    await this.ensureVars(
+      step,
+      needed.filter((name) => !toAsk.includes(name)),
+    );
     if (toAsk.length > 0) showContext();
     await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
@@ -317,7 +322,14 @@ export class Walk {
             ? poll.request(log !== undefined)
             : {
                 onSpawn: (pid: number, procStart: string | undefined, pgid?: number) => {
-                  journal.append({ type: 'command.spawned', step: step.id, attempt, pid, ...(procStart ? { procStart } : {}), ...(pgid !== undefined ? { pgid } : {}) });
+                  journal.append({
+                    type: 'command.spawned',
+                    step: step.id,
+                    attempt,
+                    pid,
+                    ...(procStart ? { procStart } : {}),
+                    ...(pgid !== undefined ? { pgid } : {}),
+                  });
                 },
               }),
         });
@@ -333,7 +345,10 @@ export class Walk {
         const finished = {
           step: step.id,
           attempt,
-          ...commandOutcome(result, failure, redactor, { ...(result.timedOut ? { timedOut: true } : {}), ...(result.interrupted || cut ? { interrupted: true } : {}) }),
+          ...commandOutcome(result, failure, redactor, {
+            ...(result.timedOut ? { timedOut: true } : {}),
+            ...(result.interrupted || cut ? { interrupted: true } : {}),
+          }),
         };
         journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
@@ -405,7 +420,13 @@ export class Walk {
         case 'edit': {
           const edited = await this.askEdit(template);
           if (edited && edited !== template.trim()) {
-            journal.append({ type: 'command.edited', step: step.id, attempt: (this.plan.attempts.get(step.id) ?? 0) + 1, from: redactor.redact(template), to: redactor.redact(edited) });
+            journal.append({
+              type: 'command.edited',
+              step: step.id,
+              attempt: (this.plan.attempts.get(step.id) ?? 0) + 1,
+              from: redactor.redact(template),
+              to: redactor.redact(edited),
+            });
             template = edited;
             // The fix may name a declared var no step has needed yet: ask for it now, or
             // the retry could only fail with "no value".
@@ -501,7 +522,15 @@ export class Walk {
   }
 
   private finishStep(step: Step, outcome: StepOutcome, durationMs: number, reason?: string, title?: string): void {
-    this.deps.journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), ...(title ? { title } : {}), durationMs: Math.round(durationMs) });
+    this.deps.journal.append({
+      type: 'step.finished',
+      step: step.id,
+      index: step.index,
+      outcome,
+      ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}),
+      ...(title ? { title } : {}),
+      durationMs: Math.round(durationMs),
+    });
     this.plan.finished.set(step.id, outcome);
     this.count(outcome);
     // A step that carries a milestone marks it when it is done (by drbook or by hand).
@@ -623,6 +652,9 @@ export class Walk {
 
 /** The last non-empty line of some output, for a one-line status. */
 export function lastLine(output: string): string {
-  const lines = output.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== '');
+  const lines = output
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   return lines[lines.length - 1] ?? '';
 }

@@ -20,4 +20,3 @@ export function formatFeatures(runbook: Pick<Runbook, 'steps'>): string[] {
   }
   return [...FORMAT_1_1_RUNBOOK_FIELDS, ...FORMAT_1_1_STEP_FIELDS].filter((f) => used.has(f));
 }
-

@@ -122,8 +122,10 @@ export function journalShapeProblem(parsed: Pick<ParsedJournal, 'events' | 'line
     return line === undefined ? {} : { line };
   };
   // Nothing readable at all: emptied, or cut before session.started was written whole.
-  if (first === undefined) return { reason: 'it holds no event, not even session.started: the journal was emptied, or cut before its first line was written whole' };
-  if (first.type !== 'session.started') return { ...at(0), reason: `the first event is ${first.type}, not session.started: the journal's beginning is missing (cut or emptied during a session)` };
+  if (first === undefined)
+    return { reason: 'it holds no event, not even session.started: the journal was emptied, or cut before its first line was written whole' };
+  if (first.type !== 'session.started')
+    return { ...at(0), reason: `the first event is ${first.type}, not session.started: the journal's beginning is missing (cut or emptied during a session)` };
   for (let i = 1; i < parsed.events.length; i++) {
     const seq = parsed.events[i]!.seq;
     const before = parsed.events[i - 1]!.seq;

@@ -35,7 +35,9 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
   // A poll's command is run again and again by design: it is polled again unless the operator says otherwise.
   const poll = inFlight.poll !== undefined;
-  ui.warn(`${label}: ${poll ? `it was polling (until:, attempt ${inFlight.poll!.pollAttempt}) when drbook stopped` : 'its command was running when drbook stopped'}:\n  $ ${inFlight.command}`);
+  ui.warn(
+    `${label}: ${poll ? `it was polling (until:, attempt ${inFlight.poll!.pollAttempt}) when drbook stopped` : 'its command was running when drbook stopped'}:\n  $ ${inFlight.command}`,
+  );
   let outcomeNote = 'drbook stopped while it ran; its exit code is unknown';
 
   const running = survivors(processes, inFlight, driverPid);
@@ -86,23 +88,54 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   };
   // What the command printed before drbook lost it is the operator's best evidence.
   const tail = inFlight.log === undefined ? undefined : ctx.readLogTail(inFlight.log);
-  if (tail !== undefined) ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${quoteLog(tail)}`);
+  if (tail !== undefined)
+    ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${quoteLog(tail)}`);
   // "Run it again" is the default only for a step that says running it twice does no harm;
   // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
   const idempotent = step?.idempotent === true || poll;
   const choices: FailureAction[] = idempotent ? ['retry', 'done', 'skip', 'abort'] : ['done', 'retry', 'skip', 'abort'];
-  const action = yes ? 'retry' : await ui.chooseFailureAction(view, `${outcomeNote}: ${poll ? 'poll again (from attempt 1, a new timeout)?' : 'did it complete?'}`, choices, { noDefault: !idempotent });
-  journal.append({ type: 'decision', step: inFlight.step, question: 'The command was in flight when drbook stopped: did it complete?', answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action });
+  const action = yes
+    ? 'retry'
+    : await ui.chooseFailureAction(view, `${outcomeNote}: ${poll ? 'poll again (from attempt 1, a new timeout)?' : 'did it complete?'}`, choices, {
+        noDefault: !idempotent,
+      });
+  journal.append({
+    type: 'decision',
+    step: inFlight.step,
+    question: 'The command was in flight when drbook stopped: did it complete?',
+    answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action,
+  });
   if (!step) return action === 'abort' ? 'abort' : 'skipped';
   switch (action) {
     case 'done':
-      journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome: 'marked-done', reason: 'completed while drbook was away (operator)', durationMs: 0 });
+      journal.append({
+        type: 'step.finished',
+        step: step.id,
+        index: step.index,
+        outcome: 'marked-done',
+        reason: 'completed while drbook was away (operator)',
+        durationMs: 0,
+      });
       return 'marked-done';
     case 'skip':
-      journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome: 'skipped', reason: 'operator, after drbook stopped mid-command', durationMs: 0 });
+      journal.append({
+        type: 'step.finished',
+        step: step.id,
+        index: step.index,
+        outcome: 'skipped',
+        reason: 'operator, after drbook stopped mid-command',
+        durationMs: 0,
+      });
       return 'skipped';
     case 'abort':
-      journal.append({ type: 'step.finished', step: step.id, index: step.index, outcome: 'failed', reason: 'drbook stopped mid-command; aborted on resume', durationMs: 0 });
+      journal.append({
+        type: 'step.finished',
+        step: step.id,
+        index: step.index,
+        outcome: 'failed',
+        reason: 'drbook stopped mid-command; aborted on resume',
+        durationMs: 0,
+      });
       return 'abort';
     default:
       return 'retry';
@@ -145,7 +178,8 @@ export function survivors(processes: Processes, inFlight: InFlightCommand, drive
     if (processes.alive(inFlight.pid, inFlight.procStart)) add(inFlight.pid);
     if (inFlight.pgid !== undefined && inFlight.procStart !== undefined && (driverGone || inFlight.pgid !== driverPid)) {
       // A group of its own (led by the shell): all of it. drbook's group: what the command left there.
-      const members = inFlight.pgid === inFlight.pid ? processes.ownGroup(inFlight.pgid, inFlight.procStart) : processes.groupMembers(inFlight.pgid, inFlight.procStart);
+      const members =
+        inFlight.pgid === inFlight.pid ? processes.ownGroup(inFlight.pgid, inFlight.procStart) : processes.groupMembers(inFlight.pgid, inFlight.procStart);
       for (const pid of members) add(pid);
     }
     for (const pid of processes.ancestors()) found.delete(pid);

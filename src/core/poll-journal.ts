@@ -33,7 +33,16 @@ export function asCommandEvents(events: readonly JournalEvent[]): readonly Journ
   const out: JournalEvent[] = [];
   for (const e of events) {
     if (e.type === 'poll.started') {
-      if (!attempted.has(e)) out.push({ ...meta(e, e.ts), type: 'command.started', step: e.step, attempt: e.attempt, command: e.command, cwd: e.cwd, ...(e.log === undefined ? {} : { log: e.log }) });
+      if (!attempted.has(e))
+        out.push({
+          ...meta(e, e.ts),
+          type: 'command.started',
+          step: e.step,
+          attempt: e.attempt,
+          command: e.command,
+          cwd: e.cwd,
+          ...(e.log === undefined ? {} : { log: e.log }),
+        });
       continue;
     }
     if (e.type !== 'poll.attempt') {
@@ -43,9 +52,25 @@ export function asCommandEvents(events: readonly JournalEvent[]): readonly Journ
     const poll = pollOf.get(e);
     // The first attempt started when the poll did; a later one its duration before it ended.
     const startedAt = e.pollAttempt === 1 && poll !== undefined ? poll.ts : new Date(Math.max(0, Date.parse(e.ts) - e.durationMs)).toISOString();
-    out.push({ ...meta(e, startedAt), type: 'command.started', step: e.step, attempt: e.attempt, command: poll?.command ?? '', cwd: poll?.cwd ?? '', ...(poll?.log === undefined ? {} : { log: poll.log }) });
+    out.push({
+      ...meta(e, startedAt),
+      type: 'command.started',
+      step: e.step,
+      attempt: e.attempt,
+      command: poll?.command ?? '',
+      cwd: poll?.cwd ?? '',
+      ...(poll?.log === undefined ? {} : { log: poll.log }),
+    });
     if (e.pid !== undefined) {
-      out.push({ ...meta(e, startedAt), type: 'command.spawned', step: e.step, attempt: e.attempt, pid: e.pid, ...(e.procStart === undefined ? {} : { procStart: e.procStart }), ...(e.pgid === undefined ? {} : { pgid: e.pgid }) });
+      out.push({
+        ...meta(e, startedAt),
+        type: 'command.spawned',
+        step: e.step,
+        attempt: e.attempt,
+        pid: e.pid,
+        ...(e.procStart === undefined ? {} : { procStart: e.procStart }),
+        ...(e.pgid === undefined ? {} : { pgid: e.pgid }),
+      });
     }
     out.push({
       ...meta(e, e.ts),

@@ -97,11 +97,19 @@ export class PollRun {
     if (last === undefined || !last.couldWait) return { failure, stoppedWaiting: false };
     if (last.nextInMs === undefined) {
       const timeout = step.until?.timeout ?? formatDuration(this.spec.timeoutMs);
-      return { failure: `still failing after ${plural(this.count, 'attempt')} in ${formatDuration(last.elapsedMs)} (until timeout ${timeout}): ${failure}`, stoppedWaiting: false };
+      return {
+        failure: `still failing after ${plural(this.count, 'attempt')} in ${formatDuration(last.elapsedMs)} (until timeout ${timeout}): ${failure}`,
+        stoppedWaiting: false,
+      };
     }
     const wait: PollWait = { attempt: this.count, waitMs: last.nextInMs, leftMs: last.leftMs, reason: failure, lastLine };
     if ((await ui.waitUntil(view, wait)) === 'elapsed') return 'again';
-    journal({ type: 'decision', step: step.id, question: `Waiting for the next attempt (${this.count} so far): keep waiting?`, answer: 'stopped waiting (Ctrl-C)' });
+    journal({
+      type: 'decision',
+      step: step.id,
+      question: `Waiting for the next attempt (${this.count} so far): keep waiting?`,
+      answer: 'stopped waiting (Ctrl-C)',
+    });
     const elapsed = this.clock.monotonic() - (this.startedAt ?? this.clock.monotonic());
     return { failure: `stopped waiting (Ctrl-C) after ${plural(this.count, 'attempt')} in ${formatDuration(elapsed)}: ${failure}`, stoppedWaiting: true };
   }

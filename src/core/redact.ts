@@ -112,7 +112,10 @@ export class StreamRedactor {
     }
     this.pending = text.slice(cut);
     if (cut > 0) this.before = text[cut - 1]!;
-    return masked(text.slice(0, cut), spans.filter(([, end]) => end <= cut));
+    return masked(
+      text.slice(0, cut),
+      spans.filter(([, end]) => end <= cut),
+    );
   }
 
   /** The rest, at the end of the stream. */

@@ -120,13 +120,27 @@ export function renderRunbookText(runbook: Runbook): string {
       if (doc.url) out.push(`           ${doc.url}`);
     }
     // One `$ ` for the whole command: a multi-line run (a heredoc, a loop) is one command.
-    if (step.run) out.push(step.run.trim().split('\n').map((line, i) => (i === 0 ? `      $ ${line}` : `        ${line}`)).join('\n'));
+    if (step.run)
+      out.push(
+        step.run
+          .trim()
+          .split('\n')
+          .map((line, i) => (i === 0 ? `      $ ${line}` : `        ${line}`))
+          .join('\n'),
+      );
     if (step.cwd) out.push(`      (in ${step.cwd})`);
     for (const entry of envEntries(step, runbook)) out.push(`      env ${entry.assignment}  <- ${entry.source}`);
     if (step.confirm) out.push(`      ? ${step.confirm}`);
     const undo = undoOf(step);
     if (undo?.text !== undefined) out.push(indent(`undo by hand: ${undo.text.trim()}`, '      '));
-    if (undo?.run !== undefined) out.push(undo.run.trim().split('\n').map((line, i) => (i === 0 ? `      undo: $ ${line}` : `              ${line}`)).join('\n'));
+    if (undo?.run !== undefined)
+      out.push(
+        undo.run
+          .trim()
+          .split('\n')
+          .map((line, i) => (i === 0 ? `      undo: $ ${line}` : `              ${line}`))
+          .join('\n'),
+      );
     if (undo?.confirm !== undefined) out.push(`      undo ? ${undo.confirm}`);
     out.push('');
   });
@@ -207,5 +221,10 @@ export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLo
     if (undo?.confirm !== undefined) body.push(`- [ ] ${escapeMarkdownInline(undo.confirm)}`, '');
     out.push(indent(body.join('\n').trimEnd(), '  '), '');
   });
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  return (
+    out
+      .join('\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  );
 }

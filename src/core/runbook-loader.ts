@@ -41,7 +41,6 @@ export interface LoadResult {
   shellTexts?: { text: string; dialect: ShellDialect }[];
 }
 
-
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
 export function loadRunbookText(text: string, ctx: LoadContext): LoadResult {
   try {
@@ -69,7 +68,8 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   } catch (error) {
     return { problems: [{ file: ctx.file, line: 1, col: 1, severity: 'error', message: `cannot parse YAML: ${yamlMessage(oneLine(error))}` }] };
   }
-  const at = (pos: Position, severity: Severity, message: string) => problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message: singleLine(message) });
+  const at = (pos: Position, severity: Severity, message: string) =>
+    problems.push({ file: ctx.file, line: pos.line, col: pos.col, severity, message: singleLine(message) });
   const report = (severity: Severity, path: readonly PathSegment[], message: string, target: 'key' | 'value' = 'value') => {
     at(locate(doc, lines, path, target), severity, message);
   };
@@ -166,7 +166,8 @@ function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: R
   const where = describePath(path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      for (const key of issue.keys ?? []) report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`, 'key');
+      for (const key of issue.keys ?? [])
+        report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`, 'key');
       return;
     case 'invalid_key': {
       // A bad name in a map (vars, docs, env): the key is at fault, and the inner issue says why.
@@ -176,7 +177,11 @@ function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: R
     }
     case 'invalid_value':
       if (issue.values && issue.values.length > 0) {
-        report('error', path, `${where}: must be one of ${issue.values.map(String).join(', ')}${issue.input === undefined ? '' : ` (not ${JSON.stringify(issue.input)})`}`);
+        report(
+          'error',
+          path,
+          `${where}: must be one of ${issue.values.map(String).join(', ')}${issue.input === undefined ? '' : ` (not ${JSON.stringify(issue.input)})`}`,
+        );
         return;
       }
       break;
@@ -233,7 +238,11 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
     return;
   }
   if (typeof version === 'string' && Number(version) === FORMAT_VERSION) {
-    report('error', ['drbook'], `the format version must be the number ${FORMAT_VERSION}, not the string ${JSON.stringify(version)}: write \`drbook: ${FORMAT_VERSION}\``);
+    report(
+      'error',
+      ['drbook'],
+      `the format version must be the number ${FORMAT_VERSION}, not the string ${JSON.stringify(version)}: write \`drbook: ${FORMAT_VERSION}\``,
+    );
     return;
   }
   if (version !== FORMAT_VERSION) {
@@ -261,7 +270,12 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const text = raw[field];
     if (typeof text !== 'string') continue;
     const names = scanTemplate(text).refs.map((ref) => ref.name);
-    if (names.length > 0) report('warning', [field], `${field}: {{${names[0]}}} is shown as written: only step fields are templated (${[...TEMPLATED_STEP_FIELDS, 'env'].join(', ')})`);
+    if (names.length > 0)
+      report(
+        'warning',
+        [field],
+        `${field}: {{${names[0]}}} is shown as written: only step fields are templated (${[...TEMPLATED_STEP_FIELDS, 'env'].join(', ')})`,
+      );
   }
   if (typeof raw.rto === 'string') {
     const rto = parseDuration(raw.rto);
@@ -278,10 +292,12 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     const choices = choiceValues(def.choices);
     if (def.default !== undefined && def.default !== null) {
       const d = String(def.default);
-      if (choices && !choices.includes(d)) report('error', ['vars', name, 'default'], `vars.${name}.default: "${d}" is not one of its choices (${choices.join(', ')})`);
+      if (choices && !choices.includes(d))
+        report('error', ['vars', name, 'default'], `vars.${name}.default: "${d}" is not one of its choices (${choices.join(', ')})`);
       if (pattern && !pattern.test(d)) report('error', ['vars', name, 'default'], `vars.${name}.default: "${d}" does not match its pattern ${def.pattern}`);
     }
-    if (def.secret === true && def.default !== undefined) report('warning', ['vars', name, 'default'], `vars.${name}: a secret with a default is stored in the runbook in clear`);
+    if (def.secret === true && def.default !== undefined)
+      report('warning', ['vars', name, 'default'], `vars.${name}: a secret with a default is stored in the runbook in clear`);
   }
 
   for (const [key, value] of Object.entries(docs)) {
@@ -341,7 +357,14 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
         const refusal = site && siteRefusal(site, patternOf(ref.name));
         // Refused already (eval, the script of sh -c): the error says more than the hint.
         const far = refusal ? undefined : reparsed.find((r) => r.offset === ref.offset);
-        if (far) reportAt('warning', path, raw, n, `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`);
+        if (far)
+          reportAt(
+            'warning',
+            path,
+            raw,
+            n,
+            `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`,
+          );
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
       }
@@ -374,9 +397,15 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     }
     if (typeof step.timeout === 'string') {
       const timeout = parseDuration(step.timeout);
-      if (timeout === undefined) report('error', ['steps', index, 'timeout'], `${where}.timeout: cannot read duration "${step.timeout}": use forms like 30s, 10m, 1h30m`);
+      if (timeout === undefined)
+        report('error', ['steps', index, 'timeout'], `${where}.timeout: cannot read duration "${step.timeout}": use forms like 30s, 10m, 1h30m`);
       else if (timeout === 0) report('error', ['steps', index, 'timeout'], `${where}.timeout: must be more than 0 (leave it out for no timeout)`);
-      else if (timeout > MAX_TIMEOUT_MS) report('error', ['steps', index, 'timeout'], `${where}.timeout: "${step.timeout}" is longer than the 24 days a timer can wait (leave it out for no timeout)`);
+      else if (timeout > MAX_TIMEOUT_MS)
+        report(
+          'error',
+          ['steps', index, 'timeout'],
+          `${where}.timeout: "${step.timeout}" is longer than the 24 days a timer can wait (leave it out for no timeout)`,
+        );
     }
     const expect = asRecord(step.expect);
     for (const stream of ['stdout', 'stderr'] as const) {
@@ -405,12 +434,18 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   if (typeof raw.recovery_point === 'string') {
     const name = raw.recovery_point;
     if (declared.has(name)) used.add(name);
-    else if (!captured.has(name)) report('error', ['recovery_point'], `recovery_point: unknown variable "${name}": declare it under vars: or capture it in a step (it holds the ISO time of the data restored)`);
+    else if (!captured.has(name))
+      report(
+        'error',
+        ['recovery_point'],
+        `recovery_point: unknown variable "${name}": declare it under vars: or capture it in a step (it holds the ISO time of the data restored)`,
+      );
   }
   if (typeof raw.rpo === 'string') {
     const rpo = parseDuration(raw.rpo);
     if (rpo === undefined) report('error', ['rpo'], `rpo: cannot read duration "${raw.rpo}": use forms like 15m, 24h, 1h30m`);
-    if (raw.recovery_point === undefined) report('warning', ['rpo'], 'rpo: without recovery_point the export cannot tell how much data was lost: name the var that holds the backup time');
+    if (raw.recovery_point === undefined)
+      report('warning', ['rpo'], 'rpo: without recovery_point the export cannot tell how much data was lost: name the var that holds the backup time');
   }
   for (const name of declared) {
     if (!used.has(name)) report('warning', ['vars', name], `vars.${name} is never used by any step`, 'key');
@@ -442,13 +477,19 @@ function checkUntilAndUndo(
       const raw = until[field];
       if (typeof raw !== 'string') continue;
       const value = parseDuration(raw);
-      if (value === undefined) report('error', ['steps', index, 'until', field], `${where}.until.${field}: cannot read duration "${raw}": use forms like 10s, 5m, 1h30m`);
+      if (value === undefined)
+        report('error', ['steps', index, 'until', field], `${where}.until.${field}: cannot read duration "${raw}": use forms like 10s, 5m, 1h30m`);
       else if (value === 0) report('error', ['steps', index, 'until', field], `${where}.until.${field}: must be more than 0`);
-      else if (value > MAX_TIMEOUT_MS) report('error', ['steps', index, 'until', field], `${where}.until.${field}: "${raw}" is longer than the 24 days a timer can wait`);
+      else if (value > MAX_TIMEOUT_MS)
+        report('error', ['steps', index, 'until', field], `${where}.until.${field}: "${raw}" is longer than the 24 days a timer can wait`);
       else ms[field] = value;
     }
     if (ms.interval !== undefined && ms.timeout !== undefined && ms.interval > ms.timeout) {
-      report('error', ['steps', index, 'until', 'interval'], `${where}.until.interval: ${String(until.interval)} is longer than the timeout ${String(until.timeout)}: the command would run only once`);
+      report(
+        'error',
+        ['steps', index, 'until', 'interval'],
+        `${where}.until.interval: ${String(until.interval)} is longer than the timeout ${String(until.timeout)}: the command would run only once`,
+      );
     }
   }
   const undo = step.undo;
@@ -456,7 +497,13 @@ function checkUntilAndUndo(
     // A command undo is checked like run (quotes around a value); a manual one is text.
     checkTemplate(undo, ['steps', index, 'undo'], `${where}.undo`);
   } else if (isRecord(undo)) {
-    if (!hasRun) report('error', ['steps', index, 'undo'], `${where}.undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`, 'key');
+    if (!hasRun)
+      report(
+        'error',
+        ['steps', index, 'undo'],
+        `${where}.undo: a manual step's undo is text telling the operator what to do (undo: "..."), not a command`,
+        'key',
+      );
     checkTemplate(undo.run, ['steps', index, 'undo', 'run'], `${where}.undo.run`);
     checkTemplate(undo.confirm, ['steps', index, 'undo', 'confirm'], `${where}.undo.confirm`);
   }
@@ -504,7 +551,8 @@ function compileRegex(source: string, path: PathSegment[], label: string, report
 /** How to pass a value to a command that parses its arguments again. */
 function farSideFix(via: string, name: string): string {
   const env = `env: { V: "{{${name}}}" }`;
-  if (via === 'ssh') return `quote it for the far side, ${env} and ssh host "cmd $(printf %q "$V")" (an environment variable alone does not cross ssh), or give the var a pattern that admits no shell characters`;
+  if (via === 'ssh')
+    return `quote it for the far side, ${env} and ssh host "cmd $(printf %q "$V")" (an environment variable alone does not cross ssh), or give the var a pattern that admits no shell characters`;
   return `pass it through ${env} and write '"$V"' inside single quotes there (${via} 'cmd "$V"'), so that the far side reads the variable, not its value`;
 }
 
@@ -612,7 +660,27 @@ function singleLine(message: string): string {
 
 const KNOWN_FIELDS: Record<string, string[]> = {
   top: ['drbook', 'id', 'title', 'summary', 'owner', 'rto', 'rpo', 'recovery_point', 'tags', 'shell', 'docs', 'vars', 'steps', 'notify'],
-  step: ['id', 'title', 'description', 'run', 'confirm', 'ask', 'expect', 'safe', 'idempotent', 'docs', 'cwd', 'env', 'timeout', 'capture', 'when', 'on_failure', 'milestone', 'until', 'undo'],
+  step: [
+    'id',
+    'title',
+    'description',
+    'run',
+    'confirm',
+    'ask',
+    'expect',
+    'safe',
+    'idempotent',
+    'docs',
+    'cwd',
+    'env',
+    'timeout',
+    'capture',
+    'when',
+    'on_failure',
+    'milestone',
+    'until',
+    'undo',
+  ],
   until: ['interval', 'timeout'],
   undo: ['run', 'confirm'],
   var: ['prompt', 'description', 'default', 'env', 'secret', 'pattern', 'choices'],
@@ -621,18 +689,40 @@ const KNOWN_FIELDS: Record<string, string[]> = {
 };
 
 /** Names other tools use for the same thing. */
-const FIELD_ALIASES: Record<string, string> = { command: 'run', comand: 'run', cmd: 'run', script: 'run', name: 'title', desc: 'description', depends_on: 'when', if: 'when', vars: 'ask', link: 'url', file: 'path', href: 'url', onfailure: 'on_failure', on_error: 'on_failure', secret_env: 'env' };
+const FIELD_ALIASES: Record<string, string> = {
+  command: 'run',
+  comand: 'run',
+  cmd: 'run',
+  script: 'run',
+  name: 'title',
+  desc: 'description',
+  depends_on: 'when',
+  if: 'when',
+  vars: 'ask',
+  link: 'url',
+  file: 'path',
+  href: 'url',
+  onfailure: 'on_failure',
+  on_error: 'on_failure',
+  secret_env: 'env',
+};
 
 /** "did you mean" for a misspelt field: stressed authors type `comand`. */
 function suggest(key: string, path: readonly PathSegment[]): string {
   const kind =
-    path.length === 0 ? 'top'
-    : path[0] === 'steps' && path.length === 2 ? 'step'
-    : path[0] === 'vars' && path.length === 2 ? 'var'
-    : path[path.length - 1] === 'expect' ? 'expect'
-    : path[path.length - 1] === 'until' ? 'until'
-    : path[path.length - 1] === 'undo' ? 'undo'
-    : 'doc';
+    path.length === 0
+      ? 'top'
+      : path[0] === 'steps' && path.length === 2
+        ? 'step'
+        : path[0] === 'vars' && path.length === 2
+          ? 'var'
+          : path[path.length - 1] === 'expect'
+            ? 'expect'
+            : path[path.length - 1] === 'until'
+              ? 'until'
+              : path[path.length - 1] === 'undo'
+                ? 'undo'
+                : 'doc';
   const candidates = KNOWN_FIELDS[kind] ?? [];
   let best: string | undefined;
   // At most 2 edits, and no more than a third of the key: `<<` is not a typo of `id`.
@@ -774,7 +864,13 @@ function controlCharacters(text: string, file: string): Problem[] {
       lineStart = newline + 1;
     }
     const hex = text.charCodeAt(at).toString(16).padStart(2, '0');
-    problems.push({ file, line, col: at - lineStart + 1, severity: 'error', message: `YAML: control character U+00${hex.toUpperCase()} in the file; if it is meant, write it as "\\x${hex}" inside double quotes` });
+    problems.push({
+      file,
+      line,
+      col: at - lineStart + 1,
+      severity: 'error',
+      message: `YAML: control character U+00${hex.toUpperCase()} in the file; if it is meant, write it as "\\x${hex}" inside double quotes`,
+    });
     if (problems.length === 20) break; // a binary file would give thousands
   }
   return problems;
@@ -792,7 +888,12 @@ function escapedControls(value: unknown, path: PathSegment[], report: Report, se
     seen.add(value);
   }
   if (typeof value === 'string') {
-    if (hasControl(value)) report('warning', path, `control character in the text (${visible(value.slice(0, 60))}): drbook shows it as text and never sends it to the terminal; remove it`);
+    if (hasControl(value))
+      report(
+        'warning',
+        path,
+        `control character in the text (${visible(value.slice(0, 60))}): drbook shows it as text and never sends it to the terminal; remove it`,
+      );
     const field = path[path.length - 1];
     if ((field === 'title' || field === 'prompt') && value.trimEnd().includes('\n')) {
       report('warning', path, `a ${field} is one line: its line break is shown as ^J (a description can hold several lines); remove it`);

@@ -95,12 +95,18 @@ const StepSchema = described(
     id: described(slug, 'Unique id of the step.'),
     title: described(text, 'One line, templated.'),
     description: described(z.optional(z.string()), 'Markdown, templated.'),
-    run: described(z.optional(text), 'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, a $ just before {{name}}, backquotes nested in a here-document or in double quotes with \\" in them, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts also in a=([i]=x), ${x:offset}, [[ -gt ]], and a var assigned {{name}} that the script reads as a number; eval, trap, the script of sh -c or of a shell reading a pipe, here-string or here-document, variable names) unless the var pattern admits only integers. Without run the step is manual.'),
+    run: described(
+      z.optional(text),
+      'Shell command, templated by its shell syntax: each {{name}} (in a word, in quotes, in an unquoted here-document) becomes a reference to the environment variable DRBOOK_V_<name>, so no value ever runs as code. Refused: a quoted here-document, a $ just before {{name}}, backquotes nested in a here-document or in double quotes with \\" in them, and places where the shell evaluates a value as code (arithmetic: $(( )), (( )), let, declare -i, array subscripts also in a=([i]=x), ${x:offset}, [[ -gt ]], and a var assigned {{name}} that the script reads as a number; eval, trap, the script of sh -c or of a shell reading a pipe, here-string or here-document, variable names) unless the var pattern admits only integers. Without run the step is manual.',
+    ),
     confirm: described(z.optional(text), 'Question to confirm (after the command, if any, succeeds).'),
     ask: described(z.optional(z.array(varName)), 'Variables to ask for at this step.'),
     expect: z.optional(ExpectSchema),
     safe: described(z.optional(z.boolean()), 'Read-only: `rehearse --run-safe` may execute it.'),
-    idempotent: described(z.optional(z.boolean()), 'Running it twice does no harm: when drbook stopped while it ran, resume offers to run it again by default.'),
+    idempotent: described(
+      z.optional(z.boolean()),
+      'Running it twice does no harm: when drbook stopped while it ran, resume offers to run it again by default.',
+    ),
     docs: described(z.optional(z.array(z.union([z.string(), DocLinkSchema]))), 'Keys of the top-level docs, or inline docs.'),
     cwd: described(z.optional(text), 'Working directory, templated; relative to the runbook file.'),
     env: described(z.optional(z.record(envName, scalar)), 'Environment for the command, values templated.'),
@@ -131,7 +137,10 @@ export const RunbookSchema = described(
     docs: z.optional(z.record(z.string().check(z.regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a doc key: letters, digits, _ . -')), DocLinkSchema)),
     vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'must be a variable name')), VarSchema)),
     steps: z.array(StepSchema).check(z.minLength(1, 'a runbook needs at least one step')),
-    notify: described(z.optional(z.array(NotifySinkSchema)), 'Where the timeline is sent as it happens: Slack (or Mattermost, Rocket.Chat), Matrix, a GitLab incident, a signed webhook. URLs and tokens only through environment variables (format 1.1).'),
+    notify: described(
+      z.optional(z.array(NotifySinkSchema)),
+      'Where the timeline is sent as it happens: Slack (or Mattermost, Rocket.Chat), Matrix, a GitLab incident, a signed webhook. URLs and tokens only through environment variables (format 1.1).',
+    ),
   }),
   'A drbook runbook (format version 1).',
 );

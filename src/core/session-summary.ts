@@ -144,7 +144,16 @@ export interface CurrentStep {
  * that needs more than the replay keeps (the export).
  */
 export function replaySession(parsed: { readonly events: readonly JournalEvent[] }, visit?: (event: JournalEvent) => void): SessionReplay {
-  const replay: SessionReplay = { vars: new Map(), outcomes: new Map(), firstUnfinished: 0, attempts: new Map(), edits: new Map(), undone: new Set(), undoAttempts: new Map(), notes: 0 };
+  const replay: SessionReplay = {
+    vars: new Map(),
+    outcomes: new Map(),
+    firstUnfinished: 0,
+    attempts: new Map(),
+    edits: new Map(),
+    undone: new Set(),
+    undoAttempts: new Map(),
+    notes: 0,
+  };
   let inFlight: InFlightCommand | undefined;
   let current: CurrentStep | undefined;
   let lastFinishedIndex = -1;
@@ -173,7 +182,8 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
     // So do milestones marked and evidence attached with drbook mark / attach.
     if ((event.type === 'milestone' && event.source === 'cli') || event.type === 'evidence') continue;
     replay.lastDriverEvent = event;
-    if (current && event.type !== 'step.started' && event.type !== 'milestone' && event.type !== 'session.resumed' && event.type !== 'session.paused') current.since.push(event);
+    if (current && event.type !== 'step.started' && event.type !== 'milestone' && event.type !== 'session.resumed' && event.type !== 'session.paused')
+      current.since.push(event);
     switch (event.type) {
       case 'session.started':
         replay.started ??= event;
@@ -239,7 +249,10 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         if (inFlight?.poll && inFlight.step === event.step) {
           // Going on: the next attempt is in flight from here (it may not have started yet).
           const { pid: _pid, procStart: _start, pgid: _pgid, ...open } = inFlight;
-          inFlight = event.nextInMs === undefined ? undefined : { ...open, attempt: event.attempt + 1, startedAt: event.ts, poll: { ...inFlight.poll, pollAttempt: event.pollAttempt + 1 } };
+          inFlight =
+            event.nextInMs === undefined
+              ? undefined
+              : { ...open, attempt: event.attempt + 1, startedAt: event.ts, poll: { ...inFlight.poll, pollAttempt: event.pollAttempt + 1 } };
         }
         break;
       case 'decision':

@@ -71,7 +71,16 @@ export function sessionStartedEvent(s: SessionStart): EventBody {
   return {
     type: 'session.started',
     session: s.session,
-    runbook: { id: runbook.id, title: runbook.title, path: runbook.file, sha256: runbook.sha256, steps: runbook.steps.length, ...(runbook.rto ? { rto: runbook.rto } : {}), ...(runbook.rpo ? { rpo: runbook.rpo } : {}), ...(runbook.recoveryPoint ? { recoveryPoint: runbook.recoveryPoint } : {}) },
+    runbook: {
+      id: runbook.id,
+      title: runbook.title,
+      path: runbook.file,
+      sha256: runbook.sha256,
+      steps: runbook.steps.length,
+      ...(runbook.rto ? { rto: runbook.rto } : {}),
+      ...(runbook.rpo ? { rpo: runbook.rpo } : {}),
+      ...(runbook.recoveryPoint ? { recoveryPoint: runbook.recoveryPoint } : {}),
+    },
     mode: s.mode,
     operator: s.operator,
     ...s.zone,

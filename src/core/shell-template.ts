@@ -212,13 +212,23 @@ function readsScriptFromInput(node: ShellNode, script: string): string | undefin
   if (!target || target.type !== 'command') return undefined;
   const run = commandWord(target, script);
   if (!run) return undefined;
-  const args = run.rest.filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect').map((n) => unquoted(script.slice(n.startIndex, n.endIndex)));
+  const args = run.rest
+    .filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect')
+    .map((n) => unquoted(script.slice(n.startIndex, n.endIndex)));
   if (SHELLS.has(run.word) && !args.some((a) => /^-[A-Za-z]*c/.test(a)) && args.every((a) => a.startsWith('-'))) return run.word;
   if ((run.word === '.' || run.word === 'source') && args.some((a) => a === '/dev/stdin' || a === '-' || a.startsWith('<('))) return run.word;
   return undefined;
 }
 
-function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: number, dialect: ShellDialect, broken: number | undefined, integers: Map<string, string>): void {
+function classify(
+  site: PlaceholderSite,
+  path: ShellNode[],
+  script: string,
+  at: number,
+  dialect: ShellDialect,
+  broken: number | undefined,
+  integers: Map<string, string>,
+): void {
   const text = (node: ShellNode) => script.slice(node.startIndex, node.endIndex);
   const leaf = path[path.length - 1]!;
   if (path.some((n) => n.type === 'comment')) {
@@ -257,13 +267,15 @@ function classify(site: PlaceholderSite, path: ShellNode[], script: string, at: 
   // \" as a quote), so the shell would split and glob what drbook writes there.
   if (insideNestedBackquotes(path, script, at)) {
     site.context = 'refused';
-    site.refused = 'it stands inside backquotes inside double quotes or a here-document, where drbook cannot tell how the shell reads it: write $( ) instead of the backquotes';
+    site.refused =
+      'it stands inside backquotes inside double quotes or a here-document, where drbook cannot tell how the shell reads it: write $( ) instead of the backquotes';
     return;
   }
   // "${{v}}" would become $$ (the shell's pid) and {…}; ${{v}} a $"…" string.
   if (site.context !== 'single' && site.context !== 'ansi' && script[at - 1] === '$' && backslashesBefore(script, at - 1) % 2 === 0) {
     site.context = 'refused';
-    site.refused = 'a $ stands just before it, and the shell would read the two together: write {{name}} alone (drbook puts the value there), or \\$ for a literal $';
+    site.refused =
+      'a $ stands just before it, and the shell would read the two together: write {{name}} alone (drbook puts the value there), or \\$ for a literal $';
     return;
   }
   if (dialect === 'sh' && site.context === 'ansi') {
@@ -358,10 +370,19 @@ function insideNestedBackquotes(path: ShellNode[], script: string, at: number): 
 }
 
 const isArithmetic = (script: string) => (node: ShellNode) =>
-  node.type === 'arithmetic_expansion' || misreadArithmetic(node, script) || node.type === 'subscript' || (node.type === 'compound_statement' && opens(script, node, '(('));
+  node.type === 'arithmetic_expansion' ||
+  misreadArithmetic(node, script) ||
+  node.type === 'subscript' ||
+  (node.type === 'compound_statement' && opens(script, node, '(('));
 
 /** The construct of `node` that evaluates what its child `child` (on the path) holds. */
-function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, script: string, dialect: ShellDialect, integers: Map<string, string>): string | 'not-posix' | undefined {
+function evaluatingConstruct(
+  node: ShellNode,
+  child: ShellNode | undefined,
+  script: string,
+  dialect: ShellDialect,
+  integers: Map<string, string>,
+): string | 'not-posix' | undefined {
   const text = (n: ShellNode) => script.slice(n.startIndex, n.endIndex);
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   if (misreadArithmetic(node, script)) return '$(( ))';
@@ -402,7 +423,8 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
       const flags = kids.filter((k) => k !== child && /^[-+][A-Za-z]*[in]/.test(text(k)));
       if (flags.length > 0) return `${text(kids[0]!)} ${text(flags[0]!)}`;
       // A name (declare {{v}}=1): a subscript in it, a[$(cmd)], is evaluated.
-      if (child && child !== kids[0] && child.type !== 'variable_assignment' && !/^[-+]/.test(text(child))) return `${text(kids[0]!)} (its arguments name variables)`;
+      if (child && child !== kids[0] && child.type !== 'variable_assignment' && !/^[-+]/.test(text(child)))
+        return `${text(kids[0]!)} (its arguments name variables)`;
       return undefined;
     }
     case 'pipeline': {
@@ -454,7 +476,8 @@ function evaluatingConstruct(node: ShellNode, child: ShellNode | undefined, scri
         if (flag >= 0 && argNodes[w + flag + 1] === child) return `${base} -c`;
       }
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
-      if (run?.word === 'env' && child && CODE_VARIABLES.test(unquoted(text(child)))) return `${unquoted(text(child)).split('=')[0]} of the command env runs, which bash expands as code`;
+      if (run?.word === 'env' && child && CODE_VARIABLES.test(unquoted(text(child))))
+        return `${unquoted(text(child)).split('=')[0]} of the command env runs, which bash expands as code`;
       return undefined;
     }
   }
@@ -560,7 +583,17 @@ export function commandOutcome(
   failure: string | undefined,
   redactor: Redactor,
   flags: { timedOut?: true; interrupted?: true } = {},
-): { exitCode: number | null; signal: string | null; durationMs: number; ok: boolean; timedOut?: true; interrupted?: true; reason?: string; tail: string; outputBytes: number } {
+): {
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  ok: boolean;
+  timedOut?: true;
+  interrupted?: true;
+  reason?: string;
+  tail: string;
+  outputBytes: number;
+} {
   return {
     exitCode: result.exitCode,
     signal: result.signal,
@@ -620,7 +653,12 @@ export function renderShown(text: string, sites: readonly PlaceholderSite[], loo
   for (const site of [...sites].sort((a, b) => a.offset - b.offset)) {
     out += text.slice(last, site.offset);
     const value = site.context === 'comment' ? undefined : lookup(site.name);
-    out += value === undefined ? text.slice(site.offset, site.offset + site.length) : site.context === 'word' && site.integer === undefined ? shellWord(value) : value;
+    out +=
+      value === undefined
+        ? text.slice(site.offset, site.offset + site.length)
+        : site.context === 'word' && site.integer === undefined
+          ? shellWord(value)
+          : value;
     last = site.offset + site.length;
   }
   return out + text.slice(last);

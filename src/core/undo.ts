@@ -69,7 +69,13 @@ export class UndoWalk {
 
   constructor(
     private readonly plan: UndoPlan,
-    private readonly deps: { ui: Ui; executor: Executor; journal: Journal; clock: Clock; shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]> },
+    private readonly deps: {
+      ui: Ui;
+      executor: Executor;
+      journal: Journal;
+      clock: Clock;
+      shellSites: (text: string, dialect: ShellDialect) => Promise<PlaceholderSite[]>;
+    },
   ) {
     this.attempts = plan.attempts ?? new Map();
   }
@@ -139,7 +145,14 @@ export class UndoWalk {
     }
   }
 
-  private async runUndo(step: Step, template: string, sites: readonly PlaceholderSite[], confirm: string | undefined, view: StepView, started: number): Promise<void> {
+  private async runUndo(
+    step: Step,
+    template: string,
+    sites: readonly PlaceholderSite[],
+    confirm: string | undefined,
+    view: StepView,
+    started: number,
+  ): Promise<void> {
     const { ui, journal, executor } = this.deps;
     const { redactor, vars } = this.plan;
     const lookup = (n: string) => vars.get(n);
@@ -159,9 +172,18 @@ export class UndoWalk {
         this.attempts.set(step.id, attempt);
         const cwd = this.plan.resolveCwd(step.cwd === undefined ? undefined : renderTemplate(step.cwd, (n) => vars.get(n)));
         const log = this.plan.logFile?.(step, attempt);
-        journal.append({ type: 'undo.command.started', step: step.id, attempt, command: shown, cwd: redactor.redact(cwd), ...(log ? { log: log.relative } : {}) });
+        journal.append({
+          type: 'undo.command.started',
+          step: step.id,
+          attempt,
+          command: shown,
+          cwd: redactor.redact(cwd),
+          ...(log ? { log: log.relative } : {}),
+        });
         ui.commandStarting(view);
-        result = await executor.run(stepRequest(this.plan.runbook, step, { attempt, command, cwd, sites, lookup, redactor, ...(log ? { logFile: log.absolute } : {}) }));
+        result = await executor.run(
+          stepRequest(this.plan.runbook, step, { attempt, command, cwd, sites, lookup, redactor, ...(log ? { logFile: log.absolute } : {}) }),
+        );
         failure = judge(result);
         if (failure !== undefined) failure = redactor.redact(failure);
         journal.append({
@@ -170,7 +192,12 @@ export class UndoWalk {
           attempt,
           ...commandOutcome(result, failure, redactor),
         });
-        ui.commandFinished(view, { ...result, stdout: redactor.redact(result.stdout), stderr: redactor.redact(result.stderr), tail: redactor.redact(result.tail) });
+        ui.commandFinished(view, {
+          ...result,
+          stdout: redactor.redact(result.stdout),
+          stderr: redactor.redact(result.stderr),
+          tail: redactor.redact(result.tail),
+        });
       }
       if (failure === undefined) {
         const question = confirm === undefined ? undefined : this.render(confirm);
@@ -204,7 +231,13 @@ export class UndoWalk {
   }
 
   private finish(step: Step, outcome: StepOutcome, started: number, reason?: string): void {
-    this.deps.journal.append({ type: 'undo.step', step: step.id, outcome, ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}), durationMs: Math.round(this.deps.clock.monotonic() - started) });
+    this.deps.journal.append({
+      type: 'undo.step',
+      step: step.id,
+      outcome,
+      ...(reason ? { reason: this.plan.redactor.redact(reason) } : {}),
+      durationMs: Math.round(this.deps.clock.monotonic() - started),
+    });
     tally(this.counts, outcome);
   }
 

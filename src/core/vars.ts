@@ -53,7 +53,10 @@ export class VarStore {
       const quoted = shellWord(value);
       this.redactor.add(quoted);
       const short = value.length < MIN_SECRET_LENGTH;
-      this.fingerprints.set(name, [fingerprintSecret(value, short), ...(quoted !== value ? [fingerprintSecret(quoted, quoted.length < MIN_SECRET_LENGTH)] : [])]);
+      this.fingerprints.set(name, [
+        fingerprintSecret(value, short),
+        ...(quoted !== value ? [fingerprintSecret(quoted, quoted.length < MIN_SECRET_LENGTH)] : []),
+      ]);
     } else {
       this.fingerprints.delete(name);
     }
@@ -143,11 +146,17 @@ export interface VarInputs {
  * A value given on the command line that breaks its pattern is an input error.
  */
 export function resolveInitialVars(runbook: Runbook, inputs: VarInputs, store: VarStore): void {
-  for (const [origin, values] of [['--var', inputs.cli], ['--vars-file', inputs.file]] as const) {
+  for (const [origin, values] of [
+    ['--var', inputs.cli],
+    ['--vars-file', inputs.file],
+  ] as const) {
     for (const name of Object.keys(values)) {
       if (!(name in runbook.vars)) {
         const declared = Object.keys(runbook.vars);
-        throw new DrbookError(`${origin} ${name}: ${runbook.id} declares no var "${name}"${declared.length ? ` (it declares: ${declared.join(', ')})` : ''}`, ExitCode.usage);
+        throw new DrbookError(
+          `${origin} ${name}: ${runbook.id} declares no var "${name}"${declared.length ? ` (it declares: ${declared.join(', ')})` : ''}`,
+          ExitCode.usage,
+        );
       }
     }
   }
@@ -156,10 +165,13 @@ export function resolveInitialVars(runbook: Runbook, inputs: VarInputs, store: V
     const fromFile = inputs.file[name];
     const fromEnv = def.env ? inputs.env[def.env] : undefined;
     const [value, source] =
-      fromCli !== undefined ? [fromCli, 'cli' as const]
-      : fromFile !== undefined ? [fromFile, 'vars-file' as const]
-      : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, 'env' as const]
-      : [undefined, undefined];
+      fromCli !== undefined
+        ? [fromCli, 'cli' as const]
+        : fromFile !== undefined
+          ? [fromFile, 'vars-file' as const]
+          : fromEnv !== undefined && fromEnv !== ''
+            ? [fromEnv, 'env' as const]
+            : [undefined, undefined];
     if (value === undefined || source === undefined) continue;
     const problem = store.check(name, value);
     if (problem) {

@@ -52,7 +52,11 @@ function visibleView(view: StepView): StepView {
       ...(doc.anchor !== undefined ? { anchor: visible(doc.anchor) } : {}),
       ...(doc.key !== undefined ? { key: visible(doc.key) } : {}),
     })),
-    step: { ...view.step, title: visibleLine(view.step.title), ...(view.step.description !== undefined ? { description: visible(view.step.description) } : {}) },
+    step: {
+      ...view.step,
+      title: visibleLine(view.step.title),
+      ...(view.step.description !== undefined ? { description: visible(view.step.description) } : {}),
+    },
   };
 }
 
@@ -70,9 +74,11 @@ async function askVisible(ui: Ui, question: VarQuestion): Promise<string> {
   };
   const back = (answer: string): string => raw.get(answer) ?? answer;
   const choices =
-    def.choices === undefined ? undefined
-    : Array.isArray(def.choices) ? def.choices.map((c) => (typeof c === 'string' ? show(c) : c))
-    : Object.fromEntries(Object.entries(def.choices).map(([k, v]) => [show(k), visible(String(v))]));
+    def.choices === undefined
+      ? undefined
+      : Array.isArray(def.choices)
+        ? def.choices.map((c) => (typeof c === 'string' ? show(c) : c))
+        : Object.fromEntries(Object.entries(def.choices).map(([k, v]) => [show(k), visible(String(v))]));
   const answer = await ui.askVar({
     ...question,
     name: visible(question.name),

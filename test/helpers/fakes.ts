@@ -104,7 +104,8 @@ export class FakeUi implements Ui {
     this.calls.push({ call: 'chooseStepAction', view, choices });
     const next = this.take('step', `chooseStepAction(${view.step.id})`);
     if (next.step !== undefined && next.step !== view.step.id) this.fail(`asked for step ${view.step.id}, script expected ${next.step}`);
-    if (next.choices !== undefined && next.choices.join(',') !== choices.join(',')) this.fail(`choices ${choices.join(',')} for ${view.step.id}, script expected ${next.choices.join(',')}`);
+    if (next.choices !== undefined && next.choices.join(',') !== choices.join(','))
+      this.fail(`choices ${choices.join(',')} for ${view.step.id}, script expected ${next.choices.join(',')}`);
     if (next.answer !== INTERRUPT && !choices.includes(next.answer as StepAction)) this.fail(`answer ${String(next.answer)} is not among ${choices.join(',')}`);
     return answer(next.answer);
   }

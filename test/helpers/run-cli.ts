@@ -102,4 +102,3 @@ export async function ensureBuilt(): Promise<void> {
   const bundle = join(REPO, 'dist', 'drbook.cjs');
   if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
 }
-

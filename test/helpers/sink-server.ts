@@ -34,7 +34,14 @@ export async function startSinkServer(answer?: SinkServer['answer']): Promise<Si
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const received: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), outcome: 'held', at: Date.now() };
+      const received: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        outcome: 'held',
+        at: Date.now(),
+      };
       const index = sink.requests.length;
       sink.requests.push(received);
       const a = sink.answer(received, index);
@@ -65,7 +72,8 @@ export async function startSinkServer(answer?: SinkServer['answer']): Promise<Si
     async waitFor(what, condition, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; requests: ${JSON.stringify(sink.requests.map((r) => [r.method, r.path, r.outcome]))}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}; requests: ${JSON.stringify(sink.requests.map((r) => [r.method, r.path, r.outcome]))}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -71,10 +71,7 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
   const socket = `drbook-test-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), 'drbook-tmux-'));
   const config = join(dir, 'tmux.conf');
-  writeFileSync(
-    config,
-    ['set-option -g status off', 'set-option -g history-limit 5000', 'set-option -s escape-time 0'].join('\n') + '\n',
-  );
+  writeFileSync(config, ['set-option -g status off', 'set-option -g history-limit 5000', 'set-option -s escape-time 0'].join('\n') + '\n');
 
   // The exit status is printed by the wrapping shell rather than read from tmux's dead
   // pane: measured here, tmux 3.3 sometimes marks a pane dead long before it reaps the
@@ -82,9 +79,7 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
   // would inherit) keeps the shell alive when Ctrl-C reaches the whole process group.
   const script = [
     'trap : INT',
-    ...Object.entries(env).map(([name, value]) =>
-      value === undefined ? `unset ${name}` : `export ${name}=${shellQuote(value)}`,
-    ),
+    ...Object.entries(env).map(([name, value]) => (value === undefined ? `unset ${name}` : `export ${name}=${shellQuote(value)}`)),
     [cmd, ...args].map(shellQuote).join(' '),
     `printf '\\n${EXIT_MARK}%s\\n' "$?"`,
     'exec sleep 3600',
@@ -100,11 +95,9 @@ export async function startTmux(options: TmuxOptions): Promise<TmuxSession> {
     return stdout;
   };
 
-  await run(
-    'tmux',
-    ['-L', socket, '-f', config, 'new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), '-c', cwd, 'sh', '-c', script],
-    { env: clientEnv },
-  );
+  await run('tmux', ['-L', socket, '-f', config, 'new-session', '-d', '-s', 'main', '-x', String(cols), '-y', String(rows), '-c', cwd, 'sh', '-c', script], {
+    env: clientEnv,
+  });
 
   let killed = false;
 

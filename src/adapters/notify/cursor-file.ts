@@ -37,7 +37,8 @@ export function readCursor(journalPath: string): { cursor: CursorFile; exists: b
   }
   try {
     const data = JSON.parse(text) as CursorFile;
-    if (data && typeof data === 'object') return { cursor: { v: 1, sinks: wellFormedSinks(data.sinks), ...(Array.isArray(data.config) ? { config: data.config } : {}) }, exists: true };
+    if (data && typeof data === 'object')
+      return { cursor: { v: 1, sinks: wellFormedSinks(data.sinks), ...(Array.isArray(data.config) ? { config: data.config } : {}) }, exists: true };
   } catch {
     // A cursor that cannot be read sends everything again: the idempotency keys let receivers drop the copies.
   }
@@ -59,7 +60,11 @@ function wellFormedSinks(raw: unknown): Record<string, SinkCursor> {
     const c = value as Record<string, unknown>;
     if (!isSeq(c.delivered) || !isSeq(c.sent)) continue;
     const inflight = c.inflight as Record<string, unknown> | undefined;
-    if (inflight !== undefined && (inflight === null || typeof inflight !== 'object' || !isSeq(inflight.from) || !isSeq(inflight.to) || typeof inflight.key !== 'string')) continue;
+    if (
+      inflight !== undefined &&
+      (inflight === null || typeof inflight !== 'object' || !isSeq(inflight.from) || !isSeq(inflight.to) || typeof inflight.key !== 'string')
+    )
+      continue;
     sinks[name] = value as SinkCursor;
   }
   return sinks;
@@ -84,7 +89,6 @@ export function logDelivery(journalPath: string, record: Record<string, unknown>
     // The cursor is the record that counts; the log is for people.
   }
 }
-
 
 export function senderLockPath(journalPath: string): string {
   return journalPath.replace(/\.jsonl$/, '.notify.lock');

@@ -19,7 +19,13 @@ export interface HttpAnswer {
 export async function sendHttp(request: HttpRequest, timeoutMs: number, cancel: AbortSignal): Promise<HttpAnswer> {
   const deadline = AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(request.url, { method: request.method, headers: request.headers, body: request.body, signal: AbortSignal.any([deadline, cancel]), redirect: 'manual' });
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: AbortSignal.any([deadline, cancel]),
+      redirect: 'manual',
+    });
     const body = await response.text();
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), Date.now());
     return { status: response.status, body, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
@@ -38,6 +44,7 @@ function errorCode(error: unknown): string {
     if (typeof code === 'string' && /^[A-Z_0-9]+$/.test(code)) return code;
     e = (e as { cause?: unknown }).cause;
   }
-  if (error instanceof TypeError && /Invalid URL|Failed to parse URL/i.test(String((error as { cause?: unknown }).cause ?? error.message))) return 'invalid URL';
+  if (error instanceof TypeError && /Invalid URL|Failed to parse URL/i.test(String((error as { cause?: unknown }).cause ?? error.message)))
+    return 'invalid URL';
   return 'network error';
 }

@@ -13,7 +13,18 @@ import { DrbookError } from '../../core/errors.js';
 import type { JournalEvent, NotifyFailed } from '../../core/journal-events.js';
 import { isJournalEvent } from '../../core/journal-parse.js';
 import type { SinkConfig } from '../../core/notify/config.js';
-import { backoffMs, buildOutbox, classify, EMPTY_CURSOR, MAX_BACKOFF_MS, nextBatch, pendingFor, type Failure, type Outbox, type SinkCursor } from '../../core/notify/outbox.js';
+import {
+  backoffMs,
+  buildOutbox,
+  classify,
+  EMPTY_CURSOR,
+  MAX_BACKOFF_MS,
+  nextBatch,
+  pendingFor,
+  type Failure,
+  type Outbox,
+  type SinkCursor,
+} from '../../core/notify/outbox.js';
 import { buildRequest, gitlabRefusal, incidentLookupRequest, parseIncidentRef, type SinkSecrets } from '../../core/notify/requests.js';
 import { logDelivery, readCursor, writeCursor, type CursorFile } from './cursor-file.js';
 import { sendHttp } from './http.js';
@@ -75,7 +86,11 @@ export class NotifySender {
   /** Events each sink still waits for. */
   waiting(): { sink: string; waiting: number; stopped?: string }[] {
     this.refresh();
-    return this.states.map((s) => ({ sink: s.config.name, waiting: pendingFor(s.config, this.outbox, this.cursorOf(s)).length, ...(s.stopped ? { stopped: s.stopped } : {}) }));
+    return this.states.map((s) => ({
+      sink: s.config.name,
+      waiting: pendingFor(s.config, this.outbox, this.cursorOf(s)).length,
+      ...(s.stopped ? { stopped: s.stopped } : {}),
+    }));
   }
 
   /** Starts the background loops (the walk's sender). */
@@ -162,14 +177,29 @@ export class NotifySender {
     if (ok && refused === undefined) {
       const after = this.cursorOf(s);
       const { inflight: _done, stopped: _s, lastError: _e, ...rest } = after;
-      this.cursor.sinks[s.config.name] = { ...rest, delivered: Math.max(after.delivered, batch.to), sent: after.sent + batch.events.length, lastDeliveredAt: new Date().toISOString() };
+      this.cursor.sinks[s.config.name] = {
+        ...rest,
+        delivered: Math.max(after.delivered, batch.to),
+        sent: after.sent + batch.events.length,
+        lastDeliveredAt: new Date().toISOString(),
+      };
       this.save();
-      logDelivery(this.options.journalPath, { ts: new Date().toISOString(), sink: s.config.name, from: batch.from, to: batch.to, events: batch.events.length, key: batch.key, status: answer.status, tries: s.failures + 1 });
+      logDelivery(this.options.journalPath, {
+        ts: new Date().toISOString(),
+        sink: s.config.name,
+        from: batch.from,
+        to: batch.to,
+        events: batch.events.length,
+        key: batch.key,
+        status: answer.status,
+        tries: s.failures + 1,
+      });
       s.failures = 0;
       s.nextTryAt = 0;
       return;
     }
-    const failure: Failure = refused !== undefined ? { kind: 'rejected', permanent: true, message: `GitLab refused the event: ${refused.slice(0, 200)}` } : classify(answer);
+    const failure: Failure =
+      refused !== undefined ? { kind: 'rejected', permanent: true, message: `GitLab refused the event: ${refused.slice(0, 200)}` } : classify(answer);
     this.fail(s, failure);
   }
 
@@ -179,7 +209,7 @@ export class NotifySender {
     const c = s.config;
     const url = env[c.urlEnv];
     const missing = (name: string, what: string) => this.fail(s, { kind: 'config', permanent: true, message: `$${name} is not set (it holds the ${what})` });
-    if (url === undefined || url === '') return missing(c.urlEnv, 'URL'), undefined;
+    if (url === undefined || url === '') return (missing(c.urlEnv, 'URL'), undefined);
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
@@ -196,12 +226,13 @@ export class NotifySender {
       return undefined;
     }
     const token = c.tokenEnv === undefined ? undefined : env[c.tokenEnv];
-    if (c.tokenEnv !== undefined && (token === undefined || token === '')) return missing(c.tokenEnv, c.type === 'webhook' ? 'signing key' : 'token'), undefined;
+    if (c.tokenEnv !== undefined && (token === undefined || token === ''))
+      return (missing(c.tokenEnv, c.type === 'webhook' ? 'signing key' : 'token'), undefined);
     const secrets: SinkSecrets = { url, ...(token === undefined ? {} : { token }) };
     if (c.type !== 'gitlab') return secrets;
     if (s.incidentId !== undefined) return { ...secrets, incidentId: s.incidentId };
     const ref = c.incidentEnv === undefined ? undefined : env[c.incidentEnv];
-    if (ref === undefined || ref === '') return missing(c.incidentEnv ?? 'incident_env', 'incident: group/project#42'), undefined;
+    if (ref === undefined || ref === '') return (missing(c.incidentEnv ?? 'incident_env', 'incident: group/project#42'), undefined);
     const incident = parseIncidentRef(ref);
     if (incident === undefined) {
       this.fail(s, { kind: 'config', permanent: true, message: `$${c.incidentEnv} is not an incident: give group/project#42 or gid://gitlab/Issue/123` });
@@ -210,7 +241,11 @@ export class NotifySender {
     if ('id' in incident) s.incidentId = incident.id;
     else {
       s.lastRequestAt = Date.now();
-      const answer = await sendHttp(incidentLookupRequest(secrets, incident.project, incident.iid, this.options.userAgent), this.options.requestTimeoutMs ?? 10_000, this.cancel.signal);
+      const answer = await sendHttp(
+        incidentLookupRequest(secrets, incident.project, incident.iid, this.options.userAgent),
+        this.options.requestTimeoutMs ?? 10_000,
+        this.cancel.signal,
+      );
       if (answer.cancelled) return undefined;
       if (answer.status !== 200) {
         this.fail(s, classify(answer));
@@ -245,7 +280,13 @@ export class NotifySender {
     if (this.journaled.has(key)) return;
     this.journaled.add(key);
     try {
-      this.options.journal({ type: 'notify.failed', sink: name, kind: failure.kind, message: failure.message, ...(failure.permanent ? { permanent: true as const } : {}) });
+      this.options.journal({
+        type: 'notify.failed',
+        sink: name,
+        kind: failure.kind,
+        message: failure.message,
+        ...(failure.permanent ? { permanent: true as const } : {}),
+      });
     } catch {
       // The journal refuses (gone, full): the walk says so itself; the sender has nothing to add.
     }

@@ -49,7 +49,15 @@ export function startWalkNotifier(args: {
     args.say(`notify: another drbook (pid ${lock.heldBy}) is sending this session's events; this walk leaves them to it`);
     return undefined;
   }
-  const sender = new NotifySender({ journalPath: args.journalPath, sessionId: args.sessionId, sinks, env: process.env, journal: args.append, say: args.say, userAgent: `drbook/${VERSION}` });
+  const sender = new NotifySender({
+    journalPath: args.journalPath,
+    sessionId: args.sessionId,
+    sinks,
+    env: process.env,
+    journal: args.append,
+    say: args.say,
+    userAgent: `drbook/${VERSION}`,
+  });
   sender.recordConfig(sources);
   sender.start();
   return {
@@ -60,14 +68,20 @@ export function startWalkNotifier(args: {
         lock.release();
       }
       for (const w of sender.waiting()) {
-        if (w.waiting > 0) args.say(`notify: ${w.waiting} event${w.waiting === 1 ? '' : 's'} not sent to ${w.sink} yet: drbook notify ${args.sessionId} --flush`);
+        if (w.waiting > 0)
+          args.say(`notify: ${w.waiting} event${w.waiting === 1 ? '' : 's'} not sent to ${w.sink} yet: drbook notify ${args.sessionId} --flush`);
       }
     },
   };
 }
 
 /** The sinks of a session for `drbook notify`: those its walk recorded, else the runbook's, then config.yml's. */
-export function sessionSinks(home: string, journalPath: string, runbookPath: string | undefined, say: (line: string) => void): { sinks: SinkConfig[]; sources: SinkSource[] } {
+export function sessionSinks(
+  home: string,
+  journalPath: string,
+  runbookPath: string | undefined,
+  say: (line: string) => void,
+): { sinks: SinkConfig[]; sources: SinkSource[] } {
   const sources: SinkSource[] = [];
   const { cursor } = readCursor(journalPath);
   if (cursor.config !== undefined) sources.push(...cursor.config);

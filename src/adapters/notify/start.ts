@@ -9,7 +9,14 @@ import type { Runbook } from '../../core/model.js';
 import type { Journal } from '../../core/ports.js';
 import type { WalkNotifier } from './session-notifier.js';
 
-export async function startNotifier(args: { runbook: Pick<Runbook, 'notify' | 'file'>; journal: Journal & { path: string }; sessionId: string; mode: Mode; home: string; say: (line: string) => void }): Promise<WalkNotifier | undefined> {
+export async function startNotifier(args: {
+  runbook: Pick<Runbook, 'notify' | 'file'>;
+  journal: Journal & { path: string };
+  sessionId: string;
+  mode: Mode;
+  home: string;
+  say: (line: string) => void;
+}): Promise<WalkNotifier | undefined> {
   if (args.runbook.notify === undefined && !existsSync(join(args.home, 'config.yml'))) return undefined;
   const { startWalkNotifier } = await import('./session-notifier.js');
   return startWalkNotifier({

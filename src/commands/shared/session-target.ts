@@ -27,7 +27,10 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   const home = stateHome();
   const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
   if (options.session === undefined && !listSessions(home).some(open)) {
-    throw new DrbookError(`no open session (running, paused or interrupted) to ${what}: give --session ID for a finished one (see drbook sessions)`, ExitCode.usage);
+    throw new DrbookError(
+      `no open session (running, paused or interrupted) to ${what}: give --session ID for a finished one (see drbook sessions)`,
+      ExitCode.usage,
+    );
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);

@@ -43,12 +43,24 @@ export async function restoreVars(runbook: Runbook, replay: SessionReplay, redac
  * the walk goes on: otherwise the redactor would not know it, and output holding it would
  * reach the screen and the log in clear.
  */
-export async function reacquireSecrets(runbook: Runbook, replay: SessionReplay, vars: VarStore, ui: Ui, yes: boolean, only?: ReadonlySet<string>): Promise<void> {
-  const needed = [...replay.vars.values()].filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name))).map((v) => v.name);
+export async function reacquireSecrets(
+  runbook: Runbook,
+  replay: SessionReplay,
+  vars: VarStore,
+  ui: Ui,
+  yes: boolean,
+  only?: ReadonlySet<string>,
+): Promise<void> {
+  const needed = [...replay.vars.values()]
+    .filter((v) => v.secret && v.name in runbook.vars && !vars.has(v.name) && (only === undefined || only.has(v.name)))
+    .map((v) => v.name);
   if (needed.length === 0) return;
   if (yes) {
     const how = needed.map((name) => `${cliVarAdvice(name, true)}${runbook.vars[name]?.env ? ` (or $${runbook.vars[name]!.env})` : ''}`);
-    throw new DrbookError(`the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`, ExitCode.usage);
+    throw new DrbookError(
+      `the session's secret${needed.length === 1 ? ' is' : 's are'} never stored and --yes cannot ask: give ${how.join(', ')}`,
+      ExitCode.usage,
+    );
   }
   await askSecretsAgain(runbook, needed, vars, ui);
 }
@@ -81,7 +93,9 @@ export function applyEdits(runbook: Runbook, replay: SessionReplay, warn: (messa
     const step = runbook.steps.find((s) => s.id === stepId);
     if (!step) continue;
     if (template.includes('***')) {
-      warn(`the edited command of step ${stepId} holds a masked secret (***) and cannot be replayed; the runbook's command runs instead (edit it again if needed): ${template}`);
+      warn(
+        `the edited command of step ${stepId} holds a masked secret (***) and cannot be replayed; the runbook's command runs instead (edit it again if needed): ${template}`,
+      );
       continue;
     }
     step.run = template;

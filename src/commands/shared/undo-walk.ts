@@ -110,9 +110,11 @@ export function printUndoSummary(result: UndoResult, id: string): number {
   const { done, skipped, failed, markedDone } = result.counts;
   const counts = `${done} undone, ${markedDone} undone by hand, ${skipped} skipped, ${failed} failed`;
   const headline =
-    result.status === 'completed' ? c.green('Undo completed')
-    : result.status === 'paused' ? c.yellow('Undo paused')
-    : c.red(`Undo ${result.status === 'failed' ? 'stopped at a failure' : 'aborted'}${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`);
+    result.status === 'completed'
+      ? c.green('Undo completed')
+      : result.status === 'paused'
+        ? c.yellow('Undo paused')
+        : c.red(`Undo ${result.status === 'failed' ? 'stopped at a failure' : 'aborted'}${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`);
   const next = result.status === 'completed' ? `drbook export ${id}` : `drbook undo ${id}`;
   process.stderr.write(`\n${headline}: ${counts}.\nNext: ${next}\n`);
   if (result.status === 'paused') return ExitCode.paused;

@@ -18,7 +18,10 @@ import { makeChalk } from '../../adapters/style.js';
 
 export function requireTerminal(command: string, yes: boolean): void {
   if (!yes && !process.stdin.isTTY) {
-    throw new DrbookError(`drbook ${command} asks questions and needs a terminal, but stdin is not one: run it in a terminal, or add --yes to take every default (run each step, confirm, abort on a failure)`, ExitCode.usage);
+    throw new DrbookError(
+      `drbook ${command} asks questions and needs a terminal, but stdin is not one: run it in a terminal, or add --yes to take every default (run each step, confirm, abort on a failure)`,
+      ExitCode.usage,
+    );
   }
 }
 
@@ -85,7 +88,10 @@ export function refuseUndecidedBranches(runbook: Runbook, vars: VarStore, steps:
     const values = choiceList(def?.choices);
     return `--var ${name}=${values ?? '...'}${def?.env ? ` (or $${def.env})` : ''}`;
   });
-  throw new DrbookError(`--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`, ExitCode.usage);
+  throw new DrbookError(
+    `--yes cannot choose the branch to rehearse: ${missing.map((n) => `when: uses ${n}`).join(', ')}, which has no value and no default: give ${how.join(', ')}`,
+    ExitCode.usage,
+  );
 }
 
 /** How to give a var on the command line: a secret from stdin (`=-`), never as a value `ps` shows. */
@@ -142,10 +148,13 @@ export function printSummary(result: WalkResult, sessionId: string, mode: Mode):
   const { done, skipped, failed, markedDone } = result.counts;
   const counts = `${done} done, ${markedDone} done by hand, ${skipped} skipped, ${failed} failed`;
   const headline =
-    result.status === 'completed' ? c.green(`${mode === 'rehearsal' ? 'Rehearsal' : 'Run'} completed`)
-    : result.status === 'paused' ? c.yellow('Paused')
-    : result.status === 'aborted' ? c.red(`Aborted${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`)
-    : c.red('Finished with failed steps');
+    result.status === 'completed'
+      ? c.green(`${mode === 'rehearsal' ? 'Rehearsal' : 'Run'} completed`)
+      : result.status === 'paused'
+        ? c.yellow('Paused')
+        : result.status === 'aborted'
+          ? c.red(`Aborted${result.stoppedAt ? ` at ${result.stoppedAt}` : ''}`)
+          : c.red('Finished with failed steps');
   const lines = [
     '',
     `${headline}: ${counts}; total time ${formatDuration(result.durationMs)}.`,

@@ -7,7 +7,11 @@
  * case-insensitively, since the stick may be FAT.
  */
 export function planDocNames(paths: string[]): Map<string, string> {
-  const segmentsOf = (path: string) => path.split(/[\\/]+/).filter((s) => s !== '').map(safeSegment);
+  const segmentsOf = (path: string) =>
+    path
+      .split(/[\\/]+/)
+      .filter((s) => s !== '')
+      .map(safeSegment);
   const groups = new Map<string, string[]>();
   for (const path of paths) {
     const key = (segmentsOf(path).pop() ?? 'doc').toLowerCase();

@@ -40,7 +40,10 @@ export function renderIndex(bundled: BundledRunbook[], ctx: IndexContext): { tex
   const out: string[] = [];
   const when = `${ctx.made.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
   out.push('# Recovery bundle', '');
-  out.push(`Made ${when} by drbook ${VERSION} from \`${escapeCode(ctx.sourceDir)}\`: ${plural(bundled.length, 'runbook')}, ${plural(ctx.docs, 'local doc')}.`, '');
+  out.push(
+    `Made ${when} by drbook ${VERSION} from \`${escapeCode(ctx.sourceDir)}\`: ${plural(bundled.length, 'runbook')}, ${plural(ctx.docs, 'local doc')}.`,
+    '',
+  );
   out.push('Everything here works offline with only Node.js (20.17 or later), from any directory:', '');
   out.push('```sh');
   out.push(`node ${SINGLE_FILE} list                        # the runbooks beside it`);
@@ -85,7 +88,8 @@ export function renderIndex(bundled: BundledRunbook[], ctx: IndexContext): { tex
       }
     }
     for (const [key, doc] of Object.entries(runbook.docs)) {
-      if (doc.url && !linked.has(key)) urls.set(doc.url, [...(urls.get(doc.url) ?? []), `\`${runbook.id}\` docs.${escapeMarkdownInline(key)} (not linked from a step)`]);
+      if (doc.url && !linked.has(key))
+        urls.set(doc.url, [...(urls.get(doc.url) ?? []), `\`${runbook.id}\` docs.${escapeMarkdownInline(key)} (not linked from a step)`]);
     }
   }
   out.push('---', '', '## Not in this bundle', '');
@@ -98,18 +102,30 @@ export function renderIndex(bundled: BundledRunbook[], ctx: IndexContext): { tex
   out.push('');
   if (cwds.length) {
     out.push('### Working directories', '');
-    out.push('These steps run in a directory relative to where the runbook was written; it is not copied, so create it or give `cwd` another value on this machine.', '');
+    out.push(
+      'These steps run in a directory relative to where the runbook was written; it is not copied, so create it or give `cwd` another value on this machine.',
+      '',
+    );
     out.push(...cwds, '');
   }
   out.push('### Files the docs link', '');
   const unbundled = ctx.docLinks.filter((d) => d.targets.length > 0);
-  out.push(`Only the files the runbooks link are in \`docs/\`; images, scripts or pages that those docs link in turn are not copied.${unbundled.length ? ' These links in the docs will not open from the bundle:' : ''}`);
+  out.push(
+    `Only the files the runbooks link are in \`docs/\`; images, scripts or pages that those docs link in turn are not copied.${unbundled.length ? ' These links in the docs will not open from the bundle:' : ''}`,
+  );
   if (unbundled.length) {
     out.push('');
     for (const d of unbundled) out.push(`- \`docs/${escapeCode(d.name)}\` links ${d.targets.map((t) => `\`${escapeCode(t)}\``).join(', ')}`);
   }
   out.push('');
-  return { text: out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n', urls: urls.size };
+  return {
+    text:
+      out
+        .join('\n')
+        .replace(/\n{3,}/g, '\n\n')
+        .trimEnd() + '\n',
+    urls: urls.size,
+  };
 }
 
 /** The relative targets of a markdown doc's links and images: `[x](img/a.png)`, `<img src="a.png">`. */

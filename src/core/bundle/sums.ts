@@ -48,7 +48,8 @@ export function describeChanges(before: ReadonlyMap<string, string>, after: Read
   const changed = [...after].filter(([name, hash]) => before.has(name) && before.get(name) !== hash).map(([name]) => name);
   const added = [...after.keys()].filter((name) => !before.has(name));
   const removed = [...before.keys()].filter((name) => !after.has(name));
-  const part = (label: string, names: string[]) => `${names.length} ${label}${names.length ? ` (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''})` : ''}`;
+  const part = (label: string, names: string[]) =>
+    `${names.length} ${label}${names.length ? ` (${names.slice(0, 6).join(', ')}${names.length > 6 ? ', ...' : ''})` : ''}`;
   if (changed.length + added.length + removed.length === 0) return 'no file changed';
   return [part('changed', changed), part('added', added), part('removed', removed)].join(', ');
 }

@@ -16,8 +16,10 @@ export const HISTORY_VERSION = 2;
  * A session's row: the summary's outcome fields as they are (`yes` sessions are left out of the
  * change and the trends unless every session was), its start as an instant.
  */
-export interface HistoryRow
-  extends Pick<DrillSummary, 'session' | 'mode' | 'yes' | 'operator' | 'status' | 'totalMs' | 'pausedMs' | 'rto' | 'steps' | 'failedAttempts' | 'failedSteps' | 'editedCommands'> {
+export interface HistoryRow extends Pick<
+  DrillSummary,
+  'session' | 'mode' | 'yes' | 'operator' | 'status' | 'totalMs' | 'pausedMs' | 'rto' | 'steps' | 'failedAttempts' | 'failedSteps' | 'editedCommands'
+> {
   start: Instant;
   /** Against the previous completed session of the same mode; null for the first one or an unfinished one. */
   changeMs: number | null;
@@ -145,7 +147,10 @@ export function renderHistoryMarkdown(h: DrillHistory): string {
     ];
     out.push(`| ${cells.join(' | ')} |`);
   }
-  out.push('', '_Change: total time against the previous completed session of the same mode. Rehearsals skip most commands, so compare them with each other, not with live runs. Sessions run with --yes (scripted, every default taken) are left out of the change and the trends unless every session was._');
+  out.push(
+    '',
+    '_Change: total time against the previous completed session of the same mode. Rehearsals skip most commands, so compare them with each other, not with live runs. Sessions run with --yes (scripted, every default taken) are left out of the change and the trends unless every session was._',
+  );
   return `${out.join('\n')}\n`;
 }
 

@@ -119,10 +119,18 @@ export function recoveryPoint(analysis: Analysis, events: readonly JournalEvent[
   };
   const trimmed = value?.trim() ?? '';
   if (value === null || secret) {
-    return { ...base, at: null, lossMs: null, met: null, problem: secret ? `${variable} is a secret: its value is not in the journal` : `${variable} was never set in this session` };
+    return {
+      ...base,
+      at: null,
+      lossMs: null,
+      met: null,
+      problem: secret ? `${variable} is a secret: its value is not in the journal` : `${variable} was never set in this session`,
+    };
   }
   // A bare local time (no zone) is read as UTC: say so rather than guess the host's zone.
-  const parsed = ISO_TIME.test(trimmed) ? Date.parse(/(?:Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed.replace(' ', 'T') : `${trimmed.replace(' ', 'T')}Z`) : NaN;
+  const parsed = ISO_TIME.test(trimmed)
+    ? Date.parse(/(?:Z|[+-]\d{2}:?\d{2})$/.test(trimmed) ? trimmed.replace(' ', 'T') : `${trimmed.replace(' ', 'T')}Z`)
+    : NaN;
   if (!Number.isFinite(parsed)) return { ...base, at: null, lossMs: null, met: null, problem: `${variable} is not an ISO time (e.g. 2021-03-10T01:00:00Z)` };
   const lossMs = Date.parse(untilIso) - parsed;
   return {

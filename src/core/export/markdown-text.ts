@@ -60,7 +60,9 @@ function escapeBlockStart(line: string): string {
  * In a table cell `|` must still be escaped, even inside code (GFM splits cells first).
  */
 export function code(text: string, options: { inTable?: boolean } = {}): string {
-  let body = stripControl(text).replace(/\s*\n\s*/g, ' ⏎ ').replace(/\t/g, ' ');
+  let body = stripControl(text)
+    .replace(/\s*\n\s*/g, ' ⏎ ')
+    .replace(/\t/g, ' ');
   if (options.inTable) body = body.replace(/\|/g, '\\|');
   if (body === '') return '*(empty)*';
   const fence = '`'.repeat(longestRun(body, '`') + 1);

@@ -62,7 +62,8 @@ function header(r: ExportReport, out: string[]): void {
         ? r.timeZone.name
         : `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart})`
       : `${r.timeZone.name} (UTC${r.timeZone.offsetAtStart} at the start, UTC${r.timeZone.offsetAtEnd} at the end)`;
-  const zoneNote = r.timeZone.source === 'option' && r.timeZone.name !== r.timeZone.sessionZone ? `; the session was recorded in ${r.timeZone.sessionZone}` : '';
+  const zoneNote =
+    r.timeZone.source === 'option' && r.timeZone.name !== r.timeZone.sessionZone ? `; the session was recorded in ${r.timeZone.sessionZone}` : '';
   const paused = r.pausedMs > 0 || r.resumes > 0 ? `, of which ${formatDuration(r.pausedMs)} paused (${plural(r.resumes, 'resume')})` : '';
   const chain = r.journal.chainVerifies
     ? 'the chain verifies'
@@ -162,7 +163,12 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
   const k = r.keyTimes;
   out.push('## Key times', '');
   if (k.milestones.length === 0) {
-    out.push('_No milestone was marked: `drbook mark impact-started|detected|mitigated|resolved --session ' + r.session + ' --at TIME` adds them, also after the session._', '');
+    out.push(
+      '_No milestone was marked: `drbook mark impact-started|detected|mitigated|resolved --session ' +
+        r.session +
+        ' --at TIME` adds them, also after the session._',
+      '',
+    );
   } else {
     out.push('| Milestone | Time | Source |', '| --- | --- | --- |');
     for (const m of k.milestones) {
@@ -179,7 +185,9 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
   const impactKnown = k.milestones.some((m) => m.name === 'impact-started');
   if (impactKnown) {
     const since = (ms: number | null, what: string, milestone: string): string =>
-      ms === null ? `${what}: — (${milestone} not marked)` : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`;
+      ms === null
+        ? `${what}: — (${milestone} not marked)`
+        : `${what}: **${formatDuration(Math.abs(ms))}**${ms < 0 ? ' _before_ impact started (out of order)' : ''}`;
     out.push(
       `- ${since(k.timeToDetectMs, 'Time to detect', 'detected')}`,
       `- ${since(k.timeToMitigateMs, 'Time to mitigate', 'mitigated')}`,
@@ -199,7 +207,12 @@ function keyTimesSection(r: ExportReport, out: string[]): void {
     if (rp.at === null || rp.lossMs === null) {
       out.push(`- Recovery point: unknown, ${inline(rp.problem ?? '')} (${code(rp.variable)}); RPO ${rp.target ?? 'not set'}`);
     } else {
-      const verdict = rp.met === null ? 'no RPO set' : rp.met ? `RPO ${rp.target}: met, ${spare(rp.targetMs! - rp.lossMs, rp.targetMs!)} to spare` : `**RPO ${rp.target}: missed by ${formatDuration(rp.lossMs - rp.targetMs!)}**`;
+      const verdict =
+        rp.met === null
+          ? 'no RPO set'
+          : rp.met
+            ? `RPO ${rp.target}: met, ${spare(rp.targetMs! - rp.lossMs, rp.targetMs!)} to spare`
+            : `**RPO ${rp.target}: missed by ${formatDuration(rp.lossMs - rp.targetMs!)}**`;
       out.push(
         `- Recovery point: ${dayTimeSeconds(r, rp.at)} (${code(rp.variable)} = ${code(rp.value ?? '')})`,
         `- Data-loss window: **${formatDuration(Math.max(0, rp.lossMs))}**, from the recovery point to ${until} (${dayTimeSeconds(r, rp.untilAt)}): what was written then is lost; ${verdict}${rp.problem === null ? '' : ` (${inline(rp.problem)})`}`,
@@ -226,10 +239,19 @@ function gantt(r: ExportReport, out: string[]): void {
 
 function evidence(r: ExportReport, out: string[]): void {
   if (r.evidence.length === 0) return;
-  out.push('## Evidence', '', `_Copies in the session directory (${code(r.session)}/), 0600; the sha256 shows whether a copy changed since._`, '', '| Time | File | Size | sha256 | Step | Note |', '| --- | --- | ---: | --- | --- | --- |');
+  out.push(
+    '## Evidence',
+    '',
+    `_Copies in the session directory (${code(r.session)}/), 0600; the sha256 shows whether a copy changed since._`,
+    '',
+    '| Time | File | Size | sha256 | Step | Note |',
+    '| --- | --- | ---: | --- | --- | --- |',
+  );
   for (const e of r.evidence) {
     const step = e.step === null ? '—' : titleText(e.stepTitle ?? e.step, e.step, { inTable: true });
-    out.push(`| ${dayTimeSeconds(r, e.at)} | ${code(e.file, { inTable: true })} | ${formatBytes(e.bytes)} | ${code(e.sha256, { inTable: true })} | ${step} | ${e.note === null ? '' : inline(e.note)} |`);
+    out.push(
+      `| ${dayTimeSeconds(r, e.at)} | ${code(e.file, { inTable: true })} | ${formatBytes(e.bytes)} | ${code(e.sha256, { inTable: true })} | ${step} | ${e.note === null ? '' : inline(e.note)} |`,
+    );
   }
   out.push('');
 }
@@ -396,7 +418,11 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'command.edited':
       return { ...at, text: `Edited the command before attempt ${m.attempt}: now ${command(m.to)} (diff under Deviations)` };
     case 'decision':
-      return { ...at, text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**`, ...(m.step === null ? {} : { decision: { step: m.step, answer: m.answer } }) };
+      return {
+        ...at,
+        text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**`,
+        ...(m.step === null ? {} : { decision: { step: m.step, answer: m.answer } }),
+      };
     case 'note': {
       const by = author(r, m.by) === operator(r) ? 'Note' : `Note by ${inline(m.by)}`;
       const noted = m.notedAt === null ? '' : ` _(noted at ${notedAt(m.at, m.notedAt)})_`;
@@ -405,10 +431,19 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'session.paused':
       return { ...at, text: `Paused${m.step === null ? '' : ` at ${stepLabel(r, m)}`}: ${inline(m.reason)}` };
     case 'session.resumed': {
-      const changed = m.runbookChanged === null ? '' : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
-      const dropped = m.droppedAfter === null ? '' : `drbook stopped (no end recorded), last event at ${m.droppedAfter.local.slice(sameDay(m.droppedAfter, m.at) ? 11 : 0)}; `;
+      const changed =
+        m.runbookChanged === null
+          ? ''
+          : `; **the runbook file had changed** (sha256 ${code(m.runbookChanged.from.slice(0, 12))} → ${code(m.runbookChanged.to.slice(0, 12))})`;
+      const dropped =
+        m.droppedAfter === null
+          ? ''
+          : `drbook stopped (no end recorded), last event at ${m.droppedAfter.local.slice(sameDay(m.droppedAfter, m.at) ? 11 : 0)}; `;
       const moved = m.runbookPath === undefined ? '' : `; runbook read from ${code(m.runbookPath)}`;
-      return { ...at, text: `${dropped}${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}` };
+      return {
+        ...at,
+        text: `${dropped}${m.reopened ? 'Reopened (it had ended aborted)' : 'Resumed'} after a gap of ${formatDuration(m.gapMs)}${changed}${moved}`,
+      };
     }
     case 'milestone': {
       const via = m.source === 'step' ? ` (step ${stepLabel(r, m)} done)` : '';
@@ -418,7 +453,10 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     }
     case 'evidence': {
       const noted = m.notedAt === null ? '' : ` _(attached at ${notedAt(m.at, m.notedAt)})_`;
-      return { ...at, text: `Evidence attached: ${code(m.file)} (${formatBytes(m.bytes)}, sha256 ${code(m.sha256.slice(0, 12))})${m.note === null ? '' : `: ${inline(m.note)}`}${noted}` };
+      return {
+        ...at,
+        text: `Evidence attached: ${code(m.file)} (${formatBytes(m.bytes)}, sha256 ${code(m.sha256.slice(0, 12))})${m.note === null ? '' : `: ${inline(m.note)}`}${noted}`,
+      };
     }
     case 'session.ended':
       return { ...at, text: `Session ${statusPhrase(m.status)}: ${countsText(r)}${m.reason ? `; reason: ${inline(m.reason)}` : ''}` };
@@ -517,7 +555,8 @@ function stepOutcome(m: Extract<Moment, { kind: 'step.finished' }>): string {
  */
 function outcomeReason(outcome: StepOutcome, reason: string | null): string {
   if (reason === null || reason === '') return '';
-  if (outcome === 'skipped' && /^operator(?::|$)/.test(reason)) return ` by the operator${reason.length > 'operator'.length ? `: ${inline(reason.slice('operator:'.length).trim())}` : ''}`;
+  if (outcome === 'skipped' && /^operator(?::|$)/.test(reason))
+    return ` by the operator${reason.length > 'operator'.length ? `: ${inline(reason.slice('operator:'.length).trim())}` : ''}`;
   const rest = outcome === 'marked-done' ? reason.replace(/^done by hand\s*/, '') : reason;
   if (rest === '') return '';
   return outcome === 'skipped' ? `, ${inline(rest)}` : ` (${inline(rest)})`;
@@ -525,7 +564,10 @@ function outcomeReason(outcome: StepOutcome, reason: string | null): string {
 
 function result(m: Extract<Moment, { kind: 'command.finished' }> | FailedAttempt['result']): string {
   const why = failureDetail(m);
-  const poll = 'poll' in m && m.poll !== undefined && m.ok && m.poll.attempt > 1 ? `, succeeded on attempt ${m.poll.attempt} after ${formatDuration(m.poll.elapsedMs)}` : '';
+  const poll =
+    'poll' in m && m.poll !== undefined && m.ok && m.poll.attempt > 1
+      ? `, succeeded on attempt ${m.poll.attempt} after ${formatDuration(m.poll.elapsedMs)}`
+      : '';
   const took = !m.stoppedWithDrbook
     ? `after ${formatDuration(m.durationMs)}`
     : m.durationMs < 1000
@@ -539,7 +581,12 @@ function failureDetail(m: Pick<FailedAttempt['result'], 'reason' | 'exitCode' | 
   const reason = m.reason;
   if (reason === null) return '';
   if (m.exitCode !== null && reason.startsWith(`exit code ${m.exitCode}`)) return reason.slice(`exit code ${m.exitCode}`.length).replace(/^,\s*/, '');
-  if ((m.timedOut && reason.startsWith('timed out')) || (m.interrupted && reason.startsWith('interrupted')) || (m.signal !== null && reason === `killed by ${m.signal}`)) return '';
+  if (
+    (m.timedOut && reason.startsWith('timed out')) ||
+    (m.interrupted && reason.startsWith('interrupted')) ||
+    (m.signal !== null && reason === `killed by ${m.signal}`)
+  )
+    return '';
   return reason;
 }
 
@@ -617,7 +664,8 @@ function steps(r: ExportReport, out: string[]): void {
     for (const s of r.notApplicable) out.push(`- **${stepName(r, s)}**${s.reason === null ? '' : `: ${inline(s.reason)}`}`);
     out.push('');
   }
-  if (r.steps.notReached > 0) out.push(`_${plural(r.steps.notReached, 'more step')} of the runbook ${r.steps.notReached === 1 ? 'was' : 'were'} not reached._`, '');
+  if (r.steps.notReached > 0)
+    out.push(`_${plural(r.steps.notReached, 'more step')} of the runbook ${r.steps.notReached === 1 ? 'was' : 'were'} not reached._`, '');
 }
 
 const OUTCOMES: Record<StepOutcome, string> = { done: 'done', skipped: 'skipped', failed: '**failed**', 'marked-done': 'done by hand' };
@@ -673,7 +721,9 @@ function deviations(r: ExportReport, out: string[]): void {
       const delta = t.durationMs - t.medianMs;
       const slow = delta > 60_000 && t.durationMs > 1.5 * t.medianMs;
       const diff = Math.abs(delta) < 1000 ? 'same' : `${delta > 0 ? '+' : '−'}${formatDuration(Math.abs(delta))}`;
-      out.push(`| ${t.position ?? ''} | ${titleText(t.title, t.step, { inTable: true })} | ${formatDuration(t.durationMs)} | ${formatDuration(t.medianMs)} | ${t.sessions} | ${slow ? `**${diff}**` : diff} |`);
+      out.push(
+        `| ${t.position ?? ''} | ${titleText(t.title, t.step, { inTable: true })} | ${formatDuration(t.durationMs)} | ${formatDuration(t.medianMs)} | ${t.sessions} | ${slow ? `**${diff}**` : diff} |`,
+      );
     }
     out.push('');
   }
@@ -705,7 +755,9 @@ function failedAttempt(r: ExportReport, group: readonly FailedAttempt[], out: st
     out.push('_No output._', '');
     return;
   }
-  const whose = first.tailFromLog ? `Last lines of its log, written before drbook stopped (${formatBytes(first.outputBytes)} in all)` : `Last lines of output (${formatBytes(first.outputBytes)} in all)`;
+  const whose = first.tailFromLog
+    ? `Last lines of its log, written before drbook stopped (${formatBytes(first.outputBytes)} in all)`
+    : `Last lines of output (${formatBytes(first.outputBytes)} in all)`;
   out.push(`<details><summary>${whose}</summary>`, '', codeBlock(first.tail, 'text'), '', '</details>', '');
 }
 
@@ -744,10 +796,15 @@ function rolledBackSection(r: ExportReport, out: string[]): void {
   }
   for (const u of r.rolledBack) {
     const what =
-      u.outcome === 'done' ? (u.command === null ? 'undone by the operator' : `undone: ran ${command(u.command)}`)
-      : u.outcome === 'marked-done' ? 'undone by hand'
-      : u.outcome === 'skipped' ? '**not undone** (skipped)'
-      : '**undo failed**';
+      u.outcome === 'done'
+        ? u.command === null
+          ? 'undone by the operator'
+          : `undone: ran ${command(u.command)}`
+        : u.outcome === 'marked-done'
+          ? 'undone by hand'
+          : u.outcome === 'skipped'
+            ? '**not undone** (skipped)'
+            : '**undo failed**';
     const why = u.reason === null ? '' : ` (${inline(u.reason)})`;
     const tries = u.attempts > 1 ? `, ${u.attempts} attempts` : '';
     out.push(`- ${u.at.local.slice(11, 16)} — ${stepName(r, u)} — ${what}${tries}${why}`);
@@ -762,7 +819,10 @@ function notes(r: ExportReport, out: string[]): void {
     return;
   }
   for (const n of r.notes) {
-    const where = n.step === null ? '' : `, at ${stepName(r, { position: rowOf(r, n.step)?.position ?? null, title: n.stepTitle ?? n.step, step: n.step }).replace(/^Step /, 'step ')}`;
+    const where =
+      n.step === null
+        ? ''
+        : `, at ${stepName(r, { position: rowOf(r, n.step)?.position ?? null, title: n.stepTitle ?? n.step, step: n.step }).replace(/^Step /, 'step ')}`;
     const noted = n.notedAt === null ? '' : `, noted at ${notedAt(n.at, n.notedAt)}`;
     out.push(`- ${dayTime(r, n.at)} — ${inline(n.text)} _(${inline(author(r, n.by))}${where}${noted})_`);
   }
@@ -779,7 +839,14 @@ const PROMPTS: [string, string][] = [
 
 function fillIn(r: ExportReport, out: string[]): void {
   for (const [heading, prompt] of PROMPTS) out.push(`## ${heading}`, '', `_${prompt}_`, '');
-  out.push('## Action items', '', '_One owner and a due date each; the deviations above are the first candidates._', '', '| Owner | Item | Due |', '| --- | --- | --- |');
+  out.push(
+    '## Action items',
+    '',
+    '_One owner and a due date each; the deviations above are the first candidates._',
+    '',
+    '| Owner | Item | Due |',
+    '| --- | --- | --- |',
+  );
   for (const item of suggestedActions(r)) out.push(`|  | ${item} |  |`);
   out.push('|  |  |  |', '');
 }
@@ -834,7 +901,6 @@ function hms(i: Instant): string {
 function spanSeconds(start: Instant, end: Instant): string {
   return hms(start) === hms(end) && sameDay(start, end) ? hms(start) : `${hms(start)} – ${hms(end)}`;
 }
-
 
 function formatBytes(bytes: number): string {
   if (bytes < 1024) return plural(bytes, 'byte');

@@ -73,7 +73,6 @@ export type Moment = MomentBase &
     | { kind: 'session.ended'; status: EndStatus; /** Why the operator aborted, when said. */ reason?: string }
   );
 
-
 export interface AttemptResult {
   exitCode: number | null;
   signal: string | null;
@@ -543,7 +542,8 @@ function buildChronology(
   let lastDriver: JournalEvent | undefined;
   const droppedBefore = new Map<number, string>();
   for (const e of events) {
-    if (e.type === 'session.resumed' && lastDriver !== undefined && lastDriver.type !== 'session.paused' && lastDriver.type !== 'session.ended') droppedBefore.set(e.seq, lastDriver.ts);
+    if (e.type === 'session.resumed' && lastDriver !== undefined && lastDriver.type !== 'session.paused' && lastDriver.type !== 'session.ended')
+      droppedBefore.set(e.seq, lastDriver.ts);
     const fromOutside = e.type === 'note' || e.type === 'evidence' || e.type.startsWith('notify.') || (e.type === 'milestone' && e.source === 'cli');
     if (!fromOutside) lastDriver = e;
   }
@@ -643,7 +643,15 @@ function buildChronology(
         break;
       case 'session.resumed': {
         const dropped = droppedBefore.get(e.seq);
-        moment = { ...base, kind: e.type, gapMs: e.gapMs, runbookChanged: e.runbookChanged ?? null, droppedAfter: dropped === undefined ? null : instant(dropped), ...(e.reopened ? { reopened: true as const } : {}), ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}) };
+        moment = {
+          ...base,
+          kind: e.type,
+          gapMs: e.gapMs,
+          runbookChanged: e.runbookChanged ?? null,
+          droppedAfter: dropped === undefined ? null : instant(dropped),
+          ...(e.reopened ? { reopened: true as const } : {}),
+          ...(e.runbookPath ? { runbookPath: e.runbookPath } : {}),
+        };
         break;
       }
       case 'session.ended':
@@ -661,9 +669,14 @@ function buildChronology(
 }
 
 /** The attempt's duration as the chronology has it (a gap while drbook was stopped taken out). */
-function ranForOf(chronology: readonly Moment[], f: Extract<JournalEvent, { type: 'command.finished' }>): Pick<AttemptResult, 'durationMs' | 'stoppedWithDrbook'> {
+function ranForOf(
+  chronology: readonly Moment[],
+  f: Extract<JournalEvent, { type: 'command.finished' }>,
+): Pick<AttemptResult, 'durationMs' | 'stoppedWithDrbook'> {
   const m = chronology.find((c) => c.kind === 'command.finished' && c.seq === f.seq);
-  return m?.kind === 'command.finished' ? { durationMs: m.durationMs, stoppedWithDrbook: m.stoppedWithDrbook } : { durationMs: f.durationMs, stoppedWithDrbook: false };
+  return m?.kind === 'command.finished'
+    ? { durationMs: m.durationMs, stoppedWithDrbook: m.stoppedWithDrbook }
+    : { durationMs: f.durationMs, stoppedWithDrbook: false };
 }
 
 function attemptResult(e: Extract<JournalEvent, { type: 'command.finished' }>): AttemptResult {
@@ -711,7 +724,11 @@ function timings(
 ): StepTiming[] {
   const startMs = Date.parse(analysis.firstTs);
   const comparable = earlier.filter(
-    (s) => s.runbook.id === analysis.started.runbook.id && s.session !== analysis.started.session && s.mode === analysis.started.mode && Date.parse(s.start) < startMs,
+    (s) =>
+      s.runbook.id === analysis.started.runbook.id &&
+      s.session !== analysis.started.session &&
+      s.mode === analysis.started.mode &&
+      Date.parse(s.start) < startMs,
   );
   // A --yes drill takes each step at a script's pace (medians of 0 s): compared with only when
   // every session, this one included, was one.

@@ -123,7 +123,19 @@ export function analyze(journaled: readonly JournalEvent[], driving = false): An
   const factsOf = (step: string, index: number | null, title?: string): StepFacts => {
     let facts = steps.get(step);
     if (!facts) {
-      facts = { step, index, title: title ?? step, outcome: null, reason: null, startTs: null, endTs: null, durationMs: null, attempts: 0, rehearsed: false, last: null };
+      facts = {
+        step,
+        index,
+        title: title ?? step,
+        outcome: null,
+        reason: null,
+        startTs: null,
+        endTs: null,
+        durationMs: null,
+        attempts: 0,
+        rehearsed: false,
+        last: null,
+      };
       steps.set(step, facts);
     }
     if (facts.index === null && index !== null) facts.index = index;

@@ -124,14 +124,7 @@ export class ZoneClock {
     for (const part of this.parts.formatToParts(new Date(ms))) {
       if (part.type !== 'literal') values[part.type] = Number(part.value);
     }
-    const asUtc = Date.UTC(
-      values.year ?? 1970,
-      (values.month ?? 1) - 1,
-      values.day ?? 1,
-      values.hour ?? 0,
-      values.minute ?? 0,
-      values.second ?? 0,
-    );
+    const asUtc = Date.UTC(values.year ?? 1970, (values.month ?? 1) - 1, values.day ?? 1, values.hour ?? 0, values.minute ?? 0, values.second ?? 0);
     return Math.round((asUtc - ms) / MINUTE);
   }
 }

@@ -114,7 +114,10 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
         if (summary === undefined && section === firstH1) summary = firstSentence(plainText(sliceOf(section, section.nodes)));
         continue;
       }
-      const sectionDoc: DraftDoc = { title: `${section.doc.file}: ${section.title}`, path: section.slug ? `${section.doc.docPath}#${section.slug}` : section.doc.docPath };
+      const sectionDoc: DraftDoc = {
+        title: `${section.doc.file}: ${section.title}`,
+        path: section.slug ? `${section.doc.docPath}#${section.slug}` : section.doc.docPath,
+      };
       const baseId = asciiSlug(section.title);
       if (blocks.length === 0) {
         const text = sliceOf(section, section.nodes);
@@ -177,7 +180,11 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
   if (steps.length === 0) build(true);
 
   for (const step of steps) {
-    if (step.description) step.description = withDefinitions(step.description, docs.find((d) => d.file === step.source.file));
+    if (step.description)
+      step.description = withDefinitions(
+        step.description,
+        docs.find((d) => d.file === step.source.file),
+      );
     for (const field of ['title', 'description', 'confirm'] as const) {
       const value = step[field];
       if (value === undefined) continue;
@@ -313,11 +320,17 @@ function dedent(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   while (lines.length > 0 && lines[0]!.trim() === '') lines.shift();
   while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  const indents = lines.slice(1).filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length);
+  const indents = lines
+    .slice(1)
+    .filter((l) => l.trim() !== '')
+    .map((l) => /^ */.exec(l)![0].length);
   const cut = indents.length > 0 ? Math.min(...indents) : 0;
   const out = lines.map((l, i) => (i === 0 ? l.trimStart() : l.slice(Math.min(cut, /^ */.exec(l)![0].length)))).map((l) => l.trimEnd());
   // Removing a code block can leave runs of blank lines.
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  return out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
 }
 
 /** Markdown → one line of plain words, for prompts, confirms and titles. */
@@ -350,7 +363,10 @@ function promptFor(token: string, section: Section, docs: readonly SourceDoc[]):
   const inText = (markdown: string) => {
     const prose = markdown.replace(/```[\s\S]*?```|~~~[\s\S]*?~~~/g, '\n\n');
     for (const sentence of prose.split(/(?<=[.!?])\s+|\n\s*\n/)) {
-      if (sentence.includes(token) || (bare.length > 2 && new RegExp(`\\b${bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(sentence) && /[<$]/.test(sentence))) {
+      if (
+        sentence.includes(token) ||
+        (bare.length > 2 && new RegExp(`\\b${bare.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(sentence) && /[<$]/.test(sentence))
+      ) {
         const line = plainText(sentence);
         if (line) return line.length > 160 ? `${line.slice(0, 157).trimEnd()}...` : line;
       }

@@ -7,7 +7,10 @@ export class HeadingSlugger {
   private readonly seen = new Map<string, number>();
 
   slug(text: string): string {
-    const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     let slug = base;
     let n = this.seen.get(base) ?? 0;
     while (this.seen.has(slug)) slug = `${base}-${++n}`;

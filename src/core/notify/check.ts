@@ -30,11 +30,28 @@ export function checkNotifyList(raw: unknown, label = 'notify'): { sinks?: Notif
       const where = label + path.map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('');
       if (issue.code === 'unrecognized_keys') {
         // A URL or token written in the file: checkSinks says what to do instead.
-        for (const key of (issue.keys ?? []).filter((k) => !isSecretKey(k))) problems.push({ path: [...path, key], severity: 'error', target: 'key', message: `${where}.${key}: unknown field \`${key}\` (known: type, name, url_env, token_env, room, incident_env, events, rehearsals, interval, backoff)` });
+        for (const key of (issue.keys ?? []).filter((k) => !isSecretKey(k)))
+          problems.push({
+            path: [...path, key],
+            severity: 'error',
+            target: 'key',
+            message: `${where}.${key}: unknown field \`${key}\` (known: type, name, url_env, token_env, room, incident_env, events, rehearsals, interval, backoff)`,
+          });
       } else if (issue.code === 'invalid_type' && issue.input === undefined && path.length > 0) {
-        problems.push({ path: path.slice(0, -1), severity: 'error', message: `${label}${path.slice(0, -1).map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`)).join('')}: missing required field \`${String(path[path.length - 1])}\`` });
+        problems.push({
+          path: path.slice(0, -1),
+          severity: 'error',
+          message: `${label}${path
+            .slice(0, -1)
+            .map((s) => (typeof s === 'number' ? `[${s}]` : `.${s}`))
+            .join('')}: missing required field \`${String(path[path.length - 1])}\``,
+        });
       } else if (issue.code === 'invalid_value' && issue.values) {
-        problems.push({ path, severity: 'error', message: `${where}: must be one of ${issue.values.map(String).join(', ')}${issue.input === undefined ? '' : ` (not ${JSON.stringify(issue.input)})`}` });
+        problems.push({
+          path,
+          severity: 'error',
+          message: `${where}: must be one of ${issue.values.map(String).join(', ')}${issue.input === undefined ? '' : ` (not ${JSON.stringify(issue.input)})`}`,
+        });
       } else {
         problems.push({ path, severity: 'error', message: `${where}: ${issue.message}` });
       }

@@ -42,13 +42,28 @@ function described<T extends z.ZodMiniType>(schema: T, description: string): T {
 
 export const NotifySinkSchema = described(
   z.strictObject({
-    type: described(z.enum(SINK_TYPES), 'slack (incoming webhook; Mattermost and Rocket.Chat accept it too), matrix, gitlab (incident timeline) or webhook (signed JSON).'),
-    name: described(z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a slug: lower-case letters, digits and dashes'))), 'Names the sink in drbook notify and drbook sessions. Default: its type.'),
-    url_env: described(envName, 'Environment variable holding the URL (Slack webhook, Matrix homeserver, GitLab instance, webhook endpoint). Never the URL itself.'),
+    type: described(
+      z.enum(SINK_TYPES),
+      'slack (incoming webhook; Mattermost and Rocket.Chat accept it too), matrix, gitlab (incident timeline) or webhook (signed JSON).',
+    ),
+    name: described(
+      z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a slug: lower-case letters, digits and dashes'))),
+      'Names the sink in drbook notify and drbook sessions. Default: its type.',
+    ),
+    url_env: described(
+      envName,
+      'Environment variable holding the URL (Slack webhook, Matrix homeserver, GitLab instance, webhook endpoint). Never the URL itself.',
+    ),
     token_env: described(z.optional(envName), 'Environment variable holding the token (Matrix access token, GitLab token) or the webhook signing key.'),
     room: described(z.optional(text), 'Matrix: the room id, e.g. !abc123:example.org.'),
-    incident_env: described(z.optional(envName), 'GitLab: environment variable holding the incident: group/project#42, or its global id gid://gitlab/Issue/123.'),
-    events: described(z.optional(z.array(z.enum(EVENT_NAMES)).check(z.minLength(1, 'must list at least one event'))), 'What is sent: all (default), session, step, or single kinds (step.failed, milestone, note, ...).'),
+    incident_env: described(
+      z.optional(envName),
+      'GitLab: environment variable holding the incident: group/project#42, or its global id gid://gitlab/Issue/123.',
+    ),
+    events: described(
+      z.optional(z.array(z.enum(EVENT_NAMES)).check(z.minLength(1, 'must list at least one event'))),
+      'What is sent: all (default), session, step, or single kinds (step.failed, milestone, note, ...).',
+    ),
     rehearsals: described(z.optional(z.boolean()), 'Also send rehearsals (default false: a drill does not post to the incident channel).'),
     interval: described(z.optional(text), 'Least time between two requests (rate limit): default 1s for slack and matrix, 200ms for gitlab, 0s for webhook.'),
     backoff: described(z.optional(text), 'First wait after a failed try, doubled each time up to 5m. Default 2s.'),
@@ -89,7 +104,15 @@ export interface SinkProblem {
 }
 
 /** Keys someone will try to write and must not: the secret itself. */
-const SECRET_KEYS: Record<string, string> = { url: 'url_env', webhook: 'url_env', webhook_url: 'url_env', token: 'token_env', secret: 'token_env', password: 'token_env', incident: 'incident_env' };
+const SECRET_KEYS: Record<string, string> = {
+  url: 'url_env',
+  webhook: 'url_env',
+  webhook_url: 'url_env',
+  token: 'token_env',
+  secret: 'token_env',
+  password: 'token_env',
+  incident: 'incident_env',
+};
 
 export function isSecretKey(key: string): boolean {
   return key in SECRET_KEYS;
@@ -110,7 +133,13 @@ export function checkSinks(raw: unknown, label = 'notify'): SinkProblem[] {
     const where = `${label}[${i}]`;
     for (const key of Object.keys(sink)) {
       const instead = SECRET_KEYS[key];
-      if (instead !== undefined) problems.push({ path: [i, key], severity: 'error', target: 'key', message: `${where}.${key}: a URL or token never goes in a file: put it in an environment variable and name that variable with ${instead}` });
+      if (instead !== undefined)
+        problems.push({
+          path: [i, key],
+          severity: 'error',
+          target: 'key',
+          message: `${where}.${key}: a URL or token never goes in a file: put it in an environment variable and name that variable with ${instead}`,
+        });
     }
     const type = sink.type;
     const need = (field: string, why: string) => {
@@ -125,17 +154,31 @@ export function checkSinks(raw: unknown, label = 'notify'): SinkProblem[] {
     } else if (type === 'webhook') {
       need('token_env', 'the environment variable holding the HMAC-SHA256 signing key');
     }
-    if (type !== 'matrix' && sink.room !== undefined) problems.push({ path: [i, 'room'], severity: 'warning', target: 'key', message: `${where}.room is used by matrix sinks only` });
-    if (type !== 'gitlab' && sink.incident_env !== undefined) problems.push({ path: [i, 'incident_env'], severity: 'warning', target: 'key', message: `${where}.incident_env is used by gitlab sinks only` });
-    if (type === 'slack' && sink.token_env !== undefined) problems.push({ path: [i, 'token_env'], severity: 'warning', target: 'key', message: `${where}.token_env is not used by slack sinks: the webhook URL is the secret` });
+    if (type !== 'matrix' && sink.room !== undefined)
+      problems.push({ path: [i, 'room'], severity: 'warning', target: 'key', message: `${where}.room is used by matrix sinks only` });
+    if (type !== 'gitlab' && sink.incident_env !== undefined)
+      problems.push({ path: [i, 'incident_env'], severity: 'warning', target: 'key', message: `${where}.incident_env is used by gitlab sinks only` });
+    if (type === 'slack' && sink.token_env !== undefined)
+      problems.push({
+        path: [i, 'token_env'],
+        severity: 'warning',
+        target: 'key',
+        message: `${where}.token_env is not used by slack sinks: the webhook URL is the secret`,
+      });
     for (const field of ['interval', 'backoff'] as const) {
       const v = sink[field];
-      if (typeof v === 'string' && parseDuration(v) === undefined) problems.push({ path: [i, field], severity: 'error', message: `${where}.${field}: cannot read duration "${v}": use forms like 500ms, 1s, 2m` });
+      if (typeof v === 'string' && parseDuration(v) === undefined)
+        problems.push({ path: [i, field], severity: 'error', message: `${where}.${field}: cannot read duration "${v}": use forms like 500ms, 1s, 2m` });
     }
     const name = typeof sink.name === 'string' ? sink.name : typeof type === 'string' ? type : undefined;
     if (name !== undefined) {
       const first = names.get(name);
-      if (first !== undefined) problems.push({ path: [i], severity: 'error', message: `${where}: two sinks named "${name}" (the first is ${label}[${first}]): give each its own name:` });
+      if (first !== undefined)
+        problems.push({
+          path: [i],
+          severity: 'error',
+          message: `${where}: two sinks named "${name}" (the first is ${label}[${first}]): give each its own name:`,
+        });
       else names.set(name, i);
     }
   });

@@ -59,13 +59,17 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
       case 'session.started':
         session = { session: event.session, runbook: { id: event.runbook.id, title: event.runbook.title }, mode: event.mode };
         steps = event.runbook.steps;
-        push('session.started', `${event.mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${event.runbook.id} "${event.runbook.title}" started by ${event.operator.user}@${event.operator.host} (${steps} steps${event.runbook.rto ? `, RTO ${event.runbook.rto}` : ''})`, {
-          session: event.session,
-          runbook: { id: event.runbook.id, title: event.runbook.title, steps, ...(event.runbook.rto ? { rto: event.runbook.rto } : {}) },
-          mode: event.mode,
-          operator: event.operator,
-          tz: event.tz,
-        });
+        push(
+          'session.started',
+          `${event.mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${event.runbook.id} "${event.runbook.title}" started by ${event.operator.user}@${event.operator.host} (${steps} steps${event.runbook.rto ? `, RTO ${event.runbook.rto}` : ''})`,
+          {
+            session: event.session,
+            runbook: { id: event.runbook.id, title: event.runbook.title, steps, ...(event.runbook.rto ? { rto: event.runbook.rto } : {}) },
+            mode: event.mode,
+            operator: event.operator,
+            tz: event.tz,
+          },
+        );
         return;
       case 'step.started':
         titles.set(event.step, event.title);
@@ -75,48 +79,99 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
         const where = `[${event.index + 1}/${steps}] ${title}`;
         const why = event.reason ? `: ${event.reason}` : '';
         const text =
-          event.outcome === 'done' ? `✓ ${where} (${formatDuration(event.durationMs)})`
-          : event.outcome === 'marked-done' ? `✓ ${where}: done by hand`
-          : event.outcome === 'failed' ? `✗ ${where} failed${why}`
-          : `↷ ${where} skipped${why}`;
-        push(`step.${event.outcome}`, text, { step: event.step, index: event.index, title, outcome: event.outcome, durationMs: event.durationMs, ...(event.reason ? { reason: event.reason } : {}) });
+          event.outcome === 'done'
+            ? `✓ ${where} (${formatDuration(event.durationMs)})`
+            : event.outcome === 'marked-done'
+              ? `✓ ${where}: done by hand`
+              : event.outcome === 'failed'
+                ? `✗ ${where} failed${why}`
+                : `↷ ${where} skipped${why}`;
+        push(`step.${event.outcome}`, text, {
+          step: event.step,
+          index: event.index,
+          title,
+          outcome: event.outcome,
+          durationMs: event.durationMs,
+          ...(event.reason ? { reason: event.reason } : {}),
+        });
         return;
       }
       case 'decision':
-        push('decision', `? ${event.question} → ${event.answer}${event.step ? ` (${event.step})` : ''}`, { ...(event.step ? { step: event.step } : {}), question: event.question, answer: event.answer });
+        push('decision', `? ${event.question} → ${event.answer}${event.step ? ` (${event.step})` : ''}`, {
+          ...(event.step ? { step: event.step } : {}),
+          question: event.question,
+          answer: event.answer,
+        });
         return;
       case 'note': {
         const at = event.at ? ` (at ${event.at.slice(11, 16)} UTC, added later)` : '';
-        push('note', `Note by ${event.by}${at}: ${event.text}`, { text: event.text, by: event.by, ...(event.step ? { step: event.step } : {}), ...(event.at ? { at: event.at } : {}) }, event.at ? { occurredAt: event.at } : {});
+        push(
+          'note',
+          `Note by ${event.by}${at}: ${event.text}`,
+          { text: event.text, by: event.by, ...(event.step ? { step: event.step } : {}), ...(event.at ? { at: event.at } : {}) },
+          event.at ? { occurredAt: event.at } : {},
+        );
         return;
       }
       case 'milestone': {
         const at = event.at ? ` (at ${event.at.slice(11, 16)} UTC)` : '';
-        push('milestone', `Milestone: ${MILESTONE_LABELS[event.milestone]}${at}${event.text ? `: ${event.text}` : ''}`, { milestone: event.milestone, by: event.by, ...(event.text ? { text: event.text } : {}), ...(event.step ? { step: event.step } : {}), ...(event.at ? { at: event.at } : {}) }, {
-          milestone: event.milestone,
-          ...(event.at ? { occurredAt: event.at } : {}),
-        });
+        push(
+          'milestone',
+          `Milestone: ${MILESTONE_LABELS[event.milestone]}${at}${event.text ? `: ${event.text}` : ''}`,
+          {
+            milestone: event.milestone,
+            by: event.by,
+            ...(event.text ? { text: event.text } : {}),
+            ...(event.step ? { step: event.step } : {}),
+            ...(event.at ? { at: event.at } : {}),
+          },
+          {
+            milestone: event.milestone,
+            ...(event.at ? { occurredAt: event.at } : {}),
+          },
+        );
         return;
       }
       case 'evidence':
         // Name and sha256 only: the file itself stays on the host.
-        push('evidence', `Evidence attached: ${event.name} (${event.bytes} bytes, sha256 ${event.sha256.slice(0, 16)}…)${event.note ? `: ${event.note}` : ''}`, { name: event.name, sha256: event.sha256, bytes: event.bytes, by: event.by, ...(event.step ? { step: event.step } : {}), ...(event.note ? { note: event.note } : {}) });
+        push(
+          'evidence',
+          `Evidence attached: ${event.name} (${event.bytes} bytes, sha256 ${event.sha256.slice(0, 16)}…)${event.note ? `: ${event.note}` : ''}`,
+          {
+            name: event.name,
+            sha256: event.sha256,
+            bytes: event.bytes,
+            by: event.by,
+            ...(event.step ? { step: event.step } : {}),
+            ...(event.note ? { note: event.note } : {}),
+          },
+        );
         return;
       case 'session.paused':
-        push('session.paused', `Paused${event.step ? ` at ${event.step}` : ''}: ${event.reason}`, { reason: event.reason, ...(event.step ? { step: event.step } : {}) });
+        push('session.paused', `Paused${event.step ? ` at ${event.step}` : ''}: ${event.reason}`, {
+          reason: event.reason,
+          ...(event.step ? { step: event.step } : {}),
+        });
         return;
       case 'session.resumed':
-        push('session.resumed', `Resumed after ${formatDuration(event.gapMs)}${event.step ? ` at ${event.step}` : ''}`, { gapMs: event.gapMs, ...(event.step ? { step: event.step } : {}) });
+        push('session.resumed', `Resumed after ${formatDuration(event.gapMs)}${event.step ? ` at ${event.step}` : ''}`, {
+          gapMs: event.gapMs,
+          ...(event.step ? { step: event.step } : {}),
+        });
         return;
       case 'session.ended':
-        push('session.ended', `Session ${event.status}: ${event.done} done, ${event.markedDone} by hand, ${event.skipped} skipped, ${event.failed} failed; total ${formatDuration(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`, {
-          status: event.status,
-          done: event.done,
-          markedDone: event.markedDone,
-          skipped: event.skipped,
-          failed: event.failed,
-          durationMs: event.durationMs,
-        });
+        push(
+          'session.ended',
+          `Session ${event.status}: ${event.done} done, ${event.markedDone} by hand, ${event.skipped} skipped, ${event.failed} failed; total ${formatDuration(event.durationMs)}${event.reason ? ` (${event.reason})` : ''}`,
+          {
+            status: event.status,
+            done: event.done,
+            markedDone: event.markedDone,
+            skipped: event.skipped,
+            failed: event.failed,
+            durationMs: event.durationMs,
+          },
+        );
         return;
       default:
         return;
@@ -199,11 +254,28 @@ export function classify(result: { status?: number; errorCode?: string; timedOut
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { kind: 'dns', permanent: false, message: `name not resolved (${code})` };
     return { kind: 'network', permanent: false, message: `cannot connect (${code})${detail}` };
   }
-  if (status === 429) return { kind: 'rate-limited', permanent: false, message: `HTTP 429 too many requests${result.retryAfterMs === undefined ? '' : `, retry after ${formatDuration(result.retryAfterMs)}`}`, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
-  if (status >= 500) return { kind: 'http-5xx', permanent: false, message: `HTTP ${status}${detail}`, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+  if (status === 429)
+    return {
+      kind: 'rate-limited',
+      permanent: false,
+      message: `HTTP 429 too many requests${result.retryAfterMs === undefined ? '' : `, retry after ${formatDuration(result.retryAfterMs)}`}`,
+      ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+    };
+  if (status >= 500)
+    return {
+      kind: 'http-5xx',
+      permanent: false,
+      message: `HTTP ${status}${detail}`,
+      ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+    };
   // The URL moved (or http became https): following it would send the body and token where the
   // configuration never said; it fails the same way each time until the URL is corrected.
-  if (status >= 300 && status < 400) return { kind: 'redirect', permanent: true, message: `HTTP ${status}: the sink answers with a redirect, which is not followed: give the address it redirects to` };
+  if (status >= 300 && status < 400)
+    return {
+      kind: 'redirect',
+      permanent: true,
+      message: `HTTP ${status}: the sink answers with a redirect, which is not followed: give the address it redirects to`,
+    };
   // 408 and 425 say "try again"; every other 4xx (a bad token, a room not joined, a wrong URL)
   // will fail the same way each time.
   if (status === 408 || status === 425) return { kind: 'http-4xx', permanent: false, message: `HTTP ${status}${detail}` };

@@ -60,7 +60,12 @@ export function buildRequest(sink: SinkConfig, secrets: SinkSecrets, session: Ou
     case 'matrix': {
       const base = secrets.url.replace(/\/+$/, '');
       const url = `${base}/_matrix/client/v3/rooms/${encodeURIComponent(sink.room ?? '')}/send/m.room.message/${encodeURIComponent(`drbook-${batch.key}`)}`;
-      return { method: 'PUT', url, headers: { ...json, Authorization: `Bearer ${secrets.token ?? ''}` }, body: JSON.stringify({ msgtype: 'm.text', body: chatText(session, batch) }) };
+      return {
+        method: 'PUT',
+        url,
+        headers: { ...json, Authorization: `Bearer ${secrets.token ?? ''}` },
+        body: JSON.stringify({ msgtype: 'm.text', body: chatText(session, batch) }),
+      };
     }
     case 'gitlab': {
       const event = batch.events[0]!;
@@ -72,14 +77,24 @@ export function buildRequest(sink: SinkConfig, secrets: SinkSecrets, session: Ou
         occurredAt: event.occurredAt,
         ...(event.milestone ? { timelineEventTagNames: [GITLAB_TAGS[event.milestone]] } : {}),
       };
-      return { method: 'POST', url: gitlabGraphqlUrl(secrets.url), headers: { ...json, Authorization: `Bearer ${secrets.token ?? ''}` }, body: JSON.stringify({ query: TIMELINE_MUTATION, variables: { input } }) };
+      return {
+        method: 'POST',
+        url: gitlabGraphqlUrl(secrets.url),
+        headers: { ...json, Authorization: `Bearer ${secrets.token ?? ''}` },
+        body: JSON.stringify({ query: TIMELINE_MUTATION, variables: { input } }),
+      };
     }
     case 'webhook': {
       const body = JSON.stringify(webhookPayload(session, batch));
       return {
         method: 'POST',
         url: secrets.url,
-        headers: { ...json, [IDEMPOTENCY_HEADER]: batch.key, 'X-Drbook-Event': batch.events[0]!.kind, [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secrets.token ?? '', body) },
+        headers: {
+          ...json,
+          [IDEMPOTENCY_HEADER]: batch.key,
+          'X-Drbook-Event': batch.events[0]!.kind,
+          [WEBHOOK_SIGNATURE_HEADER]: webhookSignature(secrets.token ?? '', body),
+        },
         body,
       };
     }
