@@ -5,59 +5,23 @@
  * gone when it exited, so the command was cut, and `resume --yes` runs it again.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { JournalEvent } from '../src/core/journal-events.js';
-import { parseJournal } from '../src/core/journal-parse.js';
-import { BIN, ensureBuilt, FIXTURES, runCli } from './helpers/run-cli.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { BIN, FIXTURES, runCli } from './helpers/run-cli.js';
+import { lines, scratchDir, sessionEvents, until } from './helpers/probes.js';
 import { startTmux, tmuxAvailable } from './helpers/tmux.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'masked-hangup.yml');
 const DEADLINE_MS = 20_000;
 
-let scratch: string;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  scratch = mkdtempSync(join(tmpdir(), 'drbook-masked-hup-'));
-}, 180_000);
-
-afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function lines(path: string): string[] {
-  return existsSync(path)
-    ? readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-    : [];
-}
-
-function events(home: string): JournalEvent[] {
-  const dir = join(home, 'sessions');
-  if (!existsSync(dir)) return [];
-  const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
-  return name === undefined ? [] : parseJournal(readFileSync(join(dir, name), 'utf8')).events;
-}
+const scratchRoot = scratchDir('drbook-masked-hup-');
 
 describe('a closed terminal whose hangup the command masks', () => {
   it.skipIf(!tmuxAvailable())(
     'the command counts as cut, not done: resume --yes runs it again',
     async () => {
-      const dir = join(scratch, 'case');
+      const dir = join(scratchRoot(), 'case');
       mkdirSync(dir, { recursive: true });
       const home = join(dir, 'home');
       const marks = join(dir, 'marks');
@@ -75,7 +39,7 @@ describe('a closed terminal whose hangup the command masks', () => {
       const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env, cwd: dir });
       try {
         await until('the command to start', () => lines(marks).length === 1);
-        const started = events(home).find((e) => e.type === 'session.started');
+        const started = sessionEvents(home).find((e) => e.type === 'session.started');
         const driver = started?.type === 'session.started' ? started.pid : undefined;
         expect(driver).toBeDefined();
         const clientEnv = { ...process.env };
@@ -85,7 +49,7 @@ describe('a closed terminal whose hangup the command masks', () => {
       } finally {
         await tmux.kill();
       }
-      const finished = events(home).filter((e) => e.type === 'command.finished' && e.step === 'restore');
+      const finished = sessionEvents(home).filter((e) => e.type === 'command.finished' && e.step === 'restore');
       // Journaled as cut, or not at all (drbook gone first under load): never as a success.
       for (const event of finished) expect(event).toMatchObject({ ok: false });
       writeFileSync(hold, '');

@@ -5,44 +5,16 @@
  * and only then run the command again: never two copies at once. Each instant is a condition.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseJournal } from '../src/core/journal-parse.js';
-import { BIN, ensureBuilt, FIXTURES } from './helpers/run-cli.js';
+import { BIN, FIXTURES } from './helpers/run-cli.js';
+import { lines, scratchDir, until } from './helpers/probes.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'timeout-group.yml');
-const DEADLINE_MS = 20_000;
 
-let scratch: string;
-
-beforeAll(async () => {
-  await ensureBuilt();
-  scratch = mkdtempSync(join(tmpdir(), 'drbook-left-group-'));
-}, 180_000);
-
-afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-function lines(path: string): string[] {
-  return existsSync(path)
-    ? readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-    : [];
-}
+const scratchRoot = scratchDir('drbook-left-group-');
 
 function alive(pid: number): boolean {
   try {
@@ -56,7 +28,7 @@ function alive(pid: number): boolean {
 
 describe('resume after kill -9, with the command moved to a group of its own by timeout', () => {
   it("finds the first copy in the command's session, waits for it, then runs the command once more, alone", async () => {
-    const dir = join(scratch, 'case');
+    const dir = join(scratchRoot(), 'case');
     mkdirSync(dir, { recursive: true });
     const home = join(dir, 'home');
     const marks = join(dir, 'marks');

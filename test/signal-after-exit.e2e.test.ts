@@ -5,59 +5,24 @@
  * does not run it a second time. The instant is a condition (the shell reaped), not a timer.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JournalEvent } from '../src/core/journal-events.js';
-import { parseJournal } from '../src/core/journal-parse.js';
-import { BIN, ensureBuilt, FIXTURES, runCli } from './helpers/run-cli.js';
+import { describe, expect, it } from 'vitest';
+import { BIN, FIXTURES, runCli } from './helpers/run-cli.js';
+import { lines, scratchDir, sessionEvents, until } from './helpers/probes.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'daemon-keeps-pipe.yml');
 const DEADLINE_MS = 20_000;
 const SIGNALS = { SIGTERM: 15, SIGHUP: 1, SIGQUIT: 3 } as const;
 
-let scratch: string;
 let counter = 0;
 
-beforeAll(async () => {
-  await ensureBuilt();
-  scratch = mkdtempSync(join(tmpdir(), 'drbook-after-exit-'));
-}, 180_000);
-
-afterAll(() => {
-  if (scratch) rmSync(scratch, { recursive: true, force: true });
-});
-
-async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
-function events(home: string): JournalEvent[] {
-  const dir = join(home, 'sessions');
-  if (!existsSync(dir)) return [];
-  const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
-  return name === undefined ? [] : parseJournal(readFileSync(join(dir, name), 'utf8')).events;
-}
-
-function lines(path: string): string[] {
-  return existsSync(path)
-    ? readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-    : [];
-}
+const scratchRoot = scratchDir('drbook-after-exit-');
 
 describe('a signal after the command exited, while its leftover output drains', () => {
   for (const [signal, number] of Object.entries(SIGNALS) as Array<[keyof typeof SIGNALS, number]>) {
     it(`${signal}: the command counts as finished, exit ${128 + number}, resume --yes does not run it again`, async () => {
-      const dir = join(scratch, String(++counter));
+      const dir = join(scratchRoot(), String(++counter));
       mkdirSync(dir, { recursive: true });
       const home = join(dir, 'home');
       const side = join(dir, 'side');
@@ -85,7 +50,7 @@ describe('a signal after the command exited, while its leftover output drains', 
       const code = await closed;
       expect(code, stderr).toBe(128 + number);
       expect(stderr).not.toMatch(/internal error/);
-      const finished = events(home).filter((e) => e.type === 'command.finished' && e.step === 'start');
+      const finished = sessionEvents(home).filter((e) => e.type === 'command.finished' && e.step === 'start');
       expect(finished).toHaveLength(1);
       expect(finished[0]).toMatchObject({ exitCode: 0, ok: true });
       expect(lines(side)).toEqual(['line']);
@@ -93,7 +58,7 @@ describe('a signal after the command exited, while its leftover output drains', 
       const resumed = await runCli(['resume', '--yes'], { cwd: dir, env, timeoutMs: DEADLINE_MS });
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(lines(side)).toEqual(['line']);
-      const after = events(home);
+      const after = sessionEvents(home);
       expect(after.filter((e) => e.type === 'command.started' && e.step === 'start')).toHaveLength(1);
       expect(after[after.length - 1]).toMatchObject({ type: 'session.ended', status: 'completed' });
     }, 60_000);
