@@ -5,11 +5,11 @@
  * gone when it exited, so the command was cut, and `resume --yes` runs it again.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BIN, FIXTURES, runCli } from './helpers/run-cli.js';
-import { lines, scratchDir, sessionEvents, until } from './helpers/probes.js';
+import { lines, probeCase, scratchDir, sessionEvents, until } from './helpers/probes.js';
 import { startTmux, tmuxAvailable } from './helpers/tmux.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'masked-hangup.yml');
@@ -21,20 +21,7 @@ describe('a closed terminal whose hangup the command masks', () => {
   it.skipIf(!tmuxAvailable())(
     'the command counts as cut, not done: resume --yes runs it again',
     async () => {
-      const dir = join(scratchRoot(), 'case');
-      mkdirSync(dir, { recursive: true });
-      const home = join(dir, 'home');
-      const marks = join(dir, 'marks');
-      const hold = join(dir, 'hold');
-      const env = {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        DRBOOK_HOME: home,
-        DRBOOK_TEST_MARKS: marks,
-        DRBOOK_TEST_HOLD: hold,
-        NO_COLOR: '1',
-        LANG: 'C.UTF-8',
-      };
+      const { dir, home, marks, hold, env } = probeCase(join(scratchRoot(), 'case'));
       onTestFinished(() => writeFileSync(hold, ''));
       const tmux = await startTmux({ cmd: process.execPath, args: [BIN, 'run', RUNBOOK, '--yes'], env, cwd: dir });
       try {

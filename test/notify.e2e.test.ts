@@ -10,30 +10,15 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../src/core/journal-events.js';
 import { hashLine, parseJournal } from '../src/core/journal-parse.js';
-import { BIN, ensureBuilt, makeSandbox, runCli, STACK_TRACE, type Sandbox } from './helpers/run-cli.js';
-import { startSinkServer, type SinkServer } from './helpers/sink-server.js';
+import { BIN, ensureBuilt, runCli, STACK_TRACE, type Sandbox } from './helpers/run-cli.js';
+import { sinkFixtures } from './helpers/sink-server.js';
 
 beforeAll(ensureBuilt);
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-
-async function server(answer?: SinkServer['answer']): Promise<SinkServer> {
-  const s = await startSinkServer(answer);
-  cleanups.push(() => s.close());
-  return s;
-}
-
-function sandbox(): Sandbox {
-  const s = makeSandbox();
-  cleanups.push(() => s.cleanup());
-  return s;
-}
+const { server, sandbox } = sinkFixtures();
 
 function env(box: Sandbox, extra: Record<string, string>): Record<string, string> {
   return { HOME: box.home, DRBOOK_HOME: box.home, DRBOOK_DIR: box.dir, ...extra };

@@ -5,12 +5,12 @@
  * and only then run the command again: never two copies at once. Each instant is a condition.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { parseJournal } from '../src/core/journal-parse.js';
 import { BIN, FIXTURES } from './helpers/run-cli.js';
-import { lines, scratchDir, until } from './helpers/probes.js';
+import { lines, probeCase, scratchDir, until } from './helpers/probes.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'timeout-group.yml');
 
@@ -29,21 +29,8 @@ function alive(pid: number): boolean {
 describe('resume after kill -9, with the command moved to a group of its own by timeout', () => {
   it("finds the first copy in the command's session, waits for it, then runs the command once more, alone", async () => {
     const dir = join(scratchRoot(), 'case');
-    mkdirSync(dir, { recursive: true });
-    const home = join(dir, 'home');
-    const marks = join(dir, 'marks');
-    const hold = join(dir, 'hold');
     const shellFile = join(dir, 'shell');
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      DRBOOK_HOME: home,
-      DRBOOK_TEST_MARKS: marks,
-      DRBOOK_TEST_HOLD: hold,
-      DRBOOK_TEST_SHELL: shellFile,
-      NO_COLOR: '1',
-      LANG: 'C.UTF-8',
-    };
+    const { home, marks, hold, env } = probeCase(dir, { DRBOOK_TEST_SHELL: shellFile });
     const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: dir, env, detached: true, stdio: 'ignore' });
     const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     // Whatever happens, the held copies are let go at the end (they would wait 300 s otherwise).

@@ -3,7 +3,7 @@
  * per file with the binary built, waiting for a state with a deadline, and reading what
  * the walk left on disk.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
@@ -50,4 +50,30 @@ export function sessionEvents(home: string): JournalEvent[] {
   if (!existsSync(dir)) return [];
   const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
   return name === undefined ? [] : parseJournal(readFileSync(join(dir, name), 'utf8')).events;
+}
+
+/**
+ * A case directory for a runbook of test/fixtures/attack: its DRBOOK_HOME, the file its
+ * commands append marks to (DRBOOK_TEST_MARKS) and the file that lets held commands go
+ * (DRBOOK_TEST_HOLD), with the environment that passes them.
+ */
+export function probeCase(
+  dir: string,
+  extraEnv: Record<string, string> = {},
+): { dir: string; home: string; marks: string; hold: string; env: Record<string, string> } {
+  mkdirSync(dir, { recursive: true });
+  const home = join(dir, 'home');
+  const marks = join(dir, 'marks');
+  const hold = join(dir, 'hold');
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    DRBOOK_HOME: home,
+    DRBOOK_TEST_MARKS: marks,
+    DRBOOK_TEST_HOLD: hold,
+    ...extraEnv,
+    NO_COLOR: '1',
+    LANG: 'C.UTF-8',
+  };
+  return { dir, home, marks, hold, env };
 }

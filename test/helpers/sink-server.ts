@@ -6,6 +6,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
+import { makeSandbox, type Sandbox } from './run-cli.js';
 
 export interface Received {
   method: string;
@@ -85,4 +87,27 @@ export async function startSinkServer(answer?: SinkServer['answer']): Promise<Si
       }),
   };
   return sink;
+}
+
+/**
+ * Sink servers and sandboxes for one test file, closed and removed after each test.
+ * Registers its own afterEach: call it at the top level of the file.
+ */
+export function sinkFixtures(): { server: (answer?: SinkServer['answer']) => Promise<SinkServer>; sandbox: () => Sandbox } {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+  return {
+    server: async (answer) => {
+      const s = await startSinkServer(answer);
+      cleanups.push(() => s.close());
+      return s;
+    },
+    sandbox: () => {
+      const s = makeSandbox();
+      cleanups.push(() => s.cleanup());
+      return s;
+    },
+  };
 }
