@@ -1,10 +1,7 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
-import type { JournalEvent } from '../core/journal-events.js';
 import { isMilestone, milestoneMarks, MILESTONES, outOfOrder } from '../core/milestones.js';
 import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
-import { FileJournal } from '../adapters/file-journal.js';
-import { systemClock } from '../adapters/system.js';
-import { targetSession } from './shared/session-target.js';
+import { appendRemark, targetSession } from './shared/session-target.js';
 
 export interface MarkOptions {
   session?: string;
@@ -21,21 +18,7 @@ export async function runMark(milestone: string, words: string[], options: MarkO
   const target = targetSession(options, 'mark the milestone in');
   // Written from a terminal that never had the session's secrets: masked by their fingerprints.
   const text = maskWithFingerprints(words.join(' ').trim(), sessionFingerprints(target.events));
-  const journal = FileJournal.open(target.path, systemClock);
-  let written: JournalEvent;
-  try {
-    written = journal.append({
-      type: 'milestone',
-      milestone,
-      ...(text === '' ? {} : { text }),
-      ...(target.replay.currentStep ? { step: target.replay.currentStep.step } : {}),
-      ...(target.at ? { at: target.at } : {}),
-      by: target.by,
-      source: 'cli',
-    });
-  } finally {
-    journal.close();
-  }
+  const written = appendRemark(target, { type: 'milestone', milestone, ...(text === '' ? {} : { text }) });
   const marks = milestoneMarks([...target.events, written]);
   const before = milestoneMarks(target.events).get(milestone);
   if (before !== undefined) process.stderr.write(`warning: ${milestone} was already marked at ${before.at}: this mark replaces it in the export\n`);

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { formatDuration } from '../core/duration.js';
 import { DrbookError, ExitCode, PromptInterrupted } from '../core/errors.js';
-import { Walk } from '../core/engine.js';
 import { formatProblem } from '../core/model.js';
 import { Redactor } from '../core/redact.js';
 import { planResume, sessionResumedEvent, varEvents } from '../core/session.js';
@@ -15,23 +14,12 @@ import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
 import { acquireDriverLock } from '../adapters/file-lock.js';
 import { readLogTail } from '../adapters/log-tail.js';
 import { clearRunningFile, withRunningFile } from '../adapters/running-file.js';
-import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { loadSessionSummary, resolveSessionId, sessionJournalPath, stateHome } from '../adapters/state-home.js';
 import { systemClock } from '../adapters/system.js';
 import { systemProcesses } from '../adapters/system-processes.js';
 import { applyEdits, reacquireSecrets, restoreVars, type VarOptions } from './shared/session-vars.js';
-import {
-  commandExecutor,
-  cwdResolver,
-  exitCodeOf,
-  logFileFor,
-  makeUi,
-  printSummary,
-  refuseUnanswerable,
-  refuseUndecidedBranches,
-  requireTerminal,
-} from './shared/walk-setup.js';
+import { makeUi, refuseUnanswerable, refuseUndecidedBranches, requireTerminal, walkSession } from './shared/walk-setup.js';
 
 /** The bytes of a cut command's log read for its last lines. */
 const CUT_LOG_BYTES = 64 * 1024;
@@ -166,7 +154,7 @@ export async function runResume(session: string | undefined, options: ResumeOpti
     ui.info(`Resuming ${id} (${visibleLine(runbook.title)}) after ${formatDuration(event.gapMs)}${replay.currentStep ? ` at ${replay.currentStep.step}` : ''}`);
 
     notifier = await startNotifier({ runbook, journal, sessionId: id, mode: started.mode, home, say: (line) => ui.warn(line) });
-    const walk = new Walk(
+    return await walkSession(
       {
         runbook,
         mode: started.mode,
@@ -179,30 +167,24 @@ export async function runResume(session: string | undefined, options: ResumeOpti
         sessionStartedAt: new Date(started.ts),
         vars,
         redactor,
-        logFile: logFileFor(journal.outputDir),
-        // Steps without cwd run where the session was started, wherever resume is typed.
-        resolveCwd: cwdResolver(runbook, started.cwd ?? process.cwd()),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
+      // Steps without cwd run where the session was started, wherever resume is typed.
+      { ui, journal, sessionId: id, startDir: started.cwd ?? process.cwd() },
+      async (walk) => {
+        // A cut poll attempt has no start event: its pid and group come from its running file.
+        const inFlight = replay.inFlight ? withRunningFile(replay.inFlight, journal.outputDir) : undefined;
+        const left = {
+          ...(inFlight ? { inFlight } : {}),
+          ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}),
+          ...(replay.currentStep ? { current: replay.currentStep } : {}),
+          vars: replay.vars,
+        };
+        const outputDir = journal.outputDir;
+        const result = await walk.resume(left, { processes: systemProcesses, readLogTail: (log) => readLogTail(outputDir, log, CUT_LOG_BYTES)?.tail });
+        if (inFlight?.poll !== undefined) clearRunningFile(inFlight, outputDir);
+        return result;
+      },
     );
-    // A cut poll attempt has no start event: its pid and group come from its running file.
-    const inFlight = replay.inFlight ? withRunningFile(replay.inFlight, journal.outputDir) : undefined;
-    const left = {
-      ...(inFlight ? { inFlight } : {}),
-      ...(replay.driverPid !== undefined ? { driverPid: replay.driverPid } : {}),
-      ...(replay.currentStep ? { current: replay.currentStep } : {}),
-      vars: replay.vars,
-    };
-    const outputDir = journal.outputDir;
-    const result = await walk.resume(left, { processes: systemProcesses, readLogTail: (log) => readLogTail(outputDir, log, CUT_LOG_BYTES)?.tail });
-    if (inFlight?.poll !== undefined) clearRunningFile(inFlight, outputDir);
-    printSummary(result, id, started.mode);
-    if (result.status === 'aborted' && !result.beforeWalk && runbook.steps.some((s) => s.undo !== undefined)) {
-      await (
-        await import('./shared/undo-walk.js')
-      ).offerUndo({ runbook, mode: started.mode, yes, journal, ui, vars, redactor, startDir: started.cwd ?? process.cwd(), sessionId: id });
-    }
-    return exitCodeOf(result);
   } catch (error) {
     // Ctrl-C at one of resume's own questions: a pause, as anywhere else in the walk.
     if (!(error instanceof PromptInterrupted)) throw error;

@@ -1,43 +1,25 @@
 import { rmdirSync, statSync, unlinkSync } from 'node:fs';
-import { Walk } from '../core/engine.js';
 import type { Mode } from '../core/journal-events.js';
 import { formatProblem } from '../core/model.js';
 import { Redactor } from '../core/redact.js';
 import { sessionStartedEvent, varEvents } from '../core/session.js';
-import { visible, visibleLine } from '../core/visible.js';
-import { resolveInitialVars, VarStore } from '../core/vars.js';
+import { visibleLine } from '../core/visible.js';
 import { acquireDriverLock, type DriverLock } from '../adapters/file-lock.js';
 import { FileJournal } from '../adapters/file-journal.js';
 import { startNotifier } from '../adapters/notify/start.js';
 import type { WalkNotifier } from '../adapters/notify/session-notifier.js';
-import { readCliVars, refuseOpenVarsFile, warnSecretsInRunbook } from '../adapters/var-input.js';
-import { shellSites } from '../adapters/shell-parser.js';
 import { findRunbook } from '../adapters/runbook-files.js';
 import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
 import { VERSION } from '../version.js';
-import {
-  commandExecutor,
-  cwdResolver,
-  exitCodeOf,
-  logFileFor,
-  makeUi,
-  printSummary,
-  readVarsFile,
-  refuseUnanswerable,
-  refuseUndecidedBranches,
-  requireTerminal,
-  stepIndex,
-} from './shared/walk-setup.js';
+import { givenVars, type VarOptions } from './shared/session-vars.js';
+import { makeUi, refuseUnanswerable, refuseUndecidedBranches, requireTerminal, stepIndex, walkSession } from './shared/walk-setup.js';
 
-export interface WalkOptions {
-  var?: string[];
-  varsFile?: string;
+export interface WalkOptions extends VarOptions {
   from?: string;
   yes?: boolean;
   runSafe?: boolean;
   dir?: string;
-  allowShortSecret?: boolean;
 }
 
 /** `drbook run` and `drbook rehearse`: the same walk, live or as a drill. */
@@ -49,12 +31,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
 
   const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
   const redactor = new Redactor();
-  const vars = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
-  const file = readVarsFile(options.varsFile);
-  refuseOpenVarsFile(options.varsFile, file, runbook);
-  const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
-  resolveInitialVars(runbook, { cli, file, env: process.env }, vars);
-  warnSecretsInRunbook(runbook, vars, (line) => process.stderr.write(visible(line) + '\n'));
+  const { store: vars } = await givenVars(runbook, redactor, options);
   if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
   if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
 
@@ -94,7 +71,7 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     const ui = await makeUi(yes);
     ui.info(`${mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${visibleLine(runbook.title)} (${runbook.steps.length} steps) — session ${sessionId}`);
     notifier = await startNotifier({ runbook, journal, sessionId, mode, home, say: (line) => ui.warn(line) });
-    const walk = new Walk(
+    return await walkSession(
       {
         runbook,
         mode,
@@ -107,17 +84,10 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
         sessionStartedAt: startedAt,
         vars,
         redactor,
-        logFile: logFileFor(journal.outputDir),
-        resolveCwd: cwdResolver(runbook),
       },
-      { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
+      { ui, journal, sessionId, startDir: process.cwd() },
+      (walk) => walk.run(),
     );
-    const result = await walk.run();
-    printSummary(result, sessionId, mode);
-    if (result.status === 'aborted' && runbook.steps.some((s) => s.undo !== undefined)) {
-      await (await import('./shared/undo-walk.js')).offerUndo({ runbook, mode, yes, journal, ui, vars, redactor, startDir: process.cwd(), sessionId });
-    }
-    return exitCodeOf(result);
   } finally {
     await notifier?.stop();
     lock.release();

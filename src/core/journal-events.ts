@@ -113,6 +113,21 @@ export interface AttemptEnd {
   outputBytes: number;
 }
 
+/** The AttemptEnd fields of an event, in the order the journal writes them, an absent flag left out. */
+export function attemptEnd(e: AttemptEnd): AttemptEnd {
+  return {
+    exitCode: e.exitCode,
+    signal: e.signal,
+    durationMs: e.durationMs,
+    ok: e.ok,
+    ...(e.timedOut ? { timedOut: true } : {}),
+    ...(e.interrupted ? { interrupted: true } : {}),
+    ...(e.reason === undefined ? {} : { reason: e.reason }),
+    tail: e.tail,
+    outputBytes: e.outputBytes,
+  };
+}
+
 export interface CommandFinished extends AttemptEnd {
   type: 'command.finished';
   step: string;

@@ -6,7 +6,7 @@
  * asCommandEvents: the compact form seen as the three-event one, so that the same session
  * reads the same whichever drbook wrote it.
  */
-import type { EventBody, EventOf, JournalEvent } from './journal-events.js';
+import { attemptEnd, type EventBody, type EventOf, type JournalEvent } from './journal-events.js';
 import type { InFlightCommand } from './session-summary.js';
 
 /**
@@ -77,15 +77,7 @@ export function asCommandEvents(events: readonly JournalEvent[]): readonly Journ
       type: 'command.finished',
       step: e.step,
       attempt: e.attempt,
-      exitCode: e.exitCode,
-      signal: e.signal,
-      durationMs: e.durationMs,
-      ok: e.ok,
-      ...(e.timedOut ? { timedOut: true } : {}),
-      ...(e.interrupted ? { interrupted: true } : {}),
-      ...(e.reason === undefined ? {} : { reason: e.reason }),
-      tail: e.tail,
-      outputBytes: e.outputBytes,
+      ...attemptEnd(e),
       poll: { attempt: e.pollAttempt, elapsedMs: e.elapsedMs },
     });
   }

@@ -9,7 +9,7 @@
  */
 import { formatDuration } from './duration.js';
 import { plural } from './plural.js';
-import type { CommandFinished, CommandStarted, Decision, PollAttempt, PollStarted } from './journal-events.js';
+import { attemptEnd, type CommandFinished, type CommandStarted, type Decision, type PollAttempt, type PollStarted } from './journal-events.js';
 import type { Step } from './model.js';
 import type { Clock, CommandRequest, CommandResult, PollWait, StepView, Ui } from './ports.js';
 
@@ -74,15 +74,7 @@ export class PollRun {
       pollAttempt: this.count,
       elapsedMs: Math.round(elapsedMs),
       ...this.spawned,
-      exitCode: finished.exitCode,
-      signal: finished.signal,
-      durationMs: finished.durationMs,
-      ok: finished.ok,
-      ...(finished.timedOut ? { timedOut: true } : {}),
-      ...(finished.interrupted ? { interrupted: true } : {}),
-      ...(finished.reason ? { reason: finished.reason } : {}),
-      tail: finished.tail,
-      outputBytes: finished.outputBytes,
+      ...attemptEnd(finished),
       ...(nextInMs === undefined ? {} : { nextInMs: Math.round(nextInMs) }),
     };
   }

@@ -1,8 +1,9 @@
 import { DrbookError, ExitCode } from '../../core/errors.js';
-import type { JournalEvent } from '../../core/journal-events.js';
+import type { JournalEvent, MilestoneMarked, Note } from '../../core/journal-events.js';
 import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../../core/session-summary.js';
 import { parseNoteTime } from '../../core/zone-time.js';
-import { readJournalFile } from '../../adapters/file-journal.js';
+import type { ParsedJournal } from '../../core/journal-parse.js';
+import { FileJournal, readJournalFile } from '../../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../../adapters/system.js';
 
@@ -18,25 +19,34 @@ export interface SessionTarget {
   by: string;
 }
 
+/** Where the writers differ. */
+export interface TargetRules {
+  /** How the refusal without an open session names the way to a finished one. */
+  finished?: string;
+  /** The journal reader: `note` refuses a journal not written whole (readSessionJournal). */
+  read?: (path: string) => ParsedJournal & { warnings: string[] };
+}
+
 /**
- * As `drbook note` does it: the open session (running, paused or interrupted), or with
- * --session any session, even a finished one, for the post-mortem; `--at` read in the
+ * For `note`, `mark` and `attach`: the open session (running, paused or interrupted), or
+ * with --session any session, even a finished one, for the post-mortem; `--at` read in the
  * session's zone.
  */
-export function targetSession(options: { session?: string; at?: string }, what: string): SessionTarget {
+export function targetSession(options: { session?: string; at?: string }, what: string, how: TargetRules = {}): SessionTarget {
   const home = stateHome();
   const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
   if (options.session === undefined && !listSessions(home).some(open)) {
     throw new DrbookError(
-      `no open session (running, paused or interrupted) to ${what}: give --session ID for a finished one (see drbook sessions)`,
+      `no open session (running, paused or interrupted) to ${what}: give --session ID ${how.finished ?? 'for a finished one'} (see drbook sessions)`,
       ExitCode.usage,
     );
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);
-  const parsed = readJournalFile(path);
+  const parsed = (how.read ?? readJournalFile)(path);
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
+  // The session's zone; its recorded offset stands in if this node's Intl does not know it.
   const { tz: zone, tzOffsetMinutes } = replay.started ?? localZone();
   let at: string | undefined;
   if (options.at !== undefined) {
@@ -46,4 +56,23 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   }
   const operator = operatorName();
   return { home, id, path, events: parsed.events, replay, ...(at ? { at } : {}), by: `${operator.user}@${operator.host}` };
+}
+
+/** What `note` and `mark` say themselves; the step, the time, the author and the source are the target's. */
+export type Remark = Pick<Note, 'type' | 'text'> | Pick<MilestoneMarked, 'type' | 'milestone' | 'text'>;
+
+/** Appends a note or a milestone to the target session, under the journal's append lock. */
+export function appendRemark(target: SessionTarget, remark: Remark): JournalEvent {
+  const journal = FileJournal.open(target.path, systemClock);
+  try {
+    return journal.append({
+      ...remark,
+      ...(target.replay.currentStep ? { step: target.replay.currentStep.step } : {}),
+      ...(target.at ? { at: target.at } : {}),
+      by: target.by,
+      source: 'cli',
+    });
+  } finally {
+    journal.close();
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * A session's values and commands as a resume or an undo takes them up: journaled values
- * back, secrets asked again (they were never stored), the operator's edits in force.
+ * A session's values and commands: as a run is given them, and as a resume or an undo
+ * takes them up: journaled values back, secrets asked again (they were never stored), the
+ * operator's edits in force.
  */
 import { DrbookError, ExitCode } from '../../core/errors.js';
 import type { Runbook } from '../../core/model.js';
@@ -19,14 +20,27 @@ export interface VarOptions {
   allowShortSecret?: boolean;
 }
 
-/** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
-export async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: VarOptions): Promise<VarStore> {
+/**
+ * The values given now, in a new store: --var, --vars-file, the environment, defaults (and
+ * a warning for a secret written in the runbook). `cli` and `file` as the operator gave them.
+ */
+export async function givenVars(
+  runbook: Runbook,
+  redactor: Redactor,
+  options: VarOptions,
+): Promise<{ store: VarStore; cli: Record<string, string>; file: Record<string, string> }> {
   const store = new VarStore(runbook.vars, redactor, options.allowShortSecret === true);
   const file = readVarsFile(options.varsFile);
   refuseOpenVarsFile(options.varsFile, file, runbook);
   const cli = await readCliVars(options.var ?? [], runbook, (line) => process.stderr.write(visible(line) + '\n'));
   resolveInitialVars(runbook, { cli, file, env: process.env }, store);
   warnSecretsInRunbook(runbook, store, (line) => process.stderr.write(visible(line) + '\n'));
+  return { store, cli, file };
+}
+
+/** Journaled values come back; secrets (journaled as ***) are asked again or read from env/--var. */
+export async function restoreVars(runbook: Runbook, replay: SessionReplay, redactor: Redactor, options: VarOptions): Promise<VarStore> {
+  const { store, cli, file } = await givenVars(runbook, redactor, options);
   for (const v of replay.vars.values()) {
     if (v.secret) continue;
     // What the operator gives now (--var, --vars-file) wins; otherwise the session keeps

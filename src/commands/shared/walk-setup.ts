@@ -1,20 +1,23 @@
 /**
  * What run, rehearse, resume and undo set up the same way: the terminal check, the UI,
- * the executor, log names, the --yes refusals, the vars file, the closing summary.
+ * the executor, log names, the --yes refusals, the vars file, the walk and its close.
  */
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { formatDuration } from '../../core/duration.js';
 import { DrbookError, ExitCode } from '../../core/errors.js';
-import type { WalkResult } from '../../core/engine.js';
+import { Walk, type WalkPlan, type WalkResult } from '../../core/engine.js';
 import type { Mode } from '../../core/journal-events.js';
 import type { Runbook, Step } from '../../core/model.js';
 import type { Executor, Ui } from '../../core/ports.js';
 import { visibleUi } from '../../core/visible-ui.js';
 import { conditionVarsWithoutValue, varsNobodyCanAnswer, type VarStore } from '../../core/vars.js';
+import type { FileJournal } from '../../adapters/file-journal.js';
 import { errnoText } from '../../adapters/file-text.js';
 import { readInputFile } from '../../adapters/runbook-files.js';
+import { shellSites } from '../../adapters/shell-parser.js';
 import { makeChalk } from '../../adapters/style.js';
+import { systemClock } from '../../adapters/system.js';
 
 export function requireTerminal(command: string, yes: boolean): void {
   if (!yes && !process.stdin.isTTY) {
@@ -54,7 +57,7 @@ export function stepIndex(runbook: Runbook, id: string): number {
   return index;
 }
 
-export function logFileFor(outputDir: string): (step: Step, attempt: number) => { absolute: string; relative: string } {
+function logFileFor(outputDir: string): (step: Step, attempt: number) => { absolute: string; relative: string } {
   return (step, attempt) => {
     const name = `${String(step.index + 1).padStart(2, '0')}-${step.id}${attempt > 1 ? `.${attempt}` : ''}.log`;
     return { absolute: resolve(outputDir, name), relative: name };
@@ -138,12 +141,12 @@ export function readVarsFile(path: string | undefined): Record<string, string> {
   return out;
 }
 
-export function exitCodeOf(result: WalkResult): number {
+function exitCodeOf(result: WalkResult): number {
   if (result.status === 'paused') return ExitCode.paused;
   return result.status === 'completed' ? ExitCode.ok : ExitCode.failed;
 }
 
-export function printSummary(result: WalkResult, sessionId: string, mode: Mode): void {
+function printSummary(result: WalkResult, sessionId: string, mode: Mode): void {
   const c = makeChalk(process.stderr);
   const { done, skipped, failed, markedDone } = result.counts;
   const counts = `${done} done, ${markedDone} done by hand, ${skipped} skipped, ${failed} failed`;
@@ -162,4 +165,34 @@ export function printSummary(result: WalkResult, sessionId: string, mode: Mode):
     result.status === 'paused' ? `Next: drbook resume ${sessionId}` : `Next: drbook export ${sessionId} > postmortem.md`,
   ];
   process.stderr.write(lines.join('\n') + '\n');
+}
+
+/** Where a session's walk runs and writes: what run, rehearse and resume give walkSession besides the plan. */
+export interface WalkSite {
+  ui: Ui;
+  journal: FileJournal;
+  sessionId: string;
+  /** Where steps without cwd run: where the session was started. */
+  startDir: string;
+}
+
+/**
+ * A session's walk as run, rehearse and resume drive it: each attempt's log beside the
+ * journal, commands through the process executor; `go` runs or resumes it. Then the
+ * summary and, after an abort in the walk, the offer to undo the steps done.
+ */
+export async function walkSession(plan: Omit<WalkPlan, 'logFile' | 'resolveCwd'>, site: WalkSite, go: (walk: Walk) => Promise<WalkResult>): Promise<number> {
+  const { ui, journal, sessionId, startDir } = site;
+  const { runbook, mode, yes, vars, redactor } = plan;
+  const walk = new Walk(
+    { ...plan, logFile: logFileFor(journal.outputDir), resolveCwd: cwdResolver(runbook, startDir) },
+    { ui, executor: commandExecutor(), journal, clock: systemClock, shellSites },
+  );
+  const result = await go(walk);
+  printSummary(result, sessionId, mode);
+  // A resume that ended over what drbook left behind walked no step: nothing to offer.
+  if (result.status === 'aborted' && !result.beforeWalk && runbook.steps.some((s) => s.undo !== undefined)) {
+    await (await import('./undo-walk.js')).offerUndo({ runbook, mode, yes, journal, ui, vars, redactor, startDir, sessionId });
+  }
+  return exitCodeOf(result);
 }

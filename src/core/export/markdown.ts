@@ -270,11 +270,7 @@ interface Line {
 }
 
 function chronology(r: ExportReport, out: string[]): void {
-  out.push('## Chronology', '');
-  if (r.chronology.length === 0) {
-    out.push('_No events._', '');
-    return;
-  }
+  if (!section(out, 'Chronology', r.chronology, '_No events._')) return;
   const lines = foldRepeats(toLines(r));
   let day = '';
   let offset = '';
@@ -645,11 +641,7 @@ function notedAt(at: Instant, noted: Instant): string {
 // ---------------------------------------------------------------- steps
 
 function steps(r: ExportReport, out: string[]): void {
-  out.push('## Steps', '');
-  if (r.stepRows.length === 0) {
-    out.push('_No step was started._', '');
-    return;
-  }
+  if (!section(out, 'Steps', r.stepRows, '_No step was started._')) return;
   out.push('| # | Step | Outcome | Start | Duration | Attempts | Exit code |', '| ---: | --- | --- | --- | ---: | ---: | --- |');
   for (const row of r.stepRows) {
     out.push(
@@ -789,11 +781,7 @@ export function lineDiff(from: string, to: string): string {
 /** Format 1.1: what an undo walked back, in the order it did. */
 function rolledBackSection(r: ExportReport, out: string[]): void {
   if (r.rolledBack === undefined) return;
-  out.push('## Rolled back', '');
-  if (r.rolledBack.length === 0) {
-    out.push('_An undo was started; no step was walked back._', '');
-    return;
-  }
+  if (!section(out, 'Rolled back', r.rolledBack, '_An undo was started; no step was walked back._')) return;
   for (const u of r.rolledBack) {
     const what =
       u.outcome === 'done'
@@ -813,11 +801,7 @@ function rolledBackSection(r: ExportReport, out: string[]): void {
 }
 
 function notes(r: ExportReport, out: string[]): void {
-  out.push('## Notes', '');
-  if (r.notes.length === 0) {
-    out.push('_No notes were taken during the session._', '');
-    return;
-  }
+  if (!section(out, 'Notes', r.notes, '_No notes were taken during the session._')) return;
   for (const n of r.notes) {
     const where =
       n.step === null
@@ -868,6 +852,14 @@ function suggestedActions(r: ExportReport): string[] {
 }
 
 // ---------------------------------------------------------------- small helpers
+
+/** A section's heading; when it has nothing to list, the line that says so, and false. */
+function section(out: string[], heading: string, items: readonly unknown[], none: string): boolean {
+  out.push(`## ${heading}`, '');
+  if (items.length > 0) return true;
+  out.push(none, '');
+  return false;
+}
 
 interface Wall {
   date: string;

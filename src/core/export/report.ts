@@ -363,41 +363,30 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     timing: timings(analysis, options.earlier ?? [], titleOf, positionOf),
   };
 
-  const notes: NoteItem[] = [];
-  for (const m of chronology) {
-    if (m.kind !== 'note') continue;
-    notes.push({
-      at: m.at,
-      notedAt: m.notedAt,
-      by: m.by,
-      step: m.step,
-      stepTitle: m.step === null ? null : titleOf(m.step),
-      source: m.source,
-      text: m.text,
-    });
-  }
-
-  const vars: VarItem[] = [];
-  for (const m of chronology) {
-    if (m.kind === 'var.set') vars.push({ name: m.name, value: m.value, secret: m.secret, source: m.source, step: m.step, at: m.at });
-  }
-
-  const evidence: EvidenceItem[] = [];
-  for (const m of chronology) {
-    if (m.kind !== 'evidence') continue;
-    evidence.push({
-      file: m.file,
-      name: m.name,
-      sha256: m.sha256,
-      bytes: m.bytes,
-      at: m.at,
-      notedAt: m.notedAt,
-      step: m.step,
-      stepTitle: m.step === null ? null : titleOf(m.step),
-      note: m.note,
-      by: m.by,
-    });
-  }
+  const ofKind = <K extends Moment['kind']>(kind: K) => chronology.filter((m): m is Extract<Moment, { kind: K }> => m.kind === kind);
+  const stepTitleOf = (step: string | null): string | null => (step === null ? null : titleOf(step));
+  const notes: NoteItem[] = ofKind('note').map((m) => ({
+    at: m.at,
+    notedAt: m.notedAt,
+    by: m.by,
+    step: m.step,
+    stepTitle: stepTitleOf(m.step),
+    source: m.source,
+    text: m.text,
+  }));
+  const vars: VarItem[] = ofKind('var.set').map((m) => ({ name: m.name, value: m.value, secret: m.secret, source: m.source, step: m.step, at: m.at }));
+  const evidence: EvidenceItem[] = ofKind('evidence').map((m) => ({
+    file: m.file,
+    name: m.name,
+    sha256: m.sha256,
+    bytes: m.bytes,
+    at: m.at,
+    notedAt: m.notedAt,
+    step: m.step,
+    stepTitle: stepTitleOf(m.step),
+    note: m.note,
+    by: m.by,
+  }));
 
   const endTs = analysis.ended?.ts ?? analysis.lastTs;
   return {
@@ -547,6 +536,9 @@ function buildChronology(
     const fromOutside = e.type === 'note' || e.type === 'evidence' || e.type.startsWith('notify.') || (e.type === 'milestone' && e.source === 'cli');
     if (!fromOutside) lastDriver = e;
   }
+  // A note, mark or attachment given a valid --at happened then; it was written down at its ts.
+  const backdating = (base: MomentBase, at: string | undefined): { at: Instant; notedAt: Instant | null } =>
+    at !== undefined && Number.isFinite(Date.parse(at)) ? { at: instant(at), notedAt: base.at } : { at: base.at, notedAt: null };
   const keyed: { ms: number; order: number; moment: Moment }[] = [];
   events.forEach((e, order) => {
     const step = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
@@ -596,46 +588,20 @@ function buildChronology(
         moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer) };
         break;
       case 'note': {
-        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
-        moment = {
-          ...base,
-          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
-          kind: e.type,
-          text: clean(e.text),
-          by: clean(e.by),
-          source: e.source,
-          notedAt: backdated ? base.at : null,
-        };
+        const { at, notedAt } = backdating(base, e.at);
+        moment = { ...base, at, kind: e.type, text: clean(e.text), by: clean(e.by), source: e.source, notedAt };
         break;
       }
       case 'milestone': {
-        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
-        moment = {
-          ...base,
-          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
-          kind: e.type,
-          name: e.milestone,
-          text: e.text === undefined ? null : clean(e.text),
-          by: clean(e.by),
-          source: e.source,
-          notedAt: backdated ? base.at : null,
-        };
+        const { at, notedAt } = backdating(base, e.at);
+        const text = e.text === undefined ? null : clean(e.text);
+        moment = { ...base, at, kind: e.type, name: e.milestone, text, by: clean(e.by), source: e.source, notedAt };
         break;
       }
       case 'evidence': {
-        const backdated = e.at !== undefined && Number.isFinite(Date.parse(e.at));
-        moment = {
-          ...base,
-          ...(backdated ? { at: instant(e.at ?? e.ts) } : {}),
-          kind: e.type,
-          file: clean(e.file),
-          name: clean(e.name),
-          sha256: e.sha256,
-          bytes: e.bytes,
-          note: e.note === undefined ? null : clean(e.note),
-          by: clean(e.by),
-          notedAt: backdated ? base.at : null,
-        };
+        const { at, notedAt } = backdating(base, e.at);
+        const note = e.note === undefined ? null : clean(e.note);
+        moment = { ...base, at, kind: e.type, file: clean(e.file), name: clean(e.name), sha256: e.sha256, bytes: e.bytes, note, by: clean(e.by), notedAt };
         break;
       }
       case 'session.paused':

@@ -75,22 +75,12 @@ export function shellContexts(text: string): Uint8Array {
       wordStart = false;
       continue;
     }
-    if (c === "'") {
-      state = Ctx.single;
-      i++;
-      wordStart = false;
-      continue;
-    }
-    if (c === '$' && text[i + 1] === "'") {
-      out[i + 1] = Ctx.single;
-      state = Ctx.single;
-      i += 2;
-      wordStart = false;
-      continue;
-    }
-    if (c === '"') {
-      state = Ctx.double;
-      i++;
+    // A quote opens: '…', "…", or $'…', read as single quotes from its '.
+    const opener = c === '$' && text[i + 1] === "'" ? "$'" : c === "'" || c === '"' ? c : undefined;
+    if (opener !== undefined) {
+      state = opener === '"' ? Ctx.double : Ctx.single;
+      out.fill(state, i + 1, i + opener.length);
+      i += opener.length;
       wordStart = false;
       continue;
     }

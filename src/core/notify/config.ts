@@ -6,6 +6,7 @@
  */
 import * as z from 'zod/mini';
 import { parseDuration } from '../duration.js';
+import { described, describedObject, envName, text } from '../schema-parts.js';
 
 export const SINK_TYPES = ['slack', 'matrix', 'gitlab', 'webhook'] as const;
 export type SinkType = (typeof SINK_TYPES)[number];
@@ -33,43 +34,30 @@ export const EVENT_GROUPS: Record<string, readonly EventKind[]> = {
 };
 const EVENT_NAMES = ['all', 'session', 'step', ...EVENT_KINDS] as const;
 
-const envName = z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'));
-const text = z.string().check(z.minLength(1, 'must not be empty'));
-
-function described<T extends z.ZodMiniType>(schema: T, description: string): T {
-  return schema.check(z.describe(description));
-}
-
-export const NotifySinkSchema = described(
-  z.strictObject({
-    type: described(
-      z.enum(SINK_TYPES),
-      'slack (incoming webhook; Mattermost and Rocket.Chat accept it too), matrix, gitlab (incident timeline) or webhook (signed JSON).',
-    ),
-    name: described(
-      z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a slug: lower-case letters, digits and dashes'))),
-      'Names the sink in drbook notify and drbook sessions. Default: its type.',
-    ),
-    url_env: described(
-      envName,
-      'Environment variable holding the URL (Slack webhook, Matrix homeserver, GitLab instance, webhook endpoint). Never the URL itself.',
-    ),
-    token_env: described(z.optional(envName), 'Environment variable holding the token (Matrix access token, GitLab token) or the webhook signing key.'),
-    room: described(z.optional(text), 'Matrix: the room id, e.g. !abc123:example.org.'),
-    incident_env: described(
-      z.optional(envName),
-      'GitLab: environment variable holding the incident: group/project#42, or its global id gid://gitlab/Issue/123.',
-    ),
-    events: described(
-      z.optional(z.array(z.enum(EVENT_NAMES)).check(z.minLength(1, 'must list at least one event'))),
-      'What is sent: all (default), session, step, or single kinds (step.failed, milestone, note, ...).',
-    ),
-    rehearsals: described(z.optional(z.boolean()), 'Also send rehearsals (default false: a drill does not post to the incident channel).'),
-    interval: described(z.optional(text), 'Least time between two requests (rate limit): default 1s for slack and matrix, 200ms for gitlab, 0s for webhook.'),
-    backoff: described(z.optional(text), 'First wait after a failed try, doubled each time up to 5m. Default 2s.'),
-  }),
-  'A notification sink: where the timeline is sent as it happens (format 1.1).',
-);
+export const NotifySinkSchema = describedObject('A notification sink: where the timeline is sent as it happens (format 1.1).', {
+  type: described(
+    z.enum(SINK_TYPES),
+    'slack (incoming webhook; Mattermost and Rocket.Chat accept it too), matrix, gitlab (incident timeline) or webhook (signed JSON).',
+  ),
+  name: described(
+    z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a slug: lower-case letters, digits and dashes'))),
+    'Names the sink in drbook notify and drbook sessions. Default: its type.',
+  ),
+  url_env: described(
+    envName,
+    'Environment variable holding the URL (Slack webhook, Matrix homeserver, GitLab instance, webhook endpoint). Never the URL itself.',
+  ),
+  token_env: described(z.optional(envName), 'Environment variable holding the token (Matrix access token, GitLab token) or the webhook signing key.'),
+  room: described(z.optional(text), 'Matrix: the room id, e.g. !abc123:example.org.'),
+  incident_env: described(z.optional(envName), 'GitLab: environment variable holding the incident: group/project#42, or its global id gid://gitlab/Issue/123.'),
+  events: described(
+    z.optional(z.array(z.enum(EVENT_NAMES)).check(z.minLength(1, 'must list at least one event'))),
+    'What is sent: all (default), session, step, or single kinds (step.failed, milestone, note, ...).',
+  ),
+  rehearsals: described(z.optional(z.boolean()), 'Also send rehearsals (default false: a drill does not post to the incident channel).'),
+  interval: described(z.optional(text), 'Least time between two requests (rate limit): default 1s for slack and matrix, 200ms for gitlab, 0s for webhook.'),
+  backoff: described(z.optional(text), 'First wait after a failed try, doubled each time up to 5m. Default 2s.'),
+});
 
 export const NotifyListSchema = z.array(NotifySinkSchema);
 export type NotifySinkDef = z.infer<typeof NotifySinkSchema>;

@@ -64,7 +64,7 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
           `${event.mode === 'rehearsal' ? 'Rehearsal' : 'Live run'} of ${event.runbook.id} "${event.runbook.title}" started by ${event.operator.user}@${event.operator.host} (${steps} steps${event.runbook.rto ? `, RTO ${event.runbook.rto}` : ''})`,
           {
             session: event.session,
-            runbook: { id: event.runbook.id, title: event.runbook.title, steps, ...(event.runbook.rto ? { rto: event.runbook.rto } : {}) },
+            runbook: { id: event.runbook.id, title: event.runbook.title, steps, ...given('rto', event.runbook.rto) },
             mode: event.mode,
             operator: event.operator,
             tz: event.tz,
@@ -92,13 +92,13 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
           title,
           outcome: event.outcome,
           durationMs: event.durationMs,
-          ...(event.reason ? { reason: event.reason } : {}),
+          ...given('reason', event.reason),
         });
         return;
       }
       case 'decision':
         push('decision', `? ${event.question} → ${event.answer}${event.step ? ` (${event.step})` : ''}`, {
-          ...(event.step ? { step: event.step } : {}),
+          ...given('step', event.step),
           question: event.question,
           answer: event.answer,
         });
@@ -108,8 +108,8 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
         push(
           'note',
           `Note by ${event.by}${at}: ${event.text}`,
-          { text: event.text, by: event.by, ...(event.step ? { step: event.step } : {}), ...(event.at ? { at: event.at } : {}) },
-          event.at ? { occurredAt: event.at } : {},
+          { text: event.text, by: event.by, ...given('step', event.step), ...given('at', event.at) },
+          given('occurredAt', event.at),
         );
         return;
       }
@@ -121,14 +121,11 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
           {
             milestone: event.milestone,
             by: event.by,
-            ...(event.text ? { text: event.text } : {}),
-            ...(event.step ? { step: event.step } : {}),
-            ...(event.at ? { at: event.at } : {}),
+            ...given('text', event.text),
+            ...given('step', event.step),
+            ...given('at', event.at),
           },
-          {
-            milestone: event.milestone,
-            ...(event.at ? { occurredAt: event.at } : {}),
-          },
+          { milestone: event.milestone, ...given('occurredAt', event.at) },
         );
         return;
       }
@@ -142,21 +139,18 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
             sha256: event.sha256,
             bytes: event.bytes,
             by: event.by,
-            ...(event.step ? { step: event.step } : {}),
-            ...(event.note ? { note: event.note } : {}),
+            ...given('step', event.step),
+            ...given('note', event.note),
           },
         );
         return;
       case 'session.paused':
-        push('session.paused', `Paused${event.step ? ` at ${event.step}` : ''}: ${event.reason}`, {
-          reason: event.reason,
-          ...(event.step ? { step: event.step } : {}),
-        });
+        push('session.paused', `Paused${event.step ? ` at ${event.step}` : ''}: ${event.reason}`, { reason: event.reason, ...given('step', event.step) });
         return;
       case 'session.resumed':
         push('session.resumed', `Resumed after ${formatDuration(event.gapMs)}${event.step ? ` at ${event.step}` : ''}`, {
           gapMs: event.gapMs,
-          ...(event.step ? { step: event.step } : {}),
+          ...given('step', event.step),
         });
         return;
       case 'session.ended':
@@ -178,6 +172,11 @@ export function buildOutbox(journaled: readonly JournalEvent[], lines: readonly 
     }
   });
   return { session, events: out };
+}
+
+/** `{ key: value }` to spread into a payload when the event has the field, nothing when it is absent or empty. */
+function given<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value ? ({ [key]: value } as { [P in K]?: V }) : {};
 }
 
 /** Whether a sink is sent this session at all: rehearsals only to sinks that asked for them. */
