@@ -15,9 +15,10 @@ import { conditionVarsWithoutValue, varsNobodyCanAnswer, type VarStore } from '.
 import { errnoText } from '../../adapters/file-text.js';
 import { readInputFile } from '../../adapters/runbook-files.js';
 import { makeChalk } from '../../adapters/style.js';
+import { stdinIsTerminal } from '../../adapters/system.js';
 
 export function requireTerminal(command: string, yes: boolean): void {
-  if (!yes && !process.stdin.isTTY) {
+  if (!yes && !stdinIsTerminal()) {
     throw new DrbookError(
       `drbook ${command} asks questions and needs a terminal, but stdin is not one: run it in a terminal, or add --yes to take every default (run each step, confirm, abort on a failure)`,
       ExitCode.usage,
@@ -41,7 +42,7 @@ export function commandExecutor(): Executor {
   return {
     run: async (request) => {
       real ??= Promise.all([import('../../adapters/process-executor.js'), import('../../adapters/running-file.js')]).then(([m, r]) =>
-        r.markingRunning(new m.ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true })),
+        r.markingRunning(new m.ProcessExecutor({ interactive: stdinIsTerminal(), showElapsed: true })),
       );
       return (await real).run(request);
     },
