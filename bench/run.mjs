@@ -252,12 +252,28 @@ async function groupSteps() {
   const env = envWith(drbookHome);
   // The floor: the same four commands, each through bash as drbook runs them, nothing else.
   const alone = commands.map((c) => `bash -e -o pipefail -c '${c}' >/dev/null`).join('; ');
+  // The least any node program pays for the same work: node's start, node:child_process, and
+  // each command spawned through bash as drbook spawns it (own session, output piped and read).
+  const nodeSpawner = file(
+    'steps/node-spawner.cjs',
+    `const { spawn } = require('node:child_process');
+const commands = ${JSON.stringify(commands)};
+(function next(i) {
+  if (i === commands.length) return;
+  const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', commands[i]], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  child.stdout.resume();
+  child.stderr.resume();
+  child.on('close', (code) => (code === 0 ? next(i + 1) : process.exit(1)));
+})(0);
+`,
+  );
   const s = await interleaved(
     {
       node: nodeE0,
       shell: () => timeRun('sh', ['-c', alone]).then((r) => r.ms),
       // node's start and the four commands, one after the other, as one figure.
       floor: () => timeRun('sh', ['-c', `'${node}' -e 0; ${alone}`]).then((r) => r.ms),
+      spawner: () => timeRun(node, [nodeSpawner]).then((r) => r.ms),
       drbook: () => timeRun(node, [bin, 'run', '--yes', runbook], { env }).then((r) => r.ms),
     },
     { runs: plan.stepsRuns },
@@ -284,6 +300,15 @@ async function groupSteps() {
       baselineLabel: 'node -e 0; 4 commands',
       target: ratioTarget(1.25),
       note: 'the floor: node -e 0, then the same four commands each through bash as drbook runs them, in one sh; what drbook adds is its start, the runbook, the journal (5 fsynced events a step) and the spawns',
+    }),
+    makeRow({
+      id: 'steps.node',
+      label: 'run --yes: 4 steps against node spawning them',
+      unit: 'ms',
+      value: ms(s.drbook),
+      baseline: ms(s.spawner),
+      baselineLabel: 'node spawning the 4 commands',
+      note: 'no target: splits the gap of steps.floor in two. The baseline is a node script that spawns the same four commands through bash one after the other, as drbook does (own session, output piped); what it costs above the floor is node:child_process and node spawning from a larger process than sh; what drbook costs above it is its own (bundle, runbook, journal)',
     }),
   ];
 }

@@ -126,11 +126,14 @@ describe('bin/drbook.cjs', () => {
   });
 
   const source = () => readFileSync(bundle, 'latin1');
-  const statementStarts = () => [...source().matchAll(/\nvar require_/g)].map((m) => m.index! + 1);
+  // The build minifies white space: statements end with ';', not with a line.
+  const statementStarts = () => [...source().matchAll(/;var require_/g)].map((m) => m.index! + 1);
   it.each([
     ['cut in the middle of a statement', () => source().slice(0, 100_000)],
     ['cut between two statements (it still parses)', () => source().slice(0, statementStarts()[50])],
     ['empty', () => ''],
+    ['whose last line lost its id', () => source().replace(/[0-9a-f]{8}\n$/, 'zz\n')],
+    ['with a line after its last line', () => `${source()}more();\n`],
     ['edited so that it throws on its first run', () => `undefinedName();\n${source()}`],
   ])('with a bundle %s: one line that says to build, exit 2, no stack trace', (_label, text) => {
     const bin = install(undefined);

@@ -1,12 +1,22 @@
 import { realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { isatty } from 'node:tty';
 import type { Clock } from '../core/ports.js';
 
 export const systemClock: Clock = {
   now: () => new Date(),
   monotonic: () => performance.now(),
 };
+
+/**
+ * Whether drbook's stdin is a terminal. Asked of the descriptor, not of process.stdin: that
+ * getter builds a stream (about 5 ms of loading node's stream code, npm run bench) that a
+ * `run --yes` without a terminal never reads.
+ */
+export function stdinIsTerminal(): boolean {
+  return isatty(0);
+}
 
 export function operatorName(): { user: string; host: string } {
   let user = process.env.USER ?? process.env.LOGNAME ?? 'unknown';

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import type { Runbook } from '../core/model.js';
 import { parseVarAssignments, type VarStore } from '../core/vars.js';
+import { stdinIsTerminal } from './system.js';
 
 /**
  * `--var name=value` pairs, with `--var name=-` read from stdin: the whole pipe (one line
@@ -21,7 +22,7 @@ export async function readCliVars(pairs: readonly string[], runbook: Runbook, wa
     );
   }
   if (fromStdin.length === 0) return values;
-  if (process.stdin.isTTY) {
+  if (stdinIsTerminal()) {
     const { password } = await import('@inquirer/prompts');
     for (const name of fromStdin) {
       const def = runbook.vars[name];

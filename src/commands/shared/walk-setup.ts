@@ -17,10 +17,10 @@ import { errnoText } from '../../adapters/file-text.js';
 import { readInputFile } from '../../adapters/runbook-files.js';
 import { shellSites } from '../../adapters/shell-parser.js';
 import { makeChalk } from '../../adapters/style.js';
-import { systemClock } from '../../adapters/system.js';
+import { stdinIsTerminal, systemClock } from '../../adapters/system.js';
 
 export function requireTerminal(command: string, yes: boolean): void {
-  if (!yes && !process.stdin.isTTY) {
+  if (!yes && !stdinIsTerminal()) {
     throw new DrbookError(
       `drbook ${command} asks questions and needs a terminal, but stdin is not one: run it in a terminal, or add --yes to take every default (run each step, confirm, abort on a failure)`,
       ExitCode.usage,
@@ -44,7 +44,7 @@ export function commandExecutor(): Executor {
   return {
     run: async (request) => {
       real ??= Promise.all([import('../../adapters/process-executor.js'), import('../../adapters/running-file.js')]).then(([m, r]) =>
-        r.markingRunning(new m.ProcessExecutor({ interactive: process.stdin.isTTY === true, showElapsed: true })),
+        r.markingRunning(new m.ProcessExecutor({ interactive: stdinIsTerminal(), showElapsed: true })),
       );
       return (await real).run(request);
     },
