@@ -9,7 +9,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { crc32 } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -19,12 +18,8 @@ const dist = join(root, 'dist');
 const adapter = join(dist, 'adapters', 'single-file.js');
 const outFile = join(dist, 'drbook.cjs');
 const cacheFile = `${outFile}.cache`;
-/**
- * The start of the bundle's last line, which ends with the bundle's id (the CRC-32 of all
- * before it, 8 hex digits): bin/drbook.cjs checks it and keys the code cache by the id
- * (keep the two equal).
- */
-const BUNDLE_END = '// drbook: end of the bundle ';
+/** The bundle's last line; bin/drbook.cjs checks it (keep the two equal). */
+const BUNDLE_END = '// drbook: end of the bundle\n';
 
 if (!existsSync(adapter)) fail('dist/ is not built: run tsc -p tsconfig.build.json first');
 const started = performance.now();
@@ -65,8 +60,7 @@ try {
     .replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
   // The last line tells bin/drbook.cjs the file is whole: a file cut between two statements
   // still parses, and would run as a drbook that does nothing and exits 0.
-  const body = text.replace(/\n*$/, '\n');
-  writeDurable(partial, `${body}${BUNDLE_END}${crc32(Buffer.from(body, 'latin1')).toString(16).padStart(8, '0')}\n`);
+  writeDurable(partial, `${text.replace(/\n*$/, '\n')}${BUNDLE_END}`);
   renameSync(partial, outFile);
 } catch (error) {
   rmSync(partial, { force: true });

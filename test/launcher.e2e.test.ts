@@ -132,7 +132,6 @@ describe('bin/drbook.cjs', () => {
     ['cut in the middle of a statement', () => source().slice(0, 100_000)],
     ['cut between two statements (it still parses)', () => source().slice(0, statementStarts()[50])],
     ['empty', () => ''],
-    ['whose last line lost its id', () => source().replace(/[0-9a-f]{8}\n$/, 'zz\n')],
     ['with a line after its last line', () => `${source()}more();\n`],
     ['edited so that it throws on its first run', () => `undefinedName();\n${source()}`],
   ])('with a bundle %s: one line that says to build, exit 2, no stack trace', (_label, text) => {
@@ -144,6 +143,16 @@ describe('bin/drbook.cjs', () => {
       expect(result.stderr).toMatch(/^drbook: .*dist\/drbook\.cjs is damaged \(.+\): run npm run build\n$/);
       expect(result.stdout).toBe('');
     }
+  });
+
+  it('does not run the cache of a bundle edited in place to the same length: the edit shows', () => {
+    const bin = install(readFileSync(`${bundle}.cache`));
+    const edited = source().replace('list the runbooks of', 'LIST THE RUNBOOKS OF');
+    expect(edited.length).toBe(source().length);
+    writeFileSync(join(bin, '..', '..', 'dist', 'drbook.cjs'), edited, 'latin1');
+    const result = drbook(bin, ['--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('LIST THE RUNBOOKS OF');
   });
 
   it('without the bundle: one line that says to build, exit 2, no stack trace', () => {
