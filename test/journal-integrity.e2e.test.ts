@@ -116,7 +116,7 @@ describe('readers refuse a journal not written whole', () => {
     return { s, path, lines: readFileSync(path, 'utf8').trimEnd().split('\n') };
   }
 
-  it('its beginning cut away: verify exits 1, export, note and resume exit 2, each naming the line', async () => {
+  it('its beginning cut away: verify exits 1, export, note, mark, attach and resume exit 2, each naming the line', async () => {
     const { s, path, lines } = await finishedSession();
     writeFileSync(path, lines.slice(3).join('\n') + '\n');
     const verify = await runCli(['verify'], { cwd: s.cwd, env: s.env });
@@ -127,6 +127,8 @@ describe('readers refuse a journal not written whole', () => {
     for (const args of [
       ['export', id],
       ['note', '--session', id, 'hello'],
+      ['mark', 'detected', '--session', id],
+      ['attach', s.runbook, '--session', id],
       ['resume', id, '--yes'],
     ]) {
       const r = await runCli(args, { cwd: s.cwd, env: s.env });
@@ -138,7 +140,7 @@ describe('readers refuse a journal not written whole', () => {
     expect(readFileSync(path, 'utf8')).toBe(lines.slice(3).join('\n') + '\n');
   });
 
-  it('emptied to 0 bytes after the session: verify exits 1, export and note exit 2, nothing "verifies"', async () => {
+  it('emptied to 0 bytes after the session: verify exits 1, export, note, mark and attach exit 2, nothing "verifies"', async () => {
     const { s, path } = await finishedSession();
     writeFileSync(path, '');
     const verify = await runCli(['verify'], { cwd: s.cwd, env: s.env });
@@ -149,6 +151,8 @@ describe('readers refuse a journal not written whole', () => {
     for (const args of [
       ['export', id],
       ['note', '--session', id, 'hello'],
+      ['mark', 'detected', '--session', id],
+      ['attach', s.runbook, '--session', id],
     ]) {
       const r = await runCli(args, { cwd: s.cwd, env: s.env });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);

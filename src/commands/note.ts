@@ -1,6 +1,5 @@
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { maskWithFingerprints, sessionFingerprints } from '../core/secret-fingerprint.js';
-import { readSessionJournal } from '../adapters/file-journal.js';
 import { appendRemark, targetSession } from './shared/session-target.js';
 
 export interface NoteOptions {
@@ -16,7 +15,7 @@ export interface NoteOptions {
 export async function runNote(words: string[], options: NoteOptions): Promise<number> {
   const text = words.join(' ').trim();
   if (text === '') throw new DrbookError('a note needs text: drbook note "what you saw"', ExitCode.usage);
-  const target = targetSession(options, 'add the note to', { finished: 'to add it to a finished one', read: readSessionJournal });
+  const target = targetSession(options, 'add the note to', { finished: 'to add it to a finished one' });
   // The note process never had the session's secrets, only their salted fingerprints:
   // any part of the text that hashes to one is masked before it is written.
   const masked = maskWithFingerprints(text, sessionFingerprints(target.events));

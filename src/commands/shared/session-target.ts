@@ -2,8 +2,7 @@ import { DrbookError, ExitCode } from '../../core/errors.js';
 import type { JournalEvent, MilestoneMarked, Note } from '../../core/journal-events.js';
 import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../../core/session-summary.js';
 import { parseNoteTime } from '../../core/zone-time.js';
-import type { ParsedJournal } from '../../core/journal-parse.js';
-import { FileJournal, readJournalFile } from '../../adapters/file-journal.js';
+import { FileJournal, readSessionJournal } from '../../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../../adapters/state-home.js';
 import { localZone, operatorName, systemClock } from '../../adapters/system.js';
 
@@ -23,8 +22,6 @@ export interface SessionTarget {
 export interface TargetRules {
   /** How the refusal without an open session names the way to a finished one. */
   finished?: string;
-  /** The journal reader: `note` refuses a journal not written whole (readSessionJournal). */
-  read?: (path: string) => ParsedJournal & { warnings: string[] };
 }
 
 /**
@@ -43,7 +40,9 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   }
   const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
   const path = sessionJournalPath(home, id);
-  const parsed = (how.read ?? readJournalFile)(path);
+  // A journal not written whole (emptied, its numbering restarted) is refused, as every
+  // command that reads a session refuses it: nothing is added to a record that cannot be trusted.
+  const parsed = readSessionJournal(path);
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   // The session's zone; its recorded offset stands in if this node's Intl does not know it.
