@@ -334,8 +334,12 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     last: row.last,
   }));
 
+  // Looked up by seq, not searched: a long session has thousands of failed attempts (polls).
+  const finishedBySeq = new Map<number, Extract<Moment, { kind: 'command.finished' }>>();
+  for (const moment of chronology) if (moment.kind === 'command.finished' && !finishedBySeq.has(moment.seq)) finishedBySeq.set(moment.seq, moment);
   const deviations: ExportReport['deviations'] = {
     failedAttempts: analysis.failedAttempts.map((f) => {
+      const finished = finishedBySeq.get(f.seq);
       const started = analysis.commands.get(attemptKey(f.step, f.attempt));
       return {
         step: f.step,
@@ -345,7 +349,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
         command: clean(started?.command ?? ''),
         startedAt: started === undefined ? null : instant(started.ts),
         at: instant(f.ts),
-        result: { ...attemptResult(f), ...ranForOf(chronology, f), reason: f.reason === undefined ? null : clean(f.reason) },
+        result: { ...attemptResult(f), ...ranFor(finished, f), reason: f.reason === undefined ? null : clean(f.reason) },
         ...fromLog(f, started?.log, options.logTail, clean),
       };
     }),
@@ -635,13 +639,12 @@ function buildChronology(
 }
 
 /** The attempt's duration as the chronology has it (a gap while drbook was stopped taken out). */
-function ranForOf(
-  chronology: readonly Moment[],
+function ranFor(
+  moment: Extract<Moment, { kind: 'command.finished' }> | undefined,
   f: Extract<JournalEvent, { type: 'command.finished' }>,
 ): Pick<AttemptResult, 'durationMs' | 'stoppedWithDrbook'> {
-  const m = chronology.find((c) => c.kind === 'command.finished' && c.seq === f.seq);
-  return m?.kind === 'command.finished'
-    ? { durationMs: m.durationMs, stoppedWithDrbook: m.stoppedWithDrbook }
+  return moment !== undefined
+    ? { durationMs: moment.durationMs, stoppedWithDrbook: moment.stoppedWithDrbook }
     : { durationMs: f.durationMs, stoppedWithDrbook: false };
 }
 
