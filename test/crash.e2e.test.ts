@@ -216,7 +216,11 @@ describe('kill -9 at 20 instants, then resume --yes', () => {
         expect(alive(k.commandPid!)).toBe(true);
       }
 
-      // 2. Resume, taking every default.
+      // 2. Resume, taking every default. A command spawned before the kill lives on in its
+      // own session and may not have written its start mark yet on a loaded machine: wait for
+      // it, so that the runs counted below as the resume's are the resume's.
+      const spawnedNap = openBefore?.pid !== undefined && (NAPS as readonly string[]).includes(openBefore.step) ? openBefore.step : undefined;
+      if (spawnedNap !== undefined) await waitUntil(() => readMarks(marks).some((m) => m.step === spawnedNap && m.kind === 'start'), 10_000);
       const resumeBegan = BigInt(Date.now()) * 1_000_000n;
       const resuming = runCli(['resume', '--yes'], { cwd: join(home, '..'), env: { DRBOOK_HOME: home, DRBOOK_TEST_MARKS: marks }, timeoutMs: 25_000 });
       if (scenario.orphan) {
