@@ -5,11 +5,11 @@
  * does not run it a second time. The instant is a condition (the shell reaped), not a timer.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, FIXTURES, runCli } from './helpers/run-cli.js';
-import { lines, scratchDir, sessionEvents, until } from './helpers/probes.js';
+import { lines, probeCase, scratchDir, sessionEvents, until } from './helpers/probes.js';
 
 const RUNBOOK = join(FIXTURES, 'attack', 'daemon-keeps-pipe.yml');
 const DEADLINE_MS = 20_000;
@@ -23,19 +23,9 @@ describe('a signal after the command exited, while its leftover output drains', 
   for (const [signal, number] of Object.entries(SIGNALS) as Array<[keyof typeof SIGNALS, number]>) {
     it(`${signal}: the command counts as finished, exit ${128 + number}, resume --yes does not run it again`, async () => {
       const dir = join(scratchRoot(), String(++counter));
-      mkdirSync(dir, { recursive: true });
-      const home = join(dir, 'home');
       const side = join(dir, 'side');
       const shellFile = join(dir, 'shell');
-      const env = {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        DRBOOK_HOME: home,
-        DRBOOK_TEST_SIDE: side,
-        DRBOOK_TEST_SHELL: shellFile,
-        NO_COLOR: '1',
-        LANG: 'C.UTF-8',
-      };
+      const { home, env } = probeCase(dir, { DRBOOK_TEST_SIDE: side, DRBOOK_TEST_SHELL: shellFile });
       const child = spawn(process.execPath, [BIN, 'run', RUNBOOK, '--yes'], { cwd: dir, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
