@@ -170,7 +170,8 @@ describe.skipIf(!tmuxAvailable())('a command in a process group of its own, at t
       { id: 'shared', run: `set -- $(sed 's/.*) //' /proc/$$/stat)\necho "group $3"\nread -r -p 'Name: ' name\necho "name is $name"` },
     ]);
     const s = await inTerminal(c, ['run', book, '--yes']);
-    await s.waitFor('Name: ', { timeoutMs: DEADLINE_MS });
+    // The prompt read prints, at the start of a line: the command shown above the run holds 'Name: ' too.
+    await s.waitFor(/^Name: /m, { timeoutMs: DEADLINE_MS });
     await s.type('kim');
     await s.sendKeys('Enter');
     await s.waitFor('name is kim', { timeoutMs: DEADLINE_MS });
