@@ -267,10 +267,12 @@ const commands = ${JSON.stringify(commands)};
 })(0);
 `,
   );
+  const least = await leastWalk(runbook, env);
   const s = await interleaved(
     {
       node: nodeE0,
       shell: () => timeRun('sh', ['-c', alone]).then((r) => r.ms),
+      least: () => timeRun(node, [least, 'run', '--yes', runbook], { env }).then((r) => r.ms),
       // node's start and the four commands, one after the other, as one figure.
       floor: () => timeRun('sh', ['-c', `'${node}' -e 0; ${alone}`]).then((r) => r.ms),
       spawner: () => timeRun(node, [nodeSpawner]).then((r) => r.ms),
@@ -310,7 +312,53 @@ const commands = ${JSON.stringify(commands)};
       baselineLabel: 'node spawning the 4 commands',
       note: 'no target: splits the gap of steps.floor in two. The baseline is a node script that spawns the same four commands through bash one after the other, as drbook does (own session, output piped); what it costs above the floor is node:child_process and node spawning from a larger process than sh; what drbook costs above it is its own (bundle, runbook, journal)',
     }),
+    makeRow({
+      id: 'steps.least',
+      label: 'least program on the stack: same 4 steps',
+      unit: 'ms',
+      value: ms(s.least),
+      baseline: ms(s.floor),
+      baselineLabel: 'node -e 0; 4 commands',
+      note: 'no target: what steps.floor leaves to drbook. bench/lib/least-walk.mjs does only what no run can skip (commander, yaml, zod/mini, the four spawns, a journal of the same 22 events chained by sha256 and fsynced), bundled and run from a code cache as drbook is; no lock, command log, signal handling, templating or UI. Its ratio against the floor is the least any drbook on this stack can reach here',
+    }),
   ];
+}
+
+/**
+ * bench/lib/least-walk.mjs bundled as bin/drbook.cjs runs drbook: one CommonJS file, compiled
+ * from the V8 code cache its first run saved. Returns the loader to run.
+ */
+async function leastWalk(runbook, env) {
+  const esbuild = await import('esbuild');
+  const bundle = join(work, 'least', 'least-walk.cjs');
+  await esbuild.build({
+    entryPoints: [join(root, 'bench', 'lib', 'least-walk.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    outfile: bundle,
+    logLevel: 'error',
+  });
+  const loader = file(
+    'least/load.cjs',
+    `const { readFileSync, writeFileSync } = require('node:fs');
+const { Module } = require('node:module');
+const { Script } = require('node:vm');
+const bundle = ${JSON.stringify(bundle)};
+const cache = bundle + '.cache';
+let cachedData;
+try { cachedData = readFileSync(cache); } catch {}
+const script = new Script(Module.wrap(readFileSync(bundle, 'latin1')), { filename: bundle, cachedData });
+if (!cachedData) process.on('exit', () => writeFileSync(cache, script.createCachedData()));
+const m = { exports: {} };
+script.runInThisContext()(m.exports, Module.createRequire(bundle), m, bundle, ${JSON.stringify(dirname(bundle))});
+`,
+  );
+  // The first run saves the cache the timed runs start from.
+  execFileSync(node, [loader, 'run', '--yes', runbook], { env, stdio: 'ignore' });
+  return loader;
 }
 
 /** 100-byte lines of x: head | tr | fold, no disk involved. */
