@@ -1779,6 +1779,28 @@ describe('drbook ended by a signal while a command runs', () => {
   });
 });
 
+describe('drbook stopped just after the command finished on its own', () => {
+  it('Ctrl-C as the shell ended: the success is journaled as it was, then a pause, exit 130, and the screen says the command had finished', async () => {
+    const { SignalStop } = await import('../src/core/errors.js');
+    const s = setup({ yaml: TWO, yes: true, exec: [{ exitCode: 0, stoppedBy: 'SIGINT', exitedFirst: true, pid: 77 }] });
+    const caught = await s.go().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(caught).toBeInstanceOf(SignalStop);
+    expect(caught).toMatchObject({ signal: 'SIGINT', exitCode: 130 });
+    expect((caught as Error).message).toContain('after the command had finished');
+    // The step's end is resume's to journal: it finds the success and does not run it again.
+    const tail = s.journal.events.slice(-2);
+    expect(tail).toMatchObject([
+      { type: 'command.finished', step: 'a', ok: true, exitCode: 0 },
+      { type: 'session.paused', step: 'a', reason: 'drbook got SIGINT as the command finished' },
+    ]);
+    expect(tail[0]).not.toHaveProperty('interrupted');
+    expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
+  });
+});
+
 describe('milestones and when: titles', () => {
   it('journals a step milestone when the step is done, not when it fails or is skipped; a when-false step keeps its rendered title', async () => {
     const t = setup({

@@ -14,7 +14,7 @@ import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
 /** The signals a command is stopped for when drbook itself gets them, by number (for 128+n). */
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
 export interface WalkPlan {
   runbook: Runbook;
@@ -353,8 +353,9 @@ export class Walk {
         journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
-          journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
-          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15));
+          const reason = cut ? `drbook got ${result.stoppedBy} while the command ran` : `drbook got ${result.stoppedBy} as the command finished`;
+          journal.append({ type: 'session.paused', step: step.id, reason });
+          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15), !cut);
         }
         // The UI gets what it may show: the executor's raw output is for expect and capture.
         ui.commandFinished(current, {
