@@ -269,8 +269,7 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
   // A runbook id: its latest session. The id names the runbook, but `db-2` may be runbook
   // db's second session of a second or runbook db-2: the journal says which.
   const byRunbook = ids.filter((id) => {
-    const rest = id.replace(/^\d{8}T\d{6}Z-/, '');
-    if (rest !== given && !rest.startsWith(`${given}-`)) return false;
+    if (!mayBeOfRunbook(id, given)) return false;
     try {
       return loadSessionSummary(home, id).runbook.id === given;
     } catch {
@@ -280,4 +279,14 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
   for (let i = byRunbook.length - 1; i >= 0; i--) if (accepts(byRunbook[i]!)) return byRunbook[i]!;
   if (byRunbook.length > 0) throw new DrbookError(`no matching session of runbook ${given} (it has ${byRunbook.length}); see drbook sessions`, ExitCode.usage);
   throw new DrbookError(`no session ${given} in ${sessionsDir(home)}; see drbook sessions`, ExitCode.usage);
+}
+
+/**
+ * Whether a session id may be one of runbook `runbookId`: `<stamp>-<runbook id>`, with `-N`
+ * for a second session in the same second. Only a hint (`db-2` may be runbook db's second
+ * session of a second, or runbook db-2's): the journal says which.
+ */
+export function mayBeOfRunbook(id: string, runbookId: string): boolean {
+  const rest = id.replace(/^\d{8}T\d{6}Z-/, '');
+  return rest === runbookId || rest.startsWith(`${runbookId}-`);
 }
