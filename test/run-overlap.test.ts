@@ -74,15 +74,16 @@ describe('checkStart', () => {
   });
 
   it('names the pid of a command a dead drbook left running, found as resume finds it', () => {
+    // The payment's shell, re-parented to init when drbook died, and the sleep it runs now.
     const processes = new FakeProcesses([
-      { pid: SHELL, start: '900', pgid: SHELL },
+      { pid: SHELL, start: '900', parent: 1, pgid: SHELL },
       { pid: 5002, start: '901', parent: SHELL, pgid: SHELL },
     ]);
     const sessions = [session({ id: 's-cut', status: 'interrupted', currentStep: 'charge', inFlight: payment, driverPid: DEAD_DRIVER })];
     const check = checkStart({ runbookId: 'pay', yes: true, sessions, processes });
     expect(check.verdict).toBe('refuse');
     expect(check.verdict === 'refuse' && check.message).toContain(
-      `session s-cut: interrupted at step charge (drbook pid ${DEAD_DRIVER} is gone); its command is still running on its own (pids ${SHELL}, 5002): $ ./charge --amount 100`,
+      `session s-cut: interrupted at step charge (drbook pid ${DEAD_DRIVER} is gone); its command is still running on its own (pid ${SHELL}): $ ./charge --amount 100`,
     );
   });
 

@@ -6,7 +6,7 @@
  * (beside a command that may still be running). Rehearsals never execute commands: they
  * are neither checked nor counted. Pure: the command reads the sessions and the processes.
  */
-import { survivors } from './left-behind.js';
+import { survivors, topPids } from './left-behind.js';
 import type { Processes } from './ports.js';
 import type { SessionStatus } from './session.js';
 import type { InFlightCommand } from './session-summary.js';
@@ -33,7 +33,7 @@ export interface RunbookSession {
 /** A session not over that the operator should hear of, with what of its command still runs. */
 export interface OpenSession {
   session: RunbookSession;
-  /** The pids of its in-flight command still running on their own. */
+  /** The pids at the top of what still runs of its in-flight command (as resume names them). */
   running: number[];
 }
 
@@ -80,7 +80,7 @@ export function checkStart(input: StartCheckInput): StartCheck {
 /** What of a session's in-flight command still runs on its own: the pids resume would wait for or stop. */
 function stillRunning(processes: Processes, session: RunbookSession): number[] {
   if (session.inFlight === undefined || session.status !== 'interrupted') return [];
-  return survivors(processes, session.inFlight, session.driverPid).map((p) => p.pid);
+  return topPids(processes, survivors(processes, session.inFlight, session.driverPid));
 }
 
 function drivenMessage(runbookId: string, driven: readonly RunbookSession[]): string {
