@@ -6,7 +6,7 @@
  * resume the session instead, to start anyway, or to quit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseJournal } from '../src/core/journal-parse.js';
@@ -16,6 +16,8 @@ import { startTmux, tmuxAvailable, type TmuxSession } from './helpers/tmux.js';
 
 const scratch = scratchDir('drbook-overlap-');
 let counter = 0;
+/** Ended sessions of the runbook in the three-at-once case. */
+const HISTORY = 400;
 const children: ChildProcess[] = [];
 const screens: TmuxSession[] = [];
 
@@ -158,6 +160,15 @@ describe('run beside a live session of the same runbook', () => {
 
   it('of three run --yes started at once, exactly one starts; the others are refused', async () => {
     const c = freshCase();
+    // A home with a history: reading it takes each run a while, so all three are looking at
+    // once; what they see and what they start must be one step, or two would start.
+    writeFileSync(c.release, '');
+    const done = await runCli(['run', 'pay.yml', '--yes'], { cwd: c.dir, env: c.env });
+    expect(done.code, done.stderr).toBe(0);
+    const [past] = sessionIds(c);
+    for (let n = 2; n <= HISTORY; n++) copyFileSync(join(c.home, 'sessions', `${past}.jsonl`), join(c.home, 'sessions', `20200101T000000Z-pay-${n}.jsonl`));
+    rmSync(c.release);
+    writeFileSync(c.marks, '');
     const runs = [startRun(c), startRun(c), startRun(c)];
     const stderr = runs.map((child) => {
       const chunks: Buffer[] = [];
@@ -165,7 +176,9 @@ describe('run beside a live session of the same runbook', () => {
       return chunks;
     });
     // Two are refused at once; the third holds its payment until released.
-    const refused = await until('two of the three to end', () => (runs.filter((r) => r.exitCode !== null).length === 2 ? runs.filter((r) => r.exitCode !== null) : false));
+    const refused = await until('two of the three to end', () =>
+      runs.filter((r) => r.exitCode !== null).length === 2 ? runs.filter((r) => r.exitCode !== null) : false,
+    );
     expect(refused.map((r) => r.exitCode)).toEqual([2, 2]);
     for (const r of refused) expect(Buffer.concat(stderr[runs.indexOf(r)]!).toString()).toContain('runbook pay is already being run');
     await until('the payment to start', () => lines(c.marks).length === 1);
@@ -173,7 +186,7 @@ describe('run beside a live session of the same runbook', () => {
     const winner = runs.find((r) => !refused.includes(r))!;
     expect(await exited(winner)).toBe(0);
     expect(lines(c.marks)).toHaveLength(1);
-    expect(sessionIds(c)).toHaveLength(1);
+    expect(sessionIds(c)).toHaveLength(HISTORY + 1);
   });
 });
 
@@ -234,7 +247,12 @@ describe.skipIf(!tmuxAvailable())('run in a terminal over a session that did not
     expect(await anyway.waitForExit({ timeoutMs: 20_000 })).toBe(0);
     const ids = sessionIds(c);
     expect(ids).toHaveLength(2);
-    expect(eventTypes(c, ids.find((x) => x !== id)!)).toContain('session.ended');
+    expect(
+      eventTypes(
+        c,
+        ids.find((x) => x !== id)!,
+      ),
+    ).toContain('session.ended');
     expect(lines(c.marks)).toHaveLength(2);
   });
 });

@@ -86,8 +86,7 @@ function stillRunning(processes: Processes, session: RunbookSession): number[] {
 function drivenMessage(runbookId: string, driven: readonly RunbookSession[]): string {
   const s = driven[driven.length - 1]!;
   const d = s.driver;
-  const who =
-    d === undefined || d.pid === 0 ? 'a drbook starting it right now' : `drbook pid ${d.pid} on host ${d.host}${d.since ? ` since ${d.since}` : ''}`;
+  const who = d === undefined || d.pid === 0 ? 'a drbook starting it right now' : `drbook pid ${d.pid} on host ${d.host}${d.since ? ` since ${d.since}` : ''}`;
   const more = driven.length > 1 ? ` (and ${driven.length - 1} more: drbook sessions)` : '';
   return (
     `runbook ${runbookId} is already being run: session ${s.id} is driven by ${who}${more}. ` +

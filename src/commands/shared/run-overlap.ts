@@ -4,6 +4,7 @@
  * the new session's start happen under one lock per runbook, so of several `run`s started
  * at once exactly one starts; the others then see it running.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, PromptInterrupted } from '../../core/errors.js';
 import { DrbookError } from '../../core/errors.js';
@@ -11,9 +12,17 @@ import { parseJournal } from '../../core/journal-parse.js';
 import { checkStart, PARALLEL_FLAG, type RunbookSession, type StartCheck } from '../../core/run-overlap.js';
 import { replaySession, summarizeSession } from '../../core/session-summary.js';
 import { visible, visibleLine } from '../../core/visible.js';
-import { readDriverLock, withShortLock } from '../../adapters/file-lock.js';
+import { driverLockPath, readDriverLock, withShortLock } from '../../adapters/file-lock.js';
 import { withRunningFile } from '../../adapters/running-file.js';
-import { listSessionIds, mayBeOfRunbook, readJournalText, sessionJournalPath, sessionOutputDir, sessionsDir } from '../../adapters/state-home.js';
+import {
+  journalEndsEnded,
+  listSessionIds,
+  mayBeOfRunbook,
+  readJournalText,
+  sessionJournalPath,
+  sessionOutputDir,
+  sessionsDir,
+} from '../../adapters/state-home.js';
 import { systemProcesses } from '../../adapters/system-processes.js';
 
 export type StartAlone<T> = { kind: 'started'; value: T } | { kind: 'resume'; session: string } | { kind: 'not-started'; exitCode: number };
@@ -23,7 +32,10 @@ export type StartAlone<T> = { kind: 'started'; value: T } | { kind: 'resume'; se
  * ended is offered for resume, one driven refuses. Returns the sessions the operator chose
  * to start beside, for startAlone; or what to do instead of starting.
  */
-export async function askBeforeStart(home: string, runbookId: string): Promise<{ kind: 'clear'; accepted: Set<string> } | Exclude<StartAlone<never>, { kind: 'started' }>> {
+export async function askBeforeStart(
+  home: string,
+  runbookId: string,
+): Promise<{ kind: 'clear'; accepted: Set<string> } | Exclude<StartAlone<never>, { kind: 'started' }>> {
   const accepted = new Set<string>();
   for (;;) {
     const check = checkStart({ runbookId, yes: false, sessions: sessionsOf(home, runbookId), processes: systemProcesses, accepted });
@@ -96,6 +108,8 @@ function sessionsOf(home: string, runbookId: string): RunbookSession[] {
   for (const id of listSessionIds(home)) {
     if (!mayBeOfRunbook(id, runbookId)) continue;
     const path = sessionJournalPath(home, id);
+    // A session that ended and that no drbook holds (resume --reopen would): over, read no further.
+    if (!existsSync(driverLockPath(path)) && journalEndsEnded(path)) continue;
     let parsed: ReturnType<typeof parseJournal>;
     try {
       parsed = parseJournal(readJournalText(path));
