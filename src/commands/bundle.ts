@@ -4,6 +4,7 @@ import { DEFAULT_OUTPUT, INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.
 import { checkReport, describeChanges, type ParsedSums } from '../core/bundle/sums.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
+import { duplicateIdProblems } from '../core/runbook-id.js';
 import { plural } from '../core/plural.js';
 import { visible } from '../core/visible.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
@@ -46,6 +47,17 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     const errors = invalid.reduce((n, { load }) => n + load.problems.filter((p) => p.severity === 'error').length, 0);
     throw new DrbookError(
       `refusing to bundle: ${invalid.length} of ${plural(files.length, 'runbook')} invalid (${plural(errors, 'error')} above); ${unchanged()}`,
+      ExitCode.failed,
+    );
+  }
+
+  // The bundle's drbook.mjs finds runbooks by id as drbook does: two files with one id
+  // would leave `node drbook.mjs run ID` refusing to choose when nothing else is left.
+  const duplicates = duplicateIdProblems(loads.flatMap(({ load }) => (load.idAt ? [load.idAt] : [])));
+  if (duplicates.length > 0) {
+    for (const problem of duplicates) process.stderr.write(formatProblem(problem) + '\n');
+    throw new DrbookError(
+      `refusing to bundle: ${plural(duplicates.length, 'runbook')} above share an id (drbook run ID could not choose); ${unchanged()}`,
       ExitCode.failed,
     );
   }

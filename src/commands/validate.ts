@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
 import { formatFeatures } from '../core/format-version.js';
 import { formatProblem, type Problem } from '../core/model.js';
+import { duplicateIdProblems } from '../core/runbook-id.js';
 import { visible, visibleJson } from '../core/visible.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFile, runbookFilesIn, runbooksDir, type FileLoad } from '../adapters/runbook-files.js';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -45,13 +46,17 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
     if (isDir && list.length === 0) {
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'warning', message: 'no runbook files (*.yml, *.yaml) in this directory' });
     }
-    for (const file of list) {
-      const loaded = await loadRunbookFile(file);
+    const loads: FileLoad[] = [];
+    for (const file of list) loads.push(await loadRunbookFile(file));
+    // In a directory, `drbook run ID` must find one runbook per id.
+    const duplicates = isDir ? duplicateIdProblems(loads.flatMap((l) => (l.idAt ? [l.idAt] : []))) : [];
+    for (const loaded of loads) {
+      const own = [...loaded.problems, ...duplicates.filter((p) => p.file === loaded.file)];
       if (loaded.unreadable) inputError = true;
       // A loop, not push(...): a file can hold more problems than a call has room for arguments.
-      for (const problem of loaded.problems) problems.push(problem);
-      const errors = loaded.problems.filter((p) => p.severity === 'error').length;
-      const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: loaded.problems.length - errors };
+      for (const problem of own) problems.push(problem);
+      const errors = own.filter((p) => p.severity === 'error').length;
+      const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: own.length - errors };
       if (loaded.runbook) Object.assign(report, { id: loaded.runbook.id, title: loaded.runbook.title, steps: loaded.runbook.steps.length });
       const uses = loaded.runbook ? formatFeatures(loaded.runbook) : [];
       if (uses.length > 0) Object.assign(report, { format: '1.1', uses });

@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
 import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { declaredRunbookId, fileNameId } from './runbook-id.js';
 import { scanTemplate } from './template.js';
 import { hasControl, visible } from './visible.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
@@ -141,7 +142,18 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   // The shell checks of each run are still to come: no runbook before they have been made.
   if (shellTexts.length > 0) return { problems, shellTexts };
   if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
-  return { runbook: buildRunbook(parsed.data, ctx), problems };
+  const runbook = buildRunbook(parsed.data, ctx);
+  const lineId = declaredRunbookId(text)?.id ?? fileNameId(ctx.absFile);
+  if (lineId !== runbook.id) {
+    // `drbook run ID` reads ids from their lines, without parsing every file of the directory.
+    at(
+      raw.id === undefined ? { line: 1, col: 1 } : locate(doc, lines, ['id'], 'value'),
+      'warning',
+      `the id is "${runbook.id}" but drbook run finds this runbook as "${lineId}": write \`id: ${runbook.id}\` on a line of its own, at the start of the line`,
+    );
+    sortProblems(problems);
+  }
+  return { runbook, problems };
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
