@@ -121,6 +121,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
 
   const raw = data as Record<string, unknown>;
   checkVersion(raw, report);
+  keepNumbersAsWritten(doc, raw, report);
 
   const parsed = RunbookSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
@@ -466,6 +467,39 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
   }
   return shellTexts;
+}
+
+/**
+ * A value that ends up as text in a command or the environment (a var's default and
+ * choices, a step's env) is used as written when YAML would read it as a number or a
+ * boolean written differently: `default: 0755` is the mode 0755, not 755, `1.10` a version,
+ * not 1.1, and 12345678901234567890 must not lose its last digits. A warning asks to
+ * quote it, so that the file says what it means to any other reader.
+ */
+function keepNumbersAsWritten(doc: Document, raw: Record<string, unknown>, report: Report): void {
+  const keep = (holder: Record<string, unknown> | unknown[], key: string | number, path: PathSegment[]) => {
+    const value = (holder as Record<string | number, unknown>)[key];
+    if (typeof value !== 'number' && typeof value !== 'boolean') return;
+    const node = doc.getIn(path, true);
+    // An explicit tag (!!int 0755) asks for the conversion.
+    if (!isScalar(node) || node.tag !== undefined || typeof node.source !== 'string' || node.source === String(value)) return;
+    (holder as Record<string | number, unknown>)[key] = node.source;
+    report(
+      'warning',
+      path,
+      `${describePath(path)}: ${node.source} is read by YAML as the ${typeof value} ${String(value)}; drbook uses it as written ("${node.source}"): quote it to say so`,
+    );
+  };
+  for (const [name, def] of Object.entries(asRecord(raw.vars))) {
+    if (!isRecord(def)) continue;
+    keep(def, 'default', ['vars', name, 'default']);
+    if (Array.isArray(def.choices)) def.choices.forEach((_, i) => keep(def.choices as unknown[], i, ['vars', name, 'choices', i]));
+  }
+  if (Array.isArray(raw.steps))
+    raw.steps.forEach((step, index) => {
+      const env = asRecord(asRecord(step).env);
+      for (const key of Object.keys(env)) keep(env, key, ['steps', index, 'env', key]);
+    });
 }
 
 /**
