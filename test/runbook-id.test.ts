@@ -59,3 +59,33 @@ describe('the loader', () => {
     expect(load('drbook: 1\ntitle: T\nsteps:\n  - id: a\n    title: A\n').problems).toEqual([]);
   });
 });
+
+describe('problems stay one line, at the right place', () => {
+  it('a line break in a file name is shown as ^J', () => {
+    expect(formatProblem({ file: 'a\nb.yml', line: 1, col: 1, severity: 'error', message: 'm' })).toBe('a^Jb.yml:1:1: error: m');
+  });
+
+  it('a null key is named as such, at its line', () => {
+    const result = loadRunbookText('drbook: 1\ntitle: T\n~: x\nsteps:\n  - id: s1\n    title: S1\n', {
+      file: 'rb.yml',
+      absFile: '/rb/rb.yml',
+      sha256: '0'.repeat(64),
+      fileExists: () => false,
+    });
+    expect(result.problems.map(formatProblem)).toEqual([
+      'rb.yml:3:1: error: runbook: a key with no name (`~`, `null` or nothing before the colon): name the field or remove the line',
+    ]);
+  });
+
+  it('a command that does not parse is an error at its line, as the injected check says', () => {
+    const text = 'drbook: 1\ntitle: T\nsteps:\n  - id: s1\n    title: S1\n    run: |\n      if true; then\n        echo ok\n      fi fi\n';
+    const ctx = { file: 'rb.yml', absFile: '/rb/rb.yml', sha256: '0'.repeat(64), fileExists: () => false };
+    const first = loadRunbookText(text, ctx);
+    expect(first.commandTexts).toEqual([{ text: 'if true; then\n  echo ok\nfi fi\n', dialect: 'bash' }]);
+    const checked = loadRunbookText(text, { ...ctx, shellSyntax: () => ({ line: 3, message: "syntax error near unexpected token `fi'" }) });
+    expect(checked.runbook).toBeUndefined();
+    expect(checked.problems.map(formatProblem)).toEqual([
+      "rb.yml:9:7: error: steps[0] (s1).run: does not parse as bash: syntax error near unexpected token `fi'",
+    ]);
+  });
+});

@@ -4,9 +4,10 @@ import { dirname, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { displayPath, errnoText } from './file-text.js';
 import { formatProblem, type Problem, type Runbook } from '../core/model.js';
-import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
+import { loadRunbookText, type LoadContext, type LoadResult } from '../core/runbook-loader.js';
 import { declaredRunbookId, fileNameId, runbookIdOf, type FileId } from '../core/runbook-id.js';
 import type { ShellDialect } from '../core/shell-template.js';
+import type { CommandTexts } from './shell-syntax.js';
 import { runningSingleFile } from './single-file.js';
 
 /** A runbook is a page of YAML; anything this large is a mistake, not a runbook. */
@@ -40,12 +41,47 @@ export interface FileLoad extends LoadResult {
 
 /** Reads and checks one runbook file. Unreadable files are a problem of the file, exit 2. */
 export async function loadRunbookFile(file: string): Promise<FileLoad> {
+  return (await loadRunbookFiles([file]))[0]!;
+}
+
+/**
+ * Reads and checks runbook files, in the order given. The commands of all of them are
+ * checked for their shell syntax together, by one shell process (none when all are cached).
+ */
+export async function loadRunbookFiles(files: readonly string[]): Promise<FileLoad[]> {
+  const firsts = await Promise.all(files.map((file) => firstLoad(file)));
+  const pending = firsts.filter((f): f is FirstLoad & { commands: CommandTexts } => 'commands' in f && f.commands !== undefined);
+  if (pending.length === 0) return firsts.map((f) => f.load);
+  const { shellSyntaxFinders } = await import('./shell-syntax.js');
+  const finders = shellSyntaxFinders(pending.map((f) => f.commands));
+  const again = new Map<FirstLoad, FileLoad>();
+  pending.forEach((f, i) => {
+    const finder = finders[i]!;
+    // Loaded again only when a command does not parse: its errors then stand at their lines.
+    if (!f.commands.texts.some(({ text, dialect }) => finder(text, dialect) !== undefined)) return;
+    const result = loadRunbookText(f.text!, { ...f.ctx!, shellSyntax: finder });
+    again.set(f, { ...result, file: f.load.file, ...(f.load.idAt ? { idAt: f.load.idAt } : {}) });
+  });
+  return firsts.map((f) => again.get(f) ?? f.load);
+}
+
+interface FirstLoad {
+  load: FileLoad;
+  /** The commands whose syntax is still to be checked, with what loading the file again needs. */
+  commands?: CommandTexts;
+  text?: string;
+  ctx?: LoadContext;
+}
+
+async function firstLoad(file: string): Promise<FirstLoad> {
   const absFile = resolve(file);
   const shown = displayPath(file);
-  const fail = (message: string, unreadable = false): FileLoad => ({
-    file: shown,
-    problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }],
-    ...(unreadable ? { unreadable } : {}),
+  const fail = (message: string, unreadable = false): FirstLoad => ({
+    load: {
+      file: shown,
+      problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }],
+      ...(unreadable ? { unreadable } : {}),
+    },
   });
   let bytes: Buffer;
   try {
@@ -56,6 +92,9 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     if (code === 'EFBIG') return fail(`is ${(error as Error).message}: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
     return fail(`cannot read: ${errnoText(error)}`, true);
   }
+  // A FIFO nobody writes to reads as empty: that is no empty runbook but the wrong kind of file.
+  if (bytes.length === 0 && !isRegularFile(absFile))
+    return fail('is not a regular file (a named pipe or a device) and nothing came from it: give the runbook file itself');
   if (bytes.includes(0)) return fail('is not a text file (it holds NUL bytes)');
   let text: string;
   try {
@@ -65,7 +104,7 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     return fail('is not a UTF-8 text file (binary, or another encoding: save it as UTF-8)');
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const ctx = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
+  let ctx: LoadContext = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
   // A run with {{name}} is checked by its shell syntax. A file seen before: the sites its
   // commands had, in one read. Otherwise the parser (or the cache of each command) is
   // loaded only when a command holds {{, and the file checked again with it.
@@ -81,16 +120,20 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     };
     result = loadRunbookText(text, { ...ctx, shellSites });
     if (missed) result = undefined;
+    else ctx = { ...ctx, shellSites };
   }
   if (!result) {
     // A new or changed file: the parser compiles on other threads while this one checks it.
     parserModule?.startShellParser();
     result = loadRunbookText(text, ctx);
     if (result.shellTexts && parserModule) {
-      result = loadRunbookText(text, { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) });
+      ctx = { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) };
+      result = loadRunbookText(text, ctx);
     }
   }
-  return { ...result, file: shown, idAt: { ...runbookIdOf(absFile, text), file: shown } };
+  const load: FileLoad = { ...result, file: shown, idAt: { ...runbookIdOf(absFile, text), file: shown } };
+  if (!result.commandTexts) return { load };
+  return { load, commands: { sha256, texts: result.commandTexts }, text, ctx };
 }
 
 /** How long a pipe may stay silent while its writer keeps it open. */

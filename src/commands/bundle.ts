@@ -12,7 +12,7 @@ import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
 import { bundleFiles, hashOrReason, readSumsFile, writeBundleTree, type BundleContent } from '../adapters/bundle-tree.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import type { SingleFileResult } from '../adapters/single-file.js';
 
 export interface BundleOptions {
@@ -40,7 +40,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   // Every runbook is checked before anything is written: a bundle is what the operator
   // trusts when nothing else is left, so it never carries a runbook that would not load.
-  const loads = await Promise.all(files.map(async (file) => ({ file: resolve(file), load: await loadRunbookFile(file) })));
+  const loads = (await loadRunbookFiles(files)).map((load, i) => ({ file: resolve(files[i]!), load }));
   for (const { load } of loads) for (const problem of load.problems) process.stderr.write(formatProblem(problem) + '\n');
   const invalid = loads.filter(({ load }) => !load.runbook);
   if (invalid.length > 0) {

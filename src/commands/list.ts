@@ -1,4 +1,4 @@
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { makeChalk } from '../adapters/style.js';
 import { duplicateIds, fileNameId } from '../core/runbook-id.js';
 import { visibleJson, visibleLine } from '../core/visible.js';
@@ -10,7 +10,7 @@ export interface ListOptions {
 
 export async function runList(options: ListOptions): Promise<number> {
   const dir = runbooksDir(options.dir);
-  const loads = await Promise.all(runbookFilesIn(dir).map((file) => loadRunbookFile(file)));
+  const loads = await loadRunbookFiles(runbookFilesIn(dir));
   const rows = loads.map((loaded) => {
     const errors = loaded.problems.filter((p) => p.severity === 'error');
     const rb = loaded.runbook;

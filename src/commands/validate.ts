@@ -5,7 +5,7 @@ import { formatProblem, type Problem } from '../core/model.js';
 import { duplicateIdProblems } from '../core/runbook-id.js';
 import { visible, visibleJson } from '../core/visible.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir, type FileLoad } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -32,22 +32,29 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   let inputError = false;
   let missing = 0;
 
-  for (const target of targets) {
-    let isDir: boolean;
+  // Every file first, so that the commands of all of them are checked by one shell.
+  const groups = targets.map((target) => {
     try {
-      isDir = statSync(target).isDirectory();
+      const isDir = statSync(target).isDirectory();
+      return { target, isDir, list: isDir ? runbookFilesIn(target) : [target] };
     } catch {
+      return { target, isDir: false, list: [] as string[], missing: true };
+    }
+  });
+  const all = await loadRunbookFiles(groups.flatMap((g) => g.list));
+  let next = 0;
+  for (const { target, isDir, list, missing: notFound } of groups) {
+    if (notFound) {
       inputError = true;
       missing++;
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'error', message: 'no such file or directory' });
       continue;
     }
-    const list = isDir ? runbookFilesIn(target) : [target];
     if (isDir && list.length === 0) {
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'warning', message: 'no runbook files (*.yml, *.yaml) in this directory' });
     }
-    const loads: FileLoad[] = [];
-    for (const file of list) loads.push(await loadRunbookFile(file));
+    const loads = all.slice(next, next + list.length);
+    next += list.length;
     // In a directory, `drbook run ID` must find one runbook per id.
     const duplicates = isDir ? duplicateIdProblems(loads.flatMap((l) => (l.idAt ? [l.idAt] : []))) : [];
     for (const loaded of loads) {

@@ -33,6 +33,18 @@ export interface LoadContext {
    * I/O, and slow). Without it the loader lists the texts it needs in `shellTexts`.
    */
   shellSites?: (text: string, dialect: ShellDialect) => PlaceholderSite[];
+  /**
+   * Whether a command without placeholders parses (injected: the check runs a shell). Without
+   * it the loader lists those commands in `commandTexts`; a command with placeholders is
+   * checked by its sites (shellSites).
+   */
+  shellSyntax?: (text: string, dialect: ShellDialect) => ShellSyntaxError | undefined;
+}
+
+/** A command that does not parse: the line of the command (from 1) and the shell's words. */
+export interface ShellSyntaxError {
+  line: number;
+  message: string;
 }
 
 export interface LoadResult {
@@ -40,6 +52,8 @@ export interface LoadResult {
   problems: Problem[];
   /** The `run` texts with placeholders, when no shellSites was given: load again with one. */
   shellTexts?: { text: string; dialect: ShellDialect }[];
+  /** The commands without placeholders, when no shellSyntax was given: load again with one if any does not parse. */
+  commandTexts?: { text: string; dialect: ShellDialect }[];
 }
 
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
@@ -137,12 +151,13 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
-  const shellTexts = checkMeaning(raw, ctx, report, reportAt);
+  const { shellTexts, commandTexts } = checkMeaning(raw, ctx, report, reportAt);
   escapedControls(raw, [], report);
   sortProblems(problems);
+  const commands = ctx.shellSyntax || commandTexts.length === 0 ? {} : { commandTexts };
   // The shell checks of each run are still to come: no runbook before they have been made.
-  if (shellTexts.length > 0) return { problems, shellTexts };
-  if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
+  if (shellTexts.length > 0) return { problems, shellTexts, ...commands };
+  if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems, ...commands };
   const runbook = buildRunbook(parsed.data, ctx);
   const lineId = declaredRunbookId(text)?.id ?? fileNameId(ctx.absFile);
   if (lineId !== runbook.id) {
@@ -154,7 +169,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     );
     sortProblems(problems);
   }
-  return { runbook, problems };
+  return { runbook, problems, ...commands };
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
@@ -180,7 +195,14 @@ function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: R
   switch (issue.code) {
     case 'unrecognized_keys':
       for (const key of issue.keys ?? [])
-        report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`, 'key');
+        report(
+          'error',
+          [...path, key],
+          key === ''
+            ? `${describePath(path)}: a key with no name (\`~\`, \`null\` or nothing before the colon): name the field or remove the line`
+            : `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`,
+          'key',
+        );
       return;
     case 'invalid_key': {
       // A bad name in a map (vars, docs, env): the key is at fault, and the inner issue says why.
@@ -265,7 +287,14 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): { text: string; dialect: ShellDialect }[] {
+type ShellText = { text: string; dialect: ShellDialect };
+
+function checkMeaning(
+  raw: Record<string, unknown>,
+  ctx: LoadContext,
+  report: Report,
+  reportAt: ReportAt,
+): { shellTexts: ShellText[]; commandTexts: ShellText[] } {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -319,7 +348,8 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   }
 
   const dialect: ShellDialect = raw.shell === 'sh' ? 'sh' : 'bash';
-  const shellTexts: { text: string; dialect: ShellDialect }[] = [];
+  const shellTexts: ShellText[] = [];
+  const commandTexts: ShellText[] = [];
   const sitesOf = (text: string) => ctx.shellSites?.(text, dialect) ?? [];
   const patternOf = (name: string) => {
     const p = asRecord(vars[name]).pattern;
@@ -348,6 +378,17 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       const last = path[path.length - 1];
       const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
       if (shellText && !ctx.shellSites && text.includes('{{')) shellTexts.push({ text, dialect });
+      if (shellText && !text.includes('{{')) {
+        // A command with placeholders is parsed for its sites, which refuse one that does not parse.
+        if (!ctx.shellSyntax) commandTexts.push({ text, dialect });
+        else {
+          const bad = ctx.shellSyntax(text, dialect);
+          if (bad) {
+            const [needle, n] = lineNeedle(text, bad.line);
+            reportAt('error', path, needle, n, `${label}: does not parse as ${dialect}: ${bad.message}`);
+          }
+        }
+      }
       const { refs, malformed } = scanTemplate(text);
       // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
       const seen = new Map<string, number>();
@@ -466,7 +507,19 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
   }
-  return shellTexts;
+  return { shellTexts, commandTexts };
+}
+
+/** The text of a command's line (from 1), and how many copies of it come before, to point at it. */
+function lineNeedle(text: string, line: number): [string, number] {
+  const all = text.split('\n');
+  if (line < 1 || line > all.length) return ['', 0];
+  const needle = all[line - 1]!.trim();
+  if (needle === '') return ['', 0];
+  const before = all.slice(0, line - 1).join('\n');
+  let n = 0;
+  for (let at = before.indexOf(needle); at !== -1; at = before.indexOf(needle, at + 1)) n++;
+  return [needle, n];
 }
 
 /**
