@@ -864,6 +864,45 @@ describe('loader: every check, at the offending node', () => {
     ]);
   });
 
+  it('a number or boolean written otherwise than YAML reads it is used as written, with a warning to quote it', () => {
+    const text = y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  mode: {default: 0755}',
+      '  big: {default: 12345678901234567890}',
+      '  version: {default: 1.10, choices: [1.9, 1.10, 2]}',
+      '  plain: {default: 42}',
+      '  flag: {default: True}',
+      '  tagged: {default: !!int 010}',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: echo {{mode}} {{big}} {{version}} {{plain}} {{flag}} {{tagged}} "$E"',
+      '    env: {E: 1e3, F: 7}',
+    );
+    const result = load(text);
+    expect(result.problems.map(shown)).toEqual([
+      '4:19: warning: vars.mode.default: 0755 is read by YAML as the number 755; drbook uses it as written ("0755"): quote it to say so',
+      '5:18: warning: vars.big.default: 12345678901234567890 is read by YAML as the number 12345678901234567000; drbook uses it as written ("12345678901234567890"): quote it to say so',
+      '6:22: warning: vars.version.default: 1.10 is read by YAML as the number 1.1; drbook uses it as written ("1.10"): quote it to say so',
+      '6:43: warning: vars.version.choices[1]: 1.10 is read by YAML as the number 1.1; drbook uses it as written ("1.10"): quote it to say so',
+      '8:19: warning: vars.flag.default: True is read by YAML as the boolean true; drbook uses it as written ("True"): quote it to say so',
+      '14:14: warning: steps[0].env.E: 1e3 is read by YAML as the number 1000; drbook uses it as written ("1e3"): quote it to say so',
+    ]);
+    const vars = result.runbook!.vars;
+    expect([vars.mode!.default, vars.big!.default, vars.version!.default, vars.plain!.default, vars.flag!.default, vars.tagged!.default]).toEqual([
+      '0755',
+      '12345678901234567890',
+      '1.10',
+      42,
+      'True',
+      10,
+    ]);
+    expect(vars.version!.choices).toEqual([1.9, '1.10', 2]);
+    expect(result.runbook!.steps[0]!.env).toEqual({ E: '1e3', F: 7 });
+  });
+
   it('resolves doc paths against the runbook directory', () => {
     expect(resolveDocPath('/a/b/rb.yml', '../docs/x.md#sec')).toEqual({ path: '/a/docs/x.md', anchor: 'sec' });
     expect(resolveDocPath('/a/b/rb.yml', 'x.md')).toEqual({ path: '/a/b/x.md' });
