@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseMarkdown } from '../src/adapters/markdown.js';
+import { parse as parseShell } from './helpers/shell.js';
 import {
   buildDraft,
   consoleCommands,
@@ -15,7 +16,7 @@ import {
 
 async function draftOf(markdown: string) {
   const doc: SourceDoc = { file: 'doc.md', docPath: 'doc.md', text: markdown, tree: await parseMarkdown(markdown) };
-  return buildDraft([doc], { id: 'prop', resolveLink: () => undefined });
+  return buildDraft([doc], { id: 'prop', resolveLink: () => undefined, parse: parseShell });
 }
 
 describe('placeholders in commands', () => {
