@@ -55,7 +55,8 @@ describe('placeholders in commands', () => {
 });
 
 describe('what one block leaves in the shell for another (each step runs in its own shell)', () => {
-  const render = (draft: Awaited<ReturnType<typeof draftOf>>) => parse(renderDraft(draft, 'schema.json')) as Record<string, any>;
+  const render = (draft: Awaited<ReturnType<typeof draftOf>>) =>
+    parse(renderDraft(draft, 'schema.json')) as { vars?: Record<string, unknown>; steps: { cwd?: string }[] };
 
   it('a plain value set in one block and used in a later one becomes a var with that default', async () => {
     const draft = await draftOf(
@@ -118,7 +119,7 @@ describe('what one block leaves in the shell for another (each step runs in its 
     ]);
     // A step that starts with its own cd to an absolute path needs none.
     expect(draft.steps[5]!.todos).toEqual([]);
-    expect(render(draft).steps[1].cwd).toBe('/tmp');
+    expect(render(draft).steps[1]!.cwd).toBe('/tmp');
   });
 
   it('shell settings and functions that later steps would rely on are TODOs', async () => {
