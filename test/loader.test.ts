@@ -1030,3 +1030,27 @@ describe('loader: any input is data, never a crash', () => {
     );
   });
 });
+
+describe('TODO comments', () => {
+  it('each # TODO comment left in a runbook is a warning; a "# TODO" inside a command is not one', () => {
+    check({
+      name: 'todos',
+      yaml: y(
+        'drbook: 1',
+        'title: T',
+        'steps:',
+        '  # TODO: $STAGING is set by another block',
+        '  - id: a',
+        '    title: A',
+        '    run: |',
+        '      # TODO this is shell',
+        '      echo hi',
+        '    #   TODO check the timeout',
+      ),
+      expect: [
+        '4:3: warning: TODO left in the runbook (do it, then delete the comment): $STAGING is set by another block',
+        '10:5: warning: TODO left in the runbook (do it, then delete the comment): check the timeout',
+      ],
+    });
+  });
+});

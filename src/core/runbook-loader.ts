@@ -153,6 +153,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   };
   const { shellTexts, commandTexts } = checkMeaning(raw, ctx, report, reportAt);
   escapedControls(raw, [], report);
+  for (const todo of todoComments(text, doc)) at(toPosition(lines, todo.offset), 'warning', `${TODO_WARNING}${todo.text}`);
   sortProblems(problems);
   const commands = ctx.shellSyntax || commandTexts.length === 0 ? {} : { commandTexts };
   // The shell checks of each run are still to come: no runbook before they have been made.
@@ -170,6 +171,27 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
     sortProblems(problems);
   }
   return { runbook, problems, ...commands };
+}
+
+/** The start of the warning for a `# TODO` comment (drbook import writes them where a person must look). */
+export const TODO_WARNING = 'TODO left in the runbook (do it, then delete the comment): ';
+
+/** The `# TODO` comment lines of the file: YAML comments, not text inside a block scalar. */
+function todoComments(text: string, doc: Document): { offset: number; text: string }[] {
+  const scalars: [number, number][] = [];
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.range) scalars.push([node.range[0], node.range[1]]);
+    },
+  });
+  const out: { offset: number; text: string }[] = [];
+  for (const m of text.matchAll(/^[ \t]*#[ \t]*TODO\b:?[ \t]*([^\n]*)/gm)) {
+    const offset = m.index + m[0].indexOf('#');
+    if (scalars.some(([start, end]) => start <= offset && offset < end)) continue;
+    const todo = m[1]!.trim();
+    out.push({ offset, text: todo.length > 160 ? `${todo.slice(0, 157)}...` : todo });
+  }
+  return out;
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
