@@ -150,7 +150,7 @@ describe('writeOutputFile', () => {
   it('refuses a directory, a dangling symlink, a socket and a missing directory, each in one line', async () => {
     const dir = freshDir();
     expect((await refusal(() => writeOutputFile(dir, 'x', { mode: 0o600 }))).message).toBe(
-      `cannot write ${dir}: it is a directory; name a file (such as ${dir}/NAME)`,
+      `cannot write ${dir}: is a directory; name a file in it (such as ${dir}/NAME)`,
     );
     expect(readdirSync(dir)).toEqual([]);
 

@@ -117,7 +117,7 @@ describe('export -o to what is not a regular file', () => {
   it('refuses a directory in one line, exit 2, writing nothing into it', async () => {
     setup();
     const result = await cli(['export', '-o', '.']);
-    expect(result.stderr).toBe(`drbook: cannot write ${box.cwd}: it is a directory; name a file (such as ${box.cwd}/NAME)\n`);
+    expect(result.stderr).toBe(`drbook: cannot write ${box.cwd}: is a directory; name a file in it (such as ${box.cwd}/NAME)\n`);
     expect(result.code).toBe(2);
     expect(readdirSync(box.cwd)).toEqual([]);
   });

@@ -53,7 +53,7 @@ export function outputTarget(file: string): OutputTarget {
       continue;
     }
     if (stat.isFile()) return { kind: 'file', path };
-    if (stat.isDirectory()) throw new DrbookError(`cannot write ${shown}: it is a directory; name a file (such as ${shown}/NAME)`, ExitCode.usage);
+    if (stat.isDirectory()) throw new DrbookError(`cannot write ${shown}: is a directory; name a file in it (such as ${shown}/NAME)`, ExitCode.usage);
     if (stat.isCharacterDevice() || stat.isFIFO()) return { kind: 'in-place', path };
     const what = stat.isSocket() ? 'a socket' : stat.isBlockDevice() ? 'a block device (a disk)' : 'not a regular file';
     throw new DrbookError(`cannot write ${shown}: it is ${what}; name a regular file, a FIFO or a character device`, ExitCode.usage);
