@@ -8,7 +8,7 @@ import { duplicateIdProblems } from '../core/runbook-id.js';
 import { plural } from '../core/plural.js';
 import { visible } from '../core/visible.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
-import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
+import { buildAndPublish, bundleDestination, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
 import { bundleFiles, hashOrReason, readSumsFile, writeBundleTree, type BundleContent } from '../adapters/bundle-tree.js';
 import { displayPath } from '../adapters/file-text.js';
@@ -32,7 +32,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     if (options.output !== undefined) throw new DrbookError('--check DIR verifies an existing bundle: give it without -o', ExitCode.usage);
     return checkBundle(options.check);
   }
-  const out = resolve(options.output ?? DEFAULT_OUTPUT);
+  const named = resolve(options.output ?? DEFAULT_OUTPUT);
+  const out = bundleDestination(named);
   const dir = runbooksDir(options.dir);
   const files = runbookFilesIn(dir);
   if (files.length === 0) throw new DrbookError(`no runbook files (*.yml, *.yaml) in ${displayPath(dir)}: nothing to bundle`, ExitCode.usage);
@@ -71,10 +72,14 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   );
   if (plan.problems.length > 0) {
     for (const problem of plan.problems) process.stderr.write(visible(problem) + '\n');
-    throw new DrbookError(
-      `refusing to bundle: ${plural(plan.problems.length, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root); ${unchanged()}`,
-      ExitCode.failed,
-    );
+    const outside = plan.problems.length - plan.clashes;
+    const why = [
+      ...(outside > 0
+        ? [`${plural(outside, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root)`]
+        : []),
+      ...(plan.clashes > 0 ? [`${plural(plan.clashes, 'pair')} of names above would be one file on the stick`] : []),
+    ];
+    throw new DrbookError(`refusing to bundle: ${why.join('; ')}; ${unchanged()}`, ExitCode.failed);
   }
 
   const { notes, made } = await buildAndPublish(out, async (tmp) => {
@@ -83,6 +88,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   });
   const missing = await calledScriptProblems(out);
   // File names come from the runbooks and docs trees: shown as text.
+  if (out !== named) notes.unshift(`${displayPath(named)} is a symlink: the bundle is written where it leads, ${displayPath(out)} (the link stays)`);
   process.stdout.write(visible([...notes, ...summary(out, plan, made.content, made.previous, missing)].join('\n')) + '\n');
   return ExitCode.ok;
 }

@@ -95,7 +95,7 @@ export async function runImport(files: string[], options: ImportOptions): Promis
     process.stdout.write(text);
     return ExitCode.ok;
   }
-  writeNewFile(out, text, options.force === true);
+  await writeNewFile(out, text, options.force === true);
   const todos = (text.match(/# TODO/g) ?? []).length;
   process.stderr.write(
     `wrote ${displayPath(out)}: ${draft.steps.length} step${draft.steps.length === 1 ? '' : 's'}, ${draft.vars.length} var${draft.vars.length === 1 ? '' : 's'}, ${todos} TODO${todos === 1 ? '' : 's'} to read\n` +
