@@ -5,7 +5,7 @@
 import { formatDuration } from '../duration.js';
 import { plural } from '../plural.js';
 import { MASK } from '../redact.js';
-import type { StepOutcome, VarSource } from '../journal-events.js';
+import { COMPLETED_WHILE_AWAY, type StepOutcome, type VarSource } from '../journal-events.js';
 import { code, codeBlock, inline, shorten } from './markdown-text.js';
 import type { ExportReport, FailedAttempt, Instant, Moment, StepAside, StepRow } from './report.js';
 import type { LastAttempt, RtoCheck, SessionStatus } from './summary.js';
@@ -416,7 +416,7 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'decision':
       return {
         ...at,
-        text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**`,
+        text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**${m.by === '--yes' ? ' (--yes)' : ''}`,
         ...(m.step === null ? {} : { decision: { step: m.step, answer: m.answer } }),
       };
     case 'note': {
@@ -535,6 +535,8 @@ function stepOutcome(m: Extract<Moment, { kind: 'step.finished' }>): string {
   const why = outcomeReason(m.outcome, m.reason);
   switch (m.outcome) {
     case 'done':
+      // Not done by hand: the command did its work while drbook was away, as the operator checked.
+      if (m.reason === COMPLETED_WHILE_AWAY) return `done: the operator confirmed its command completed on its own while drbook was away`;
       return `done${took}`;
     case 'skipped':
       return `skipped${why}`;

@@ -54,7 +54,7 @@ export type Moment = MomentBase &
     | ({ kind: 'command.finished'; attempt: number; command: string } & AttemptResult)
     | { kind: 'command.rehearsed'; command: string }
     | { kind: 'command.edited'; attempt: number; from: string; to: string }
-    | { kind: 'decision'; question: string; answer: string }
+    | { kind: 'decision'; question: string; answer: string; by?: '--yes' }
     | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
     | { kind: 'milestone'; name: MilestoneName; text: string | null; by: string; source: 'cli' | 'step'; notedAt: Instant | null }
     | { kind: 'evidence'; file: string; name: string; sha256: string; bytes: number; note: string | null; by: string; notedAt: Instant | null }
@@ -589,7 +589,7 @@ function buildChronology(
         moment = { ...base, kind: e.type, attempt: e.attempt, from: clean(e.from), to: clean(e.to) };
         break;
       case 'decision':
-        moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer) };
+        moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer), ...(e.by === '--yes' ? { by: e.by } : {}) };
         break;
       case 'note': {
         const { at, notedAt } = backdating(base, e.at);
