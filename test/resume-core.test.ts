@@ -370,7 +370,10 @@ describe('Walk.resume over a command cut while it ran', () => {
         attempt: 1,
         ended: { reason: 'drbook stopped while it ran; its exit code is unknown' },
       });
-      expect(summarizeSession('s1', journal, undefined).inFlight).toMatchObject({ step: 'restore', ended: {} });
+      expect(summarizeSession('s1', { events: journal.events, lines: journal.lines, bad: [] }, undefined).inFlight).toMatchObject({
+        step: 'restore',
+        ended: {},
+      });
 
       const clock = new FakeClock(new Date(Date.parse(journal.events.at(-1)!.ts) + 1000));
       const second = resume({

@@ -48,7 +48,8 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   );
   // "Run it again" is the default only for a step that says running it twice does no harm;
   // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
-  const idempotent = step?.idempotent === true || poll;
+  // A poll's attempt cut in the older three-event form is journaled as a command: its step's `until:` says it is a poll.
+  const idempotent = step?.idempotent === true || poll || step?.poll !== undefined;
   if (yes && !idempotent) {
     // --yes takes defaults, and this question has none: nothing is decided (not even waiting
     // for what may still run); the question stays for a person.
