@@ -5,7 +5,7 @@
  * file and the lock.
  */
 import { IN_FLIGHT_QUESTION, type EndStatus, type EventOf, type JournalEvent, type Mode, type StepOutcome, type VarSource } from './journal-events.js';
-import type { ParsedJournal } from './journal-parse.js';
+import { journalShapeProblem, type ParsedJournal } from './journal-parse.js';
 import { countOutcomes, sessionStatus, type OutcomeCounts, type SessionStatus } from './session.js';
 
 /**
@@ -67,6 +67,11 @@ export interface SessionSummary {
   inFlight?: InFlightCommand;
   notes: number;
   torn: boolean;
+  /**
+   * Why the journal was not written whole by drbook (a line reordered, duplicated or cut
+   * from the start), by the cheap check verify, resume and export refuse it by; absent when whole.
+   */
+  notWhole?: string;
 }
 
 export interface ReplayVar {
@@ -365,6 +370,8 @@ export function summarizeSession(id: string, parsed: ParsedJournal, lock: { aliv
   if (replay.currentStep) summary.currentStep = replay.currentStep.step;
   else if (replay.paused?.step !== undefined) summary.currentStep = replay.paused.step;
   if (replay.inFlight) summary.inFlight = replay.inFlight;
+  const problem = journalShapeProblem(parsed);
+  if (problem !== undefined && parsed.events.length > 0) summary.notWhole = problem.reason;
   return summary;
 }
 
