@@ -165,14 +165,7 @@ async function settleProcesses(ctx: SettleContext, inFlight: InFlightCommand, dr
   const { ui, journal, yes, processes } = ctx;
   const running = survivors(processes, inFlight, driverPid);
   if (running.length === 0) return undefined;
-  // Named by the processes at the top of what is left (their children are waited for and stopped with them).
-  const found = new Set(running.map((p) => p.pid));
-  // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
-  const tops = running.filter((p) => {
-    const parent = processes.parentOf(p.pid);
-    return parent !== undefined && !found.has(parent);
-  });
-  const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
+  const pids = topPids(processes, running).join(', ');
   const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
   if (inFlight.pid === undefined) {
     // drbook died between starting the process and journaling its pid: what it left in
@@ -199,6 +192,20 @@ async function settleProcesses(ctx: SettleContext, inFlight: InFlightCommand, dr
   }
   const left = await processes.stop(running);
   return { note: left.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${left.join(', ')}` };
+}
+
+/**
+ * The pids that name what is left of a command: the processes at the top of it (their
+ * children are waited for and stopped with them).
+ */
+export function topPids(processes: Processes, running: readonly LiveProcess[]): number[] {
+  const found = new Set(running.map((p) => p.pid));
+  // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+  const tops = running.filter((p) => {
+    const parent = processes.parentOf(p.pid);
+    return parent !== undefined && !found.has(parent);
+  });
+  return (tops.length > 0 ? tops : running).map((p) => p.pid);
 }
 
 /**

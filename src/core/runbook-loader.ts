@@ -145,6 +145,53 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
+
+/**
+ * Programs that draw a screen (editors, monitors, pagers) started by a step's command: its
+ * output is piped to the log, so they would draw into the log and the operator would type
+ * blind. A heuristic for a warning: each command start (after a separator or a keyword),
+ * past `sudo` and its options; batch modes and pagers reading a pipe are left alone.
+ */
+const SCREEN_PROGRAMS: Record<string, (args: string) => boolean> = {
+  vi: () => true,
+  vim: () => true,
+  nvim: () => true,
+  nano: () => true,
+  pico: () => true,
+  emacs: (args) => !/(?:^|\s)--?batch\b/.test(args),
+  visudo: (args) => !/(?:^|\s)-c\b/.test(args),
+  vipw: () => true,
+  vigr: () => true,
+  edquota: () => true,
+  crontab: (args) => /(?:^|\s)-e\b/.test(args),
+  systemctl: (args) => /^edit\b/.test(args),
+  top: (args) => !/(?:^|\s)-\w*b/.test(args),
+  htop: () => true,
+  iotop: (args) => !/(?:^|\s)(?:-\w*b|--batch)\b/.test(args),
+  less: () => true,
+  more: () => true,
+  man: (args) => !/(?:^|\s)-P\b/.test(args),
+};
+const PAGERS = new Set(['less', 'more', 'man']);
+const COMMAND_START = /(^|\|\||&&|[;&(\n]|\|(?!\|))[ \t]*((?:sudo(?:[ \t]+-[ugCDhpRrTt][ \t]+[^\s-]\S*|[ \t]+-\S+)*[ \t]+)?)([\w.!-]+)([^\n;&|)]*)/g;
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', 'time', '!', 'exec', 'command', 'nohup']);
+
+function fullScreenProgram(run: string): string | undefined {
+  for (const m of run.matchAll(COMMAND_START)) {
+    const [, separator, , program, rest] = m;
+    if (program !== undefined && KEYWORDS.has(program)) {
+      const inner = fullScreenProgram(rest ?? '');
+      if (inner !== undefined) return inner;
+      continue;
+    }
+    const wants = program === undefined ? undefined : SCREEN_PROGRAMS[program];
+    if (wants === undefined || !wants((rest ?? '').trim())) continue;
+    // A pager whose input is a pipe prints like cat: harmless.
+    if (separator === '|' && PAGERS.has(program!)) continue;
+    return program === 'crontab' ? 'crontab -e' : program === 'systemctl' ? 'systemctl edit' : program;
+  }
+  return undefined;
+}
 /** Reports at a piece of a value (a `{{name}}` in a run): the `occurrence`-th copy of `needle`. */
 type ReportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => void;
 
@@ -421,6 +468,18 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       captured.set(step.capture, index);
     }
     checkUntilAndUndo(step, index, where, hasRun, report, checkTemplate);
+    if (typeof step.run === 'string') {
+      const screen = fullScreenProgram(step.run);
+      if (screen !== undefined) {
+        reportAt(
+          'warning',
+          ['steps', index, 'run'],
+          screen,
+          0,
+          `${where}.run: ${screen} draws on the terminal, but a command's output goes to its log through a pipe: it would run blind. Make it a manual step (do it in another terminal) or run it without a screen`,
+        );
+      }
+    }
     if (!hasRun) {
       for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'idempotent', 'cwd', 'env'] as const) {
         if (step[field] !== undefined) report('warning', ['steps', index, field], `${where}.${field} has no effect on a manual step (no run:)`, 'key');
