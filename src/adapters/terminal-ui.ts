@@ -35,7 +35,7 @@ export interface TerminalUiOptions {
 
 /** The one-key choices: the letter is what the operator types. */
 const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
-const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
+const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', completed: 'c', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
 
 type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
 /** Keys of questions asked outside a walk (`q` quits); never `h`, which the prompt keeps for help. */

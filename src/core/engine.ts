@@ -122,6 +122,11 @@ export class Walk {
           journal.append({ type: 'session.paused', step, reason: 'Ctrl-C while waiting for the command left running' });
           return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
         }
+        if (answer === 'unanswered') {
+          // --yes has no answer to give: the question waits for the operator, nothing ran.
+          journal.append({ type: 'session.paused', step, reason: '--yes cannot answer whether the cut command completed (not idempotent)' });
+          return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
+        }
         if (answer === 'abort') {
           this.settled(step, 'failed');
           return { ...this.end('aborted', step), beforeWalk: true };

@@ -1,6 +1,7 @@
 import { DrbookError, ExitCode } from '../../core/errors.js';
 import type { JournalEvent, MilestoneMarked, Note } from '../../core/journal-events.js';
 import { isResumable, replaySession, type SessionReplay } from '../../core/session-summary.js';
+import { sessionZone } from '../../core/export/time-zone.js';
 import { parseNoteTime } from '../../core/zone-time.js';
 import { FileJournal, readSessionJournal } from '../../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../../adapters/state-home.js';
@@ -39,7 +40,8 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   // The session's zone; its recorded offset stands in if this node's Intl does not know it.
-  const { tz: zone, tzOffsetMinutes } = replay.started ?? localZone();
+  const { tz, tzOffsetMinutes } = replay.started ?? localZone();
+  const zone = sessionZone(tz, tzOffsetMinutes);
   let at: string | undefined;
   if (options.at !== undefined) {
     const when = parseNoteTime(options.at, systemClock.now(), zone, tzOffsetMinutes);
