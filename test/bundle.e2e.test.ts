@@ -236,6 +236,19 @@ describe('drbook bundle', () => {
     expect(leftovers(out)).toEqual([]);
   });
 
+  it('refuses two runbooks with one id: the bundled drbook.mjs could not choose between them', () => {
+    const dir = fixture('ok');
+    writeFileSync(join(dir, 'old-mail.yml'), 'drbook: 1\nid: mail-server\ntitle: Old\nsteps:\n  - id: a\n    title: A\n');
+    const out = join(work, 'dup-ids');
+    const refused = bundle(['--dir', dir, '-o', out]);
+    expect(refused.stderr).toMatch(
+      /runbooks\/old-mail\.yml:2:5: error: duplicate runbook id "mail-server", also the id of \S*runbooks\/mail-server\.yml:\d+:\d+/,
+    );
+    expect(refused.stderr).toContain('refusing to bundle: 2 runbooks above share an id');
+    expect(refused.status).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('repairs a bundle interrupted between its two renames', () => {
     const source = fixture('ok');
     const out = join(work, 'crashed');

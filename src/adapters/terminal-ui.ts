@@ -38,9 +38,11 @@ const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as c
 const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
 
 type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
+/** Keys of questions asked outside a walk (`q` quits); never `h`, which the prompt keeps for help. */
+type OtherKey = 'q';
 
 interface KeyChoice<T extends string> {
-  key: ChoiceKey;
+  key: ChoiceKey | OtherKey;
   value: T;
   name: string;
 }
@@ -159,6 +161,14 @@ export class TerminalUi implements Ui {
     this.line(this.paint.fail(headline));
     const keyed = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
     return this.choose('The step failed. What now?', keyed, options.noDefault === true);
+  }
+
+  /**
+   * A one-key question asked outside a walk (before a session starts): the first choice is
+   * the default. The caller makes the names visible.
+   */
+  async chooseKey<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+    return this.choose(message, choices);
   }
 
   private async choose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {

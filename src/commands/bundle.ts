@@ -4,6 +4,7 @@ import { DEFAULT_OUTPUT, INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.
 import { checkReport, describeChanges, type ParsedSums } from '../core/bundle/sums.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
+import { duplicateIdProblems } from '../core/runbook-id.js';
 import { plural } from '../core/plural.js';
 import { visible } from '../core/visible.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
@@ -11,7 +12,7 @@ import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
 import { bundleFiles, hashOrReason, readSumsFile, writeBundleTree, type BundleContent } from '../adapters/bundle-tree.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import type { SingleFileResult } from '../adapters/single-file.js';
 
 export interface BundleOptions {
@@ -39,13 +40,24 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   // Every runbook is checked before anything is written: a bundle is what the operator
   // trusts when nothing else is left, so it never carries a runbook that would not load.
-  const loads = await Promise.all(files.map(async (file) => ({ file: resolve(file), load: await loadRunbookFile(file) })));
+  const loads = (await loadRunbookFiles(files)).map((load, i) => ({ file: resolve(files[i]!), load }));
   for (const { load } of loads) for (const problem of load.problems) process.stderr.write(formatProblem(problem) + '\n');
   const invalid = loads.filter(({ load }) => !load.runbook);
   if (invalid.length > 0) {
     const errors = invalid.reduce((n, { load }) => n + load.problems.filter((p) => p.severity === 'error').length, 0);
     throw new DrbookError(
       `refusing to bundle: ${invalid.length} of ${plural(files.length, 'runbook')} invalid (${plural(errors, 'error')} above); ${unchanged()}`,
+      ExitCode.failed,
+    );
+  }
+
+  // The bundle's drbook.mjs finds runbooks by id as drbook does: two files with one id
+  // would leave `node drbook.mjs run ID` refusing to choose when nothing else is left.
+  const duplicates = duplicateIdProblems(loads.flatMap(({ load }) => (load.idAt ? [load.idAt] : [])));
+  if (duplicates.length > 0) {
+    for (const problem of duplicates) process.stderr.write(formatProblem(problem) + '\n');
+    throw new DrbookError(
+      `refusing to bundle: ${plural(duplicates.length, 'runbook')} above share an id (drbook run ID could not choose); ${unchanged()}`,
       ExitCode.failed,
     );
   }

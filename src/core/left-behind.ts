@@ -42,14 +42,7 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
 
   const running = survivors(processes, inFlight, driverPid);
   if (running.length > 0) {
-    // Named by the processes at the top of what is left (their children are waited for and stopped with them).
-    const found = new Set(running.map((p) => p.pid));
-    // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
-    const tops = running.filter((p) => {
-      const parent = processes.parentOf(p.pid);
-      return parent !== undefined && !found.has(parent);
-    });
-    const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
+    const pids = topPids(processes, running).join(', ');
     const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
     if (inFlight.pid === undefined) {
       // drbook died between starting the process and journaling its pid: what it left in
@@ -151,6 +144,20 @@ function quoteLog(tail: string): string {
     .slice(-LOG_TAIL_LINES)
     .map((line) => `  | ${line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?')}`)
     .join('\n');
+}
+
+/**
+ * The pids that name what is left of a command: the processes at the top of it (their
+ * children are waited for and stopped with them).
+ */
+export function topPids(processes: Processes, running: readonly LiveProcess[]): number[] {
+  const found = new Set(running.map((p) => p.pid));
+  // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+  const tops = running.filter((p) => {
+    const parent = processes.parentOf(p.pid);
+    return parent !== undefined && !found.has(parent);
+  });
+  return (tops.length > 0 ? tops : running).map((p) => p.pid);
 }
 
 /**
