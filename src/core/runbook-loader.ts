@@ -5,7 +5,7 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { CODE_VARIABLES, programWarning, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
 import { declaredRunbookId, fileNameId } from './runbook-id.js';
 import { scanTemplate } from './template.js';
 import { hasControl, visible } from './visible.js';
@@ -488,8 +488,20 @@ function checkMeaning(
             n,
             `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`,
           );
+        const program = refusal || !site ? undefined : programWarning(site);
+        if (program) reportAt('warning', path, raw, n, `${label}: ${program}`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
+        // The command's own bash reads these from its environment as code before the script runs.
+        const envName = path[path.length - 2] === 'env' ? String(last) : undefined;
+        if (envName !== undefined && CODE_VARIABLES.test(envName))
+          reportAt(
+            'error',
+            path,
+            raw,
+            n,
+            `${label}: {{${ref.name}}} cannot be substituted in ${envName}: the command's bash reads ${envName} from its environment as code or options before the script runs (BASH_ENV names a file it sources, prompts are expanded, PROMPT_COMMAND and BASH_FUNC_* run): write a fixed value there, and use {{${ref.name}}} in run`,
+          );
       }
     };
     for (const field of TEMPLATED_STEP_FIELDS) checkTemplate(step[field], ['steps', index, field], `${where}.${field}`);
