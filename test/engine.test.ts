@@ -1888,7 +1888,11 @@ describe('the walk: env values a command cannot receive', () => {
       ui: [
         { ask: 'var', name: 'blob', answer: 'x'.repeat(200 * 1024) },
         { ask: 'step', answer: 'run' },
-        { ask: 'failure', failure: /env BLOB \(from \{\{blob\}\}\) is 201 KB, more than the 128 KB one environment variable can hold: put the value in a file/, answer: 'skip' },
+        {
+          ask: 'failure',
+          failure: /env BLOB \(from \{\{blob\}\}\) is 201 KB, more than the 128 KB one environment variable can hold: put the value in a file/,
+          answer: 'skip',
+        },
       ],
       exec: [],
     });

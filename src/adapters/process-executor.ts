@@ -307,7 +307,8 @@ function checkCwd(cwd: string): string | undefined {
 function spawnFailure(shell: string, code: string | undefined, message: string | undefined): string {
   if (code === 'ENOENT') return `cannot start ${shell}: not found in PATH`;
   if (code === 'EACCES') return `cannot start ${shell}: permission denied`;
-  if (code === 'E2BIG') return `cannot start ${shell}: the command and its environment are larger than the system allows (E2BIG): put large values in a file and give the command its path`;
+  if (code === 'E2BIG')
+    return `cannot start ${shell}: the command and its environment are larger than the system allows (E2BIG): put large values in a file and give the command its path`;
   const line = (message ?? '').split('\n').find((text) => text.trim() !== '');
   return `cannot start ${shell}: ${code ?? line ?? 'unknown error'}`;
 }

@@ -38,6 +38,9 @@ export interface TerminalUiOptions {
 const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
 const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
 
+/** Reads of one paste come closer together than this. */
+const PASTE_BURST_MS = 25;
+
 /** What a var prompt says after a paste of several lines. */
 const VAR_HINT = 'A var is one line: type or paste its value on one line, or give a value of several lines in a file with --vars-file.';
 
@@ -194,10 +197,19 @@ export class TerminalUi implements Ui {
         });
       }
     };
+    // The bytes behind an Enter, in the same burst of input: a paste arrives at once, in
+    // reads a few milliseconds apart; keys typed after an answer refused by its check do not.
     let enter = false;
-    const after: Buffer[] = [];
+    let after: Buffer[] = [];
+    let lastRead = 0;
     const spy = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const now = performance.now();
+      if (now - lastRead > PASTE_BURST_MS) {
+        enter = false;
+        after = [];
+      }
+      lastRead = now;
       if (enter) {
         after.push(bytes);
         return;
@@ -373,7 +385,8 @@ export class TerminalUi implements Ui {
   async editCommand(message: string, initial: string): Promise<string | undefined> {
     const editor = this.lineMode ? undefined : findEditor(this.env);
     if (!initial.includes('\n')) {
-      if (editor === undefined || this.lineMode) return this.askTextLine(message, initial, 'Nothing was run: type the command on one line (join its lines with &&).');
+      if (editor === undefined || this.lineMode)
+        return this.askTextLine(message, initial, 'Nothing was run: type the command on one line (join its lines with &&).');
       const { answer, pasted } = await this.askWatched(
         () => inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context),
         true,
