@@ -67,12 +67,25 @@ export function buildCli(setExitCode: (code: number) => void): Command {
       .addOption(shortSecretOption())
       .addOption(dirOption());
     if (name === 'rehearse') walk.option('--run-safe', 'execute the steps marked safe (read-only checks)');
-    walk.action(async (ref: string, opts) => done(await (await import('./commands/walk.js')).runWalk(ref, name === 'run' ? 'live' : 'rehearsal', opts)));
+    if (name === 'run')
+      walk.option(
+        '--parallel',
+        'start a new session even while another live session of this runbook runs or has not ended (without it: refused, or in a terminal you are offered to resume that one)',
+      );
+    walk.action(async (ref: string, opts) => {
+      const outcome = await (await import('./commands/walk.js')).runWalk(ref, name === 'run' ? 'live' : 'rehearsal', opts);
+      if (typeof outcome === 'number') return done(outcome);
+      // The operator chose to resume the session of this runbook that did not end: resume it, with the variables given.
+      const { var: vars, varsFile, allowShortSecret, from } = opts as { var?: string[]; varsFile?: string; allowShortSecret?: boolean; from?: string };
+      if (from !== undefined) process.stderr.write(`--from ${from} is not used: resume continues where the session stopped\n`);
+      return done(await (await import('./commands/resume.js')).runResume(outcome.resume, { var: vars, varsFile, allowShortSecret }));
+    });
   };
   walkCommand('run', 'walk a runbook live: run or confirm each step, journaling everything', [
     'drbook run mail-server',
     'drbook run mail-server --var new_ip=192.0.2.10 --from dns-reuse',
     'DNS_API_TOKEN=... drbook run mail-server --vars-file vars.yml',
+    'drbook run mail-server --parallel   # a second live session beside one already running',
   ]);
   walkCommand('rehearse', 'dry run: walk the runbook, show commands without executing them', [
     'drbook rehearse mail-server',

@@ -4,7 +4,7 @@
  * named; and `--check` fails when a script a step calls is not in the bundle.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,97 @@ describe('bundle containment', () => {
     expect(check.stdout).toContain('missing script: runbooks/rb.yml step restore calls ./scripts/absent.sh, not in the bundle');
     expect(check.stdout).toContain('not executable: runbooks/rb.yml step restore runs ./scripts/noexec.sh');
     expect(check.stdout).not.toMatch(/^(changed|missing|extra): /m);
+  });
+
+  it('copies a script that is also linked as a doc beside the runbooks too, so the run from the bundle finds it', { timeout: 120_000 }, () => {
+    const steps = '  - id: restore\n    title: Restore\n    cwd: .\n    run: ./scripts/restore.sh\n';
+    const r = repo({ script: 'scripts/restore.sh', ok: '../docs/ok.md' }, steps);
+    mkdirSync(join(r.runbooks, 'scripts'));
+    writeFileSync(join(r.runbooks, 'scripts', 'restore.sh'), '#!/bin/sh\necho RESTORED-FROM-BUNDLE\n');
+    chmodSync(join(r.runbooks, 'scripts', 'restore.sh'), 0o755);
+    writeFileSync(join(r.root, 'docs', 'ok.md'), '# ok\n');
+    // A doc reached through a symlink in the runbooks directory is a file of that directory too: named, not dropped.
+    symlinkSync('../docs/ok.md', join(r.runbooks, 'link.md'));
+    const out = join(work, `out-${count}`);
+    const made = drbook(['bundle', '--dir', r.runbooks, '-o', out], r.root);
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).not.toContain('warning');
+    expect(made.stdout).toMatch(/doc +docs\/restore\.sh +from \S*runbooks\/scripts\/restore\.sh\n/);
+    expect(made.stdout).toMatch(/file +runbooks\/scripts\/restore\.sh\n/);
+    expect(made.stdout).toMatch(/file +runbooks\/link\.md +\(through a symlink: the content of \S*docs\/ok\.md\)/);
+    expect(modeOf(join(out, 'runbooks', 'scripts', 'restore.sh'))).toBe(0o755);
+    expect(readFileSync(join(out, 'runbooks', 'link.md'), 'utf8')).toBe('# ok\n');
+
+    const check = drbook(['bundle', '--check', out], r.root);
+    expect(check.status, check.stdout).toBe(0);
+    const empty = mkdtempSync(join(work, 'empty-'));
+    const run = drbook(['run', 'rb', '--dir', join(out, 'runbooks'), '--yes'], empty, join(out, 'drbook.mjs'));
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('RESTORED-FROM-BUNDLE');
+  });
+});
+
+describe('where the bundle goes, and names a stick cannot tell apart', () => {
+  it('-o a symlink to a bundle updates the bundle it leads to and keeps the link; a link that leads nowhere is refused', { timeout: 120_000 }, () => {
+    const r = repo({});
+    const stick = join(work, `stick-${count}`);
+    mkdirSync(stick);
+    const real = join(stick, 'drbook');
+    expect(drbook(['bundle', '--dir', r.runbooks, '-o', real], r.root).status).toBe(0);
+    const link = join(r.root, 'usb');
+    symlinkSync(real, link);
+    writeFileSync(join(r.runbooks, 'added.sh'), 'echo added\n');
+
+    const again = drbook(['bundle', '--dir', r.runbooks, '-o', link], r.root);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(`usb is a symlink: the bundle is written where it leads, ${real} (the link stays)`);
+    expect(again.stdout).toMatch(/updated the previous bundle: .*1 added \(runbooks\/added\.sh\)/);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(real, 'runbooks', 'added.sh'), 'utf8')).toBe('echo added\n');
+    expect(drbook(['bundle', '--check', real], r.root).status).toBe(0);
+    expect(readdirSync(r.root).sort()).toEqual(['docs', 'runbooks', 'usb']);
+    expect(readdirSync(stick)).toEqual(['drbook']);
+
+    const dangling = join(r.root, 'unmounted');
+    symlinkSync(join(work, 'not-mounted', 'drbook'), dangling);
+    const refused = drbook(['bundle', '--dir', r.runbooks, '-o', dangling], r.root);
+    expect(refused.stderr).toMatch(
+      /^drbook: unmounted is a symlink to \S*not-mounted\/drbook, which does not exist \(a disk not mounted\?\): mount or create it, or choose another -o; nothing was written\n$/,
+    );
+    expect(refused.status).toBe(2);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(work, 'not-mounted'))).toBe(false);
+  });
+
+  it('refuses runbooks or scripts whose names differ only in letter case or Unicode normalization, naming both', () => {
+    const r = repo({});
+    writeFileSync(join(r.runbooks, 'RB.yml'), 'drbook: 1\nid: rb-upper\ntitle: RB upper\nsteps:\n  - id: s\n    title: S\n    confirm: ok?\n');
+    mkdirSync(join(r.runbooks, 'scripts'));
+    writeFileSync(join(r.runbooks, 'scripts', 'caf\u00e9.sh'), 'echo nfc\n');
+    writeFileSync(join(r.runbooks, 'scripts', 'cafe\u0301.sh'), 'echo nfd\n');
+    const out = join(work, `out-${count}`);
+    const result = drbook(['bundle', '--dir', r.runbooks, '-o', out], r.root);
+    expect(result.stderr).toMatch(
+      /RB\.yml and \S*rb\.yml: error: cannot both be bundled: runbooks\/RB\.yml and runbooks\/rb\.yml differ only in letter case, one name on a FAT, exFAT or APFS stick: rename one\n/,
+    );
+    expect(result.stderr).toContain(
+      'runbooks/scripts/cafe\u0301.sh and runbooks/scripts/caf\u00e9.sh differ only in Unicode normalization (one is NFC, the other NFD, as macOS writes names)',
+    );
+    expect(result.stderr).toMatch(/refusing to bundle: 2 pairs of names above would be one file on the stick; nothing was written\n$/);
+    expect(result.status).toBe(1);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('gives two docs named alike in NFC and NFD distinct names under docs/', { timeout: 120_000 }, () => {
+    const r = repo({ nfc: '../docs/caf\u00e9.md', nfd: '../docs/cafe\u0301.md' });
+    writeFileSync(join(r.root, 'docs', 'caf\u00e9.md'), 'nfc\n');
+    writeFileSync(join(r.root, 'docs', 'cafe\u0301.md'), 'nfd\n');
+    const out = join(work, `out-${count}`);
+    const made = drbook(['bundle', '--dir', r.runbooks, '-o', out], r.root);
+    expect(made.status, made.stderr).toBe(0);
+    expect(readdirSync(join(out, 'docs')).sort()).toEqual(['cafe\u0301-2.md', 'caf\u00e9.md']);
+    expect(readFileSync(join(out, 'docs', 'cafe\u0301-2.md'), 'utf8')).toBe('nfd\n');
+    expect(readFileSync(join(out, 'runbooks', 'rb.yml'), 'utf8')).toContain('../docs/cafe\u0301-2.md');
   });
 });
 

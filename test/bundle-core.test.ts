@@ -8,6 +8,7 @@ import { planDocNames } from '../src/core/bundle/doc-names.js';
 import { docPathNodes, lineCol, rewriteDocPaths } from '../src/core/bundle/doc-paths.js';
 import { localLinks, renderIndex } from '../src/core/bundle/index-md.js';
 import { isLeftoverName, leftoverOf, looksLikeBundle, previousName, temporaryName } from '../src/core/bundle/layout.js';
+import { nameClashes } from '../src/core/bundle/name-clash.js';
 import { checkReport, describeChanges, formatSums, parseSums, sumsLine, type HashResult } from '../src/core/bundle/sums.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 
@@ -25,6 +26,26 @@ describe('doc names in docs/', () => {
     expect(names.get('/r/a/dns/x.md')).toBe('dns/x.md');
     expect(names.get('/r/b/mail/x.md')).toBe('mail/x.md');
     expect(names.get('/r/odd/a:b?#c.md')).toBe('a_b__c.md');
+  });
+});
+
+describe('names a stick cannot tell apart', () => {
+  const nfc = 'caf\u00e9.md';
+  const nfd = 'cafe\u0301.md';
+
+  it('gives two docs named alike in NFC and NFD distinct names in docs/', () => {
+    const names = planDocNames([`/r/docs/${nfc}`, `/r/docs/${nfd}`]);
+    expect(names.get(`/r/docs/${nfc}`)).toBe(nfc);
+    expect(names.get(`/r/docs/${nfd}`)).toBe('cafe\u0301-2.md');
+  });
+
+  it('finds names equal but for letter case or Unicode normalization, and a file named as a directory', () => {
+    expect(nameClashes(['B.yml', 'a.yml', 'b.yml'])).toEqual([['B.yml', 'b.yml']]);
+    expect(nameClashes([`docs/${nfc}`, `docs/${nfd}`])).toEqual([[`docs/${nfc}`, `docs/${nfd}`]]);
+    expect(nameClashes(['tools', 'Tools/x.sh', 'Tools/y.sh'])).toEqual([['tools', 'Tools/x.sh']]);
+    expect(nameClashes(['Tools/x.sh', 'tools'])).toEqual([['Tools/x.sh', 'tools']]);
+    // A directory named in two cases merges on the stick: its files stay apart.
+    expect(nameClashes(['Scripts/a.sh', 'scripts/b.sh', 'mail.yml', 'scripts/mail.yml'])).toEqual([]);
   });
 });
 

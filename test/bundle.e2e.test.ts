@@ -99,7 +99,9 @@ describe('drbook bundle', () => {
     const made = bundle(['--dir', source, '-o', out]);
     expect(made.stderr).toBe('');
     expect(made.status).toBe(0);
-    expect(made.stdout).toContain('bundled 2 runbooks, 4 docs and 0 scripts');
+    expect(made.stdout).toContain('bundled 2 runbooks, 4 docs and 1 script or other file');
+    // A doc kept in the runbooks directory is one of its files too: also beside the runbooks.
+    expect(made.stdout).toMatch(/file +runbooks\/notes\/restore notes\.md\n/);
     // In a checkout the freshest code: esbuild over src/, also from the bundled bin.
     expect(made.stdout).toContain('(drbook.mjs built with esbuild from');
 
@@ -113,6 +115,7 @@ describe('drbook bundle', () => {
       'drbook.mjs',
       'runbooks/dns.yaml',
       'runbooks/mail-server.yml',
+      'runbooks/notes/restore notes.md',
     ]);
     expect(leftovers(out)).toEqual([]);
     expect(readFileSync(join(out, 'docs', 'dns', 'backups.md'), 'utf8')).toBe(readFileSync(join(source, '..', 'wiki', 'dns', 'backups.md'), 'utf8'));
@@ -138,7 +141,7 @@ describe('drbook bundle', () => {
     expect(index).toContain('`mail-server` step 2 `provision`: `../ansible`');
 
     const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
-    expect(sums.trimEnd().split('\n')).toHaveLength(8);
+    expect(sums.trimEnd().split('\n')).toHaveLength(9);
     if (spawnSync('sha256sum', ['--version']).status === 0) {
       const checked = spawnSync('sha256sum', ['-c', 'SHA256SUMS'], { cwd: out, encoding: 'utf8' });
       expect(checked.stdout + checked.stderr).not.toContain('FAILED');
@@ -184,7 +187,7 @@ describe('drbook bundle', () => {
     const out = join(work, 'checked');
     expect(bundle(['--dir', fixture('ok'), '-o', out]).status).toBe(0);
     const clean = bundle(['--check', out]);
-    expect(clean.stdout).toContain('OK, all 8 files match SHA256SUMS');
+    expect(clean.stdout).toContain('OK, all 9 files match SHA256SUMS');
     expect(clean.status).toBe(0);
 
     appendFileSync(join(out, 'docs', 'mail', 'backups.md'), '\nrm -rf / # an edit nobody reviewed\n');
@@ -234,6 +237,19 @@ describe('drbook bundle', () => {
     expect(refused.status).toBe(1);
     expect(snapshot(out)).toEqual(before);
     expect(leftovers(out)).toEqual([]);
+  });
+
+  it('refuses two runbooks with one id: the bundled drbook.mjs could not choose between them', () => {
+    const dir = fixture('ok');
+    writeFileSync(join(dir, 'old-mail.yml'), 'drbook: 1\nid: mail-server\ntitle: Old\nsteps:\n  - id: a\n    title: A\n');
+    const out = join(work, 'dup-ids');
+    const refused = bundle(['--dir', dir, '-o', out]);
+    expect(refused.stderr).toMatch(
+      /runbooks\/old-mail\.yml:2:5: error: duplicate runbook id "mail-server", also the id of \S*runbooks\/mail-server\.yml:\d+:\d+/,
+    );
+    expect(refused.stderr).toContain('refusing to bundle: 2 runbooks above share an id');
+    expect(refused.status).toBe(1);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('repairs a bundle interrupted between its two renames', () => {

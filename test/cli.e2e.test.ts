@@ -335,7 +335,7 @@ describe('drbook show', () => {
     const r = await drbook(['show', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`drbook: no runbook "nope" in ${sandbox!.dir} (there: db-failover, mail-server, minimal, with-warnings)\n`);
+    expect(r.stderr).toBe(`drbook: no runbook "nope" in ${sandbox!.dir} (there: db-primary, mail-server, minimal, with-warnings)\n`);
   });
 
   it('a missing file: exit 2', async () => {
@@ -354,6 +354,62 @@ describe('drbook show', () => {
     const r = await drbook(['show']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("error: missing required argument 'runbook'\n(run drbook --help for usage)\n");
+  });
+});
+
+describe('a runbook id is its declared id, else its file name', () => {
+  const runbook = (id: string | undefined, title: string) =>
+    `drbook: 1\n${id === undefined ? '' : `id: ${id}\n`}title: ${title}\nsteps:\n  - id: s1\n    title: S1\n    run: echo ${title}\n`;
+
+  it('an old file named like an id that another file now declares: the id wins, the file name is no id', async () => {
+    sandbox = makeSandbox();
+    writeFileSync(join(sandbox.dir, 'mail-server.yml'), runbook('mail-legacy', 'OLD'));
+    writeFileSync(join(sandbox.dir, 'new-mail.yml'), runbook('mail-server', 'NEW'));
+    const byId = await drbook(['show', 'mail-server']);
+    expect(byId.code).toBe(0);
+    expect(byId.stdout.split('\n')[0]).toBe('NEW');
+    const byFileName = await drbook(['show', 'new-mail']);
+    expect(byFileName.code).toBe(2);
+    expect(byFileName.stdout).toBe('');
+    expect(byFileName.stderr).toBe(
+      `drbook: no runbook has the id "new-mail" in ${sandbox.dir}: ${sandbox.dir}/new-mail.yml declares the id "mail-server"; run it by that id or by its path if it is the one you mean\n`,
+    );
+    const list = await drbook(['list']);
+    expect(list.stderr).toBe('');
+  });
+
+  it('one id in several files, .yml and .yaml alike: lookup refuses naming each file, validate and list say where', async () => {
+    sandbox = makeSandbox();
+    writeFileSync(join(sandbox.dir, 'other.yml'), runbook('x', 'Other'));
+    writeFileSync(join(sandbox.dir, 'x.yaml'), runbook(undefined, 'Yaml'));
+    writeFileSync(join(sandbox.dir, 'x.yml'), runbook('x', 'Yml'));
+    writeFileSync(join(sandbox.dir, 'solo.yml'), runbook(undefined, 'Solo'));
+    const show = await drbook(['show', 'x']);
+    expect(show.code).toBe(2);
+    expect(show.stdout).toBe('');
+    const d = sandbox.dir;
+    expect(show.stderr).toBe(
+      `drbook: 3 runbooks in ${d} have the id "x": ${d}/other.yml, ${d}/x.yaml, ${d}/x.yml; give the path of the one you mean (drbook validate ${d} shows where each id is written)\n`,
+    );
+    expect((await drbook(['show', 'solo'])).code).toBe(0);
+    expect((await drbook(['show', join(d, 'x.yml')])).code).toBe(0);
+
+    const validate = await drbook(['validate']);
+    expect(validate.code).toBe(1);
+    expect(validate.stdout.split('\n').filter(Boolean)).toEqual([
+      `${d}/other.yml:2:5: error: duplicate runbook id "x", also the id of ${d}/x.yaml:1:1, ${d}/x.yml:2:5: \`drbook run x\` refuses to choose; give each runbook an id of its own`,
+      `${d}/x.yaml:1:1: error: duplicate runbook id "x" (its file name: it declares no id:), also the id of ${d}/other.yml:2:5, ${d}/x.yml:2:5: \`drbook run x\` refuses to choose; give each runbook an id of its own`,
+      `${d}/x.yml:2:5: error: duplicate runbook id "x", also the id of ${d}/other.yml:2:5, ${d}/x.yaml:1:1: \`drbook run x\` refuses to choose; give each runbook an id of its own`,
+    ]);
+    expect(validate.stderr).toBe('4 runbooks checked: 3 invalid (3 errors, 0 warnings)\n');
+    // Each file alone is a valid runbook.
+    expect((await drbook(['validate', join(d, 'x.yml'), join(d, 'other.yml')])).code).toBe(0);
+
+    const list = await drbook(['list']);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toBe(
+      `warning: 3 runbooks have the id "x" (${d}/other.yml, ${d}/x.yaml, ${d}/x.yml): drbook run x refuses to choose; give each an id of its own (drbook validate shows where)\n`,
+    );
   });
 });
 

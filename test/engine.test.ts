@@ -1327,8 +1327,8 @@ describe('the walk: vars', () => {
       { type: 'step.finished', step: 'm', outcome: 'done' },
       ended('completed', { done: 1 }),
     ]);
-    // The step was shown before the question, its command part after.
-    expect(t.ui.calls.map((c) => (c.call === 'showStep' ? `show:${c.view.part ?? 'all'}` : c.call))).toEqual(['show:context', 'askVar', 'show:command']);
+    // The step was shown before the question; no command part after it (it has nothing to do by hand).
+    expect(t.ui.calls.map((c) => (c.call === 'showStep' ? `show:${c.view.part ?? 'all'}` : c.call))).toEqual(['show:context', 'askVar']);
   });
 
   it('an edited command naming a var not yet known asks for it before running', async () => {
@@ -1698,7 +1698,6 @@ describe("the walk: the operator's night", () => {
     expect(order(t.ui.calls)).toEqual([
       'showStep order context',
       'askVar ip',
-      'showStep order command',
       'showStep use context',
       'askVar user',
       'showStep use command',
@@ -1712,6 +1711,28 @@ describe("the walk: the operator's night", () => {
       ['use', 'done'],
       ['plain', 'done'],
     ]);
+  });
+
+  it('an ask-only step whose value is given already shows its context only, never "do it by hand"', async () => {
+    const t = setup({
+      yaml: book(`  - { id: m, title: M, ask: [zone] }`, `  zone: { prompt: Zone }`),
+      cli: { zone: 'eu-west' },
+    });
+    await t.go();
+    expect(t.ui.calls.filter((c) => c.call === 'showStep').map((c) => (c.call === 'showStep' ? (c.view.part ?? 'all') : ''))).toEqual(['context']);
+  });
+
+  it('a step skipped by when: shows its title with the values known and defaults, as the journal has it', async () => {
+    const t = setup({
+      yaml: book(
+        `  - { id: move, title: 'Move to {{host}}', when: plan == reuse, run: 'echo {{host}}' }`,
+        `  plan: { default: rename }\n  host: { default: mail2.example.org }`,
+      ),
+      yes: true,
+    });
+    await t.go();
+    expect(t.ui.messages('info')).toEqual(['[1/1] Move to mail2.example.org: skipped, plan is rename (plan == reuse)']);
+    expect(t.journal.ofType('step.finished')).toMatchObject([{ title: 'Move to mail2.example.org' }]);
   });
 
   it('a when: var asked at its step comes after the step is shown; a false one skips it', async () => {
@@ -1824,6 +1845,28 @@ describe('drbook ended by a signal while a command runs', () => {
     // Step b never started, and no question was asked about a.
     expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
     expect(s.journal.events.some((e) => e.type === 'decision' || e.type === 'session.ended')).toBe(false);
+  });
+});
+
+describe('drbook stopped just after the command finished on its own', () => {
+  it('Ctrl-C as the shell ended: the success is journaled as it was, then a pause, exit 130, and the screen says the command had finished', async () => {
+    const { SignalStop } = await import('../src/core/errors.js');
+    const s = setup({ yaml: TWO, yes: true, exec: [{ exitCode: 0, stoppedBy: 'SIGINT', exitedFirst: true, pid: 77 }] });
+    const caught = await s.go().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(caught).toBeInstanceOf(SignalStop);
+    expect(caught).toMatchObject({ signal: 'SIGINT', exitCode: 130 });
+    expect((caught as Error).message).toContain('after the command had finished');
+    // The step's end is resume's to journal: it finds the success and does not run it again.
+    const tail = s.journal.events.slice(-2);
+    expect(tail).toMatchObject([
+      { type: 'command.finished', step: 'a', ok: true, exitCode: 0 },
+      { type: 'session.paused', step: 'a', reason: 'drbook got SIGINT as the command finished' },
+    ]);
+    expect(tail[0]).not.toHaveProperty('interrupted');
+    expect(s.executor.requests.map((r) => r.step)).toEqual(['a']);
   });
 });
 

@@ -91,7 +91,10 @@ describe('markdown text', () => {
     ['1. item', '1\\. item'],
     ['line one\nline two', 'line one<br>line two'],
     ['\n\n  indented    code\n\n', 'indented code'],
-    ['\u001b[31mred\u001b[0m\r\n', 'red'],
+    // Typed text loses nothing: control sequences are written visibly, as on the screen.
+    ['\u001b[31mred\u001b[0m\r\n', '\\\\e\\[31mred\\\\e\\[0m'],
+    ['from the other terminal \u001b]0;NOTETITLE\u0007 ok', 'from the other terminal \\\\e\\]0;NOTETITLE^G ok'],
+    ['a\u202eb', 'a\\\\u202eb'],
   ])('inline(%j) is %j', (input, expected) => {
     expect(inline(input)).toBe(expected);
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../src/core/journal-events.js';
 import { parseJournal } from '../src/core/journal-parse.js';
-import { BIN, ensureBuilt } from './helpers/run-cli.js';
+import { BIN, ensureBuilt, runCli } from './helpers/run-cli.js';
 import { startTmux, tmuxAvailable, type TmuxSession } from './helpers/tmux.js';
 
 let scratch: string;
@@ -129,6 +129,40 @@ describe.skipIf(!tmuxAvailable())('resume asks about a command drbook was killed
     expect(decision).toMatchObject([{ question: 'The command was in flight when drbook stopped: did it complete?', answer: 'run it again' }]);
     expect(readFileSync(join(home, 'ran'), 'utf8')).toBe('ran\nran\n');
   }, 60_000);
+
+  it('Ctrl-C at the question keeps it: the next resume asks the same, no default, and nothing ran twice; resume --yes leaves it too', async () => {
+    const { home, cwd } = await cutSession(false);
+    const first = await resumeIn(home, cwd);
+    await first.waitFor('did it complete?');
+    await first.waitFor('Type a letter, then Enter.');
+    await first.sendKeys('C-c');
+    expect(await first.waitForExit()).toBe(130);
+    // Still in flight for sessions, its end (exit code unknown) journaled once.
+    const env = { DRBOOK_HOME: home, HOME: home, NO_COLOR: '1' };
+    const listed = await runCli(['sessions', '--json'], { cwd, env });
+    expect(JSON.parse(listed.stdout)[0]).toMatchObject({ status: 'paused', inFlight: { step: 'restore', ended: {} } });
+    // --yes has no answer to a question with no default: paused again, nothing run.
+    const scripted = await runCli(['resume', '--yes'], { cwd, env, timeoutMs: 20_000 });
+    expect(scripted.code, scripted.stdout + scripted.stderr).toBe(130);
+    expect(scripted.stdout + scripted.stderr).toContain('--yes cannot say whether its command completed');
+    expect(readFileSync(join(home, 'ran'), 'utf8')).toBe('ran\n');
+
+    const again = await resumeIn(home, cwd);
+    await again.waitFor('did it complete?');
+    await again.waitFor('Type a letter, then Enter.');
+    const screen = await again.screen();
+    expect(screen).not.toContain('(default)');
+    expect(screen).toContain('it completed on its own: mark done');
+    await again.type('c');
+    await again.sendKeys('Enter');
+    await again.waitFor('Run completed');
+    expect(await again.waitForExit()).toBe(0);
+    expect(readFileSync(join(home, 'ran'), 'utf8')).toBe('ran\n');
+    const all = events(home);
+    expect(all.filter((e) => e.type === 'command.finished' && e.step === 'restore')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'decision' && e.step === 'restore')).toMatchObject([{ answer: 'it completed: mark done' }]);
+    expect(all.find((e) => e.type === 'step.finished' && e.step === 'restore')).toMatchObject({ outcome: 'done' });
+  }, 90_000);
 
   it('with idempotent: true, Enter alone runs it again', async () => {
     const { home, cwd } = await cutSession(true);

@@ -561,6 +561,45 @@ const warnings: Row[] = [
     ],
   },
   {
+    name: 'a program that draws a screen, where the output is a pipe to the log',
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: sudo -u postfix vim /etc/postfix/main.cf',
+      '  - id: b',
+      '    title: B',
+      '    run: "cd /etc && crontab -e"',
+      '  - id: c',
+      '    title: C',
+      '    run: "if true; then systemctl edit postfix; fi"',
+    ),
+    expect: [
+      "6:26: warning: steps[0] (a).run: vim draws on the terminal, but a command's output goes to its log through a pipe: it would run blind. Make it a manual step (do it in another terminal) or run it without a screen",
+      "9:22: warning: steps[1] (b).run: crontab -e draws on the terminal, but a command's output goes to its log through a pipe: it would run blind. Make it a manual step (do it in another terminal) or run it without a screen",
+      "12:25: warning: steps[2] (c).run: systemctl edit draws on the terminal, but a command's output goes to its log through a pipe: it would run blind. Make it a manual step (do it in another terminal) or run it without a screen",
+    ],
+  },
+  {
+    name: 'no word on batch modes, pagers reading a pipe, or these names as arguments',
+    yaml: y(
+      'drbook: 1',
+      'title: T',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: |',
+      '      top -b -n 1 | head',
+      '      journalctl -u postfix | less',
+      '      apt-get install -y vim less',
+      '      echo top; crontab -l; systemctl status postfix --no-pager',
+      '      visudo -c && man -P cat ls',
+    ),
+    expect: [],
+  },
+  {
     name: 'a tag YAML cannot resolve',
     yaml: y('drbook: 1', 'title: !vault |', '  $ANSIBLE_VAULT;1.1;AES256', 'steps:', '  - id: a', '    title: A'),
     expect: ['2:8: warning: YAML: Unresolved tag: !vault: the value is read as plain text'],
@@ -825,6 +864,45 @@ describe('loader: every check, at the offending node', () => {
     ]);
   });
 
+  it('a number or boolean written otherwise than YAML reads it is used as written, with a warning to quote it', () => {
+    const text = y(
+      'drbook: 1',
+      'title: T',
+      'vars:',
+      '  mode: {default: 0755}',
+      '  big: {default: 12345678901234567890}',
+      '  version: {default: 1.10, choices: [1.9, 1.10, 2]}',
+      '  plain: {default: 42}',
+      '  flag: {default: True}',
+      '  tagged: {default: !!int 010}',
+      'steps:',
+      '  - id: a',
+      '    title: A',
+      '    run: echo {{mode}} {{big}} {{version}} {{plain}} {{flag}} {{tagged}} "$E"',
+      '    env: {E: 1e3, F: 7}',
+    );
+    const result = load(text);
+    expect(result.problems.map(shown)).toEqual([
+      '4:19: warning: vars.mode.default: 0755 is read by YAML as the number 755; drbook uses it as written ("0755"): quote it to say so',
+      '5:18: warning: vars.big.default: 12345678901234567890 is read by YAML as the number 12345678901234567000; drbook uses it as written ("12345678901234567890"): quote it to say so',
+      '6:22: warning: vars.version.default: 1.10 is read by YAML as the number 1.1; drbook uses it as written ("1.10"): quote it to say so',
+      '6:43: warning: vars.version.choices[1]: 1.10 is read by YAML as the number 1.1; drbook uses it as written ("1.10"): quote it to say so',
+      '8:19: warning: vars.flag.default: True is read by YAML as the boolean true; drbook uses it as written ("True"): quote it to say so',
+      '14:14: warning: steps[0].env.E: 1e3 is read by YAML as the number 1000; drbook uses it as written ("1e3"): quote it to say so',
+    ]);
+    const vars = result.runbook!.vars;
+    expect([vars.mode!.default, vars.big!.default, vars.version!.default, vars.plain!.default, vars.flag!.default, vars.tagged!.default]).toEqual([
+      '0755',
+      '12345678901234567890',
+      '1.10',
+      42,
+      'True',
+      10,
+    ]);
+    expect(vars.version!.choices).toEqual([1.9, '1.10', 2]);
+    expect(result.runbook!.steps[0]!.env).toEqual({ E: '1e3', F: 7 });
+  });
+
   it('resolves doc paths against the runbook directory', () => {
     expect(resolveDocPath('/a/b/rb.yml', '../docs/x.md#sec')).toEqual({ path: '/a/docs/x.md', anchor: 'sec' });
     expect(resolveDocPath('/a/b/rb.yml', 'x.md')).toEqual({ path: '/a/b/x.md' });
@@ -950,5 +1028,29 @@ describe('loader: any input is data, never a crash', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('TODO comments', () => {
+  it('each # TODO comment left in a runbook is a warning; a "# TODO" inside a command is not one', () => {
+    check({
+      name: 'todos',
+      yaml: y(
+        'drbook: 1',
+        'title: T',
+        'steps:',
+        '  # TODO: $STAGING is set by another block',
+        '  - id: a',
+        '    title: A',
+        '    run: |',
+        '      # TODO this is shell',
+        '      echo hi',
+        '    #   TODO check the timeout',
+      ),
+      expect: [
+        '4:3: warning: TODO left in the runbook (do it, then delete the comment): $STAGING is set by another block',
+        '10:5: warning: TODO left in the runbook (do it, then delete the comment): check the timeout',
+      ],
+    });
   });
 });

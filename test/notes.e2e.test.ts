@@ -296,4 +296,21 @@ describe('drbook note', () => {
     expect(events(open).at(-1)).toMatchObject({ type: 'note', text: 'to the open one', step: 'confirm-outage' });
     expect(events(finished).at(-1)).toMatchObject({ text: 'for the post-mortem' });
   });
+
+  it('with two open sessions, names them and asks which one instead of picking one', async () => {
+    const { dir, home } = freshDir();
+    const env = { DRBOOK_HOME: home };
+    const first = openSession(home, 'UTC', '20990101T000000Z-mail-server');
+    const second = openSession(home, 'UTC', '20990101T000100Z-mail-server');
+    const sizes = [first, second].map((path) => readFileSync(path).length);
+    const refused = await runCli(['note', 'which one?'], { cwd: dir, env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      '2 sessions are paused or interrupted (20990101T000000Z-mail-server, 20990101T000100Z-mail-server): say which one to add the note to with --session ID',
+    );
+    expect([first, second].map((path) => readFileSync(path).length)).toEqual(sizes);
+    const named = await runCli(['note', '--session', '20990101T000000Z-mail-server', 'this one'], { cwd: dir, env });
+    expect(named.code, named.stderr).toBe(0);
+    expect(events(first).at(-1)).toMatchObject({ type: 'note', text: 'this one' });
+  });
 });

@@ -37,3 +37,19 @@ describe('show: a variable described by a sentence', () => {
     expect(renderRunbookMarkdown(load())).toContain('Where the backups are (read only); default drill/backups');
   });
 });
+
+describe('show --format md: a description cannot swallow the checklist', () => {
+  it('an unclosed code fence in a description is closed at its end', () => {
+    const text =
+      'drbook: 1\nid: f\ntitle: T\nsteps:\n  - id: s\n    title: S\n    description: "Look:\\n```sh\\nls -l"\n    run: echo hi\n    confirm: Done?\n';
+    const { runbook } = loadRunbookText(text, { file: 'f.yml', absFile: '/runbooks/f.yml', sha256: '0'.repeat(64), fileExists: () => true });
+    const md = renderRunbookMarkdown(runbook!);
+    expect(md).toContain('  Look:\n  ```sh\n  ls -l\n  ```\n\n  ```sh\n  echo hi\n  ```\n\n  - [ ] Done?\n\n  Done at: ________\n');
+  });
+
+  it('a closed fence and a longer opening one are left as written', () => {
+    const text = 'drbook: 1\nid: f\ntitle: T\nsteps:\n  - id: s\n    title: S\n    description: "````\\n```\\nx\\n````"\n';
+    const { runbook } = loadRunbookText(text, { file: 'f.yml', absFile: '/runbooks/f.yml', sha256: '0'.repeat(64), fileExists: () => true });
+    expect(renderRunbookMarkdown(runbook!)).toContain('  ````\n  ```\n  x\n  ````\n\n  Done at');
+  });
+});

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { Walk, type LeftBehind, type WalkResult } from '../src/core/engine.js';
 import { PromptInterrupted } from '../src/core/errors.js';
-import type { EventBody } from '../src/core/journal-events.js';
+import { COMPLETED_WHILE_AWAY, IN_FLIGHT_QUESTION, type EventBody } from '../src/core/journal-events.js';
 import { verifyChain } from '../src/core/journal-parse.js';
 import { formatProblem, type Runbook } from '../src/core/model.js';
 import { Redactor } from '../src/core/redact.js';
 import { loadRunbookText } from '../src/core/runbook-loader.js';
 import { countOutcomes, planResume, sessionResumedEvent, sessionStartedEvent, sessionStatus, varEvents } from '../src/core/session.js';
-import { replaySession } from '../src/core/session-summary.js';
+import { replaySession, summarizeSession } from '../src/core/session-summary.js';
 import { VarStore } from '../src/core/vars.js';
 import { FakeClock, FakeExecutor, FakeProcesses, FakeUi, MemoryJournal, INTERRUPT, type Expected, type FakeProcess, type Scripted } from './helpers/fakes.js';
 import { realShellSites, sitesOf } from './helpers/shell.js';
@@ -32,7 +32,7 @@ function runbookOf(yaml: string): Runbook {
   return runbook;
 }
 
-const RESTORE = runbookOf(`drbook: 1
+const RESTORE_YAML = `drbook: 1
 id: r
 title: Restore
 steps:
@@ -45,7 +45,10 @@ steps:
   - id: start
     title: Start the service
     run: systemctl start mail
-`);
+`;
+const RESTORE = runbookOf(RESTORE_YAML);
+/** The same, its restore safe to run twice: --yes answers the question about it. */
+const IDEMPOTENT = runbookOf(RESTORE_YAML.replace('    run: pg_restore dump\n', '    run: pg_restore dump\n    idempotent: true\n'));
 
 /** The journal of a drbook that was killed while `restore` ran (its shell spawned as SHELL, group SHELL). */
 function cutWhileRestoring(clock: FakeClock, spawned = true): MemoryJournal {
@@ -96,12 +99,16 @@ function resume(options: {
   yes?: boolean;
   spawned?: boolean;
   logTail?: string;
+  /** Resume this journal again (a resume before this one left it), with its clock. */
+  again?: { journal: MemoryJournal; clock: FakeClock };
+  runbook?: Runbook;
 }): Resumed {
-  const clock = new FakeClock();
-  const journal = cutWhileRestoring(clock, options.spawned ?? true);
+  const clock = options.again?.clock ?? new FakeClock();
+  const journal = options.again?.journal ?? cutWhileRestoring(clock, options.spawned ?? true);
+  const runbook = options.runbook ?? RESTORE;
   const before = journal.events.length;
   const replay = replaySession(journal);
-  const plan = planResume(replay, RESTORE, { reopen: false });
+  const plan = planResume(replay, runbook, { reopen: false });
   const ui = new FakeUi(options.ui ?? [], clock);
   const executor = new FakeExecutor(options.exec ?? [], clock);
   const processes = new FakeProcesses(options.table ?? [], options.script ?? {});
@@ -109,7 +116,7 @@ function resume(options: {
   journal.append(sessionResumedEvent({ replay, now: clock.now(), pid: 1000, reopened: false }));
   const walk = new Walk(
     {
-      runbook: RESTORE,
+      runbook,
       mode: 'live',
       yes: options.yes ?? false,
       runSafe: false,
@@ -117,7 +124,7 @@ function resume(options: {
       finished: plan.finished,
       attempts: plan.attempts,
       sessionStartedAt: new Date(replay.started!.ts),
-      vars: new VarStore(RESTORE.vars, redactor),
+      vars: new VarStore(runbook.vars, redactor),
       redactor,
       resolveCwd: () => '/srv',
     },
@@ -141,8 +148,24 @@ function resume(options: {
 const ranFine: Scripted = { exitCode: 0 };
 
 describe('Walk.resume over a command cut while it ran', () => {
-  it('nothing left running, --yes: the command is journaled interrupted and run again, never asked twice', async () => {
-    const r = resume({ yes: true, exec: [ranFine, ranFine] });
+  it('--yes on a step not idempotent: the question has no default, so nothing is decided or run; paused, still in flight', async () => {
+    const r = resume({ yes: true });
+    expect(await r.result).toMatchObject({ status: 'paused', stoppedAt: 'restore', beforeWalk: true });
+    // No end journaled, no decision: the next resume (in a terminal) asks as if this one never came.
+    expect(r.written()).toMatchObject([
+      { type: 'session.paused', step: 'restore', reason: '--yes cannot answer whether the cut command completed (not idempotent)' },
+    ]);
+    expect(r.executor.requests).toEqual([]);
+    expect(r.ui.messages('warn').at(-1)).toBe(
+      '[2/3] Restore the database: --yes cannot say whether its command completed (the step is not idempotent: true): nothing was run, the session stays paused; run drbook resume in a terminal to answer.',
+    );
+    const after = replaySession(r.journal);
+    expect(after.inFlight).toMatchObject({ step: 'restore', attempt: 1 });
+    expect(after.paused).toMatchObject({ step: 'restore' });
+  });
+
+  it("--yes on an idempotent step: run again by default, the decision journaled as --yes's, never asked twice", async () => {
+    const r = resume({ yes: true, exec: [ranFine, ranFine], runbook: IDEMPOTENT });
     expect(await r.result).toMatchObject({ status: 'completed', counts: { done: 3, skipped: 0, failed: 0, markedDone: 0 } });
     const [cut, decision] = r.written();
     expect(cut).toMatchObject({
@@ -154,7 +177,7 @@ describe('Walk.resume over a command cut while it ran', () => {
       interrupted: true,
       reason: 'drbook stopped while it ran; its exit code is unknown',
     });
-    expect(decision).toMatchObject({ type: 'decision', step: 'restore', answer: 'run it again' });
+    expect(decision).toMatchObject({ type: 'decision', step: 'restore', question: IN_FLIGHT_QUESTION, answer: 'run it again', by: '--yes' });
     expect(r.executor.requests.map((c) => [c.step, c.attempt])).toEqual([
       ['restore', 2],
       ['start', 1],
@@ -162,7 +185,7 @@ describe('Walk.resume over a command cut while it ran', () => {
     expect(r.processes.waited).toEqual([]);
   });
 
-  it('its shell died but a grandchild runs on in its group: named, waited for, then asked; "it completed" marks it done by hand', async () => {
+  it('its shell died but a grandchild runs on in its group: named, waited for, then asked; "I fixed it by hand" marks it done by hand', async () => {
     const r = resume({
       table: [
         { pid: 5003, start: '510', parent: 1, pgid: SHELL },
@@ -185,7 +208,27 @@ describe('Walk.resume over a command cut while it ran', () => {
     // The log's last lines, its control characters made harmless.
     expect(r.ui.messages('info')).toContain('The last lines of its output log (02-restore.log):\n  | restoring table users\n  | restoring ?[31mtable?[0m mail');
     expect(r.written().filter((e) => e.type === 'step.finished')).toMatchObject([
-      { step: 'restore', outcome: 'marked-done', reason: 'completed while drbook was away (operator)' },
+      { step: 'restore', outcome: 'marked-done', reason: 'done by hand after drbook stopped mid-command (operator)' },
+      { step: 'start', outcome: 'done' },
+    ]);
+    expect(r.written().find((e) => e.type === 'decision' && e.question === IN_FLIGHT_QUESTION)).toMatchObject({ answer: 'done by hand: mark done' });
+  });
+
+  it('"it completed on its own": the step is done (not by hand), the outcome known from the operator', async () => {
+    const r = resume({
+      ui: [
+        { ask: 'failure', step: 'restore', failure: 'drbook stopped while it ran; its exit code is unknown: did it complete?', answer: 'completed' },
+        { ask: 'step', step: 'start', answer: 'run' },
+      ],
+      exec: [ranFine],
+    });
+    expect(await r.result).toMatchObject({ status: 'completed', counts: { done: 3, markedDone: 0 } });
+    const decision = r.written().find((e) => e.type === 'decision');
+    expect(decision).toMatchObject({ type: 'decision', step: 'restore', question: IN_FLIGHT_QUESTION, answer: 'it completed: mark done' });
+    // The operator answered, not --yes.
+    expect(decision).not.toHaveProperty('by');
+    expect(r.written().filter((e) => e.type === 'step.finished')).toMatchObject([
+      { step: 'restore', outcome: 'done', reason: COMPLETED_WHILE_AWAY },
       { step: 'start', outcome: 'done' },
     ]);
   });
@@ -214,13 +257,19 @@ describe('Walk.resume over a command cut while it ran', () => {
   });
 
   it('a pid reused by another process (another start time) is not the command: nothing to wait for', async () => {
-    const r = resume({ table: [{ pid: SHELL, start: '9999', parent: 1 }], yes: true, exec: [ranFine, ranFine] });
+    const r = resume({ table: [{ pid: SHELL, start: '9999', parent: 1 }], yes: true, exec: [ranFine, ranFine], runbook: IDEMPOTENT });
     expect(await r.result).toMatchObject({ status: 'completed' });
     expect(r.processes.waited).toEqual([]);
   });
 
   it('never counts this drbook or its parents among what runs on', async () => {
-    const r = resume({ table: [{ pid: 1000, start: '600', parent: 1, pgid: SHELL }], script: { ancestors: [1000] }, yes: true, exec: [ranFine, ranFine] });
+    const r = resume({
+      table: [{ pid: 1000, start: '600', parent: 1, pgid: SHELL }],
+      script: { ancestors: [1000] },
+      yes: true,
+      exec: [ranFine, ranFine],
+      runbook: IDEMPOTENT,
+    });
     expect(await r.result).toMatchObject({ status: 'completed' });
     expect(r.processes.waited).toEqual([]);
   });
@@ -276,6 +325,7 @@ describe('Walk.resume over a command cut while it ran', () => {
       ],
       yes: true,
       exec: [ranFine, ranFine],
+      runbook: IDEMPOTENT,
     });
     expect(await r.result).toMatchObject({ status: 'completed' });
     expect(r.processes.waited).toEqual([]);
@@ -290,13 +340,85 @@ describe('Walk.resume over a command cut while it ran', () => {
       exec: [ranFine, ranFine],
     });
     expect(await r.result).toMatchObject({ status: 'completed' });
-    expect(r.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({ choices: ['done', 'retry', 'skip', 'abort'] });
+    expect(r.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({
+      choices: ['completed', 'done', 'retry', 'skip', 'abort'],
+      noDefault: true,
+    });
   });
 
   it('Ctrl-C at the question: the pause is journaled by the walk and thrown on', async () => {
     const r = resume({ ui: [{ ask: 'failure', answer: INTERRUPT }] });
     await expect(r.result).rejects.toBeInstanceOf(PromptInterrupted);
     expect(r.written().at(-1)).toMatchObject({ type: 'session.paused', reason: 'Ctrl-C at a prompt while resuming' });
+  });
+
+  for (const left of ['Ctrl-C', 'kill -9'] as const) {
+    it(`${left} at the question, then resume again: the same question, no default, nothing run, the command still in flight`, async () => {
+      const first = resume({ ui: [{ ask: 'failure', failure: 'drbook stopped while it ran; its exit code is unknown: did it complete?', answer: INTERRUPT }] });
+      await expect(first.result).rejects.toBeInstanceOf(PromptInterrupted);
+      // kill -9 at the question: the pause never reaches the journal.
+      const journal = first.journal;
+      if (left === 'kill -9') {
+        const paused = journal.events.pop()!;
+        expect(paused.type).toBe('session.paused');
+        journal.lines.pop();
+      }
+      const between = replaySession(journal);
+      // What `sessions --json` shows: still in flight, its end recorded with the exit code unknown.
+      expect(between.inFlight).toMatchObject({
+        step: 'restore',
+        attempt: 1,
+        ended: { reason: 'drbook stopped while it ran; its exit code is unknown' },
+      });
+      expect(summarizeSession('s1', { events: journal.events, lines: journal.lines, bad: [] }, undefined).inFlight).toMatchObject({
+        step: 'restore',
+        ended: {},
+      });
+
+      const clock = new FakeClock(new Date(Date.parse(journal.events.at(-1)!.ts) + 1000));
+      const second = resume({
+        again: { journal, clock },
+        ui: [
+          { ask: 'failure', step: 'restore', failure: 'drbook stopped while it ran; its exit code is unknown: did it complete?', answer: 'completed' },
+          { ask: 'step', step: 'start', answer: 'run' },
+        ],
+        exec: [ranFine],
+      });
+      expect(await second.result).toMatchObject({ status: 'completed', counts: { done: 3 } });
+      expect(second.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({
+        choices: ['completed', 'done', 'retry', 'skip', 'abort'],
+        noDefault: true,
+      });
+      // The end was journaled once, by the first resume; the second only answers.
+      expect(second.written().map((e) => e.type)).toEqual([
+        'decision',
+        'step.finished',
+        'step.started',
+        'command.started',
+        'command.spawned',
+        'command.finished',
+        'step.finished',
+        'session.ended',
+      ]);
+      expect(second.executor.requests.map((c) => c.step)).toEqual(['start']);
+      expect(second.ui.messages('warn')[0]).toBe('[2/3] Restore the database: its command was running when drbook stopped:\n  $ pg_restore dump');
+    });
+  }
+
+  it('a --yes resume that could not answer, then one in a terminal: asked, with no default', async () => {
+    const first = resume({ yes: true });
+    expect(await first.result).toMatchObject({ status: 'paused' });
+    const journal = first.journal;
+    const second = resume({
+      again: { journal, clock: new FakeClock(new Date(Date.parse(journal.events.at(-1)!.ts) + 1000)) },
+      ui: [
+        { ask: 'failure', step: 'restore', answer: 'skip' },
+        { ask: 'step', step: 'start', answer: 'run' },
+      ],
+      exec: [ranFine],
+    });
+    expect(await second.result).toMatchObject({ status: 'completed', counts: { done: 2, skipped: 1 } });
+    expect(second.ui.calls.find((c) => c.call === 'chooseFailureAction')).toMatchObject({ noDefault: true });
   });
 });
 

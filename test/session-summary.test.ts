@@ -273,3 +273,20 @@ describe('replaySession', () => {
     expect(resumed.paused).toBeUndefined();
   });
 });
+
+describe('summarizeSession of a journal not written whole', () => {
+  const ended: EventBody = { type: 'session.ended', status: 'completed', done: 0, skipped: 0, failed: 0, markedDone: 0, durationMs: 10 };
+  it('flags a duplicated or reordered line, as verify, resume and export refuse it, and nothing for a whole one', () => {
+    const lines = journalText([started, { type: 'note', text: 'n', by: 'a@b', source: 'cli' }, ended])
+      .trimEnd()
+      .split('\n');
+    const duplicated = parseJournal([lines[0], lines[1], lines[1], lines[2]].join('\n') + '\n');
+    expect(summarizeSession('sid', duplicated, undefined)).toMatchObject({
+      status: 'completed',
+      notWhole: expect.stringMatching(/^seq goes back from 2 to 2/),
+    });
+    const reordered = parseJournal([lines[0], lines[2], lines[1]].join('\n') + '\n');
+    expect(summarizeSession('sid', reordered, undefined).notWhole).toMatch(/^seq goes back from 3 to 2/);
+    expect(summarizeSession('sid', parseJournal(lines.join('\n') + '\n'), undefined)).not.toHaveProperty('notWhole');
+  });
+});

@@ -177,6 +177,29 @@ const EVALUATING: [string, string][] = [
   ['compgen -W', 'compgen -W {{v}} a'],
   ['BASH_ENV of a bash', 'BASH_ENV={{v}} bash -c true'],
   ['BASH_ENV through env', 'env BASH_ENV={{v}} bash -c true'],
+  // A shell anywhere in the command, whatever runs it, reading its script from its input or a file.
+  ['a here-document read by bash through timeout', 'timeout 60 bash <<EOF\necho {{v}}\nEOF'],
+  ['a here-document read by bash through env', 'env bash <<EOF\necho {{v}}\nEOF'],
+  ['a here-document read by bash through sudo -u', 'sudo -u postfix bash <<EOF\nchmod -R go-rwx "{{v}}"\nEOF'],
+  ['a here-document read by bash -s -- arg', 'bash -s -- arg <<EOF\necho {{v}}\nEOF'],
+  ['a here-document read by bash -s through ssh', 'ssh -T root@host bash -s <<EOF\nmkdir -p {{v}}\nEOF'],
+  ['a here-document read by the remote shell of ssh', 'ssh host <<EOF\nls {{v}}\nEOF'],
+  ['a here-document read by sh in docker exec', 'docker exec -i c sh <<EOF\nls {{v}}\nEOF'],
+  ['a here-document read by bash in a chroot', 'chroot /mnt /bin/bash <<EOF\ngrub-install {{v}}\nEOF'],
+  ['a here-string read by bash /dev/stdin', 'bash /dev/stdin <<< "echo {{v}}"'],
+  ['a process substitution read by bash', 'bash <(echo "echo {{v}}")'],
+  ['a process substitution on the input of bash', 'bash < <(echo "echo {{v}}")'],
+  ['a pipe into nice sh', 'echo "echo {{v}}" | nice sh'],
+  ['a pipe into sh in kubectl exec', 'echo "ls {{v}}" | kubectl exec -i pod -- sh'],
+  ['${SHELL:-sh} -c', '${SHELL:-sh} -c "echo {{v}}"'],
+  ['flock -c', 'flock /tmp/lock -c "echo {{v}}"'],
+  ['script -qc', 'script -qc "echo {{v}}" /dev/null'],
+  ['xargs -I{} into sh -c', 'echo "{{v}}" | xargs -I{} sh -c \'echo restarting {}\''],
+  ['su without -c reading a here-document', 'su - postgres <<EOF\npsql -c "{{v}}"\nEOF'],
+  ['the target of >&', 'echo restoring >&{{v}}'],
+  ['an alias body', "alias st='systemctl status {{v}} --no-pager'"],
+  ['a name read with ${!x}', 'x={{v}}; echo "${!x}"'],
+  ['an array element read in (( ))', 'a=("{{v}}"); (( a[0] >= 1 )) && echo yes'],
 ];
 
 /** Look alike, but the value stays data. */
@@ -187,6 +210,22 @@ const NOT_EVALUATING: string[] = [
   'command -v {{v}}',
   'cat <<EOF\n{{v}}\nEOF',
   'bash -c \'echo "$1"\' _ {{v}}',
+  // Arrays, lengths and here-strings into read: the value is never evaluated.
+  'servers=("{{v}}" "{{v}}"); for s in "${servers[@]}"; do echo "$s"; done',
+  'hosts=("{{v}}"); echo "${#hosts[@]}"',
+  'read -r name prio <<< "{{v}}"; echo "$name"',
+  'IFS=. read -ra parts <<< "{{v}}"; echo "${parts[0]}"',
+  'mapfile -t items <<< "{{v}}"; echo "${items[0]}"',
+  'name="{{v}}"; if (( ${#name} > 63 )); then echo long; fi',
+  // The fix the refusal gives: the value as an argument of a script in a quoted here-document.
+  'sudo -u postfix bash -s -- {{v}} <<\'EOF\'\nchmod -R go-rwx "$1"\nEOF',
+  // A shell named as data, a script file, or a command that reads data.
+  'useradd -s /bin/bash -c "{{v}}" user',
+  'grep -c bash {{v}}',
+  'ssh host "cat > /etc/motd" <<EOF\n{{v}}\nEOF',
+  'runuser -u postgres -- psql <<EOF\nselect 1; -- {{v}}\nEOF',
+  'echo {{v}} | xargs sh -c \'echo "$@"\' _',
+  'bash -s > {{v}} <<EOF\necho hi\nEOF',
 ];
 
 /** The newer of those contexts, with a hostile value in the environment: each runs it. */
@@ -209,14 +248,69 @@ const PROVEN: [string, string][] = [
   ['BASH_ENV of a bash', 'BASH_ENV="$DRBOOK_V_v" bash /dev/null'],
 ];
 
+/** Wrapped shells and their scripts, with a hostile value in the environment: each runs it (the outside tester's cases). */
+const PROVEN_WRAPPED: [string, string, string][] = [
+  ['timeout bash <<EOF', 'timeout 60 bash <<EOF\necho $DRBOOK_V_v\nEOF', `x; touch ${X}`],
+  ['env bash <<EOF', 'env bash <<EOF\necho $DRBOOK_V_v\nEOF', `x; touch ${X}`],
+  ['bash -s -- arg <<EOF', 'bash -s -- arg <<EOF\necho $DRBOOK_V_v\nEOF', `x; touch ${X}`],
+  ['bash /dev/stdin <<<', 'bash /dev/stdin <<< "echo $DRBOOK_V_v"', `x; touch ${X}`],
+  ['bash <( )', 'bash <(echo "echo $DRBOOK_V_v")', `x; touch ${X}`],
+  ['bash < <( )', 'bash < <(echo "echo $DRBOOK_V_v")', `x; touch ${X}`],
+  ['| nice sh', 'echo "echo $DRBOOK_V_v" | nice sh', `x; touch ${X}`],
+  ['${SHELL:-sh} -c', 'SHELL=; ${SHELL:-sh} -c "echo $DRBOOK_V_v"', `x; touch ${X}`],
+  ['flock -c', `flock ${join(tmpdir(), 'drbook-flock-test')} -c "echo $DRBOOK_V_v"`, `x; touch ${X}`],
+  ['xargs -I{} sh -c', 'echo "$DRBOOK_V_v" | xargs -I{} sh -c "echo restarting {}"', `x; touch ${X}`],
+  ['>&"$V"', 'echo restoring >&"$DRBOOK_V_v"', `2$(touch ${X})`],
+  ['an alias body', `shopt -s expand_aliases\nalias st="echo $DRBOOK_V_v"\nst`, `x; touch ${X}`],
+  ['${!x}', 'x="$DRBOOK_V_v"; echo "${!x}"', `a[$(touch ${X})]`],
+  ['an array element in (( ))', 'a=("$DRBOOK_V_v"); (( a[0] > 1 ))', `a[$(touch ${X})]`],
+];
+
 describe('contexts that evaluate a value: refused unless the pattern admits only integers', () => {
+  it.each(PROVEN_WRAPPED)('%s would run a hostile value (why it is refused)', (_name, script, value) => {
+    run('bash', script, { DRBOOK_V_v: value });
+    expect(existsSync(X)).toBe(true);
+  });
+
+  it('arrays, ${#x} in (( )) and here-strings into read and mapfile do not evaluate a value: they run it as data', () => {
+    const cases: [string, (v: string) => string][] = [
+      ['servers=("{{v}}" "{{v}}"); for s in "${servers[@]}"; do printf "%s|" "$s"; done', (v) => `${v}|${v}|`],
+      ['hosts=("{{v}}"); printf %s "${#hosts[@]}"', () => '1'],
+      ['read -r first <<< "{{v}}"; printf %s "$first"', (v) => v],
+      ['IFS=. read -ra parts <<< "{{v}}"; printf %s "${parts[0]}"', (v) => v.split('.')[0]!],
+      ['mapfile -t items <<< "{{v}}"; printf %s "${items[0]}"', (v) => v],
+      ['name="{{v}}"; if (( ${#name} > 3 )); then printf long; fi', () => 'long'],
+      ['bash -s -- {{v}} <<\'EOF\'\nprintf %s "$1"\nEOF', (v) => v],
+    ];
+    for (const [template, out] of cases) {
+      for (const value of [`a[$(touch ${X})]`, `x; touch ${X}`, `$(touch ${X})`]) {
+        const result = runTemplate(template, 'bash', value);
+        expect(result.stderr, template).toBe('');
+        expect(result.stdout, template).toBe(out(value));
+        expect(existsSync(X), `${template} ran ${value}`).toBe(false);
+      }
+    }
+  });
+
+  it('>&{{fd}} with an integer pattern duplicates the descriptor; any other value is refused at run time', () => {
+    const sites = sitesOf('echo restoring >&{{fd}}');
+    expect(siteRefusal(sites[0]!, '^\\d+$')).toBeUndefined();
+    const result = run(
+      'bash',
+      rewriteScript('echo restoring >&{{fd}}', sites),
+      scriptEnv(sites, () => '2'),
+    );
+    expect(result.stderr).toBe('restoring\n');
+  });
+
   it.each(EVALUATING)('%s is refused without an integer pattern, with how to fix it', (_name, template) => {
     const sites = sitesOf(template);
     const refusals = sites.map((s) => siteRefusal(s, undefined));
     expect(refusals.some((r) => r !== undefined)).toBe(true);
     const refusal = refusals.find((r) => r !== undefined)!;
     expect(refusal).toMatch(/integer pattern \(pattern: '\^-\?\\d\+\$' or narrower\)/);
-    expect(refusal).toMatch(/env:/);
+    // A script another shell reads gets the value as an argument (the environment may not reach it: sudo, ssh); >& a file.
+    expect(refusal).toMatch(/env:|as an argument|redirect to a file/);
   });
 
   it.each(
@@ -252,7 +346,7 @@ describe('contexts that evaluate a value: refused unless the pattern admits only
           'compgen -W',
           'BASH_ENV of a bash',
           'BASH_ENV through env',
-        ].includes(name),
+        ].includes(name) && !/here-document|here-string|process substitution|pipe into|-c$|-qc|sh -c|alias|\$\{!x\}|su without/.test(name),
     ),
   )('%s with an integer pattern runs with an integer value', (_name, template) => {
     const sites = sitesOf(template);

@@ -2,8 +2,8 @@
  * A bundle is built in `DIR.tmp-<pid>` and swapped in whole; what a crashed bundle left
  * is repaired before the next one starts.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { DIR_MODE, INDEX, leftoverOf, looksLikeBundle, previousName, SUMS, temporaryName, type Leftover } from '../core/bundle/layout.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { syncDir } from './durable-file.js';
@@ -24,6 +24,38 @@ export function leftoversOf(out: string): (Leftover & { path: string })[] {
     const leftover = leftoverOf(name, entry);
     return leftover ? [{ ...leftover, path: join(dirname(out), entry) }] : [];
   });
+}
+
+/**
+ * Where `-o` really is. A symlink (to the bundle on a stick) is followed: the bundle it
+ * leads to is updated, and the link stays; publishing at the link's own name would
+ * replace the link with a local directory and leave the real bundle stale. A link that
+ * leads nowhere (a stick not mounted) is refused: creating its target would put the
+ * bundle on the local disk.
+ */
+export function bundleDestination(out: string): string {
+  try {
+    if (!lstatSync(out).isSymbolicLink()) return out;
+  } catch {
+    // Nothing there yet (or a parent missing, which making the directories reports).
+    return out;
+  }
+  try {
+    return realpathSync(out);
+  } catch (error) {
+    let target: string;
+    try {
+      target = displayPath(resolve(dirname(out), readlinkSync(out)));
+    } catch {
+      target = 'something';
+    }
+    const why =
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ? `which does not exist (a disk not mounted?)` : `which cannot be followed (${errnoText(error)})`;
+    throw new DrbookError(
+      `${displayPath(out)} is a symlink to ${target}, ${why}: mount or create it, or choose another -o; nothing was written`,
+      ExitCode.usage,
+    );
+  }
 }
 
 /**

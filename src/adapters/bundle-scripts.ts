@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { calledScripts } from '../core/called-scripts.js';
-import { loadRunbookFile, runbookFilesIn } from './runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn } from './runbook-files.js';
 
 /**
  * One line per script a step of a bundled runbook calls that the bundle lacks (or holds
@@ -17,8 +17,7 @@ export async function calledScriptProblems(bundleDir: string): Promise<string[]>
   const dir = join(bundleDir, 'runbooks');
   if (!existsSync(dir)) return [];
   const problems: string[] = [];
-  for (const file of runbookFilesIn(dir)) {
-    const runbook = (await loadRunbookFile(file)).runbook;
+  for (const { runbook } of await loadRunbookFiles(runbookFilesIn(dir))) {
     if (!runbook) continue;
     const base = dirname(runbook.file);
     const rel = relative(bundleDir, runbook.file);

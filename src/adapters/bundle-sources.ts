@@ -5,10 +5,11 @@
  * `../../../etc/passwd`, `/etc/shadow` or a symlink to it is refused, named.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { docPathNodes, lineCol } from '../core/bundle/doc-paths.js';
 import { isLeftoverName, SINGLE_FILE, SUMS } from '../core/bundle/layout.js';
+import { nameClashes } from '../core/bundle/name-clash.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { resolveDocPath } from '../core/runbook-loader.js';
 import { displayPath, errnoText } from './file-text.js';
@@ -155,6 +156,8 @@ export interface BundlePlan {
   companions: CompanionPlan;
   /** One line per doc or file that cannot be bundled, with where it is named: nothing may be written then. */
   problems: string[];
+  /** How many of the problems are two names a stick cannot tell apart (the rest lead outside or nowhere). */
+  clashes: number;
 }
 
 /**
@@ -186,12 +189,35 @@ export function planBundle(files: string[], sourceDir: string, docsRootOption: s
     }
     return { file, text, mode: statSync(file).mode & 0o777 };
   });
-  const bundled = new Set([...files.map((f) => realpathSync(f)), ...[...docs.values()].map((d) => d.real)]);
+  // Only the runbooks themselves are left out (they are bundled as runbooks). A doc that
+  // lives in the runbooks directory is copied there too: it may also be a script a step
+  // runs, and a file left out silently is one the summary does not name.
+  const top = realpathSync(sourceDir);
+  const runbookNames = new Set(files.map((f) => basename(f)));
   const excluded = (real: string, path: string) =>
-    bundled.has(real) || real === out || resolve(path) === out || isLeftoverName(basename(path)) || isBundleDir(path);
+    (dirname(path) === top && runbookNames.has(basename(path))) || real === out || resolve(path) === out || isLeftoverName(basename(path)) || isBundleDir(path);
   const companions = planCompanions(sourceDir, roots, excluded);
   for (const { name, reason } of companions.refused) problems.push(`${displayPath(join(sourceDir, name))}: error: cannot be bundled: ${reason}`);
-  return { sourceDir, roots, sources, docs, companions, problems };
+  // Runbooks and scripts keep their names (steps call scripts by path): two that a stick
+  // cannot tell apart are refused, not renamed.
+  const underRunbooks = new Map<string, string>([
+    ...files.map((f): [string, string] => [basename(f), f]),
+    ...companions.files.map((c): [string, string] => [c.rel, c.path]),
+  ]);
+  const clashes = nameClashes([...underRunbooks.keys()]);
+  for (const [a, b] of clashes) {
+    problems.push(
+      `${displayPath(underRunbooks.get(a)!)} and ${displayPath(underRunbooks.get(b)!)}: error: cannot both be bundled: runbooks/${a} and runbooks/${b} ${howAlike(a, b)}, one name on a FAT, exFAT or APFS stick: rename one`,
+    );
+  }
+  return { sourceDir, roots, sources, docs, companions, problems, clashes: clashes.length };
+}
+
+/** Why two names a stick takes for one look alike (NFC and NFD print the same). */
+function howAlike(a: string, b: string): string {
+  if (a.normalize('NFC') === b.normalize('NFC')) return 'differ only in Unicode normalization (one is NFC, the other NFD, as macOS writes names)';
+  if (a.toLowerCase() === b.toLowerCase()) return 'differ only in letter case';
+  return 'differ only in letter case and Unicode normalization';
 }
 
 function isBundleDir(dir: string): boolean {

@@ -15,7 +15,7 @@ import { resolveDocPath } from '../core/runbook-loader.js';
 import type { BundlePlan, Companion, ResolvedSource } from './bundle-sources.js';
 import { syncDir, writeDurable } from './durable-file.js';
 import { displayPath, errnoText } from './file-text.js';
-import { loadRunbookFile } from './runbook-files.js';
+import { loadRunbookFiles } from './runbook-files.js';
 import { writeSingleFile, type SingleFileResult } from './single-file.js';
 
 export interface BundleContent {
@@ -48,6 +48,7 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
 
   mkdirSync(join(root, 'runbooks'), { mode: DIR_MODE });
   const bundled: BundledRunbook[] = [];
+  const targets: string[] = [];
   for (const source of plan.sources) {
     const text = rewriteDocPaths(source.text, (value) => {
       const ref = resolveDocPath(source.file, value);
@@ -57,7 +58,11 @@ export async function writeBundleTree(root: string, plan: BundlePlan, made: Date
     });
     const target = join(root, 'runbooks', basename(source.file));
     writeDurable(target, text, source.mode);
-    const load = await loadRunbookFile(target);
+    targets.push(target);
+  }
+  const loads = await loadRunbookFiles(targets);
+  for (const [i, source] of plan.sources.entries()) {
+    const load = loads[i]!;
     if (!load.runbook) {
       const first = load.problems.find((p) => p.severity === 'error');
       throw new DrbookError(

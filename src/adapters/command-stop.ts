@@ -5,7 +5,7 @@
  */
 import type { GroupMode } from './process-group.js';
 import { takeTerminalBack, terminalLost } from './process-group.js';
-import { readProcessState, signalGroup, terminateTree } from './process-tree.js';
+import { readProcessState, readProcStart, signalGroup, terminateTree } from './process-tree.js';
 import type { KillStage, Termination } from './process-tree.js';
 
 /** Ctrl-C gives the command this long to stop on SIGINT before SIGTERM. */
@@ -52,6 +52,8 @@ export interface CommandStopOptions {
   early: NodeJS.Signals | undefined;
   /** For drbook's own word on the screen. */
   say: (line: string) => void;
+  /** Whether the shell has already ended (exited, its exit not yet seen by node); read from /proc by default. */
+  shellEnded?: () => boolean;
 }
 
 export class CommandStop {
@@ -64,12 +66,22 @@ export class CommandStop {
 
   private termination: Termination | undefined;
   private exited = false;
+  /**
+   * The stop (a signal to drbook, Ctrl-C) came when the shell had already exited but before
+   * node reported it: it reached only what the shell left behind, not the command itself.
+   */
+  private stopCameAfterEnd = false;
   /** The shell exited with status 0 before anything was stopped. */
   private exitedOk = false;
   private readonly unwatch: () => void;
   private readonly timeoutTimer: NodeJS.Timeout | undefined;
   private readonly foregroundTimer: NodeJS.Timeout | undefined;
   private readonly onSigint = (): void => {
+    if (this.endedBeforeStop()) {
+      // Ctrl-C after the shell had ended: its result stands, drbook pauses after journaling it.
+      this.fatal('SIGINT');
+      return;
+    }
     this.interrupted = true;
     // A second Ctrl-C, or one during a timeout's grace: no more waiting.
     if (this.termination !== undefined) this.termination.hurry();
@@ -108,7 +120,9 @@ export class CommandStop {
       // trap, `|| true`), so the command counts as cut.
       if (terminalLost()) this.fatal('SIGHUP');
     }
-    this.exitedOk = exit.code === 0 && exit.signal === null && this.termination === undefined;
+    // A stop that came after the shell had ended reached only what it left behind.
+    this.exitedOk = exit.code === 0 && exit.signal === null && (this.termination === undefined || this.stopCameAfterEnd);
+    if (this.stopCameAfterEnd) this.stoppedAfterExit = this.exitedOk;
     const ctrlC = exit.signal === 'SIGINT' || (this.options.mode === 'foreground' && exit.code === 128 + 2);
     if (ctrlC && this.termination === undefined) {
       this.interrupted = true;
@@ -131,11 +145,26 @@ export class CommandStop {
   private fatal(signal: NodeJS.Signals): void {
     if (this.stoppedBy === undefined) {
       this.stoppedBy = signal;
+      if (this.endedBeforeStop()) this.stopCameAfterEnd = true;
       // Only what the command left behind is stopped: its shell had succeeded on its own. (A
       // shell that failed, or died of the same hangup, is a cut command: it runs again.)
       this.stoppedAfterExit = this.exitedOk && this.termination === undefined;
     }
     if (this.termination === undefined) this.terminate(this.fatalStages());
+  }
+
+  /**
+   * Whether the shell had exited before this stop, though node has not reported it yet: the
+   * exit and the signal can wait in the same turn of the event loop, the signal handled
+   * first. A zombie, or a pid no longer the shell's (reaped), has ended. Off Linux nothing
+   * can be read: the stop counts as having cut the command.
+   */
+  private endedBeforeStop(): boolean {
+    if (this.exited || this.termination !== undefined) return false;
+    if (this.options.shellEnded !== undefined) return this.options.shellEnded();
+    const { pid, procStart } = this.options;
+    if (procStart === undefined) return false;
+    return readProcStart(pid) !== procStart || readProcessState(pid) === 'Z';
   }
 
   private terminate(stages: KillStage[]): void {

@@ -178,17 +178,42 @@ const appendLocksHeld = new Set<string>();
 
 /**
  * Runs `fn` holding the journal's append lock. Synchronous: waiters poll every ~1 ms. A lock
- * whose holder is dead on this host, or older than 10 s, is broken.
+ * whose holder is dead on this host, or older than APPEND_LOCK_STALE_MS, is broken.
  */
 export function withAppendLock<T>(journalPath: string, fn: () => T): T {
   const lockPath = appendLockPath(journalPath);
   if (appendLocksHeld.has(lockPath)) return fn();
+  const ino = holdShortLock(lockPath, `the journal ${basename(journalPath)}`, `the write lock of ${journalPath}`);
+  appendLocksHeld.add(lockPath);
+  try {
+    return fn();
+  } finally {
+    appendLocksHeld.delete(lockPath);
+    removeIfOurs(lockPath, ino);
+  }
+}
+
+/**
+ * Runs `fn` holding the lock file `lockPath`, as the append lock is held: for a short,
+ * synchronous piece of work that other drbooks must not interleave with (starting a
+ * session of a runbook). `what` names it in errors.
+ */
+export function withShortLock<T>(lockPath: string, what: string, fn: () => T): T {
+  const ino = holdShortLock(lockPath, what, `the lock of ${what}`);
+  try {
+    return fn();
+  } finally {
+    removeIfOurs(lockPath, ino);
+  }
+}
+
+/** Takes a short-held lock file, waiting for it; its inode, for removeIfOurs. */
+function holdShortLock(lockPath: string, what: string, waitedFor: string): number {
   const holder = ownHolder();
   const deadline = Date.now() + APPEND_LOCK_GIVE_UP_MS;
-  let ino: number | undefined;
   for (;;) {
-    ino = tryCreate(lockPath, holder, `the journal ${basename(journalPath)}`);
-    if (ino !== undefined) break;
+    const ino = tryCreate(lockPath, holder, what);
+    if (ino !== undefined) return ino;
     const existing = readExisting(lockPath);
     if (existing) {
       const dead = existing.holder !== undefined && existing.holder.host === thisHost && !isProcessAlive(existing.holder.pid, existing.holder.procStart);
@@ -199,16 +224,9 @@ export function withAppendLock<T>(journalPath: string, fn: () => T): T {
     }
     if (Date.now() > deadline) {
       const who = existing?.holder ? ` (held by pid ${existing.holder.pid} on host ${existing.holder.host})` : '';
-      throw new DrbookError(`timed out waiting for the write lock of ${journalPath}${who}; remove ${lockPath} if no drbook is running`, ExitCode.usage);
+      throw new DrbookError(`timed out waiting for ${waitedFor}${who}; remove ${lockPath} if no drbook is running`, ExitCode.usage);
     }
     sleepSync(1);
-  }
-  appendLocksHeld.add(lockPath);
-  try {
-    return fn();
-  } finally {
-    appendLocksHeld.delete(lockPath);
-    removeIfOurs(lockPath, ino);
   }
 }
 

@@ -27,6 +27,8 @@ export function errnoText(error: unknown): string {
       return 'a part of the path is not a directory';
     case 'ENOSPC':
       return 'no space left on the device';
+    case 'EPIPE':
+      return 'its reader went away (broken pipe)';
     case 'EROFS':
       return 'read-only file system';
     case 'EFBIG':

@@ -393,6 +393,7 @@ export const FAILURE_ACTION_LABELS: Record<FailureAction, string> = {
   edit: 'edit the command, then retry',
   skip: 'skip this step',
   done: 'mark done: I fixed it by hand',
+  completed: 'it completed on its own: mark done',
   note: 'add a note to the timeline (then choose again)',
   abort: 'abort the runbook',
 };

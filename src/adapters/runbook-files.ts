@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { displayPath, errnoText } from './file-text.js';
 import { formatProblem, type Problem, type Runbook } from '../core/model.js';
-import { loadRunbookText, type LoadResult } from '../core/runbook-loader.js';
+import { loadRunbookText, type LoadContext, type LoadResult } from '../core/runbook-loader.js';
+import { declaredRunbookId, fileNameId, runbookIdOf, type FileId } from '../core/runbook-id.js';
 import type { ShellDialect } from '../core/shell-template.js';
+import type { CommandTexts } from './shell-syntax.js';
 import { runningSingleFile } from './single-file.js';
 
 /** A runbook is a page of YAML; anything this large is a mistake, not a runbook. */
@@ -33,16 +35,53 @@ export interface FileLoad extends LoadResult {
   file: string;
   /** The file could not be read at all (missing, permissions): an input error, exit 2. */
   unreadable?: boolean;
+  /** The id `drbook run ID` finds it by, and where it is written (for duplicates); absent for a file not read as text. */
+  idAt?: FileId;
 }
 
 /** Reads and checks one runbook file. Unreadable files are a problem of the file, exit 2. */
 export async function loadRunbookFile(file: string): Promise<FileLoad> {
+  return (await loadRunbookFiles([file]))[0]!;
+}
+
+/**
+ * Reads and checks runbook files, in the order given. The commands of all of them are
+ * checked for their shell syntax together, by one shell process (none when all are cached).
+ */
+export async function loadRunbookFiles(files: readonly string[]): Promise<FileLoad[]> {
+  const firsts = await Promise.all(files.map((file) => firstLoad(file)));
+  const pending = firsts.filter((f): f is FirstLoad & { commands: CommandTexts } => 'commands' in f && f.commands !== undefined);
+  if (pending.length === 0) return firsts.map((f) => f.load);
+  const { shellSyntaxFinders } = await import('./shell-syntax.js');
+  const finders = shellSyntaxFinders(pending.map((f) => f.commands));
+  const again = new Map<FirstLoad, FileLoad>();
+  pending.forEach((f, i) => {
+    const finder = finders[i]!;
+    // Loaded again only when a command does not parse: its errors then stand at their lines.
+    if (!f.commands.texts.some(({ text, dialect }) => finder(text, dialect) !== undefined)) return;
+    const result = loadRunbookText(f.text!, { ...f.ctx!, shellSyntax: finder });
+    again.set(f, { ...result, file: f.load.file, ...(f.load.idAt ? { idAt: f.load.idAt } : {}) });
+  });
+  return firsts.map((f) => again.get(f) ?? f.load);
+}
+
+interface FirstLoad {
+  load: FileLoad;
+  /** The commands whose syntax is still to be checked, with what loading the file again needs. */
+  commands?: CommandTexts;
+  text?: string;
+  ctx?: LoadContext;
+}
+
+async function firstLoad(file: string): Promise<FirstLoad> {
   const absFile = resolve(file);
   const shown = displayPath(file);
-  const fail = (message: string, unreadable = false): FileLoad => ({
-    file: shown,
-    problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }],
-    ...(unreadable ? { unreadable } : {}),
+  const fail = (message: string, unreadable = false): FirstLoad => ({
+    load: {
+      file: shown,
+      problems: [{ file: shown, line: 1, col: 1, severity: 'error', message }],
+      ...(unreadable ? { unreadable } : {}),
+    },
   });
   let bytes: Buffer;
   try {
@@ -53,6 +92,9 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     if (code === 'EFBIG') return fail(`is ${(error as Error).message}: too large for a runbook (limit ${MAX_RUNBOOK_BYTES / 1048576} MB)`);
     return fail(`cannot read: ${errnoText(error)}`, true);
   }
+  // A FIFO nobody writes to reads as empty: that is no empty runbook but the wrong kind of file.
+  if (bytes.length === 0 && !isRegularFile(absFile))
+    return fail('is not a regular file (a named pipe or a device) and nothing came from it: give the runbook file itself');
   if (bytes.includes(0)) return fail('is not a text file (it holds NUL bytes)');
   let text: string;
   try {
@@ -62,7 +104,7 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     return fail('is not a UTF-8 text file (binary, or another encoding: save it as UTF-8)');
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const ctx = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
+  let ctx: LoadContext = { file: shown, absFile, sha256, fileExists: (p: string) => existsSync(p) };
   // A run with {{name}} is checked by its shell syntax. A file seen before: the sites its
   // commands had, in one read. Otherwise the parser (or the cache of each command) is
   // loaded only when a command holds {{, and the file checked again with it.
@@ -78,16 +120,20 @@ export async function loadRunbookFile(file: string): Promise<FileLoad> {
     };
     result = loadRunbookText(text, { ...ctx, shellSites });
     if (missed) result = undefined;
+    else ctx = { ...ctx, shellSites };
   }
   if (!result) {
     // A new or changed file: the parser compiles on other threads while this one checks it.
     parserModule?.startShellParser();
     result = loadRunbookText(text, ctx);
     if (result.shellTexts && parserModule) {
-      result = loadRunbookText(text, { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) });
+      ctx = { ...ctx, shellSites: await parserModule.siteFinderFor(result.shellTexts, sha256) };
+      result = loadRunbookText(text, ctx);
     }
   }
-  return { ...result, file: shown };
+  const load: FileLoad = { ...result, file: shown, idAt: { ...runbookIdOf(absFile, text), file: shown } };
+  if (!result.commandTexts) return { load };
+  return { load, commands: { sha256, texts: result.commandTexts }, text, ctx };
 }
 
 /** How long a pipe may stay silent while its writer keeps it open. */
@@ -165,7 +211,7 @@ export function runbookFilesIn(dir: string): string[] {
  * An invalid runbook is reported with every problem (exit 1); a missing one is exit 2.
  */
 export async function findRunbook(ref: string, dirOption?: string): Promise<{ runbook: Runbook; warnings: Problem[] }> {
-  const file = locateRunbook(ref, dirOption);
+  const { file, id } = locateRunbook(ref, dirOption);
   const loaded = await loadRunbookFile(file);
   if (loaded.unreadable) {
     // Not a runbook with mistakes but no runbook at all: an input error, exit 2.
@@ -176,6 +222,14 @@ export async function findRunbook(ref: string, dirOption?: string): Promise<{ ru
     throw new RunbookInvalid(
       loaded.problems,
       `${displayPath(file)} is not a valid runbook (${errors.length} error${errors.length === 1 ? '' : 's'}); fix it, then check with: drbook validate ${displayPath(file)}`,
+    );
+  }
+  if (id !== undefined && loaded.runbook.id !== id) {
+    // The id line said one thing and the YAML another (an id written in an unusual way): never
+    // run a runbook that is not the one asked for.
+    throw new DrbookError(
+      `${displayPath(file)} has the id "${loaded.runbook.id}", not "${id}" as its id: line reads; give its path (drbook validate ${displayPath(file)} says more)`,
+      ExitCode.usage,
     );
   }
   return { runbook: loaded.runbook, warnings: loaded.problems };
@@ -191,34 +245,51 @@ export class RunbookInvalid extends DrbookError {
   }
 }
 
-function locateRunbook(ref: string, dirOption?: string): string {
+/** Where a runbook was found: a path as given, or the one file of the directory with the id. */
+interface Located {
+  file: string;
+  /** The id it was looked up by: the loaded runbook must have exactly this id. */
+  id?: string;
+}
+
+function locateRunbook(ref: string, dirOption?: string): Located {
   if (ref.includes('/') || RUNBOOK_FILE.test(ref)) {
-    if (existsSync(ref)) return ref;
+    if (existsSync(ref)) return { file: ref };
     throw new DrbookError(`runbook file not found: ${ref}`, ExitCode.usage);
   }
   // A bare name is a runbook id first: a stray file or directory of that name in the
   // current directory must not hide the runbook the operator means.
   const dir = runbooksDir(dirOption);
   const dirExists = existsSync(dir);
+  let ids: FileId[] = [];
   if (dirExists) {
-    for (const ext of ['.yml', '.yaml']) {
-      const candidate = join(dir, ref + ext);
-      if (existsSync(candidate)) return candidate;
+    // Every file's id, not the first file named like the ref: runbooks/mail-server.yml may
+    // be the old procedure that now declares `id: mail-legacy`, and two files may claim one id.
+    ids = runbookFilesIn(dir).map((file) => ({ ...runbookIdOf(file, readHead(file)), file }));
+    const matches = ids.filter((f) => f.id === ref);
+    if (matches.length === 1) return { file: matches[0]!.file, id: ref };
+    if (matches.length > 1) {
+      throw new DrbookError(
+        `${matches.length} runbooks in ${displayPath(dir)} have the id "${ref}": ${matches.map((f) => displayPath(f.file)).join(', ')}; give the path of the one you mean (drbook validate ${displayPath(dir)} shows where each id is written)`,
+        ExitCode.usage,
+      );
     }
-    // The id may differ from the file name: look inside.
-    for (const file of runbookFilesIn(dir)) {
-      const head = readHead(file);
-      if (new RegExp(`^id:\\s*['"]?${escapeRegex(ref)}['"]?\\s*(#.*)?$`, 'm').test(head)) return file;
+    const named = ids.find((f) => fileNameId(f.file) === ref);
+    if (named) {
+      throw new DrbookError(
+        `no runbook has the id "${ref}" in ${displayPath(dir)}: ${displayPath(named.file)} declares the id "${named.id}"; run it by that id or by its path if it is the one you mean`,
+        ExitCode.usage,
+      );
     }
   }
-  if (isRegularFile(ref)) return ref;
+  if (isRegularFile(ref)) return { file: ref };
   if (!dirExists) {
     throw new DrbookError(
       `no runbook "${ref}": the runbooks directory ${displayPath(dir)} does not exist (give a path, or set --dir / DRBOOK_DIR)`,
       ExitCode.usage,
     );
   }
-  const known = runbookFilesIn(dir).map((f) => basename(f).replace(RUNBOOK_FILE, ''));
+  const known = [...new Set(ids.map((f) => f.id))];
   throw new DrbookError(`no runbook "${ref}" in ${displayPath(dir)}${known.length ? ` (there: ${known.join(', ')})` : ''}`, ExitCode.usage);
 }
 
@@ -230,14 +301,23 @@ function isRegularFile(path: string): boolean {
   }
 }
 
-function readHead(file: string): string {
+/** The id is near the top of every runbook written by hand; the whole file only when it is not. */
+const HEAD_BYTES = 16 * 1024;
+
+/** The start of a file, enough to find its `id:` line; the whole file if the head has none. */
+export function readHead(file: string): string {
+  let fd: number | undefined;
   try {
-    return readFileSync(file, 'utf8').slice(0, 64 * 1024);
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const n = readSync(fd, buf, 0, HEAD_BYTES, 0);
+    const head = buf.toString('utf8', 0, n);
+    if (n < HEAD_BYTES || declaredRunbookId(head)) return head;
+    const size = fstatSync(fd).size;
+    return size > MAX_RUNBOOK_BYTES ? head : readFileSync(file, 'utf8');
   } catch {
     return '';
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -95,7 +95,7 @@ export function loadShellParse(): Promise<ShellParse> {
 }
 
 /** Bumped when the analysis changes, so old cache entries are not read. */
-const CACHE_VERSION = 'v4';
+const CACHE_VERSION = 'v5';
 /** An entry is atomic (no reader sees half of one) but not fsynced: losing one to a power cut costs a parse. */
 const CACHE_WRITE: ReplaceOptions = { mode: 0o600, durable: false };
 

@@ -2,7 +2,7 @@
  * Where sessions live: `DRBOOK_HOME/sessions/<SESSION>.jsonl`, the command logs in
  * `DRBOOK_HOME/sessions/<SESSION>/`, and the lock files beside the journal.
  */
-import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { DrbookError, ExitCode } from '../core/errors.js';
@@ -269,8 +269,7 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
   // A runbook id: its latest session. The id names the runbook, but `db-2` may be runbook
   // db's second session of a second or runbook db-2: the journal says which.
   const byRunbook = ids.filter((id) => {
-    const rest = id.replace(/^\d{8}T\d{6}Z-/, '');
-    if (rest !== given && !rest.startsWith(`${given}-`)) return false;
+    if (!mayBeOfRunbook(id, given)) return false;
     try {
       return loadSessionSummary(home, id).runbook.id === given;
     } catch {
@@ -280,4 +279,47 @@ export function resolveSessionId(home: string, given?: string, filter?: (s: Sess
   for (let i = byRunbook.length - 1; i >= 0; i--) if (accepts(byRunbook[i]!)) return byRunbook[i]!;
   if (byRunbook.length > 0) throw new DrbookError(`no matching session of runbook ${given} (it has ${byRunbook.length}); see drbook sessions`, ExitCode.usage);
   throw new DrbookError(`no session ${given} in ${sessionsDir(home)}; see drbook sessions`, ExitCode.usage);
+}
+
+/**
+ * Whether a session id may be one of runbook `runbookId`: `<stamp>-<runbook id>`, with `-N`
+ * for a second session in the same second. Only a hint (`db-2` may be runbook db's second
+ * session of a second, or runbook db-2's): the journal says which.
+ */
+export function mayBeOfRunbook(id: string, runbookId: string): boolean {
+  const rest = id.replace(/^\d{8}T\d{6}Z-/, '');
+  return rest === runbookId || rest.startsWith(`${runbookId}-`);
+}
+
+/** The bytes of a journal's end read for its last line: session.ended is a few hundred. */
+const LAST_LINE_BYTES = 8 * 1024;
+
+/**
+ * Whether a journal's last line is its session.ended: the session is over, whatever came
+ * before. Reads only the end of the file, so looking through a long history stays quick;
+ * false whenever that cannot be told from there (the caller then reads the whole journal).
+ */
+export function journalEndsEnded(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile() || stat.size === 0) return false;
+    const length = Math.min(stat.size, LAST_LINE_BYTES);
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, stat.size - length);
+    const text = buffer.toString('utf8', 0, read);
+    if (!text.endsWith('\n')) return false;
+    const last = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
+    const event = JSON.parse(last) as { type?: unknown };
+    return event.type === 'session.ended';
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -2,6 +2,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isatty } from 'node:tty';
+import { sessionZone } from '../core/export/time-zone.js';
 import type { Clock } from '../core/ports.js';
 
 export const systemClock: Clock = {
@@ -29,7 +30,9 @@ export function operatorName(): { user: string; host: string } {
 }
 
 export function localZone(now = new Date()): { tz: string; tzOffsetMinutes: number } {
-  return { tz: localZoneName(), tzOffsetMinutes: -now.getTimezoneOffset() };
+  const tzOffsetMinutes = -now.getTimezoneOffset();
+  // TZ=UTC+5 (POSIX form): Intl says UTC, the clock runs at UTC-05:00; the clock's offset is the zone.
+  return { tz: sessionZone(localZoneName(), tzOffsetMinutes), tzOffsetMinutes };
 }
 
 /**

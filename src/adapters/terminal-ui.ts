@@ -36,7 +36,7 @@ export interface TerminalUiOptions {
 
 /** The one-key choices: the letter is what the operator types. */
 const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
-const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
+const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', completed: 'c', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
 
 /** Reads of one paste come closer together than this. */
 const PASTE_BURST_MS = 25;
@@ -45,9 +45,11 @@ const PASTE_BURST_MS = 25;
 const VAR_HINT = 'A var is one line: type or paste its value on one line, or give a value of several lines in a file with --vars-file.';
 
 type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
+/** Keys of questions asked outside a walk (`q` quits); never `h`, which the prompt keeps for help. */
+type OtherKey = 'q';
 
 interface KeyChoice<T extends string> {
-  key: ChoiceKey;
+  key: ChoiceKey | OtherKey;
   value: T;
   name: string;
 }
@@ -280,6 +282,14 @@ export class TerminalUi implements Ui {
     this.line(this.paint.fail(headline));
     const keyed = choices.map((action) => ({ key: FAILURE_KEYS[action], value: action, name: FAILURE_ACTION_LABELS[action] }));
     return this.choose('The step failed. What now?', keyed, options.noDefault === true);
+  }
+
+  /**
+   * A one-key question asked outside a walk (before a session starts): the first choice is
+   * the default. The caller makes the names visible.
+   */
+  async chooseKey<T extends string>(message: string, choices: KeyChoice<T>[]): Promise<T> {
+    return this.choose(message, choices);
   }
 
   private async choose<T extends string>(message: string, choices: KeyChoice<T>[], noDefault = false): Promise<T> {

@@ -4,14 +4,15 @@ import { DEFAULT_OUTPUT, INDEX, SINGLE_FILE, SUMS } from '../core/bundle/layout.
 import { checkReport, describeChanges, type ParsedSums } from '../core/bundle/sums.js';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem } from '../core/model.js';
+import { duplicateIdProblems } from '../core/runbook-id.js';
 import { plural } from '../core/plural.js';
 import { visible } from '../core/visible.js';
 import { calledScriptProblems } from '../adapters/bundle-scripts.js';
-import { buildAndPublish, leftoversOf } from '../adapters/bundle-publish.js';
+import { buildAndPublish, bundleDestination, leftoversOf } from '../adapters/bundle-publish.js';
 import { describeRoots, planBundle, type BundlePlan } from '../adapters/bundle-sources.js';
 import { bundleFiles, hashOrReason, readSumsFile, writeBundleTree, type BundleContent } from '../adapters/bundle-tree.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import type { SingleFileResult } from '../adapters/single-file.js';
 
 export interface BundleOptions {
@@ -31,7 +32,8 @@ export async function runBundle(options: BundleOptions): Promise<number> {
     if (options.output !== undefined) throw new DrbookError('--check DIR verifies an existing bundle: give it without -o', ExitCode.usage);
     return checkBundle(options.check);
   }
-  const out = resolve(options.output ?? DEFAULT_OUTPUT);
+  const named = resolve(options.output ?? DEFAULT_OUTPUT);
+  const out = bundleDestination(named);
   const dir = runbooksDir(options.dir);
   const files = runbookFilesIn(dir);
   if (files.length === 0) throw new DrbookError(`no runbook files (*.yml, *.yaml) in ${displayPath(dir)}: nothing to bundle`, ExitCode.usage);
@@ -39,13 +41,24 @@ export async function runBundle(options: BundleOptions): Promise<number> {
 
   // Every runbook is checked before anything is written: a bundle is what the operator
   // trusts when nothing else is left, so it never carries a runbook that would not load.
-  const loads = await Promise.all(files.map(async (file) => ({ file: resolve(file), load: await loadRunbookFile(file) })));
+  const loads = (await loadRunbookFiles(files)).map((load, i) => ({ file: resolve(files[i]!), load }));
   for (const { load } of loads) for (const problem of load.problems) process.stderr.write(formatProblem(problem) + '\n');
   const invalid = loads.filter(({ load }) => !load.runbook);
   if (invalid.length > 0) {
     const errors = invalid.reduce((n, { load }) => n + load.problems.filter((p) => p.severity === 'error').length, 0);
     throw new DrbookError(
       `refusing to bundle: ${invalid.length} of ${plural(files.length, 'runbook')} invalid (${plural(errors, 'error')} above); ${unchanged()}`,
+      ExitCode.failed,
+    );
+  }
+
+  // The bundle's drbook.mjs finds runbooks by id as drbook does: two files with one id
+  // would leave `node drbook.mjs run ID` refusing to choose when nothing else is left.
+  const duplicates = duplicateIdProblems(loads.flatMap(({ load }) => (load.idAt ? [load.idAt] : [])));
+  if (duplicates.length > 0) {
+    for (const problem of duplicates) process.stderr.write(formatProblem(problem) + '\n');
+    throw new DrbookError(
+      `refusing to bundle: ${plural(duplicates.length, 'runbook')} above share an id (drbook run ID could not choose); ${unchanged()}`,
       ExitCode.failed,
     );
   }
@@ -59,10 +72,14 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   );
   if (plan.problems.length > 0) {
     for (const problem of plan.problems) process.stderr.write(visible(problem) + '\n');
-    throw new DrbookError(
-      `refusing to bundle: ${plural(plan.problems.length, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root); ${unchanged()}`,
-      ExitCode.failed,
-    );
+    const outside = plan.problems.length - plan.clashes;
+    const why = [
+      ...(outside > 0
+        ? [`${plural(outside, 'file')} above cannot be bundled (only files inside ${describeRoots(plan.roots)} are; --docs-root DIR sets that root)`]
+        : []),
+      ...(plan.clashes > 0 ? [`${plural(plan.clashes, 'pair')} of names above would be one file on the stick`] : []),
+    ];
+    throw new DrbookError(`refusing to bundle: ${why.join('; ')}; ${unchanged()}`, ExitCode.failed);
   }
 
   const { notes, made } = await buildAndPublish(out, async (tmp) => {
@@ -71,6 +88,7 @@ export async function runBundle(options: BundleOptions): Promise<number> {
   });
   const missing = await calledScriptProblems(out);
   // File names come from the runbooks and docs trees: shown as text.
+  if (out !== named) notes.unshift(`${displayPath(named)} is a symlink: the bundle is written where it leads, ${displayPath(out)} (the link stays)`);
   process.stdout.write(visible([...notes, ...summary(out, plan, made.content, made.previous, missing)].join('\n')) + '\n');
   return ExitCode.ok;
 }

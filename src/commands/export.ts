@@ -13,9 +13,9 @@ import {
   summarizeDrill,
   type DrillSummary,
 } from '../core/export/index.js';
-import { replaceFile } from '../adapters/durable-file.js';
 import { readSessionJournal } from '../adapters/file-journal.js';
-import { displayPath, errnoText } from '../adapters/file-text.js';
+import { displayPath } from '../adapters/file-text.js';
+import { writeOutputFile } from '../adapters/output-file.js';
 import { listSessionIds, resolveSessionId, sessionJournalPath, sessionOutputDir, sessionsDir, stateHome } from '../adapters/state-home.js';
 import { readLogTail } from '../adapters/log-tail.js';
 import { cursorPath } from '../adapters/notify/cursor-file.js';
@@ -72,8 +72,11 @@ export async function runExport(session: string | undefined, options: ExportOpti
 
   // The file is the document as rendered; on a terminal its text is made visible, as every
   // string drbook prints from a runbook or a journal (JSON keeps its data: \uXXXX escapes).
-  if (options.output === undefined || options.output === '-') process.stdout.write(format === 'json' ? visibleJson(text) : visible(text));
-  else writeAtomically(options.output, text);
+  const shown = format === 'json' ? visibleJson : visible;
+  if (options.output === undefined || options.output === '-') process.stdout.write(shown(text));
+  // A regular file is replaced whole (a reader never sees half a post-mortem), 0600 because
+  // it holds command output; /dev/null, /dev/stdout or a FIFO is written in place.
+  else await writeOutputFile(options.output, text, { mode: 0o600, onTerminal: shown });
   return ExitCode.ok;
 }
 
@@ -165,17 +168,5 @@ function asDrbookError<T>(path: string, build: () => T): T {
   } catch (error) {
     if (error instanceof NotASessionError) throw new DrbookError(`${displayPath(path)} is not a drbook session: ${error.message}`);
     throw error;
-  }
-}
-
-/**
- * Temp file then rename, so a reader never sees half a post-mortem; 0600 because it holds
- * command output, which may say more than the operator meant to share.
- */
-function writeAtomically(file: string, text: string): void {
-  try {
-    replaceFile(file, text, { mode: 0o600 });
-  } catch (error) {
-    throw new DrbookError(`cannot write ${displayPath(file)}: ${errnoText(error)}`);
   }
 }

@@ -3,11 +3,12 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { fileURLToPath } from 'node:url';
 import { DrbookError, ExitCode } from '../core/errors.js';
 import { formatProblem, type Problem } from '../core/model.js';
-import { buildDraft, renderDraft, asciiSlug, type SourceDoc } from '../core/import/index.js';
-import { loadRunbookText } from '../core/runbook-loader.js';
+import { buildDraft, renderDraft, asciiSlug, prepareSource, type SourceDoc } from '../core/import/index.js';
+import { loadRunbookText, TODO_WARNING } from '../core/runbook-loader.js';
 import { SLUG } from '../core/runbook-schema.js';
 import { displayPath, errnoText } from '../adapters/file-text.js';
 import { parseMarkdown } from '../adapters/markdown.js';
+import { loadShellParse } from '../adapters/shell-parser.js';
 import { readInputFile, runbooksDir } from '../adapters/runbook-files.js';
 import { writeNewFile } from '../adapters/write-new-file.js';
 
@@ -27,12 +28,18 @@ export async function runImport(files: string[], options: ImportOptions): Promis
     throw new DrbookError(`--id "${options.id}" is not a valid runbook id: lower-case letters, digits and dashes`, ExitCode.usage);
   }
   const toStdout = options.output === '-';
-  const texts = files.map((file) => ({ file, text: readDoc(file) }));
+  const texts = files.map((file) => ({ file, ...prepareSource(readDoc(file)) }));
   // The output file decides the relative paths of the docs; its name may decide the id.
   const provisional = options.output && !toStdout ? resolve(options.output) : undefined;
   const sources = async (outDir: string): Promise<SourceDoc[]> =>
     Promise.all(
-      texts.map(async ({ file, text }) => ({ file: displayPath(file), docPath: relativePath(outDir, resolve(file)), text, tree: await parseMarkdown(text) })),
+      texts.map(async ({ file, text, title }) => ({
+        file: displayPath(file),
+        docPath: relativePath(outDir, resolve(file)),
+        text,
+        tree: await parseMarkdown(text),
+        ...(title ? { title } : {}),
+      })),
     );
 
   const resolveLink = (outDir: string) => (doc: SourceDoc, href: string) => {
@@ -54,12 +61,13 @@ export async function runImport(files: string[], options: ImportOptions): Promis
   // A first pass finds the title (the id comes from it when neither --id nor -o gives one).
   const outDir0 = dirname(provisional ?? join(runbooksDir(options.dir), 'x.yml'));
   let docs = await sources(outDir0);
-  let draft = buildDraft(docs, { id: options.id ?? idFromFile ?? 'runbook', title: options.title, resolveLink: resolveLink(outDir0) });
+  const parse = await loadShellParse();
+  let draft = buildDraft(docs, { id: options.id ?? idFromFile ?? 'runbook', title: options.title, resolveLink: resolveLink(outDir0), parse });
   const id = options.id ?? idFromFile ?? asciiSlug(draft.title, 'runbook');
   const out = toStdout ? resolve('runbook.yml') : fileFor(id);
   if (dirname(out) !== outDir0) {
     docs = await sources(dirname(out));
-    draft = buildDraft(docs, { id, title: options.title, resolveLink: resolveLink(dirname(out)) });
+    draft = buildDraft(docs, { id, title: options.title, resolveLink: resolveLink(dirname(out)), parse });
   } else {
     draft = { ...draft, id };
   }
@@ -73,7 +81,10 @@ export async function runImport(files: string[], options: ImportOptions): Promis
 
   const checked = loadRunbookText(text, { file: displayPath(out), absFile: out, sha256: '', fileExists: (p) => existsSync(p) });
   const errors = checked.problems.filter((p) => p.severity === 'error');
-  for (const problem of checked.problems) process.stderr.write(`${formatProblem(problem)}${sourceOf(text, problem)}\n`);
+  // The TODOs are counted below; each is in the file where it applies.
+  for (const problem of checked.problems.filter((p) => !p.message.startsWith(TODO_WARNING))) {
+    process.stderr.write(`${formatProblem(problem)}${sourceOf(text, problem)}\n`);
+  }
   if (errors.length > 0) {
     throw new DrbookError(
       `the draft from ${draft.sources.join(', ')} does not validate (${errors.length} error${errors.length === 1 ? '' : 's'}): nothing written; fix the docs at the lines shown, or pass fewer documents`,
@@ -84,7 +95,7 @@ export async function runImport(files: string[], options: ImportOptions): Promis
     process.stdout.write(text);
     return ExitCode.ok;
   }
-  writeNewFile(out, text, options.force === true);
+  await writeNewFile(out, text, options.force === true);
   const todos = (text.match(/# TODO/g) ?? []).length;
   process.stderr.write(
     `wrote ${displayPath(out)}: ${draft.steps.length} step${draft.steps.length === 1 ? '' : 's'}, ${draft.vars.length} var${draft.vars.length === 1 ? '' : 's'}, ${todos} TODO${todos === 1 ? '' : 's'} to read\n` +

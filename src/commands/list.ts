@@ -1,5 +1,6 @@
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 import { makeChalk } from '../adapters/style.js';
+import { duplicateIds, fileNameId } from '../core/runbook-id.js';
 import { visibleJson, visibleLine } from '../core/visible.js';
 
 export interface ListOptions {
@@ -9,27 +10,28 @@ export interface ListOptions {
 
 export async function runList(options: ListOptions): Promise<number> {
   const dir = runbooksDir(options.dir);
-  const rows = await Promise.all(
-    runbookFilesIn(dir).map(async (file) => {
-      const loaded = await loadRunbookFile(file);
-      const errors = loaded.problems.filter((p) => p.severity === 'error');
-      const rb = loaded.runbook;
-      return {
-        id:
-          rb?.id ??
-          file
-            .split('/')
-            .pop()!
-            .replace(/\.ya?ml$/i, ''),
-        title: rb?.title ?? '',
-        steps: rb?.steps.length ?? null,
-        rto: rb?.rto ?? null,
-        path: loaded.file,
-        valid: errors.length === 0,
-        errors: errors.length,
-      };
-    }),
-  );
+  const loads = await loadRunbookFiles(runbookFilesIn(dir));
+  const rows = loads.map((loaded) => {
+    const errors = loaded.problems.filter((p) => p.severity === 'error');
+    const rb = loaded.runbook;
+    return {
+      // An invalid runbook is still found by the id on its id: line.
+      id: rb?.id ?? loaded.idAt?.id ?? fileNameId(loaded.file),
+      title: rb?.title ?? '',
+      steps: rb?.steps.length ?? null,
+      rto: rb?.rto ?? null,
+      path: loaded.file,
+      valid: errors.length === 0,
+      errors: errors.length,
+    };
+  });
+  // Two files with one id: `drbook run ID` refuses, so the list says so where it is read.
+  for (const [id, holders] of duplicateIds(loads.flatMap((l) => (l.idAt ? [l.idAt] : []))))
+    process.stderr.write(
+      visibleLine(
+        `warning: ${holders.length} runbooks have the id "${id}" (${holders.map((h) => h.file).join(', ')}): drbook run ${id} refuses to choose; give each an id of its own (drbook validate shows where)`,
+      ) + '\n',
+    );
   if (options.json) {
     process.stdout.write(visibleJson(JSON.stringify(rows, null, 2)) + '\n');
     return 0;

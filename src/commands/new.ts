@@ -13,7 +13,7 @@ export interface NewOptions {
 export async function runNew(id: string, options: NewOptions): Promise<number> {
   if (!SLUG.test(id)) throw new DrbookError(`"${id}" is not a valid runbook id: lower-case letters, digits and dashes (e.g. mail-server)`, ExitCode.usage);
   const file = join(runbooksDir(options.dir), `${id}.yml`);
-  writeNewFile(file, starterRunbook(id), false);
+  await writeNewFile(file, starterRunbook(id), false);
   process.stderr.write(`wrote ${displayPath(file)}\nnext: edit it, then drbook validate ${displayPath(file)} && drbook rehearse ${displayPath(file)}\n`);
   return ExitCode.ok;
 }

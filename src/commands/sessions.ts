@@ -79,6 +79,8 @@ export async function runSessions(options: SessionsOptions): Promise<number> {
   });
   for (const problem of looseModes(home)) process.stderr.write(`${problem}\n`);
   for (const s of sessions) for (const problem of looseModes(home, s.id, false)) process.stderr.write(`${problem}\n`);
+  for (const s of sessions.filter((x) => x.notWhole !== undefined))
+    process.stderr.write(`${s.id}: warning: its journal was not written whole (${s.notWhole}); drbook verify ${s.id} says more\n`);
   for (const s of sessions.filter((x) => x.torn))
     process.stderr.write(`${s.id}: warning: its journal ends in a torn line (a write cut by a crash), left out; drbook verify ${s.id} says more\n`);
   const open = sessions.filter(isResumable);
@@ -113,6 +115,12 @@ function notifyText(sinks: SinkWaiting): string {
 }
 
 function statusText(s: SessionSummary): string {
+  // verify, resume and export refuse such a journal: its status is not to be trusted either.
+  if (s.notWhole !== undefined) return `${baseStatus(s)} (journal not whole!)`;
+  return baseStatus(s);
+}
+
+function baseStatus(s: SessionSummary): string {
   if ((s.status === 'paused' || s.status === 'interrupted') && s.currentStep) return `${s.status} at ${s.currentStep}`;
   return s.status;
 }

@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import { ExitCode } from '../core/errors.js';
 import { formatFeatures } from '../core/format-version.js';
 import { formatProblem, type Problem } from '../core/model.js';
+import { duplicateIdProblems } from '../core/runbook-id.js';
 import { visible, visibleJson } from '../core/visible.js';
 import { displayPath } from '../adapters/file-text.js';
-import { loadRunbookFile, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
+import { loadRunbookFiles, runbookFilesIn, runbooksDir } from '../adapters/runbook-files.js';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -31,27 +32,38 @@ export async function runValidate(paths: string[], options: ValidateOptions): Pr
   let inputError = false;
   let missing = 0;
 
-  for (const target of targets) {
-    let isDir: boolean;
+  // Every file first, so that the commands of all of them are checked by one shell.
+  const groups = targets.map((target) => {
     try {
-      isDir = statSync(target).isDirectory();
+      const isDir = statSync(target).isDirectory();
+      return { target, isDir, list: isDir ? runbookFilesIn(target) : [target] };
     } catch {
+      return { target, isDir: false, list: [] as string[], missing: true };
+    }
+  });
+  const all = await loadRunbookFiles(groups.flatMap((g) => g.list));
+  let next = 0;
+  for (const { target, isDir, list, missing: notFound } of groups) {
+    if (notFound) {
       inputError = true;
       missing++;
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'error', message: 'no such file or directory' });
       continue;
     }
-    const list = isDir ? runbookFilesIn(target) : [target];
     if (isDir && list.length === 0) {
       problems.push({ file: displayPath(target), line: 1, col: 1, severity: 'warning', message: 'no runbook files (*.yml, *.yaml) in this directory' });
     }
-    for (const file of list) {
-      const loaded = await loadRunbookFile(file);
+    const loads = all.slice(next, next + list.length);
+    next += list.length;
+    // In a directory, `drbook run ID` must find one runbook per id.
+    const duplicates = isDir ? duplicateIdProblems(loads.flatMap((l) => (l.idAt ? [l.idAt] : []))) : [];
+    for (const loaded of loads) {
+      const own = [...loaded.problems, ...duplicates.filter((p) => p.file === loaded.file)];
       if (loaded.unreadable) inputError = true;
       // A loop, not push(...): a file can hold more problems than a call has room for arguments.
-      for (const problem of loaded.problems) problems.push(problem);
-      const errors = loaded.problems.filter((p) => p.severity === 'error').length;
-      const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: loaded.problems.length - errors };
+      for (const problem of own) problems.push(problem);
+      const errors = own.filter((p) => p.severity === 'error').length;
+      const report: FileReport = { file: loaded.file, valid: errors === 0, errors, warnings: own.length - errors };
       if (loaded.runbook) Object.assign(report, { id: loaded.runbook.id, title: loaded.runbook.title, steps: loaded.runbook.steps.length });
       const uses = loaded.runbook ? formatFeatures(loaded.runbook) : [];
       if (uses.length > 0) Object.assign(report, { format: '1.1', uses });

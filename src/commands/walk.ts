@@ -1,6 +1,6 @@
 import { rmdirSync, statSync, unlinkSync } from 'node:fs';
 import type { Mode } from '../core/journal-events.js';
-import { formatProblem } from '../core/model.js';
+import { formatProblem, type Runbook } from '../core/model.js';
 import { Redactor } from '../core/redact.js';
 import { sessionStartedEvent, varEvents } from '../core/session.js';
 import { visibleLine } from '../core/visible.js';
@@ -13,6 +13,7 @@ import { ensureSessionsDir, newSessionId, stateHome } from '../adapters/state-ho
 import { localZone, operatorName, systemClock } from '../adapters/system.js';
 import { VERSION } from '../version.js';
 import { givenVars, type VarOptions } from './shared/session-vars.js';
+import { askBeforeStart, startAlone } from './shared/run-overlap.js';
 import { makeUi, refuseUnanswerable, refuseUndecidedBranches, requireTerminal, stepIndex, walkSession } from './shared/walk-setup.js';
 
 export interface WalkOptions extends VarOptions {
@@ -20,23 +21,19 @@ export interface WalkOptions extends VarOptions {
   yes?: boolean;
   runSafe?: boolean;
   dir?: string;
+  /** run: start even beside a live session of the runbook, or one not ended. */
+  parallel?: boolean;
 }
 
-/** `drbook run` and `drbook rehearse`: the same walk, live or as a drill. */
-export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Promise<number> {
-  const yes = options.yes === true;
-  requireTerminal(mode === 'live' ? 'run' : 'rehearse', yes);
-  const { runbook, warnings } = await findRunbook(ref, options.dir);
-  for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+interface StartedSession {
+  sessionId: string;
+  startedAt: Date;
+  journal: FileJournal;
+  lock: DriverLock;
+}
 
-  const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
-  const redactor = new Redactor();
-  const { store: vars } = await givenVars(runbook, redactor, options);
-  if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
-  if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
-
-  const home = stateHome();
-  ensureSessionsDir(home);
+/** A new session: its journal, its driver lock and session.started. Synchronous, so it can run under the start lock. */
+function startSession(home: string, runbook: Runbook, mode: Mode, options: WalkOptions): StartedSession {
   const startedAt = systemClock.now();
   const sessionId = newSessionId(runbook.id, startedAt, home);
   const journal = FileJournal.create(home, sessionId, systemClock);
@@ -55,9 +52,10 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
         ...(options.from ? { from: options.from } : {}),
         cwd: process.cwd(),
         runSafe: options.runSafe === true,
-        yes,
+        yes: options.yes === true,
       }),
     );
+    return { sessionId, startedAt, journal, lock };
   } catch (error) {
     // The session never started (a full disk): leave no empty journal to pass for one.
     lock?.release();
@@ -65,6 +63,47 @@ export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Pr
     abandonEmptySession(journal);
     throw error;
   }
+}
+
+/**
+ * `drbook run` and `drbook rehearse`: the same walk, live or as a drill. `{ resume }`: the
+ * operator chose to resume that session of the runbook instead of starting a new one.
+ */
+export async function runWalk(ref: string, mode: Mode, options: WalkOptions): Promise<number | { resume: string }> {
+  const yes = options.yes === true;
+  requireTerminal(mode === 'live' ? 'run' : 'rehearse', yes);
+  const { runbook, warnings } = await findRunbook(ref, options.dir);
+  for (const w of warnings) process.stderr.write(formatProblem(w) + '\n');
+
+  const startIndex = options.from === undefined ? 0 : stepIndex(runbook, options.from);
+  const home = stateHome();
+  // A live run is not started beside a live session of the same runbook, nor over one left
+  // unfinished, unless asked (--parallel). In a terminal, asked before the variables are.
+  const alone = mode === 'live' && options.parallel !== true;
+  let accepted = new Set<string>();
+  if (alone && !yes) {
+    const before = await askBeforeStart(home, runbook.id);
+    if (before.kind === 'resume') return { resume: before.session };
+    if (before.kind === 'not-started') return before.exitCode;
+    accepted = before.accepted;
+  }
+  const redactor = new Redactor();
+  const { store: vars } = await givenVars(runbook, redactor, options);
+  if (yes && mode === 'live') refuseUnanswerable(runbook, vars);
+  if (yes && mode === 'rehearsal') refuseUndecidedBranches(runbook, vars);
+
+  ensureSessionsDir(home);
+  const begin = (): StartedSession => startSession(home, runbook, mode, options);
+  let started: StartedSession;
+  if (alone) {
+    const outcome = await startAlone(home, runbook.id, yes, accepted, begin);
+    if (outcome.kind === 'resume') return { resume: outcome.session };
+    if (outcome.kind === 'not-started') return outcome.exitCode;
+    started = outcome.value;
+  } else {
+    started = begin();
+  }
+  const { sessionId, startedAt, journal, lock } = started;
   let notifier: WalkNotifier | undefined;
   try {
     for (const event of varEvents(vars)) journal.append(event);

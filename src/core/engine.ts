@@ -14,7 +14,7 @@ import { renderTemplate, templateNames } from './template.js';
 import type { VarStore } from './vars.js';
 
 /** The signals a command is stopped for when drbook itself gets them, by number (for 128+n). */
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGQUIT: 3, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 };
 
 export interface WalkPlan {
   runbook: Runbook;
@@ -122,6 +122,11 @@ export class Walk {
           journal.append({ type: 'session.paused', step, reason: 'Ctrl-C while waiting for the command left running' });
           return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
         }
+        if (answer === 'unanswered') {
+          // --yes has no answer to give: the question waits for the operator, nothing ran.
+          journal.append({ type: 'session.paused', step, reason: '--yes cannot answer whether the cut command completed (not idempotent)' });
+          return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), stoppedAt: step, beforeWalk: true };
+        }
         if (answer === 'abort') {
           this.settled(step, 'failed');
           return { ...this.end('aborted', step), beforeWalk: true };
@@ -207,7 +212,7 @@ export class Walk {
         const title = this.plan.redactor.redact(renderTemplate(step.title, known));
         this.finishStep(step, 'skipped', 0, `when: ${describeCondition(step.condition)} is false (${step.condition.name} is ${shown ?? 'unset'})`, title);
         ui.info(
-          `[${step.index + 1}/${runbook.steps.length}] ${this.render(step.title)}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`,
+          `[${step.index + 1}/${runbook.steps.length}] ${title}: skipped, ${step.condition.name} is ${shown ?? 'unset'} (${describeCondition(step.condition)})`,
         );
         return;
       }
@@ -223,14 +228,15 @@ export class Walk {
     await this.ensureVars(step, needed);
     journal.append({ type: 'step.started', step: step.id, index: step.index, title: this.render(step.title) });
     const view = this.view(step, step.run === undefined ? [] : await this.deps.shellSites(step.run, runbook.shell));
-    ui.showStep(contextShown ? { ...view, part: 'command' } : view);
-
     const manual = step.run === undefined;
-    // A step that only asks (`ask:` and nothing to run or confirm) is done by the answer.
+    // A step that only asks (`ask:` and nothing to run or confirm) is done by the answer:
+    // no "do it by hand" line for it, only its context if the questions did not show it.
     if (manual && step.confirm === undefined && (step.ask?.length ?? 0) > 0) {
+      if (!contextShown) ui.showStep({ ...view, part: 'context' });
       this.finishStep(step, 'done', clock.monotonic() - started);
       return;
     }
+    ui.showStep(contextShown ? { ...view, part: 'command' } : view);
     const choices: readonly StepAction[] = manual ? ['done', 'skip', 'note', 'abort'] : ['run', 'skip', 'done', 'note', 'abort'];
     // The operator answered for this step already (resume: "run it again"): asked once.
     let answered: StepAction | undefined = !manual && this.plan.runAgain === step.id ? 'run' : undefined;
@@ -353,8 +359,9 @@ export class Walk {
         journal.append(poll ? poll.end(finished, failure !== undefined && pollCanWait(result)) : { type: 'command.finished', ...finished });
         if (result.stoppedBy !== undefined) {
           // drbook is being ended (a closed terminal, kill): no question can be answered.
-          journal.append({ type: 'session.paused', step: step.id, reason: `drbook got ${result.stoppedBy} while the command ran` });
-          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15));
+          const reason = cut ? `drbook got ${result.stoppedBy} while the command ran` : `drbook got ${result.stoppedBy} as the command finished`;
+          journal.append({ type: 'session.paused', step: step.id, reason });
+          throw new SignalStop(result.stoppedBy, 128 + (SIGNAL_NUMBERS[result.stoppedBy] ?? 15), !cut);
         }
         // The UI gets what it may show: the executor's raw output is for expect and capture.
         ui.commandFinished(current, {

@@ -46,14 +46,19 @@ export class PromptInterrupted extends Error {
 }
 
 /**
- * drbook got a signal that ends it (SIGTERM, SIGHUP, SIGQUIT) while a command ran: the
+ * drbook got a signal that ends it (SIGTERM, SIGHUP, SIGQUIT; Ctrl-C as the command ended) while a command ran: the
  * command's processes were stopped and the journal says so. Exit 128 + the signal number.
  */
 export class SignalStop extends Error {
   readonly signal: string;
   readonly exitCode: number;
-  constructor(signal: string, exitCode: number) {
-    super(`got ${signal}: the running command and everything it started were stopped; the session is paused`);
+  /** `finished`: the signal came after the command's shell had succeeded on its own. */
+  constructor(signal: string, exitCode: number, finished = false) {
+    super(
+      finished
+        ? `got ${signal} after the command had finished (journaled as done; only what it left running was stopped); the session is paused`
+        : `got ${signal}: the running command and everything it started were stopped; the session is paused`,
+    );
     this.name = 'SignalStop';
     this.signal = signal;
     this.exitCode = exitCode;

@@ -192,7 +192,15 @@ export interface Decision {
   step?: string;
   question: string;
   answer: string;
+  /** `--yes` took the question's default: no person answered it. Absent: the operator did. */
+  by?: '--yes';
 }
+
+/** The question resume asks about a command drbook stopped during; its `decision` settles the command. */
+export const IN_FLIGHT_QUESTION = 'The command was in flight when drbook stopped: did it complete?';
+
+/** The `step.finished` reason of a step whose cut command, the operator said, completed on its own: done, not by hand. */
+export const COMPLETED_WHILE_AWAY = 'completed while drbook was away (the operator confirmed it)';
 
 export interface Note {
   type: 'note';

@@ -4,7 +4,7 @@
  * journaled finished. Everything goes through the engine's ports: the processes, the
  * operator, the journal.
  */
-import type { StepOutcome } from './journal-events.js';
+import { COMPLETED_WHILE_AWAY, IN_FLIGHT_QUESTION, type StepOutcome } from './journal-events.js';
 import type { Runbook, Step } from './model.js';
 import type { Clock, FailureAction, Journal, LiveProcess, Processes, StepView, Ui } from './ports.js';
 import { inFlightEnd } from './poll-journal.js';
@@ -22,7 +22,15 @@ export interface SettleContext {
   readLogTail: (log: string) => string | undefined;
 }
 
-export type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
+/** `unanswered`: --yes met the question, which has no default for this step: nothing was decided. */
+export type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused' | 'unanswered';
+
+/** How each answer to IN_FLIGHT_QUESTION is journaled. */
+const IN_FLIGHT_ANSWERS: Partial<Record<FailureAction, string>> = {
+  completed: 'it completed: mark done',
+  done: 'done by hand: mark done',
+  retry: 'run it again',
+};
 
 /**
  * A command was running when drbook stopped. If it still runs on its own, wait for it or
@@ -30,7 +38,7 @@ export type InFlightAnswer = StepOutcome | 'retry' | 'abort' | 'paused';
  * `driverPid`: the drbook that started it.
  */
 export async function settleInFlight(ctx: SettleContext, inFlight: InFlightCommand, driverPid: number | undefined): Promise<InFlightAnswer> {
-  const { runbook, ui, journal, yes, processes } = ctx;
+  const { runbook, ui, journal, yes } = ctx;
   const step = runbook.steps.find((s) => s.id === inFlight.step);
   const label = step ? `[${step.index + 1}/${runbook.steps.length}] ${step.title}` : inFlight.step;
   // A poll's command is run again and again by design: it is polled again unless the operator says otherwise.
@@ -38,43 +46,32 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   ui.warn(
     `${label}: ${poll ? `it was polling (until:, attempt ${inFlight.poll!.pollAttempt}) when drbook stopped` : 'its command was running when drbook stopped'}:\n  $ ${inFlight.command}`,
   );
+  // "Run it again" is the default only for a step that says running it twice does no harm;
+  // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
+  // A poll's attempt cut in the older three-event form is journaled as a command: its step's `until:` says it is a poll.
+  const idempotent = step?.idempotent === true || poll || step?.poll !== undefined;
+  if (yes && !idempotent) {
+    // --yes takes defaults, and this question has none: nothing is decided (not even waiting
+    // for what may still run); the question stays for a person.
+    ui.warn(
+      `${label}: --yes cannot say whether its command completed (the step is not idempotent: true): nothing was run, the session stays paused; run drbook resume in a terminal to answer.`,
+    );
+    return 'unanswered';
+  }
   let outcomeNote = 'drbook stopped while it ran; its exit code is unknown';
 
-  const running = survivors(processes, inFlight, driverPid);
-  if (running.length > 0) {
-    // Named by the processes at the top of what is left (their children are waited for and stopped with them).
-    const found = new Set(running.map((p) => p.pid));
-    // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
-    const tops = running.filter((p) => {
-      const parent = processes.parentOf(p.pid);
-      return parent !== undefined && !found.has(parent);
-    });
-    const pids = (tops.length > 0 ? tops : running).map((p) => p.pid).join(', ');
-    const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
-    if (inFlight.pid === undefined) {
-      // drbook died between starting the process and journaling its pid: what it left in
-      // its process group since the command started is that command.
-      ui.warn(`It seems to be still running on its own (${them}, left by drbook pid ${driverPid ?? '?'} since the command started).`);
-    } else {
-      ui.warn(`It is still running on its own (${them}).`);
-    }
-    const wait = yes ? true : await ui.confirm(`Wait for ${them} to finish? (no: stop it and everything it started)`);
-    journal.append({ type: 'decision', step: inFlight.step, question: `Command still running (${them}): wait for it?`, answer: wait ? 'wait' : 'stop it' });
-    if (wait) {
-      ui.info(`Waiting for ${them}… (Ctrl-C stops waiting and pauses)`);
-      if (!(await processes.waitForExit(running))) {
-        ui.warn(`Stopped waiting: ${them} still running. The session is paused; drbook resume asks about it again.`);
-        return 'paused';
-      }
-      outcomeNote = 'finished on its own while drbook was away; its exit code is unknown';
-    } else {
-      const left = await processes.stop(running);
-      outcomeNote = left.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${left.join(', ')}`;
-    }
+  if (inFlight.ended !== undefined) {
+    // An earlier resume already waited for or stopped what was left, and journaled its end;
+    // its question was never answered. Asked again, the same way: nothing has run since.
+    outcomeNote = inFlight.ended.reason ?? outcomeNote;
+  } else {
+    const settled = await settleProcesses(ctx, inFlight, driverPid);
+    if (settled === 'paused') return 'paused';
+    if (settled !== undefined) outcomeNote = settled.note;
+    const end = inFlightEnd(inFlight, outcomeNote, ctx.clock.now().getTime(), settled !== undefined);
+    if (end !== undefined) journal.append(end);
+    if (end === undefined) outcomeNote = 'drbook stopped while the poll waited for its next attempt';
   }
-  const end = inFlightEnd(inFlight, outcomeNote, ctx.clock.now().getTime(), running.length > 0);
-  if (end !== undefined) journal.append(end);
-  if (end === undefined) outcomeNote = 'drbook stopped while the poll waited for its next attempt';
 
   const view: StepView = {
     position: step ? step.index + 1 : 0,
@@ -90,30 +87,37 @@ export async function settleInFlight(ctx: SettleContext, inFlight: InFlightComma
   const tail = inFlight.log === undefined ? undefined : ctx.readLogTail(inFlight.log);
   if (tail !== undefined)
     ui.info(tail === '' ? `Its output log ${inFlight.log} is empty.` : `The last lines of its output log (${inFlight.log}):\n${quoteLog(tail)}`);
-  // "Run it again" is the default only for a step that says running it twice does no harm;
-  // otherwise Enter alone is no answer: pressing it must not mark an unfinished restore done.
-  const idempotent = step?.idempotent === true || poll;
-  const choices: FailureAction[] = idempotent ? ['retry', 'done', 'skip', 'abort'] : ['done', 'retry', 'skip', 'abort'];
-  const action = yes
-    ? 'retry'
-    : await ui.chooseFailureAction(view, `${outcomeNote}: ${poll ? 'poll again (from attempt 1, a new timeout)?' : 'did it complete?'}`, choices, {
-        noDefault: !idempotent,
-      });
+  const question = `${outcomeNote}: ${poll ? 'poll again (from attempt 1, a new timeout)?' : 'did it complete?'}`;
+  const choices: FailureAction[] = idempotent ? ['retry', 'completed', 'done', 'skip', 'abort'] : ['completed', 'done', 'retry', 'skip', 'abort'];
+  const action = yes ? 'retry' : await ui.chooseFailureAction(view, question, choices, { noDefault: !idempotent });
+  if (yes) ui.info(`${label}: ${question} -> run it again (--yes: the step is idempotent)`);
   journal.append({
     type: 'decision',
     step: inFlight.step,
-    question: 'The command was in flight when drbook stopped: did it complete?',
-    answer: action === 'done' ? 'it completed: mark done' : action === 'retry' ? 'run it again' : action,
+    question: IN_FLIGHT_QUESTION,
+    answer: IN_FLIGHT_ANSWERS[action] ?? action,
+    ...(yes ? { by: '--yes' as const } : {}),
   });
   if (!step) return action === 'abort' ? 'abort' : 'skipped';
   switch (action) {
+    case 'completed':
+      // Its own work, not the operator's: done, the outcome known from the operator.
+      journal.append({
+        type: 'step.finished',
+        step: step.id,
+        index: step.index,
+        outcome: 'done',
+        reason: COMPLETED_WHILE_AWAY,
+        durationMs: 0,
+      });
+      return 'done';
     case 'done':
       journal.append({
         type: 'step.finished',
         step: step.id,
         index: step.index,
         outcome: 'marked-done',
-        reason: 'completed while drbook was away (operator)',
+        reason: 'done by hand after drbook stopped mid-command (operator)',
         durationMs: 0,
       });
       return 'marked-done';
@@ -151,6 +155,57 @@ function quoteLog(tail: string): string {
     .slice(-LOG_TAIL_LINES)
     .map((line) => `  | ${line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?')}`)
     .join('\n');
+}
+
+/**
+ * What is left running of the command: waited for or stopped (the operator chooses; --yes
+ * waits). Undefined when nothing of it runs; 'paused' when Ctrl-C stopped the wait.
+ */
+async function settleProcesses(ctx: SettleContext, inFlight: InFlightCommand, driverPid: number | undefined): Promise<{ note: string } | 'paused' | undefined> {
+  const { ui, journal, yes, processes } = ctx;
+  const running = survivors(processes, inFlight, driverPid);
+  if (running.length === 0) return undefined;
+  const pids = topPids(processes, running).join(', ');
+  const them = pids.includes(',') ? `pids ${pids}` : `pid ${pids}`;
+  if (inFlight.pid === undefined) {
+    // drbook died between starting the process and journaling its pid: what it left in
+    // its process group since the command started is that command.
+    ui.warn(`It seems to be still running on its own (${them}, left by drbook pid ${driverPid ?? '?'} since the command started).`);
+  } else {
+    ui.warn(`It is still running on its own (${them}).`);
+  }
+  const wait = yes ? true : await ui.confirm(`Wait for ${them} to finish? (no: stop it and everything it started)`);
+  journal.append({
+    type: 'decision',
+    step: inFlight.step,
+    question: `Command still running (${them}): wait for it?`,
+    answer: wait ? 'wait' : 'stop it',
+    ...(yes ? { by: '--yes' as const } : {}),
+  });
+  if (wait) {
+    ui.info(`Waiting for ${them}… (Ctrl-C stops waiting and pauses)`);
+    if (!(await processes.waitForExit(running))) {
+      ui.warn(`Stopped waiting: ${them} still running. The session is paused; drbook resume asks about it again.`);
+      return 'paused';
+    }
+    return { note: 'finished on its own while drbook was away; its exit code is unknown' };
+  }
+  const left = await processes.stop(running);
+  return { note: left.length === 0 ? 'stopped on resume' : `stopped on resume; still alive: ${left.join(', ')}` };
+}
+
+/**
+ * The pids that name what is left of a command: the processes at the top of it (their
+ * children are waited for and stopped with them).
+ */
+export function topPids(processes: Processes, running: readonly LiveProcess[]): number[] {
+  const found = new Set(running.map((p) => p.pid));
+  // One gone meanwhile (a short `sleep` of the command's loop) is no top: it has no parent to read.
+  const tops = running.filter((p) => {
+    const parent = processes.parentOf(p.pid);
+    return parent !== undefined && !found.has(parent);
+  });
+  return (tops.length > 0 ? tops : running).map((p) => p.pid);
 }
 
 /**

@@ -80,5 +80,6 @@ export interface Problem {
 
 export function formatProblem(p: Problem): string {
   // Messages quote runbook text: a control character in it is shown, never obeyed.
-  return visible(`${p.file}:${p.line}:${p.col}: ${p.severity}: ${p.message}`);
+  // A line break in a file name would split the one line: shown as ^J, as list shows it.
+  return visible(`${p.file.replace(/\n/g, '^J')}:${p.line}:${p.col}: ${p.severity}: ${p.message}`);
 }

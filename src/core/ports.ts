@@ -7,7 +7,11 @@ import type { ResolvedDoc, Step, VarDef } from './model.js';
 import type { Redactor } from './redact.js';
 
 export type StepAction = 'run' | 'skip' | 'done' | 'note' | 'abort';
-export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'note' | 'abort';
+/**
+ * `done`: the operator made it right by hand; `completed`: only after drbook stopped mid-command,
+ * the command itself finished its work while drbook was away (the operator checked).
+ */
+export type FailureAction = 'retry' | 'edit' | 'skip' | 'done' | 'completed' | 'note' | 'abort';
 
 /** What the operator sees of a step before choosing. All strings are already redacted. */
 export interface StepView {

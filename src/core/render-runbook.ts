@@ -198,7 +198,7 @@ export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLo
     const body: string[] = [];
     const flags = stepFlags(step);
     if (flags.length) body.push(`_${escapeMarkdownInline(flags.join(' · '))}_`, '');
-    if (step.description) body.push(step.description.trim(), '');
+    if (step.description) body.push(closeFences(step.description.trim()), '');
     for (const doc of step.docLinks) {
       const href = docHref(doc);
       const links = [href ? mdLink(doc.title, href) : escapeMarkdownInline(doc.title)];
@@ -227,4 +227,19 @@ export function renderRunbookMarkdown(runbook: Runbook, docHref: DocHref = docLo
       .replace(/\n{3,}/g, '\n\n')
       .trimEnd() + '\n'
   );
+}
+
+/**
+ * A description whose code fence is never closed would swallow the rest of the printed
+ * checklist (doc links, the command, the confirm box, "Done at"): close it at its end.
+ */
+function closeFences(text: string): string {
+  let open: string | undefined;
+  for (const line of text.split('\n')) {
+    const fence = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
+    if (fence === undefined) continue;
+    if (open === undefined) open = fence;
+    else if (fence[0] === open[0] && fence.length >= open.length && line.trim() === fence) open = undefined;
+  }
+  return open === undefined ? text : `${text}\n${open}`;
 }

@@ -5,7 +5,8 @@ import { parseCondition } from './condition.js';
 import { parseDuration } from './duration.js';
 import { TEMPLATED_STEP_FIELDS, type Problem, type ResolvedDoc, type Runbook, type Severity, type Step } from './model.js';
 import { RunbookSchema, SLUG, type DocLink, type RunbookDoc, type StepDef, type VarDef } from './runbook-schema.js';
-import { siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { CODE_VARIABLES, programWarning, siteRefusal, type PlaceholderSite, type ShellDialect } from './shell-template.js';
+import { declaredRunbookId, fileNameId } from './runbook-id.js';
 import { scanTemplate } from './template.js';
 import { hasControl, visible } from './visible.js';
 import { colonInValueHint, reparsedPlaceholders } from './validate-hints.js';
@@ -32,6 +33,18 @@ export interface LoadContext {
    * I/O, and slow). Without it the loader lists the texts it needs in `shellTexts`.
    */
   shellSites?: (text: string, dialect: ShellDialect) => PlaceholderSite[];
+  /**
+   * Whether a command without placeholders parses (injected: the check runs a shell). Without
+   * it the loader lists those commands in `commandTexts`; a command with placeholders is
+   * checked by its sites (shellSites).
+   */
+  shellSyntax?: (text: string, dialect: ShellDialect) => ShellSyntaxError | undefined;
+}
+
+/** A command that does not parse: the line of the command (from 1) and the shell's words. */
+export interface ShellSyntaxError {
+  line: number;
+  message: string;
 }
 
 export interface LoadResult {
@@ -39,6 +52,8 @@ export interface LoadResult {
   problems: Problem[];
   /** The `run` texts with placeholders, when no shellSites was given: load again with one. */
   shellTexts?: { text: string; dialect: ShellDialect }[];
+  /** The commands without placeholders, when no shellSyntax was given: load again with one if any does not parse. */
+  commandTexts?: { text: string; dialect: ShellDialect }[];
 }
 
 /** Parses and checks a runbook's text. Never throws on content: every problem is data. */
@@ -120,6 +135,7 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
 
   const raw = data as Record<string, unknown>;
   checkVersion(raw, report);
+  keepNumbersAsWritten(doc, raw, report);
 
   const parsed = RunbookSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
@@ -135,16 +151,97 @@ function loadUnsafe(text: string, ctx: LoadContext): LoadResult {
   const reportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => {
     at(locateInValue(doc, lines, text, path, needle, occurrence), severity, message);
   };
-  const shellTexts = checkMeaning(raw, ctx, report, reportAt);
+  const { shellTexts, commandTexts } = checkMeaning(raw, ctx, report, reportAt);
   escapedControls(raw, [], report);
+  for (const todo of todoComments(text, doc)) at(toPosition(lines, todo.offset), 'warning', `${TODO_WARNING}${todo.text}`);
   sortProblems(problems);
+  const commands = ctx.shellSyntax || commandTexts.length === 0 ? {} : { commandTexts };
   // The shell checks of each run are still to come: no runbook before they have been made.
-  if (shellTexts.length > 0) return { problems, shellTexts };
-  if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems };
-  return { runbook: buildRunbook(parsed.data, ctx), problems };
+  if (shellTexts.length > 0) return { problems, shellTexts, ...commands };
+  if (problems.some((p) => p.severity === 'error') || !parsed.success) return { problems, ...commands };
+  const runbook = buildRunbook(parsed.data, ctx);
+  const lineId = declaredRunbookId(text)?.id ?? fileNameId(ctx.absFile);
+  if (lineId !== runbook.id) {
+    // `drbook run ID` reads ids from their lines, without parsing every file of the directory.
+    at(
+      raw.id === undefined ? { line: 1, col: 1 } : locate(doc, lines, ['id'], 'value'),
+      'warning',
+      `the id is "${runbook.id}" but drbook run finds this runbook as "${lineId}": write \`id: ${runbook.id}\` on a line of its own, at the start of the line`,
+    );
+    sortProblems(problems);
+  }
+  return { runbook, problems, ...commands };
+}
+
+/** The start of the warning for a `# TODO` comment (drbook import writes them where a person must look). */
+export const TODO_WARNING = 'TODO left in the runbook (do it, then delete the comment): ';
+
+/** The `# TODO` comment lines of the file: YAML comments, not text inside a block scalar. */
+function todoComments(text: string, doc: Document): { offset: number; text: string }[] {
+  const scalars: [number, number][] = [];
+  visit(doc, {
+    Scalar(_, node) {
+      if (node.range) scalars.push([node.range[0], node.range[1]]);
+    },
+  });
+  const out: { offset: number; text: string }[] = [];
+  for (const m of text.matchAll(/^[ \t]*#[ \t]*TODO\b:?[ \t]*([^\n]*)/gm)) {
+    const offset = m.index + m[0].indexOf('#');
+    if (scalars.some(([start, end]) => start <= offset && offset < end)) continue;
+    const todo = m[1]!.trim();
+    out.push({ offset, text: todo.length > 160 ? `${todo.slice(0, 157)}...` : todo });
+  }
+  return out;
 }
 
 type Report = (severity: Severity, path: readonly PathSegment[], message: string, target?: 'key' | 'value') => void;
+
+/**
+ * Programs that draw a screen (editors, monitors, pagers) started by a step's command: its
+ * output is piped to the log, so they would draw into the log and the operator would type
+ * blind. A heuristic for a warning: each command start (after a separator or a keyword),
+ * past `sudo` and its options; batch modes and pagers reading a pipe are left alone.
+ */
+const SCREEN_PROGRAMS: Record<string, (args: string) => boolean> = {
+  vi: () => true,
+  vim: () => true,
+  nvim: () => true,
+  nano: () => true,
+  pico: () => true,
+  emacs: (args) => !/(?:^|\s)--?batch\b/.test(args),
+  visudo: (args) => !/(?:^|\s)-c\b/.test(args),
+  vipw: () => true,
+  vigr: () => true,
+  edquota: () => true,
+  crontab: (args) => /(?:^|\s)-e\b/.test(args),
+  systemctl: (args) => /^edit\b/.test(args),
+  top: (args) => !/(?:^|\s)-\w*b/.test(args),
+  htop: () => true,
+  iotop: (args) => !/(?:^|\s)(?:-\w*b|--batch)\b/.test(args),
+  less: () => true,
+  more: () => true,
+  man: (args) => !/(?:^|\s)-P\b/.test(args),
+};
+const PAGERS = new Set(['less', 'more', 'man']);
+const COMMAND_START = /(^|\|\||&&|[;&(\n]|\|(?!\|))[ \t]*((?:sudo(?:[ \t]+-[ugCDhpRrTt][ \t]+[^\s-]\S*|[ \t]+-\S+)*[ \t]+)?)([\w.!-]+)([^\n;&|)]*)/g;
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'do', 'while', 'until', 'time', '!', 'exec', 'command', 'nohup']);
+
+function fullScreenProgram(run: string): string | undefined {
+  for (const m of run.matchAll(COMMAND_START)) {
+    const [, separator, , program, rest] = m;
+    if (program !== undefined && KEYWORDS.has(program)) {
+      const inner = fullScreenProgram(rest ?? '');
+      if (inner !== undefined) return inner;
+      continue;
+    }
+    const wants = program === undefined ? undefined : SCREEN_PROGRAMS[program];
+    if (wants === undefined || !wants((rest ?? '').trim())) continue;
+    // A pager whose input is a pipe prints like cat: harmless.
+    if (separator === '|' && PAGERS.has(program!)) continue;
+    return program === 'crontab' ? 'crontab -e' : program === 'systemctl' ? 'systemctl edit' : program;
+  }
+  return undefined;
+}
 /** Reports at a piece of a value (a `{{name}}` in a run): the `occurrence`-th copy of `needle`. */
 type ReportAt = (severity: Severity, path: readonly PathSegment[], needle: string, occurrence: number, message: string) => void;
 
@@ -167,7 +264,14 @@ function reportIssue(issue: SchemaIssue, base: readonly PathSegment[], report: R
   switch (issue.code) {
     case 'unrecognized_keys':
       for (const key of issue.keys ?? [])
-        report('error', [...path, key], `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`, 'key');
+        report(
+          'error',
+          [...path, key],
+          key === ''
+            ? `${describePath(path)}: a key with no name (\`~\`, \`null\` or nothing before the colon): name the field or remove the line`
+            : `${describePath([...path, key])}: unknown field \`${shortKey(key)}\`${suggest(key, path)}`,
+          'key',
+        );
       return;
     case 'invalid_key': {
       // A bad name in a map (vars, docs, env): the key is at fault, and the inner issue says why.
@@ -252,7 +356,14 @@ function checkVersion(raw: Record<string, unknown>, report: Report): void {
   }
 }
 
-function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Report, reportAt: ReportAt): { text: string; dialect: ShellDialect }[] {
+type ShellText = { text: string; dialect: ShellDialect };
+
+function checkMeaning(
+  raw: Record<string, unknown>,
+  ctx: LoadContext,
+  report: Report,
+  reportAt: ReportAt,
+): { shellTexts: ShellText[]; commandTexts: ShellText[] } {
   const vars = asRecord(raw.vars);
   const docs = asRecord(raw.docs);
   const steps = Array.isArray(raw.steps) ? raw.steps : [];
@@ -306,7 +417,8 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   }
 
   const dialect: ShellDialect = raw.shell === 'sh' ? 'sh' : 'bash';
-  const shellTexts: { text: string; dialect: ShellDialect }[] = [];
+  const shellTexts: ShellText[] = [];
+  const commandTexts: ShellText[] = [];
   const sitesOf = (text: string) => ctx.shellSites?.(text, dialect) ?? [];
   const patternOf = (name: string) => {
     const p = asRecord(vars[name]).pattern;
@@ -335,6 +447,17 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       const last = path[path.length - 1];
       const shellText = last === 'run' || (last === 'undo' && step.run !== undefined && step.run !== null);
       if (shellText && !ctx.shellSites && text.includes('{{')) shellTexts.push({ text, dialect });
+      if (shellText && !text.includes('{{')) {
+        // A command with placeholders is parsed for its sites, which refuse one that does not parse.
+        if (!ctx.shellSyntax) commandTexts.push({ text, dialect });
+        else {
+          const bad = ctx.shellSyntax(text, dialect);
+          if (bad) {
+            const [needle, n] = lineNeedle(text, bad.line);
+            reportAt('error', path, needle, n, `${label}: does not parse as ${dialect}: ${bad.message}`);
+          }
+        }
+      }
       const { refs, malformed } = scanTemplate(text);
       // Point at the `{{...}}` itself: the n-th copy of the same text in the value.
       const seen = new Map<string, number>();
@@ -365,8 +488,20 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
             n,
             `${label}: {{${ref.name}}} is an argument of ${far.via}, which parses it again as shell code on the far side (the value is quoted for this shell only): ${farSideFix(far.via, ref.name)}`,
           );
+        const program = refusal || !site ? undefined : programWarning(site);
+        if (program) reportAt('warning', path, raw, n, `${label}: ${program}`);
         if (!known(ref.name)) reportAt('error', path, raw, n, `${label}: unknown variable {{${ref.name}}}${laterCapture(capturedBy.get(ref.name), index)}`);
         if (refusal) reportAt('error', path, raw, n, `${label}: ${refusal}`);
+        // The command's own bash reads these from its environment as code before the script runs.
+        const envName = path[path.length - 2] === 'env' ? String(last) : undefined;
+        if (envName !== undefined && CODE_VARIABLES.test(envName))
+          reportAt(
+            'error',
+            path,
+            raw,
+            n,
+            `${label}: {{${ref.name}}} cannot be substituted in ${envName}: the command's bash reads ${envName} from its environment as code or options before the script runs (BASH_ENV names a file it sources, prompts are expanded, PROMPT_COMMAND and BASH_FUNC_* run): write a fixed value there, and use {{${ref.name}}} in run`,
+          );
       }
     };
     for (const field of TEMPLATED_STEP_FIELDS) checkTemplate(step[field], ['steps', index, field], `${where}.${field}`);
@@ -421,6 +556,18 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
       captured.set(step.capture, index);
     }
     checkUntilAndUndo(step, index, where, hasRun, report, checkTemplate);
+    if (typeof step.run === 'string') {
+      const screen = fullScreenProgram(step.run);
+      if (screen !== undefined) {
+        reportAt(
+          'warning',
+          ['steps', index, 'run'],
+          screen,
+          0,
+          `${where}.run: ${screen} draws on the terminal, but a command's output goes to its log through a pipe: it would run blind. Make it a manual step (do it in another terminal) or run it without a screen`,
+        );
+      }
+    }
     if (!hasRun) {
       for (const field of ['expect', 'timeout', 'on_failure', 'safe', 'idempotent', 'cwd', 'env'] as const) {
         if (step[field] !== undefined) report('warning', ['steps', index, field], `${where}.${field} has no effect on a manual step (no run:)`, 'key');
@@ -453,7 +600,52 @@ function checkMeaning(raw: Record<string, unknown>, ctx: LoadContext, report: Re
   for (const key of Object.keys(docs)) {
     if (!usedDocs.has(key)) report('warning', ['docs', key], `docs.${key} is never linked from a step`, 'key');
   }
-  return shellTexts;
+  return { shellTexts, commandTexts };
+}
+
+/** The text of a command's line (from 1), and how many copies of it come before, to point at it. */
+function lineNeedle(text: string, line: number): [string, number] {
+  const all = text.split('\n');
+  if (line < 1 || line > all.length) return ['', 0];
+  const needle = all[line - 1]!.trim();
+  if (needle === '') return ['', 0];
+  const before = all.slice(0, line - 1).join('\n');
+  let n = 0;
+  for (let at = before.indexOf(needle); at !== -1; at = before.indexOf(needle, at + 1)) n++;
+  return [needle, n];
+}
+
+/**
+ * A value that ends up as text in a command or the environment (a var's default and
+ * choices, a step's env) is used as written when YAML would read it as a number or a
+ * boolean written differently: `default: 0755` is the mode 0755, not 755, `1.10` a version,
+ * not 1.1, and 12345678901234567890 must not lose its last digits. A warning asks to
+ * quote it, so that the file says what it means to any other reader.
+ */
+function keepNumbersAsWritten(doc: Document, raw: Record<string, unknown>, report: Report): void {
+  const keep = (holder: Record<string, unknown> | unknown[], key: string | number, path: PathSegment[]) => {
+    const value = (holder as Record<string | number, unknown>)[key];
+    if (typeof value !== 'number' && typeof value !== 'boolean') return;
+    const node = doc.getIn(path, true);
+    // An explicit tag (!!int 0755) asks for the conversion.
+    if (!isScalar(node) || node.tag !== undefined || typeof node.source !== 'string' || node.source === String(value)) return;
+    (holder as Record<string | number, unknown>)[key] = node.source;
+    report(
+      'warning',
+      path,
+      `${describePath(path)}: ${node.source} is read by YAML as the ${typeof value} ${String(value)}; drbook uses it as written ("${node.source}"): quote it to say so`,
+    );
+  };
+  for (const [name, def] of Object.entries(asRecord(raw.vars))) {
+    if (!isRecord(def)) continue;
+    keep(def, 'default', ['vars', name, 'default']);
+    if (Array.isArray(def.choices)) def.choices.forEach((_, i) => keep(def.choices as unknown[], i, ['vars', name, 'choices', i]));
+  }
+  if (Array.isArray(raw.steps))
+    raw.steps.forEach((step, index) => {
+      const env = asRecord(asRecord(step).env);
+      for (const key of Object.keys(env)) keep(env, key, ['steps', index, 'env', key]);
+    });
 }
 
 /**

@@ -4,8 +4,8 @@
  * session's events; the export extends it (export/summary.ts). Pure: the caller reads the
  * file and the lock.
  */
-import type { EndStatus, EventOf, JournalEvent, Mode, StepOutcome, VarSource } from './journal-events.js';
-import type { ParsedJournal } from './journal-parse.js';
+import { IN_FLIGHT_QUESTION, type EndStatus, type EventOf, type JournalEvent, type Mode, type StepOutcome, type VarSource } from './journal-events.js';
+import { journalShapeProblem, type ParsedJournal } from './journal-parse.js';
 import { countOutcomes, sessionStatus, type OutcomeCounts, type SessionStatus } from './session.js';
 
 /**
@@ -40,6 +40,13 @@ export interface InFlightCommand {
    * beside the log, or what is left running, can). The first attempt surely was started.
    */
   poll?: { pollAttempt: number; startedAt: string };
+  /**
+   * A resume already journaled how it ended (exit code unknown: waited for, stopped, or
+   * gone), then was left before the operator said whether it completed (Ctrl-C at the
+   * question, a kill, `--yes` on a step not idempotent). Until a `decision` answers that, the
+   * command stays in flight: every later resume asks the same question, and nothing runs.
+   */
+  ended?: { at: string; reason?: string };
 }
 
 export interface SessionSummary {
@@ -60,6 +67,11 @@ export interface SessionSummary {
   inFlight?: InFlightCommand;
   notes: number;
   torn: boolean;
+  /**
+   * Why the journal was not written whole by drbook (a line reordered, duplicated or cut
+   * from the start), by the cheap check verify, resume and export refuse it by; absent when whole.
+   */
+  notWhole?: string;
 }
 
 export interface ReplayVar {
@@ -159,6 +171,9 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
   let lastFinishedIndex = -1;
   // A poll left open by a stop, now being settled by a resume: its questions do not end it.
   let pollResumed = false;
+  // The command in flight when a resume began: its end, journaled by that resume, leaves it
+  // in flight until the answer to IN_FLIGHT_QUESTION.
+  let settling = false;
   let failedByTheAbort: string | undefined;
   for (const event of parsed.events) {
     visit?.(event);
@@ -194,6 +209,7 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         replay.driverPid = event.pid;
         if (event.runbookPath) replay.runbookPath = event.runbookPath;
         if (inFlight?.poll) pollResumed = true;
+        if (inFlight) settling = true;
         break;
       case 'var.set':
         replay.vars.set(event.name, {
@@ -228,6 +244,7 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
       case 'command.started':
         bumpAttempt(replay.attempts, event.step, event.attempt);
         inFlight = startedCommand(event);
+        settling = false;
         break;
       case 'command.spawned':
         if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) {
@@ -238,15 +255,19 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         break;
       case 'command.finished':
         bumpAttempt(replay.attempts, event.step, event.attempt);
-        if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) inFlight = undefined;
+        if (inFlight && inFlight.step === event.step && inFlight.attempt === event.attempt) inFlight = settling ? settledEnd(inFlight, event) : undefined;
         break;
       case 'poll.started':
         inFlight = { ...startedCommand(event), poll: { pollAttempt: 1, startedAt: event.ts } };
         pollResumed = false;
+        settling = false;
         break;
       case 'poll.attempt':
         bumpAttempt(replay.attempts, event.step, event.attempt);
-        if (inFlight?.poll && inFlight.step === event.step) {
+        if (inFlight?.poll && inFlight.step === event.step && settling && event.nextInMs === undefined) {
+          // The cut attempt, closed by a resume before its question was answered.
+          inFlight = settledEnd(inFlight, event);
+        } else if (inFlight?.poll && inFlight.step === event.step) {
           // Going on: the next attempt is in flight from here (it may not have started yet).
           const { pid: _pid, procStart: _start, pgid: _pgid, ...open } = inFlight;
           inFlight =
@@ -258,6 +279,11 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
       case 'decision':
         // Ctrl-C during the wait ended the poll (the only question of a walk while one is open).
         if (inFlight?.poll && inFlight.step === event.step && !pollResumed) inFlight = undefined;
+        // The operator (or --yes, for an idempotent step) said what became of the cut command.
+        if (inFlight && settling && inFlight.step === event.step && event.question === IN_FLIGHT_QUESTION) {
+          inFlight = undefined;
+          settling = false;
+        }
         break;
       case 'command.edited':
         bumpAttempt(replay.attempts, event.step, event.attempt - 1);
@@ -265,6 +291,7 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
         break;
       case 'session.ended':
         inFlight = undefined;
+        settling = false;
         current = undefined;
         if (event.status !== 'aborted') failedByTheAbort = undefined;
         break;
@@ -282,6 +309,11 @@ export function replaySession(parsed: { readonly events: readonly JournalEvent[]
   if (current) replay.currentStep = current;
   replay.firstUnfinished = current ? current.index : lastFinishedIndex + 1;
   return replay;
+}
+
+/** The command still in flight, its end journaled by a resume whose question was not answered. */
+function settledEnd(inFlight: InFlightCommand, end: EventOf<'command.finished'> | EventOf<'poll.attempt'>): InFlightCommand {
+  return { ...inFlight, ended: { at: end.ts, ...(end.reason === undefined ? {} : { reason: end.reason }) } };
 }
 
 /** The command a `command.started` or `poll.started` puts in flight. */
@@ -338,6 +370,8 @@ export function summarizeSession(id: string, parsed: ParsedJournal, lock: { aliv
   if (replay.currentStep) summary.currentStep = replay.currentStep.step;
   else if (replay.paused?.step !== undefined) summary.currentStep = replay.paused.step;
   if (replay.inFlight) summary.inFlight = replay.inFlight;
+  const problem = journalShapeProblem(parsed);
+  if (problem !== undefined && parsed.events.length > 0) summary.notWhole = problem.reason;
   return summary;
 }
 

@@ -46,6 +46,8 @@ export interface PlaceholderSite {
   integer?: string;
   /** Set when it is refused whatever the value: why. */
   refused?: string;
+  /** Set when the value is data to the shell but code to the program it is given to (awk, sed, python -c): where, and the program. */
+  program?: { construct: string; name: string };
 }
 
 const ENV_PREFIX = 'DRBOOK_V_';
@@ -130,11 +132,21 @@ function arithmeticNames(root: ShellNode, script: string): Map<string, string> {
     if (construct !== undefined && (node.type === 'variable_name' || node.type === 'word') && /^[A-Za-z_]\w*$/.test(text(node)) && !names.has(text(node))) {
       names.set(text(node), `which the script reads as a number in ${construct}`);
     }
+    // ${!name}: bash reads the value of name as the name of a variable, a[$(cmd)] included.
+    if (node.type === 'expansion' && /^\$\{!\w+\}$/.test(text(node).trim())) {
+      const name = kids.find((k) => k.type === 'variable_name');
+      if (name && !names.has(text(name))) names.set(text(name), 'which the script reads as the name of a variable in ${!…}');
+    }
     const inDouble = node.type === 'test_command' ? opens(script, node, '[[') : double;
+    // ${#name} is a number whatever name holds: inside arithmetic, only its subscripts are.
+    const length = node.type === 'expansion' && opens(script, node, '${#');
     for (const kid of kids) {
       // The body of a for (( )) is not part of its arithmetic.
       const bodyOfFor = node.type === 'c_style_for_statement' && (kid.type === 'do_group' || kid.type === 'compound_statement');
-      stack.push({ node: kid, construct: bodyOfFor ? outer : construct, double: inDouble });
+      // The array a subscript indexes (servers in ${servers[@]}) is not read as a number by the
+      // subscript, only by what holds it: (( a[0] > 1 )) evaluates the element.
+      const arrayName = node.type === 'subscript' && kid === kids[0] && kid.type === 'variable_name';
+      stack.push({ node: kid, construct: arrayName || bodyOfFor ? outer : length ? undefined : construct, double: inDouble });
     }
   }
   return names;
@@ -177,10 +189,17 @@ const EVALUATING_COMMANDS: Record<string, string> = {
   getopts: 'getopts (its arguments name variables)',
   // Its -W word list is expanded, command substitutions included.
   compgen: 'compgen (it expands its word list)',
+  // The body of an alias is parsed again as code wherever the alias is used.
+  alias: 'alias (its body is read again as code where the alias is used)',
 };
-/** Variables whose value bash reads as code: a file name it expands (BASH_ENV, ENV), prompts it expands. */
-const CODE_VARIABLES = /^(BASH_ENV|ENV|PS[0-4]|PROMPT_COMMAND)(=|$)/;
-const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
+/** Variables whose value bash reads as code: a file name it expands and sources (BASH_ENV, ENV), prompts it expands, the options that turn tracing on, exported functions. */
+export const CODE_VARIABLES = /^(BASH_ENV|ENV|PS[0-4]|PROMPT_COMMAND|SHELLOPTS|BASHOPTS|BASH_FUNC_.*)(=|$)/;
+/** Shells, by the name of their program (`/bin/bash`, `busybox sh`). */
+const SHELLS = new Set(['bash', 'sh', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'yash', 'posh', 'hush', 'busybox']);
+/** Commands whose -c (--command) option is a script they give a shell: `su -c`, `flock F -c`, `script -c`. */
+const C_SCRIPT_COMMANDS = new Set(['su', 'runuser', 'flock', 'script']);
+/** File names of a command's own standard input. */
+const STDIN_FILES = /^(\/dev\/stdin|\/dev\/fd\/0|\/proc\/self\/fd\/0|-)$/;
 /** Words that run the command after them (`command eval …`, `time eval …`). */
 const WRAPPERS = new Set(['command', 'builtin', 'time', 'exec', 'nohup']);
 
@@ -189,34 +208,309 @@ function unquoted(word: string): string {
   return word.replace(/\\(.)/gs, '$1').replace(/['"]/g, '');
 }
 
+const basename = (word: string) => word.replace(/^.*\//, '');
+
 /** The word a command runs, past wrappers and their options, and the nodes after it. */
 function commandWord(node: ShellNode, script: string): { word: string; rest: ShellNode[] } | undefined {
   const text = (n: ShellNode) => unquoted(script.slice(n.startIndex, n.endIndex));
   const kids = node.children.filter((c): c is ShellNode => c !== null);
   const name = kids.find((k) => k.type === 'command_name');
   if (!name) return undefined;
-  let word = text(name).replace(/^.*\//, '');
+  let word = basename(text(name));
   let rest = kids.slice(kids.indexOf(name) + 1);
   while (WRAPPERS.has(word)) {
     while (rest[0] && /^-/.test(text(rest[0]))) rest = rest.slice(1);
     if (!rest[0] || rest[0].type !== 'word') break;
-    word = text(rest[0]).replace(/^.*\//, '');
+    word = basename(text(rest[0]));
     rest = rest.slice(1);
   }
   return { word, rest };
 }
 
-/** Whether a command reads a script from its standard input (`sh`, `bash -s`, `. /dev/stdin`). */
-function readsScriptFromInput(node: ShellNode, script: string): string | undefined {
+/** A word of a simple command (its node is absent for the words a far side splits: ssh). */
+interface Word {
+  node?: ShellNode;
+  text: string;
+}
+
+/**
+ * Where a command takes the code it runs: its standard input (`stdin`, named for the
+ * message), or one of its own words (`sh -c SCRIPT`, `bash <(…)`). `name` is the program.
+ */
+interface CodeSource {
+  name: string;
+  stdin?: string;
+  word?: { node: ShellNode; what: string };
+  /** More words that are code as `word` is (sed -e … -e …). */
+  more?: ShellNode[];
+}
+
+/** The words of a simple command: its name and arguments, without the assignments before it and its redirections. */
+function wordsOf(node: ShellNode, script: string): Word[] {
   const target = node.type === 'redirected_statement' ? node.children.find((c) => c?.type === 'command') : node;
-  if (!target || target.type !== 'command') return undefined;
-  const run = commandWord(target, script);
-  if (!run) return undefined;
-  const args = run.rest
-    .filter((n) => n.type !== 'herestring_redirect' && n.type !== 'file_redirect')
-    .map((n) => unquoted(script.slice(n.startIndex, n.endIndex)));
-  if (SHELLS.has(run.word) && !args.some((a) => /^-[A-Za-z]*c/.test(a)) && args.every((a) => a.startsWith('-'))) return run.word;
-  if ((run.word === '.' || run.word === 'source') && args.some((a) => a === '/dev/stdin' || a === '-' || a.startsWith('<('))) return run.word;
+  if (!target || target.type !== 'command') return [];
+  const kids = target.children.filter((c): c is ShellNode => c !== null);
+  const name = kids.findIndex((k) => k.type === 'command_name');
+  if (name < 0) return [];
+  return kids
+    .slice(name)
+    .filter((k) => !k.type.endsWith('_redirect'))
+    .map((k) => ({ node: k, text: unquoted(script.slice(k.startIndex, k.endIndex)) }));
+}
+
+/** The shell a word runs (`bash`, `/bin/sh`, `$SHELL`, `${SHELL:-sh}`), if it is one. */
+function shellName(word: Word): string | undefined {
+  if (word.text.startsWith('-') || word.text.includes('=')) return undefined;
+  const base = basename(word.text);
+  if (SHELLS.has(base)) return base;
+  // An expansion that may be a shell: the user's $SHELL, or a default that is one.
+  if (/^\$\{?\w*SHELL\b/.test(word.text) || /^\$\{\w+:?[-=](?:.*\/)?(?:bash|sh|dash|zsh|ksh|mksh|ash)\}$/.test(word.text)) return word.text;
+  return undefined;
+}
+
+/**
+ * Where a shell run with the arguments `rest` takes its script: after -c, from a file named
+ * /dev/stdin or a process substitution, from its input (-s, or no file named), or from a
+ * script file (undefined: its input and arguments are data).
+ */
+function shellScript(shell: string, rest: Word[]): CodeSource | undefined {
+  let c = false;
+  let s = false;
+  let i = 0;
+  for (; i < rest.length; i++) {
+    const w = rest[i]!.text;
+    if (w === '--' || w === '-') {
+      i++;
+      break;
+    }
+    if (w.startsWith('--')) {
+      if (w === '--rcfile' || w === '--init-file') i++;
+      continue;
+    }
+    if (!/^[-+][A-Za-z]+$/.test(w)) break;
+    if (w.startsWith('-') && w.includes('c')) c = true;
+    if (w.startsWith('-') && w.includes('s')) s = true;
+    // -o pipefail, +O extglob: the option's argument.
+    if (/[oO]/.test(w)) i++;
+  }
+  const first = rest[i];
+  if (c) return first?.node ? { name: shell, word: { node: first.node, what: `${shell} -c` } } : undefined;
+  if (s || !first || STDIN_FILES.test(first.text)) return { name: shell, stdin: shell };
+  if (first.node?.type === 'process_substitution') return { name: shell, word: { node: first.node, what: `the script ${shell} reads` } };
+  return undefined;
+}
+
+/** The far side of `ssh [options] host [command…]`: a shell reading its input, when no command is given or the command is such a shell. */
+function sshScript(rest: Word[]): CodeSource | undefined {
+  let j = 0;
+  for (; j < rest.length; j++) {
+    const w = rest[j]!.text;
+    if (!w.startsWith('-')) break;
+    if (/^-[46AaCfGgKkMNnqsTtVvXxYy]*[BbcDEeFIiJLlmOoPpQRSWw]$/.test(w)) j++;
+  }
+  if (j >= rest.length) return undefined;
+  // The far side joins the words with spaces and parses the line again.
+  const remote: Word[] = rest
+    .slice(j + 1)
+    .flatMap((w) => w.text.split(/\s+/))
+    .filter((t) => t !== '')
+    .map((text) => ({ text }));
+  if (remote.length === 0) return { name: 'ssh', stdin: 'the remote shell of ssh' };
+  const far = codeSource(remote);
+  return far?.stdin ? { name: 'ssh', stdin: `${far.stdin} on the far side of ssh` } : undefined;
+}
+
+/** `xargs -I{} sh -c '… {} …'`: each line xargs reads replaces {} in the script. */
+function xargsScript(rest: Word[]): CodeSource | undefined {
+  let replace: string | undefined;
+  let j = 0;
+  for (; j < rest.length; j++) {
+    const w = rest[j]!.text;
+    if (!w.startsWith('-')) break;
+    if (w === '--') {
+      j++;
+      break;
+    }
+    if (w === '-I' || w === '-J') replace = rest[++j]?.text;
+    else if (/^-[IJ]./.test(w)) replace = w.slice(2);
+    else if (/^(-i|--replace)$/.test(w)) replace = '{}';
+    else if (/^(-i|--replace=)./.test(w)) replace = w.replace(/^(-i|--replace=)/, '');
+    else if (/^-[adEeLlnPs]$/.test(w)) j++;
+  }
+  if (replace === undefined || replace === '') return undefined;
+  const inner = codeSource(rest.slice(j));
+  if (!inner?.word || !unquotedText(inner.word.node).includes(replace)) return undefined;
+  return {
+    name: inner.name,
+    stdin: `xargs ${rest
+      .slice(0, j)
+      .map((w) => w.text)
+      .join(' ')} ${inner.word.what}`,
+    word: inner.word,
+  };
+  function unquotedText(node: ShellNode): string {
+    return rest.find((w) => w.node === node)?.text ?? '';
+  }
+}
+
+/**
+ * Where a simple command takes the code it runs, whatever runs it: a shell anywhere among
+ * its words (`sudo -u x bash`, `timeout 60 sh`, `docker exec -i c sh`, `ssh host bash -s`,
+ * `${SHELL:-sh} -c`), `su`/`runuser`/`flock`/`script` -c, `ssh host` with no command,
+ * `xargs -I{} sh -c '…{}…'`, `. /dev/stdin`, `source <(…)`, `sudo -s`.
+ */
+function codeSource(words: Word[]): CodeSource | undefined {
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    const base = basename(word.text);
+    if (i === 0 && (base === '.' || base === 'source')) {
+      const file = words[1];
+      if (file && STDIN_FILES.test(file.text)) return { name: base, stdin: base };
+      if (file?.node?.type === 'process_substitution') return { name: base, word: { node: file.node, what: `the script ${base} reads` } };
+      return undefined;
+    }
+    if (base === 'ssh') return sshScript(words.slice(i + 1));
+    if (base === 'xargs') {
+      const found = xargsScript(words.slice(i + 1));
+      if (found) return found;
+      continue;
+    }
+    if (C_SCRIPT_COMMANDS.has(base)) {
+      for (let j = i + 1; j < words.length; j++) {
+        const w = words[j]!;
+        if (w.text.startsWith('--command=') && w.node) return { name: base, word: { node: w.node, what: `${base} --command` } };
+        if (w.text === '--command' || /^-[A-Za-z]*c$/.test(w.text)) {
+          const next = words[j + 1]?.node;
+          return next ? { name: base, word: { node: next, what: `${base} -c` } } : undefined;
+        }
+      }
+      // su and runuser without -c start the user's shell, which reads its input (runuser -u user -- cmd runs cmd).
+      if ((base === 'su' || base === 'runuser') && !words.slice(i + 1).some((w) => w.text === '--')) return { name: base, stdin: `the shell of ${base}` };
+      continue;
+    }
+    if (base === 'sudo' || base === 'doas') {
+      // sudo -s and sudo -i with no command start a shell, which reads its input.
+      let j = i + 1;
+      let shell = false;
+      for (; j < words.length && words[j]!.text.startsWith('-'); j++) {
+        const w = words[j]!.text;
+        if ((/^-[A-Za-z]*[si]/.test(w) && !w.startsWith('--')) || w === '--shell' || w === '--login') shell = true;
+        if (/^-[A-Za-z]*[ugpCDrtTUh]$/.test(w)) j++;
+      }
+      if (shell && j >= words.length) return { name: base, stdin: `the shell of ${base}` };
+      continue;
+    }
+    if (i > 0 && /^(-s|--shell)$/.test(words[i - 1]!.text)) continue;
+    let shell = shellName(word);
+    if (shell === undefined) continue;
+    let at = i;
+    if (shell === 'busybox') {
+      const next = words[i + 1] && shellName(words[i + 1]!);
+      if (next === undefined || next === 'busybox') continue;
+      shell = next;
+      at = i + 1;
+    }
+    return shellScript(shell, words.slice(at + 1));
+  }
+  return undefined;
+}
+
+/** How `child` (on the path) feeds the code of a command under `node`, as `sourceOf` finds it: the construct and the program, or undefined. */
+function feedsCode(
+  node: ShellNode,
+  child: ShellNode | undefined,
+  script: string,
+  sourceOf: (words: Word[]) => CodeSource | undefined,
+): { construct: string; name: string } | undefined {
+  if (!child) return undefined;
+  const kids = node.children.filter((c): c is ShellNode => c !== null);
+  const of = (n: ShellNode) => sourceOf(wordsOf(n, script));
+  const stdinProcess = (n: ShellNode) => n.type === 'file_redirect' && n.children.some((c) => c?.type === 'process_substitution') && opens(script, n, '<');
+  switch (node.type) {
+    case 'pipeline': {
+      // A value piped into a command that runs what it reads.
+      for (const later of kids.slice(kids.indexOf(child) + 1)) {
+        const src = of(later);
+        if (src?.stdin) return { construct: `a pipe into ${src.stdin}, which runs what it reads`, name: src.name };
+      }
+      return undefined;
+    }
+    case 'heredoc_redirect': {
+      // cat <<EOF | sh: the parser puts the rest of the line, the pipe, inside the redirect.
+      if (child.type !== 'heredoc_body') return undefined;
+      const stages = kids.filter((k) => k.type === 'pipeline');
+      while (stages.length > 0) {
+        const stage = stages.pop()!;
+        if (stage.type === 'pipeline') stages.push(...stage.children.filter((c): c is ShellNode => c !== null));
+        const src = of(stage);
+        if (src?.stdin) return { construct: `a here-document piped into ${src.stdin}, which runs what it reads`, name: src.name };
+      }
+      return undefined;
+    }
+    case 'redirected_statement':
+    case 'command': {
+      const src = of(node);
+      if (!src) return undefined;
+      // bash <<EOF … EOF: the here-document is the script.
+      if (src.stdin && child.type === 'heredoc_redirect') return { construct: `a here-document read by ${src.stdin} as its script`, name: src.name };
+      if (src.stdin && (child.type === 'herestring_redirect' || stdinProcess(child))) return { construct: `the script ${src.stdin} reads`, name: src.name };
+      if (src.word && (src.word.node === child || src.more?.includes(child))) return { construct: src.word.what, name: src.name };
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Interpreters of another language, by the name of their program, and the option that takes a program (-e, -c, -r). */
+const INTERPRETERS: { name: RegExp; language: string; program?: RegExp; withArgument?: RegExp; stdin: boolean }[] = [
+  // awk's first argument that is no option is its program (unless -f names a file).
+  { name: /^[gmn]?awk$/, language: 'awk', withArgument: /^-[Fv]$/, stdin: false },
+  { name: /^g?sed$/, language: 'sed', program: /^(-[A-Za-z]*e|--expression)$/, withArgument: /^-l$/, stdin: false },
+  { name: /^perl[\d.]*$/, language: 'perl', program: /^-[A-Za-z]*[eE]$/, withArgument: /^-[IMx]$/, stdin: true },
+  { name: /^ruby[\d.]*$/, language: 'ruby', program: /^-[A-Za-z]*e$/, withArgument: /^-[Ir]$/, stdin: true },
+  { name: /^python[\d.]*$/, language: 'python', program: /^-[A-Za-z]*c$/, withArgument: /^-[WXm]$/, stdin: true },
+  { name: /^(node|nodejs)$/, language: 'javascript', program: /^(-e|--eval|-p|--print)$/, withArgument: /^(-r|--require)$/, stdin: true },
+  { name: /^php[\d.]*$/, language: 'php', program: /^-[rRBE]$/, withArgument: /^-[cdz]$/, stdin: true },
+];
+
+/**
+ * Where a command that runs another language (awk, sed, perl -e, python -c, ruby -e,
+ * node -e, php -r) takes its program: the program word(s), or its input when it names no
+ * program (python3 - <<EOF). A value there is code in that language.
+ */
+function programSource(words: Word[]): CodeSource | undefined {
+  for (let i = 0; i < words.length; i++) {
+    if (words[i]!.text.startsWith('-') || words[i]!.text.includes('=')) continue;
+    const name = basename(words[i]!.text);
+    const kind = INTERPRETERS.find((k) => k.name.test(name));
+    if (!kind) continue;
+    const rest = words.slice(i + 1);
+    const what = `the program of ${name}`;
+    const programs: ShellNode[] = [];
+    let j = 0;
+    for (; j < rest.length; j++) {
+      const w = rest[j]!.text;
+      if (w === '--') {
+        j++;
+        break;
+      }
+      if (!w.startsWith('-') || w === '-') break;
+      if (/^(-f|--file)$/.test(w) || /^--file=/.test(w) || (kind.language === 'awk' && /^-f/.test(w))) return undefined;
+      if (kind.language === 'sed' && w.startsWith('--expression=') && rest[j]!.node) programs.push(rest[j]!.node!);
+      else if (kind.program?.test(w)) {
+        const next = rest[++j]?.node;
+        if (next) programs.push(next);
+      } else if (kind.withArgument?.test(w)) j++;
+      // python -m module: a module runs, not a program given here.
+      if (kind.language === 'python' && /^-[A-Za-z]*m$/.test(w)) return undefined;
+    }
+    if (programs.length > 0) return { name, word: { node: programs[0]!, what }, more: programs.slice(1) };
+    const first = rest[j];
+    // awk and sed take their program as the first argument that is no option.
+    if (!kind.stdin) return first?.node ? { name, word: { node: first.node, what } } : undefined;
+    if (!first || STDIN_FILES.test(first.text)) return { name, stdin: name };
+    return undefined;
+  }
   return undefined;
 }
 
@@ -315,6 +609,14 @@ function classify(
     }
     if (construct !== undefined) {
       site.integer = construct;
+      return;
+    }
+  }
+  // Data to the shell, but code to the program that receives it (awk, sed, python -c…): warned.
+  for (let i = 0; i < path.length - 1; i++) {
+    const code = feedsCode(path[i]!, path[i + 1], script, programSource);
+    if (code) {
+      site.program = code;
       return;
     }
   }
@@ -427,54 +729,29 @@ function evaluatingConstruct(
         return `${text(kids[0]!)} (its arguments name variables)`;
       return undefined;
     }
-    case 'pipeline': {
-      // A value piped into a shell that reads its script from the pipe.
-      const at = child ? kids.indexOf(child) : -1;
-      for (const later of kids.slice(at + 1)) {
-        const shell = readsScriptFromInput(later, script);
-        if (shell) return `a pipe into ${shell}, which runs what it reads`;
-      }
-      return undefined;
+    case 'file_redirect': {
+      // >&WORD and <&WORD: bash expands WORD again when it is no number (2$(cmd) runs cmd).
+      const op = kids.find((k) => k.type !== 'file_descriptor');
+      const target = op ? text(op) : '';
+      return (target === '>&' || target === '<&') && child !== op ? `the target of ${target}` : undefined;
     }
-    case 'heredoc_redirect': {
-      // cat <<EOF | sh: the parser puts the rest of the line, the pipe, inside the redirect.
-      if (child?.type !== 'heredoc_body') return undefined;
-      const stages = kids.filter((k) => k.type === 'pipeline');
-      while (stages.length > 0) {
-        const stage = stages.pop()!;
-        if (stage.type === 'pipeline') stages.push(...stage.children.filter((c): c is ShellNode => c !== null));
-        const shell = readsScriptFromInput(stage, script);
-        if (shell) return `a here-document piped into ${shell}, which runs what it reads`;
-      }
-      return undefined;
-    }
-    case 'redirected_statement': {
-      // bash <<EOF … EOF: the here-document is the script.
-      const shell = child && child.type !== 'command' ? readsScriptFromInput(node, script) : undefined;
-      return shell ? `a here-document read by ${shell} as its script` : undefined;
-    }
+    case 'pipeline':
+    case 'heredoc_redirect':
+    case 'redirected_statement':
+      return feedsCode(node, child, script, codeSource)?.construct;
     case 'command': {
       const name = kids.find((k) => k.type === 'command_name');
       if (!name || name === child) return undefined;
       const word = unquoted(text(name)).replace(/^.*\//, '');
-      if (EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
+      // An argument: what stands before the command (X=… cmd) and its redirections are data to eval, read, alias….
+      const argument = child !== undefined && child.type !== 'variable_assignment' && !child.type.endsWith('_redirect');
+      if (argument && EVALUATING_COMMANDS[word]) return EVALUATING_COMMANDS[word];
       const run = commandWord(node, script);
-      if (run && run.word !== word && EVALUATING_COMMANDS[run.word]) return EVALUATING_COMMANDS[run.word];
-      const stdinShell = readsScriptFromInput(node, script);
-      if (stdinShell && child && (child.type === 'herestring_redirect' || child.type === 'process_substitution')) return `the script ${stdinShell} reads`;
-      const argNodes = kids.filter((k) => k !== name);
-      const args = argNodes.map((k) => unquoted(text(k)));
-      // Only the script after -c is code; the arguments after it ($0, $1…) are data. The
-      // shell may be run by another command (sudo sh -c, xargs sh -c, find -exec sh -c), and
-      // su and runuser pass the string after -c to a shell.
-      const words = [word, ...args];
-      for (let w = 0; w < words.length; w++) {
-        const base = words[w]!.replace(/^.*\//, '');
-        const shell = SHELLS.has(base) || base === 'su' || base === 'runuser';
-        if (!shell) continue;
-        const flag = words.slice(w + 1).findIndex((a) => /^-[A-Za-z]*c$/.test(a) || (SHELLS.has(base) && /^-[A-Za-z]*c/.test(a)));
-        if (flag >= 0 && argNodes[w + flag + 1] === child) return `${base} -c`;
-      }
+      if (argument && run && run.word !== word && EVALUATING_COMMANDS[run.word]) return EVALUATING_COMMANDS[run.word];
+      // Only the script after -c is code; the arguments after it ($0, $1…) are data.
+      const code = feedsCode(node, child, script, codeSource);
+      if (code) return code.construct;
+      const args = kids.filter((k) => k !== name).map((k) => unquoted(text(k)));
       if ((word === 'test' || word === '[' || word === 'printf') && args.includes('-v')) return `${word} -v`;
       if (run?.word === 'env' && child && CODE_VARIABLES.test(unquoted(text(child))))
         return `${unquoted(text(child)).split('=')[0]} of the command env runs, which bash expands as code`;
@@ -590,9 +867,41 @@ export function siteRefusal(site: PlaceholderSite, pattern: string | undefined):
   }
   if (site.context === 'refused') return `${ph} cannot be substituted here: ${site.refused ?? 'unknown context'}; ${viaEnv}`;
   if (site.integer !== undefined && !integerOnlyPattern(pattern)) {
-    return `${ph} stands in ${site.integer}, where the shell evaluates a value as code: give the var an integer pattern (pattern: '^-?\\d+$' or narrower), or ${viaEnv} and check it first`;
+    const integer = `give the var an integer pattern (pattern: '^-?\\d+$' or narrower)`;
+    const head = `${ph} stands in ${site.integer}, where the shell evaluates a value as code`;
+    // A script another shell reads (sudo bash <<EOF, ssh host bash -s, … | sh): the environment
+    // may not reach it (sudo, ssh), but its arguments do.
+    if (/-c$|--command$|^a pipe into xargs/.test(site.integer))
+      return `${head}: pass it as an argument after the script instead (sh -c '… "$1" …' _ ${ph}, xargs -I{} sh -c '… "$1" …' _ {}), or ${integer}`;
+    if (/^(a here-document (read by|piped into)|a pipe into|the script )/.test(site.integer))
+      return `${head}: pass it to the script as an argument instead, bash -s -- ${ph} <<'EOF' with "$1" in the quoted here-document (through ssh: ssh host bash -s -- "$(printf %q ${ph})" <<'EOF'), or ${integer}`;
+    // >&"$V" is read again too: only a number (or a file after >) stays data.
+    if (site.integer.startsWith('the target of ')) return `${head}: ${integer}, or redirect to a file with > "${ph}" 2>&1`;
+    return `${head}: ${integer}, or ${viaEnv} and check it first`;
   }
   return undefined;
+}
+
+/** How to hand a value to each language as data, not as part of its program. */
+const PROGRAM_FIXES: Record<string, (ph: string) => string> = {
+  awk: (ph) => `pass it as data instead, awk -v v=${ph} '… v …' (awk reads backslash escapes in -v), or env: { V: "${ph}" } and ENVIRON["V"] in the program`,
+  sed: (ph) =>
+    `sed cannot take a value as data (GNU sed runs a command the value adds with e): keep the program fixed, match with grep -F -e ${ph}, or replace with awk and ENVIRON["V"] (env: { V: "${ph}" })`,
+  perl: (ph) => `pass it as data instead, perl -e '… $ARGV[0] …' ${ph}, or env: { V: "${ph}" } and $ENV{V} in the program`,
+  ruby: (ph) => `pass it as data instead, ruby -e '… ARGV[0] …' ${ph}, or env: { V: "${ph}" } and ENV["V"] in the program`,
+  python: (ph) => `pass it as data instead, python3 -c '… sys.argv[1] …' ${ph}, or env: { V: "${ph}" } and os.environ["V"] in the program`,
+  javascript: (ph) => `pass it as data instead, node -e '… process.argv[1] …' ${ph}, or env: { V: "${ph}" } and process.env.V in the program`,
+  php: (ph) => `pass it as data instead, php -r '… $argv[1] …' ${ph}, or env: { V: "${ph}" } and getenv("V") in the program`,
+};
+
+/** The warning for a value that is data to the shell but code to the program it is given to (awk, sed, python -c…), or undefined. */
+export function programWarning(site: PlaceholderSite): string | undefined {
+  if (!site.program) return undefined;
+  const ph = `{{${site.name}}}`;
+  const { construct, name } = site.program;
+  const language = INTERPRETERS.find((k) => k.name.test(name))?.language ?? name;
+  const fix = PROGRAM_FIXES[language]?.(ph) ?? 'pass it as an argument or in env: instead';
+  return `${ph} stands in ${construct}, which runs it as ${language} code (a value there can run commands): ${fix}`;
 }
 
 /** The script that runs: each placeholder becomes a reference to its environment variable. */

@@ -101,7 +101,8 @@ function complexKeyMatches(key: unknown, seg: string): boolean {
 }
 
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
+  // A null key (`~:`, `null:`) is the empty string to toJS, and so in the paths of problems.
+  if (isScalar(key)) return key.value === null ? '' : String(key.value);
   return undefined;
 }
 

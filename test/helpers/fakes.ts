@@ -45,7 +45,7 @@ export type Expected =
 export type UiRecord =
   | { call: 'showStep'; view: StepView }
   | { call: 'chooseStepAction'; view: StepView; choices: readonly StepAction[] }
-  | { call: 'chooseFailureAction'; view: StepView; failure: string; choices: readonly FailureAction[] }
+  | { call: 'chooseFailureAction'; view: StepView; failure: string; choices: readonly FailureAction[]; noDefault: boolean }
   | { call: 'confirm'; question: string }
   | { call: 'askVar'; question: VarQuestion }
   | { call: 'askText'; message: string; initial: string | undefined }
@@ -110,8 +110,8 @@ export class FakeUi implements Ui {
     return answer(next.answer);
   }
 
-  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[]): Promise<FailureAction> {
-    this.calls.push({ call: 'chooseFailureAction', view, failure, choices });
+  async chooseFailureAction(view: StepView, failure: string, choices: readonly FailureAction[], options?: { noDefault?: boolean }): Promise<FailureAction> {
+    this.calls.push({ call: 'chooseFailureAction', view, failure, choices, noDefault: options?.noDefault === true });
     const next = this.take('failure', `chooseFailureAction(${view.step.id}, ${failure})`);
     if (next.step !== undefined && next.step !== view.step.id) this.fail(`failure asked for step ${view.step.id}, script expected ${next.step}`);
     if (next.failure !== undefined && !matches(failure, next.failure)) this.fail(`failure "${failure}" does not match ${String(next.failure)}`);

@@ -1,6 +1,7 @@
 import { DrbookError, ExitCode } from '../../core/errors.js';
 import type { JournalEvent, MilestoneMarked, Note } from '../../core/journal-events.js';
-import { isResumable, replaySession, type SessionReplay, type SessionSummary } from '../../core/session-summary.js';
+import { isResumable, replaySession, type SessionReplay } from '../../core/session-summary.js';
+import { sessionZone } from '../../core/export/time-zone.js';
 import { parseNoteTime } from '../../core/zone-time.js';
 import { FileJournal, readSessionJournal } from '../../adapters/file-journal.js';
 import { listSessions, resolveSessionId, sessionJournalPath, stateHome } from '../../adapters/state-home.js';
@@ -31,14 +32,7 @@ export interface TargetRules {
  */
 export function targetSession(options: { session?: string; at?: string }, what: string, how: TargetRules = {}): SessionTarget {
   const home = stateHome();
-  const open = (s: SessionSummary) => s.status === 'running' || isResumable(s);
-  if (options.session === undefined && !listSessions(home).some(open)) {
-    throw new DrbookError(
-      `no open session (running, paused or interrupted) to ${what}: give --session ID ${how.finished ?? 'for a finished one'} (see drbook sessions)`,
-      ExitCode.usage,
-    );
-  }
-  const id = resolveSessionId(home, options.session, options.session === undefined ? open : undefined);
+  const id = options.session === undefined ? theOpenSession(home, what, how) : resolveSessionId(home, options.session);
   const path = sessionJournalPath(home, id);
   // A journal not written whole (emptied, its numbering restarted) is refused, as every
   // command that reads a session refuses it: nothing is added to a record that cannot be trusted.
@@ -46,7 +40,8 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   for (const warning of parsed.warnings) process.stderr.write(warning + '\n');
   const replay = replaySession(parsed);
   // The session's zone; its recorded offset stands in if this node's Intl does not know it.
-  const { tz: zone, tzOffsetMinutes } = replay.started ?? localZone();
+  const { tz, tzOffsetMinutes } = replay.started ?? localZone();
+  const zone = sessionZone(tz, tzOffsetMinutes);
   let at: string | undefined;
   if (options.at !== undefined) {
     const when = parseNoteTime(options.at, systemClock.now(), zone, tzOffsetMinutes);
@@ -55,6 +50,31 @@ export function targetSession(options: { session?: string; at?: string }, what: 
   }
   const operator = operatorName();
   return { home, id, path, events: parsed.events, replay, ...(at ? { at } : {}), by: `${operator.user}@${operator.host}` };
+}
+
+/**
+ * The session meant when none is named: the one being driven right now, else the one
+ * paused or interrupted. Two of them, and a note could land in the wrong post-mortem:
+ * the operator is asked to name it.
+ */
+function theOpenSession(home: string, what: string, how: TargetRules): string {
+  const sessions = listSessions(home);
+  const running = sessions.filter((s) => s.status === 'running');
+  const candidates = running.length > 0 ? running : sessions.filter(isResumable);
+  if (candidates.length === 0) {
+    throw new DrbookError(
+      `no open session (running, paused or interrupted) to ${what}: give --session ID ${how.finished ?? 'for a finished one'} (see drbook sessions)`,
+      ExitCode.usage,
+    );
+  }
+  if (candidates.length > 1) {
+    const state = running.length > 0 ? 'running' : 'paused or interrupted';
+    throw new DrbookError(
+      `${candidates.length} sessions are ${state} (${candidates.map((s) => s.id).join(', ')}): say which one to ${what} with --session ID`,
+      ExitCode.usage,
+    );
+  }
+  return candidates[0]!.id;
 }
 
 /** What `note` and `mark` say themselves; the step, the time, the author and the source are the target's. */

@@ -1,10 +1,12 @@
-/** Doc names in docs/: readable, unique, and safe on the FAT/exFAT of a USB stick. */
+/** Doc names in docs/: readable, unique, and safe on the FAT/exFAT/APFS of a USB stick. */
+
+import { foldName } from './name-clash.js';
 
 /**
  * A name under docs/ for each doc file: its own file name when that is unique; when
  * several docs share a name, as many parent directories as tell them apart
  * (`mail/backups.md`, `dns/backups.md`); `-2`, `-3` as a last resort. Names are compared
- * case-insensitively, since the stick may be FAT.
+ * as the stick's file system does (foldName): without case, and NFC and NFD alike.
  */
 export function planDocNames(paths: string[]): Map<string, string> {
   const segmentsOf = (path: string) =>
@@ -14,7 +16,7 @@ export function planDocNames(paths: string[]): Map<string, string> {
       .map(safeSegment);
   const groups = new Map<string, string[]>();
   for (const path of paths) {
-    const key = (segmentsOf(path).pop() ?? 'doc').toLowerCase();
+    const key = foldName(segmentsOf(path).pop() ?? 'doc');
     groups.set(key, [...(groups.get(key) ?? []), path]);
   }
   const names = new Map<string, string>();
@@ -24,7 +26,7 @@ export function planDocNames(paths: string[]): Map<string, string> {
     let chosen: string[] | undefined;
     for (let depth = 1; depth <= longest; depth++) {
       const candidate = segs.map((s) => s.slice(-depth).join('/'));
-      if (new Set(candidate.map((c) => c.toLowerCase())).size === candidate.length) {
+      if (new Set(candidate.map(foldName)).size === candidate.length) {
         chosen = candidate;
         break;
       }
@@ -35,13 +37,13 @@ export function planDocNames(paths: string[]): Map<string, string> {
   const taken = new Set<string>();
   const dirs = new Set<string>();
   for (const name of names.values()) {
-    const parts = name.toLowerCase().split('/');
+    const parts = foldName(name).split('/');
     for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
   }
   for (const [path, name] of names) {
     let unique = name;
-    for (let n = 2; taken.has(unique.toLowerCase()) || dirs.has(unique.toLowerCase()); n++) unique = numbered(name, n);
-    taken.add(unique.toLowerCase());
+    for (let n = 2; taken.has(foldName(unique)) || dirs.has(foldName(unique)); n++) unique = numbered(name, n);
+    taken.add(foldName(unique));
     names.set(path, unique);
   }
   return names;

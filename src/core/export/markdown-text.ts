@@ -4,6 +4,8 @@
  * injected HTML, headings, tables, links or code fences, on GitHub and GitLab alike.
  */
 
+import { visible } from '../visible.js';
+
 /**
  * Terminal control sequences and other control characters (tab and newline kept): output
  * tails carry colours and cursor moves that mean nothing in a document.
@@ -12,6 +14,14 @@ const CONTROL = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u0
 
 function stripControl(text: string): string {
   return text.replace(/\r\n?/g, '\n').replace(CONTROL, '');
+}
+
+/**
+ * What people typed (notes, titles, answers, reasons) loses nothing: a control sequence in
+ * it is written as visible text (`\e]0;…^G`), as drbook shows it on the screen.
+ */
+function showControl(text: string): string {
+  return visible(text.replace(/\r\n?/g, '\n'));
 }
 
 /*
@@ -35,7 +45,7 @@ const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;
  * kept to one so nothing turns into an indented code block.
  */
 export function inline(text: string): string {
-  const lines = stripControl(text)
+  const lines = showControl(text)
     .split('\n')
     .map((line) => line.replace(/\t/g, ' ').replace(/ {2,}/g, ' ').trim());
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();

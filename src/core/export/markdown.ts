@@ -5,7 +5,7 @@
 import { formatDuration } from '../duration.js';
 import { plural } from '../plural.js';
 import { MASK } from '../redact.js';
-import type { StepOutcome, VarSource } from '../journal-events.js';
+import { COMPLETED_WHILE_AWAY, type StepOutcome, type VarSource } from '../journal-events.js';
 import { code, codeBlock, inline, shorten } from './markdown-text.js';
 import type { ExportReport, FailedAttempt, Instant, Moment, StepAside, StepRow } from './report.js';
 import type { LastAttempt, RtoCheck, SessionStatus } from './summary.js';
@@ -77,6 +77,11 @@ function header(r: ExportReport, out: string[]): void {
     `- **Start:** ${r.start.local}`,
     `- **End:** ${r.end === null ? `not finished (${r.status === 'paused' ? 'paused; ' : ''}last event ${r.lastEvent.local})` : `${r.end.local} (${statusPhrase(r.status)})`}`,
     `- **Total time:** ${formatDuration(r.totalMs)}${r.end === null ? ' so far' : ''}${paused}`,
+    ...(r.clockWentBackMs === undefined
+      ? []
+      : [
+          `- **Clock:** the machine's clock went back ${formatDuration(r.clockWentBackMs)} during the session: times are as it showed them, so some are earlier than the line before; the order and the total time are the journal's`,
+        ]),
     `- **RTO:** ${rtoLong(r.rto, r.status, r.totalMs)}${r.mode === 'rehearsal' && r.rto !== null ? ' (a rehearsal: commands were shown, not run, so this time says little about a real recovery)' : ''}`,
     `- **Steps:** ${countsText(r)}`,
     `- **Journal:** ${code(r.session)}, ${plural(r.journal.events, 'event')}, final hash ${r.journal.finalHash === null ? 'none' : code(r.journal.finalHash)}; ${chain}`,
@@ -299,6 +304,7 @@ function toLines(r: ExportReport): Line[] {
   while (i < moments.length) {
     const m = moments[i]!;
     const next = moments[i + 1];
+    if (m.clockWentBackMs !== undefined) lines.push({ start: m.at, end: m.at, text: clockBackText(m.clockWentBackMs) });
     if (m.kind === 'step.started') {
       const smooth = smoothStep(r, moments, i);
       if (smooth) {
@@ -308,7 +314,13 @@ function toLines(r: ExportReport): Line[] {
       }
     }
     // A command and its result, when nothing happened in between.
-    if (m.kind === 'command.started' && next?.kind === 'command.finished' && next.step === m.step && next.attempt === m.attempt) {
+    if (
+      m.kind === 'command.started' &&
+      next?.kind === 'command.finished' &&
+      next.step === m.step &&
+      next.attempt === m.attempt &&
+      next.clockWentBackMs === undefined
+    ) {
       const attempt = m.attempt > 1 ? ` (attempt ${m.attempt})` : '';
       lines.push({
         start: m.at,
@@ -325,7 +337,13 @@ function toLines(r: ExportReport): Line[] {
       let j = i + 1;
       for (; j < moments.length; j++) {
         const v = moments[j]!;
-        if (v.kind !== 'var.set' || VAR_VERBS[v.source] !== VAR_VERBS[m.source] || v.at.local.slice(0, 16) !== m.at.local.slice(0, 16)) break;
+        if (
+          v.kind !== 'var.set' ||
+          v.clockWentBackMs !== undefined ||
+          VAR_VERBS[v.source] !== VAR_VERBS[m.source] ||
+          v.at.local.slice(0, 16) !== m.at.local.slice(0, 16)
+        )
+          break;
         group.push(v);
       }
       const last = group[group.length - 1]!;
@@ -343,6 +361,10 @@ function toLines(r: ExportReport): Line[] {
 /** How far ahead a step's one-line summary may look: a smooth step has only a few moments. */
 const SMOOTH_STEP_MOMENTS = 12;
 
+function clockBackText(ms: number): string {
+  return `_The machine's clock went back ${formatDuration(ms)} here: the times from here on are as it showed them; the order is the journal's._`;
+}
+
 /**
  * A step that went as written (at most one command, which did what was expected; only
  * "yes" to its confirmations): all its moments on one line, so a smooth run reads like
@@ -354,7 +376,7 @@ function smoothStep(r: ExportReport, moments: readonly Moment[], i: number): { l
   let commands = 0;
   for (let j = i + 1; j < moments.length && j <= i + SMOOTH_STEP_MOMENTS; j++) {
     const m = moments[j]!;
-    if (m.step !== first.step) return null;
+    if (m.step !== first.step || m.clockWentBackMs !== undefined) return null;
     switch (m.kind) {
       case 'step.finished': {
         if (m.outcome !== 'done' && m.outcome !== 'skipped') return null;
@@ -416,7 +438,7 @@ function momentLine(r: ExportReport, m: Moment): Line | null {
     case 'decision':
       return {
         ...at,
-        text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**`,
+        text: `Decision: ${inline(m.question)} → **${inline(m.answer)}**${m.by === '--yes' ? ' (--yes)' : ''}`,
         ...(m.step === null ? {} : { decision: { step: m.step, answer: m.answer } }),
       };
     case 'note': {
@@ -535,6 +557,8 @@ function stepOutcome(m: Extract<Moment, { kind: 'step.finished' }>): string {
   const why = outcomeReason(m.outcome, m.reason);
   switch (m.outcome) {
     case 'done':
+      // Not done by hand: the command did its work while drbook was away, as the operator checked.
+      if (m.reason === COMPLETED_WHILE_AWAY) return `done: the operator confirmed its command completed on its own while drbook was away`;
       return `done${took}`;
     case 'skipped':
       return `skipped${why}`;

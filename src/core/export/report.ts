@@ -8,6 +8,7 @@ import { verifyChain, type ParsedJournal } from '../journal-parse.js';
 import { asCommandEvents } from '../poll-journal.js';
 import { MASK, Redactor } from '../redact.js';
 import {
+  type ClockSteps,
   analyze,
   attemptKey,
   median,
@@ -18,7 +19,7 @@ import {
   type DrillSummary,
   type StepCounts,
 } from './summary.js';
-import { ZoneClock } from './time-zone.js';
+import { sessionZone, ZoneClock } from './time-zone.js';
 import { keyTimes, recoveryPoint, type KeyTimes, type RecoveryPointCheck } from './key-times.js';
 import type { MilestoneName } from '../journal-events.js';
 
@@ -42,6 +43,8 @@ interface MomentBase {
   step: string | null;
   /** 1-based place of the step in the runbook (the journal's 0-based `index` + 1). */
   position: number | null;
+  /** The machine's clock was set back by this much just before this moment: its time is earlier than the one before. */
+  clockWentBackMs?: number;
 }
 
 export type Moment = MomentBase &
@@ -54,7 +57,7 @@ export type Moment = MomentBase &
     | ({ kind: 'command.finished'; attempt: number; command: string } & AttemptResult)
     | { kind: 'command.rehearsed'; command: string }
     | { kind: 'command.edited'; attempt: number; from: string; to: string }
-    | { kind: 'decision'; question: string; answer: string }
+    | { kind: 'decision'; question: string; answer: string; by?: '--yes' }
     | { kind: 'note'; text: string; by: string; source: 'walk' | 'cli'; notedAt: Instant | null }
     | { kind: 'milestone'; name: MilestoneName; text: string | null; by: string; source: 'cli' | 'step'; notedAt: Instant | null }
     | { kind: 'evidence'; file: string; name: string; sha256: string; bytes: number; note: string | null; by: string; notedAt: Instant | null }
@@ -227,8 +230,13 @@ export interface ExportReport {
   /** The last event: equals `end` when finished. */
   lastEvent: Instant;
   status: SessionStatus;
-  /** First event to session.ended (or to the last event when it has not ended), pauses included. */
+  /**
+   * First event to session.ended (or to the last event when it has not ended), pauses
+   * included; the time the clock was set back during it added back.
+   */
   totalMs: number;
+  /** Present when the machine's clock was set back during the session: by how much in all. */
+  clockWentBackMs?: number;
   pausedMs: number;
   resumes: number;
   rto: RtoCheck | null;
@@ -303,7 +311,8 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
   const events = asCommandEvents(journal.events);
   const analysis = analyze(events, options.driving === true);
   const { started } = analysis;
-  const zone = options.timeZone ?? started.tz;
+  // A journal that says UTC with an offset not 0 was written under a POSIX TZ: its offset is the zone.
+  const zone = options.timeZone ?? sessionZone(started.tz, started.tzOffsetMinutes);
   // The offset the session recorded stands in for a zone this node's Intl does not know.
   const clock = new ZoneClock(zone, options.timeZone === undefined ? started.tzOffsetMinutes : 0);
   const instant = (iso: string): Instant => toInstant(clock, iso);
@@ -318,7 +327,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     return index === undefined || index === null ? null : index + 1;
   };
 
-  const chronology = buildChronology(events, analysis.commands, instant, clean, titleOf, positionOf, options.logTail);
+  const chronology = buildChronology(events, analysis.commands, instant, clean, titleOf, positionOf, analysis.clock, options.logTail);
 
   const stepRows: StepRow[] = [...analysis.steps.values()].map((row) => ({
     step: row.step,
@@ -420,6 +429,7 @@ export function buildReport(journal: Pick<ParsedJournal, 'events' | 'lines'>, op
     lastEvent: instant(analysis.lastTs),
     status: analysis.status,
     totalMs: analysis.totalMs,
+    ...(analysis.clock.backMs > 0 ? { clockWentBackMs: analysis.clock.backMs } : {}),
     pausedMs: analysis.pausedMs,
     resumes: analysis.resumes,
     rto: analysis.rto,
@@ -506,6 +516,7 @@ function buildChronology(
   clean: (text: string) => string,
   titleOf: (step: string | undefined) => string,
   positionOf: (step: string | undefined) => number | null,
+  clock: ClockSteps,
   logTail?: ReportOptions['logTail'],
 ): Moment[] {
   const finished = new Set<string>();
@@ -544,9 +555,15 @@ function buildChronology(
   const backdating = (base: MomentBase, at: string | undefined): { at: Instant; notedAt: Instant | null } =>
     at !== undefined && Number.isFinite(Date.parse(at)) ? { at: instant(at), notedAt: base.at } : { at: base.at, notedAt: null };
   const keyed: { ms: number; order: number; moment: Moment }[] = [];
+  const toldBack = new Set<number>();
   events.forEach((e, order) => {
     const step = 'step' in e && typeof e.step === 'string' ? e.step : undefined;
     const base: MomentBase = { at: instant(e.ts), seq: e.seq, step: step ?? null, position: positionOf(step) };
+    const back = clock.back.get(e.seq);
+    if (back !== undefined && !toldBack.has(e.seq)) {
+      toldBack.add(e.seq);
+      base.clockWentBackMs = back;
+    }
     let moment: Moment | undefined;
     switch (e.type) {
       case 'session.started':
@@ -589,7 +606,7 @@ function buildChronology(
         moment = { ...base, kind: e.type, attempt: e.attempt, from: clean(e.from), to: clean(e.to) };
         break;
       case 'decision':
-        moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer) };
+        moment = { ...base, kind: e.type, question: clean(e.question), answer: clean(e.answer), ...(e.by === '--yes' ? { by: e.by } : {}) };
         break;
       case 'note': {
         const { at, notedAt } = backdating(base, e.at);
@@ -631,7 +648,12 @@ function buildChronology(
         // A pid matters to resume, not to the people reading the post-mortem.
         break;
     }
-    if (moment) keyed.push({ ms: Date.parse(moment.at.utc), order, moment });
+    // Where the clock went back, journal order holds: each time is shifted by the steps back
+    // before it (a backdated moment keeps the time the operator gave).
+    if (moment) {
+      const backdated = 'notedAt' in moment && moment.notedAt !== null;
+      keyed.push({ ms: Date.parse(moment.at.utc) + (backdated ? 0 : (clock.shift.get(e.seq) ?? 0)), order, moment });
+    }
   });
   // Array.prototype.sort is stable: equal instants keep journal order.
   keyed.sort((a, b) => a.ms - b.ms || a.order - b.order);

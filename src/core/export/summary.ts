@@ -85,6 +85,43 @@ export interface Analysis {
   stepDurations: Record<string, number>;
   /** The milestone marks that count (the last of each name). */
   milestones: Map<MilestoneName, MilestoneMark>;
+  /** Where the machine's clock was stepped back during the session (see clockSteps). */
+  clock: ClockSteps;
+}
+
+/** A step back of the wall clock smaller than this is jitter between writers, not a clock set back. */
+const CLOCK_STEP_MS = 1000;
+
+/**
+ * Where the wall clock went back between two lines of the journal (NTP stepping it, a VM
+ * restored, someone setting the time). The journal's order (`seq`) is right whatever the
+ * clock said; `ts` then goes back. `back`: by how much, at the first line after each step
+ * back; `shift`: what each line's time needs added so that times never go back in journal
+ * order (0 everywhere when the clock never went back); `backMs`: the steps back in all.
+ */
+export interface ClockSteps {
+  back: Map<number, number>;
+  shift: Map<number, number>;
+  backMs: number;
+}
+
+export function clockSteps(events: readonly JournalEvent[]): ClockSteps {
+  const out: ClockSteps = { back: new Map(), shift: new Map(), backMs: 0 };
+  let shift = 0;
+  let latest = -Infinity;
+  for (const e of events) {
+    const ms = Date.parse(e.ts);
+    if (Number.isNaN(ms)) continue;
+    if (ms + shift < latest - CLOCK_STEP_MS) {
+      const back = latest - (ms + shift);
+      out.back.set(e.seq, back);
+      out.backMs += back;
+      shift += back;
+    }
+    if (shift !== 0) out.shift.set(e.seq, shift);
+    latest = Math.max(latest, ms + shift);
+  }
+  return out;
 }
 
 /** The events are not a drbook session: the first one is not session.started. */
@@ -200,7 +237,12 @@ export function analyze(journaled: readonly JournalEvent[], driving = false): An
   counts.notReached = Math.max(0, counts.total - steps.size);
 
   const endTs = ended?.ts ?? last.ts;
-  const totalMs = Math.max(0, Date.parse(endTs) - Date.parse(first.ts));
+  // A clock set back during the session does not take its time off the total.
+  const clock = clockSteps(journaled);
+  const endSeq = ended?.seq ?? last.seq;
+  let backBeforeEnd = 0;
+  for (const [seq, back] of clock.back) if (seq <= endSeq) backBeforeEnd += back;
+  const totalMs = Math.max(0, Date.parse(endTs) - Date.parse(first.ts) + backBeforeEnd);
   const status = sessionStatus(replay, driving);
   const impact = milestones.get('impact-started');
   const resolved = milestones.get('resolved');
@@ -226,6 +268,7 @@ export function analyze(journaled: readonly JournalEvent[], driving = false): An
     edits,
     stepDurations,
     milestones,
+    clock,
   };
 }
 

@@ -21,6 +21,16 @@ function fixedOffsetName(minutes: number): string {
 }
 
 /**
+ * The zone a session's times are in, from what it recorded. A POSIX TZ (`UTC+5`, or
+ * `EST5EDT` with no zone file) is named `UTC` by Intl while the clock keeps the TZ's own
+ * offset: a session recorded as `UTC` with an offset that is not 0 is in that offset
+ * (`UTC-05:00`), the time the operator's clock showed.
+ */
+export function sessionZone(tz: string, offsetMinutes: number): string {
+  return tz === 'UTC' && offsetMinutes !== 0 && Math.abs(offsetMinutes) <= 14 * 60 ? fixedOffsetName(offsetMinutes) : tz;
+}
+
+/**
  * The canonical name of a zone Intl knows (`utc` → `UTC`) or of a fixed offset
  * (`UTC+09:00`), or undefined for an unknown one.
  */

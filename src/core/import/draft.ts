@@ -1,6 +1,8 @@
 import type { Nodes, Root, RootContent } from 'mdast';
 import { scanTemplate } from '../template.js';
+import type { ShellParse } from '../shell-template.js';
 import { assignedNames } from './shell-context.js';
+import { planCarry, type CarryStep, type CarryVar } from './shell-carry.js';
 import { convertCommand, type Substitution } from './placeholders.js';
 import { asciiSlug, HeadingSlugger } from './slug.js';
 
@@ -12,6 +14,8 @@ export interface SourceDoc {
   docPath: string;
   text: string;
   tree: Root;
+  /** The front matter's `title:` (see prepareSource): the title when no document has an H1. */
+  title?: string;
 }
 
 export interface DraftOptions {
@@ -22,6 +26,8 @@ export interface DraftOptions {
    * when it points at no file (injected: the core reads no disk).
    */
   resolveLink: (doc: SourceDoc, href: string) => string | undefined;
+  /** The bash parser: what one block leaves in the shell for the next (injected: the core does no I/O). */
+  parse: ShellParse;
 }
 
 export interface Source {
@@ -41,6 +47,9 @@ export interface DraftVar {
   env?: string;
   source: Source;
   token: string;
+  default?: string;
+  /** The `# TODO` above the var, when not the usual one. */
+  note?: string;
 }
 
 export interface DraftStep {
@@ -48,6 +57,7 @@ export interface DraftStep {
   title: string;
   description?: string;
   run?: string;
+  cwd?: string;
   confirm?: string;
   env?: Record<string, string>;
   docs: DraftDoc[];
@@ -84,16 +94,27 @@ interface CommandBlock {
   end: number;
   line: number;
   command: string;
+  /** What the reading of the block itself leaves to check. */
+  notes: string[];
 }
 
 /** The markdown of the docs → a draft runbook. Pure; never throws on content. */
 export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): Draft {
   const sections = docs.flatMap(splitSections);
+  const blocksOf = new Map(sections.map((s) => [s, commandBlocks(s)]));
+  const allBlocks = sections.flatMap((s) => blocksOf.get(s)!.map((block) => ({ block, where: `${s.doc.file}:${block.line}` })));
   const assigned = new Set<string>();
-  for (const section of sections) for (const block of commandBlocks(section)) for (const name of assignedNames(block.command)) assigned.add(name);
+  for (const { block } of allBlocks) for (const name of assignedNames(block.command)) assigned.add(name);
+  // Each step runs in its own shell; the doc's blocks shared one.
+  const plan = planCarry(
+    allBlocks.map((b) => ({ command: b.block.command, where: b.where })),
+    options.parse,
+  );
+  const carried = new Map<CommandBlock, CarryStep>(allBlocks.map((b, i) => [b.block, plan.steps[i]!]));
 
   const firstH1 = sections.find((s) => s.depth === 1);
-  const title = options.title ?? firstH1?.title ?? docs[0]?.file.replace(/^.*\//, '').replace(/\.[^.]*$/, '') ?? 'Imported runbook';
+  const title =
+    options.title ?? firstH1?.title ?? docs.find((d) => d.title)?.title ?? docs[0]?.file.replace(/^.*\//, '').replace(/\.[^.]*$/, '') ?? 'Imported runbook';
   const ids = new Set<string>();
   const uniqueId = (base: string) => {
     let id = base;
@@ -108,7 +129,7 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
   const build = (introsAsSteps: boolean) => {
     for (const section of sections) {
       if (section.nodes.length === 0) continue;
-      const blocks = commandBlocks(section);
+      const blocks = blocksOf.get(section)!;
       if (blocks.length === 0 && section.depth === 1 && !introsAsSteps) {
         // The intro under the title: what the procedure is for, not a step.
         if (summary === undefined && section === firstH1) summary = firstSentence(plainText(sliceOf(section, section.nodes)));
@@ -146,18 +167,22 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
           if (after) description = description ? `${description}\n\n${after}` : after;
           linkEnd = contentEnd;
         }
-        const converted = convertCommand(block.command, assigned);
-        const todos = converted.notes.slice();
-        for (const use of converted.uses) {
-          if (!vars.has(use.name)) {
+        const carry = carried.get(block)!;
+        const converted = convertCommand(block.command, assigned, carry.substitutions);
+        const todos = [...block.notes, ...converted.notes, ...carry.todos];
+        for (const use of [...converted.uses, ...carry.uses] as { name: string; token: string; envName?: string }[]) {
+          const fromShell = plan.vars.get(use.name);
+          const known = vars.get(use.name);
+          if (!known) {
             vars.set(use.name, {
               name: use.name,
-              prompt: promptFor(use.token, section, docs),
-              ...(use.envName ? { env: use.envName } : {}),
+              prompt: fromShell?.prompt ?? promptFor(use.token, section, docs),
+              ...(use.envName && !fromShell ? { env: use.envName } : {}),
               source: { file: section.doc.file, line: block.line },
               token: use.token,
+              ...carriedVar(fromShell),
             });
-          }
+          } else if (fromShell && known.note === undefined) Object.assign(known, carriedVar(fromShell));
         }
         const step: DraftStep = {
           id: uniqueId(blocks.length === 1 ? baseId : `${baseId}-${k + 1}`),
@@ -170,7 +195,9 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
           substitutions: converted.substitutions,
         };
         if (description) step.description = description;
-        if (Object.keys(converted.env).length > 0) step.env = converted.env;
+        if (carry.cwd !== undefined) step.cwd = carry.cwd;
+        const env = { ...converted.env, ...carry.env };
+        if (Object.keys(env).length > 0) step.env = env;
         steps.push(step);
       });
     }
@@ -198,6 +225,11 @@ export function buildDraft(docs: readonly SourceDoc[], options: DraftOptions): D
   return { id: options.id, title, ...(summary ? { summary } : {}), sources: docs.map((d) => d.file), vars: [...vars.values()], steps };
 }
 
+function carriedVar(v: CarryVar | undefined): Pick<DraftVar, 'default' | 'note'> {
+  if (!v) return {};
+  return { note: v.note, ...(v.default !== undefined ? { default: v.default } : {}) };
+}
+
 function splitSections(doc: SourceDoc): Section[] {
   const slugger = new HeadingSlugger();
   const base = doc.file.replace(/^.*\//, '');
@@ -207,7 +239,7 @@ function splitSections(doc: SourceDoc): Section[] {
     if (node.type === 'heading') {
       sections.push(current);
       const title = plainText(toText(node)) || base;
-      current = { doc, title, depth: node.depth, slug: slugger.slug(toText(node)), line: node.position?.start.line ?? 1, nodes: [] };
+      current = { doc, title, depth: node.depth, slug: slugger.slug(toText(node, false)), line: node.position?.start.line ?? 1, nodes: [] };
       continue;
     }
     if (node.type === 'definition' || !node.position) continue;
@@ -223,11 +255,22 @@ function commandBlocks(section: Section): CommandBlock[] {
   const visit = (node: Nodes) => {
     if (node.type === 'code') {
       const lang = (node.lang ?? '').toLowerCase();
-      // A shell block written as a transcript (every line behind a `$ ` prompt) is one.
-      const transcript = SHELL_LANGS.has(lang) && /\S/.test(node.value) && node.value.split('\n').every((l) => l.trim() === '' || /^\$ /.test(l));
-      const command = transcript || CONSOLE_LANGS.has(lang) ? consoleCommands(node.value) : SHELL_LANGS.has(lang) ? node.value : undefined;
+      // A shell block written as a transcript (its first line behind a prompt) is one.
+      const shellTranscript = SHELL_LANGS.has(lang) && isTranscript(node.value);
+      const read = shellTranscript || CONSOLE_LANGS.has(lang) ? readTranscript(node.value) : undefined;
+      const command = read ? read.commands : SHELL_LANGS.has(lang) ? node.value : undefined;
+      const notes: string[] = [];
+      if (shellTranscript && read!.rootPrompts > 0) {
+        notes.push(
+          `lines of this ${lang} block starting with "# " were read as commands at a root prompt (as in a console block): check that none is a comment`,
+        );
+      }
+      if (shellTranscript && read!.dropped > 0) {
+        const lines = read!.dropped === 1 ? 'a line' : `${read!.dropped} lines`;
+        notes.push(`${lines} of this ${lang} block without a prompt were read as command output and left out: check that no command was lost`);
+      }
       if (command !== undefined && command.trim() !== '' && node.position) {
-        blocks.push({ start: node.position.start.offset!, end: node.position.end.offset!, line: node.position.start.line, command });
+        blocks.push({ start: node.position.start.offset!, end: node.position.end.offset!, line: node.position.start.line, command, notes });
       }
       return;
     }
@@ -238,25 +281,49 @@ function commandBlocks(section: Section): CommandBlock[] {
 }
 
 /**
- * A terminal transcript → its commands: the text after each `$ ` or `# ` prompt, and `> `
+ * A shell prompt at the start of a transcript line: `$ `, `# `, and the prompts shells show
+ * by default: `user@host:~$ `, `root@mail:~# `, `[root@mail ~]# `, with a `(venv) `
+ * before them.
+ */
+export const PROMPT = /^(?:\([\w.-]+\) ?)?(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?|\[[\w.-]+@[\w.-]+(?:[ :][^\]\n]*)?\])?[$#](?: |$)/;
+
+/**
+ * A shell block is a transcript when its first line is behind a prompt. `# ` alone is not
+ * one here: in a script it starts a comment.
+ */
+export function isTranscript(value: string): boolean {
+  const first = value.split('\n').find((l) => l.trim() !== '');
+  return first !== undefined && PROMPT.test(first) && !first.startsWith('#');
+}
+
+/**
+ * A terminal transcript → its commands: the text after each prompt (see PROMPT), and `> `
  * continuation lines after a command; every other line is output and is dropped.
  */
 export function consoleCommands(value: string): string {
+  return readTranscript(value).commands;
+}
+
+function readTranscript(value: string): { commands: string; dropped: number; rootPrompts: number } {
   const lines: string[] = [];
+  let dropped = 0;
+  let rootPrompts = 0;
   let inCommand = false;
   for (const line of value.split('\n')) {
-    const prompt = /^[$#] /.exec(line) ?? (line === '$' || line === '#' ? [line] : null);
+    const prompt = PROMPT.exec(line);
     if (prompt) {
-      lines.push(line.slice(Math.min(2, line.length)));
+      if (line.startsWith('#') && line.length > 2) rootPrompts++;
+      lines.push(line.slice(prompt[0].length));
       inCommand = true;
     } else if (inCommand && (line.startsWith('> ') || line === '>')) {
       lines.push(line.slice(Math.min(2, line.length)));
     } else {
       inCommand = false;
+      if (line.trim() !== '') dropped++;
     }
   }
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return lines.join('\n');
+  return { commands: lines.join('\n'), dropped, rootPrompts };
 }
 
 function linksIn(section: Section, from: number, to: number, options: DraftOptions, todos: string[]): DraftDoc[] {
@@ -302,9 +369,11 @@ function linksIn(section: Section, from: number, to: number, options: DraftOptio
   return out;
 }
 
-function toText(node: Nodes): string {
-  if (node.type === 'text' || node.type === 'inlineCode' || node.type === 'code' || node.type === 'html') return node.value;
-  if ('children' in node) return node.children.map((c) => toText(c)).join('');
+/** `html`: false for GitHub's anchors, which are made from the rendered text (tags dropped, their content kept). */
+function toText(node: Nodes, html = true): string {
+  if (node.type === 'html') return html ? node.value : '';
+  if (node.type === 'text' || node.type === 'inlineCode' || node.type === 'code') return node.value;
+  if ('children' in node) return node.children.map((c) => toText(c, html)).join('');
   return '';
 }
 

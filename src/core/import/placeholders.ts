@@ -2,7 +2,7 @@ import { Ctx, shellContexts } from './shell-context.js';
 import { snakeName } from './slug.js';
 
 /** Environment variables every shell has: `$HOME` in a doc is not a value to ask for. */
-const KNOWN_ENV = new Set(
+export const KNOWN_ENV = new Set(
   (
     'HOME PATH USER LOGNAME SHELL PWD OLDPWD TERM LANG LANGUAGE TMPDIR HOSTNAME HOSTTYPE OSTYPE MACHTYPE UID EUID PPID ' +
     'RANDOM SECONDS LINENO BASH BASH_SOURCE BASH_VERSION BASH_REMATCH BASHPID IFS PS1 PS2 PS4 EDITOR VISUAL PAGER DISPLAY ' +
@@ -11,7 +11,7 @@ const KNOWN_ENV = new Set(
     'LD_LIBRARY_PATH PYTHONPATH NODE_OPTIONS'
   ).split(' '),
 );
-const KNOWN_PREFIX = /^(?:LC_|XDG_|BASH_|DRBOOK_|GITHUB_|RUNNER_)/;
+export const KNOWN_PREFIX = /^(?:LC_|XDG_|BASH_|DRBOOK_|GITHUB_|RUNNER_)/;
 
 /** One change made to a command: at `offset` of the original, `original` became `replacement`. */
 export interface Substitution {
@@ -52,10 +52,12 @@ const EXPANDING = new Set<number>([Ctx.plain, Ctx.double, Ctx.heredoc]);
  *   reads the value from the environment exactly as the doc meant.
  * Single quotes, quoted here-documents, comments and escaped `\$` are literal text.
  * `assigned`: names the docs give a value to (those are the script's own variables).
+ * `extra`: other changes to make (values the docs assign that became vars), apart from these.
  */
-export function convertCommand(command: string, assigned: ReadonlySet<string>): ConvertedCommand {
+export function convertCommand(command: string, assigned: ReadonlySet<string>, extra: readonly Substitution[] = []): ConvertedCommand {
   const ctx = shellContexts(command);
-  const substitutions: Substitution[] = [];
+  const substitutions: Substitution[] = [...extra];
+  const overlaps = (at: number, end: number) => extra.some((s) => at < s.offset + s.original.length && s.offset < end);
   const uses: PlaceholderUse[] = [];
   const env: Record<string, string> = {};
   const notes: string[] = [];
@@ -69,7 +71,7 @@ export function convertCommand(command: string, assigned: ReadonlySet<string>): 
     const end = at + m[0].length;
     // `<<EOF>`, `cmd <in>out`-like redirections next to a word, and `<(…)` are not placeholders.
     if (command[at - 1] === '<' || /[A-Za-z0-9_]/.test(command[end] ?? '')) continue;
-    if (!sameCtx(at, end)) continue;
+    if (!sameCtx(at, end) || overlaps(at, end)) continue;
     const here = ctx[at]!;
     const name = snakeName(m[1]!);
     if (here === Ctx.single || here === Ctx.quotedHeredoc) {

@@ -9,7 +9,9 @@ export function renderDraft(draft: Draft, schemaRef: string): string {
   const data: Record<string, unknown> = { drbook: 1, id: draft.id, title: draft.title };
   if (draft.summary) data.summary = draft.summary;
   if (draft.vars.length > 0) {
-    data.vars = Object.fromEntries(draft.vars.map((v) => [v.name, { prompt: v.prompt, ...(v.env ? { env: v.env } : {}) }]));
+    data.vars = Object.fromEntries(
+      draft.vars.map((v) => [v.name, { prompt: v.prompt, ...(v.default !== undefined ? { default: v.default } : {}), ...(v.env ? { env: v.env } : {}) }]),
+    );
   }
   data.steps = draft.steps.map(stepData);
   // No anchors: the same section doc on three steps reads better written three times.
@@ -26,7 +28,9 @@ export function renderDraft(draft: Draft, schemaRef: string): string {
   if (vars) {
     for (const pair of vars.items) {
       const v = draft.vars.find((d) => d.name === (pair.key as Scalar).value)!;
-      (pair.key as Scalar).commentBefore = ` TODO: check the prompt, add a pattern or a default (${v.token} at ${v.source.file}:${v.source.line})`;
+      (pair.key as Scalar).commentBefore = v.note
+        ? ` TODO: ${v.note}`
+        : ` TODO: check the prompt, add a pattern or a default (${v.token} at ${v.source.file}:${v.source.line})`;
     }
   }
   const steps = root.get('steps', true) as unknown as YAMLSeq;
@@ -44,6 +48,7 @@ function stepData(step: DraftStep): Record<string, unknown> {
   const out: Record<string, unknown> = { id: step.id, title: step.title };
   if (step.description) out.description = step.description;
   if (step.run !== undefined) out.run = step.run;
+  if (step.cwd !== undefined) out.cwd = step.cwd;
   if (step.confirm) out.confirm = step.confirm;
   if (step.env) out.env = step.env;
   if (step.docs.length > 0) out.docs = step.docs;

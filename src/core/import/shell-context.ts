@@ -90,7 +90,15 @@ export function shellContexts(text: string): Uint8Array {
       i++;
       continue;
     }
-    if (c === '<' && text[i + 1] === '<' && text[i + 2] !== '<') {
+    // A here-string (`<<< "$X"`) is a word on the same line, not a here-document: its
+    // quotes are read as any other quotes.
+    if (c === '<' && text[i + 1] === '<' && text[i + 2] === '<') {
+      out.fill(Ctx.plain, i, i + 3);
+      i += 3;
+      wordStart = true;
+      continue;
+    }
+    if (c === '<' && text[i + 1] === '<') {
       const m = /^<<(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([A-Za-z0-9_.-]+))/.exec(text.slice(i, i + 200));
       if (m) {
         const quoted = m[2] !== undefined || m[3] !== undefined || m[0].includes('\\');
