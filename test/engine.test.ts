@@ -370,6 +370,7 @@ describe('the walk: failures', () => {
         { ask: 'step', answer: 'run' },
         { ask: 'failure', failure: 'exit code 5', answer: 'edit' },
         { ask: 'text', message: /Edit the command/, initial: 'ssh {{host}} systemctl restart postfx', answer: ' ssh {{host}} systemctl restart postfix ' },
+        { ask: 'confirm', question: 'Run the edited command?', answer: true },
       ],
       exec: [{ exitCode: 5 }, {}],
     });
@@ -381,6 +382,7 @@ describe('the walk: failures', () => {
       { type: 'command.spawned', attempt: 1 },
       { type: 'command.finished', attempt: 1, ok: false },
       { type: 'decision', answer: 'edit' },
+      { type: 'decision', question: 'Run the edited command?', answer: 'yes' },
       { type: 'command.edited', step: 'restart', attempt: 2, from: 'ssh {{host}} systemctl restart postfx', to: 'ssh {{host}} systemctl restart postfix' },
       { type: 'command.started', attempt: 2, command: 'ssh mail.example.org systemctl restart postfix' },
       { type: 'command.spawned', attempt: 2 },
@@ -398,6 +400,7 @@ describe('the walk: failures', () => {
         { ask: 'step', answer: 'run' },
         { ask: 'failure', answer: 'edit' },
         { ask: 'text', answer: 'echo fixed' },
+        { ask: 'confirm', question: 'Run the edited command?', answer: true },
         { ask: 'failure', answer: 'skip' },
         { ask: 'step', answer: 'done' },
       ],
@@ -417,20 +420,60 @@ describe('the walk: failures', () => {
     ]);
   });
 
-  it('an edit that changes nothing records no command.edited, and retries the same command', async () => {
+  it('an edit that changes nothing records no command.edited, runs nothing, and asks again', async () => {
     const t = setup({
       yaml: TWO,
       ui: [
         { ask: 'step', answer: 'run' },
         { ask: 'failure', answer: 'edit' },
         { ask: 'text', answer: 'echo a' },
+        { ask: 'failure', answer: 'skip' },
         { ask: 'step', answer: 'done' },
       ],
-      exec: [{ exitCode: 1 }, {}],
+      exec: [{ exitCode: 1 }],
     });
     await t.go();
     expect(t.journal.ofType('command.edited')).toEqual([]);
-    expect(t.executor.commands).toEqual(['echo a', 'echo a']);
+    expect(t.executor.commands).toEqual(['echo a']);
+    expect(t.ui.messages('info')).toContain('The command is unchanged: nothing was run.');
+  });
+
+  it('an edited command is shown as it will run and runs only once confirmed: a no records no edit and runs nothing', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', answer: 'edit' },
+        { ask: 'text', answer: 'echo b' },
+        { ask: 'confirm', question: 'Run the edited command?', answer: false },
+        { ask: 'failure', answer: 'skip' },
+        { ask: 'step', answer: 'done' },
+      ],
+      exec: [{ exitCode: 1 }],
+    });
+    await t.go();
+    expect(t.executor.commands).toEqual(['echo a']);
+    expect(t.journal.ofType('command.edited')).toEqual([]);
+    expect(t.journal.events).toContainEqual(expect.objectContaining({ type: 'decision', question: 'Run the edited command?', answer: 'no' }));
+    const shown = t.ui.calls.flatMap((c) => (c.call === 'showStep' && c.view.part === 'command' ? [c.view.command] : []));
+    expect(shown).toContain('echo b');
+  });
+
+  it('a cancelled edit (the editor failed) records no edit, runs nothing, and asks again', async () => {
+    const t = setup({
+      yaml: TWO,
+      ui: [
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', answer: 'edit' },
+        { ask: 'failure', answer: 'skip' },
+        { ask: 'step', answer: 'done' },
+      ],
+      exec: [{ exitCode: 1 }],
+    });
+    Object.assign(t.ui, { editCommand: async () => undefined });
+    await t.go();
+    expect(t.executor.commands).toEqual(['echo a']);
+    expect(t.journal.ofType('command.edited')).toEqual([]);
   });
 
   it('skip after a failure: outcome skipped, reason carries the failure', async () => {
@@ -831,6 +874,7 @@ describe('the walk: capture and when', () => {
         { ask: 'step', answer: 'run' },
         { ask: 'failure', failure: 'cannot run: no value for {{host}}', answer: 'edit' },
         { ask: 'text', initial: 'ssh {{host}} uptime', answer: 'ssh mail uptime' },
+        { ask: 'confirm', question: 'Run the edited command?', answer: true },
       ],
       exec: [{}],
     });
@@ -838,6 +882,7 @@ describe('the walk: capture and when', () => {
     expect(t.journal.events.slice(2)).toMatchObject([
       { type: 'step.started', step: 'use' },
       { type: 'decision', answer: 'edit' },
+      { type: 'decision', question: 'Run the edited command?', answer: 'yes' },
       { type: 'command.edited', attempt: 1, from: 'ssh {{host}} uptime', to: 'ssh mail uptime' },
       { type: 'command.started', attempt: 1, command: 'ssh mail uptime', log: 'use.1.log' },
       { type: 'command.spawned', attempt: 1 },
@@ -1299,13 +1344,14 @@ describe('the walk: vars', () => {
         { ask: 'failure', answer: 'edit' },
         { ask: 'text', answer: 'dig {{host}}' },
         { ask: 'var', name: 'host', answer: 'mx.example.org' },
+        { ask: 'confirm', question: 'Run the edited command?', answer: true },
         { ask: 'step', step: 't', answer: 'run' },
       ],
       exec: [{ exitCode: 1 }, {}, {}],
     });
     await t.go();
     expect(t.executor.commands).toEqual(['dig mail', 'dig mx.example.org', 'dig mx.example.org']);
-    expect(t.journal.types().slice(4, 8)).toEqual(['decision', 'command.edited', 'var.set', 'command.started']);
+    expect(t.journal.types().slice(4, 9)).toEqual(['decision', 'var.set', 'decision', 'command.edited', 'command.started']);
   });
 
   it('a step env is rendered with the values', async () => {
@@ -1387,6 +1433,7 @@ describe('the walk: secrets', () => {
         { ask: 'failure', answer: 'edit' },
         // The operator pastes the value itself into the fixed command.
         { ask: 'text', initial: 'dns-login --token {{token}} --zone example.org', answer: `dns-login --token ${SECRET} --zone example.org.` },
+        { ask: 'confirm', question: 'Run the edited command?', answer: true },
         { ask: 'confirm', answer: true },
         { ask: 'step', step: 'echo', answer: 'note' },
         { ask: 'text', answer: `tried ${SECRET} by hand` },
@@ -1417,6 +1464,7 @@ describe('the walk: secrets', () => {
       { type: 'command.spawned' },
       { type: 'command.finished', ok: false, tail: 'bad token ***\n' },
       { type: 'decision', answer: 'edit' },
+      { type: 'decision', question: 'Run the edited command?', answer: 'yes' },
       { type: 'command.edited', from: 'dns-login --token {{token}} --zone example.org', to: 'dns-login --token {{token}} --zone example.org.' },
       { type: 'command.started', attempt: 2, command: 'dns-login --token *** --zone example.org.' },
       { type: 'command.spawned' },
@@ -1851,5 +1899,47 @@ describe('milestones and when: titles', () => {
     expect(kinds[kinds.indexOf('milestone:mitigated:a:step') - 1]).toBe('step.finished');
     const skipped = t.journal.events.find((e) => e.type === 'step.finished' && e.step === 'b');
     expect(skipped).toMatchObject({ outcome: 'skipped', title: 'Point mail.example.org at <ip>' });
+  });
+});
+
+describe('the walk: env values a command cannot receive', () => {
+  it('a NUL byte or a value over 128 KB in env: is named, and nothing starts', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: nul, title: Nul, run: 'true', env: { CERT: '{{cert}}' } }`,
+        `  cert: { prompt: Cert }`,
+      ),
+      ui: [
+        { ask: 'var', name: 'cert', answer: 'a\0b' },
+        { ask: 'step', answer: 'run' },
+        { ask: 'failure', failure: /env CERT \(from \{\{cert\}\}\) holds a NUL byte/, answer: 'skip' },
+      ],
+      exec: [],
+    });
+    await t.go();
+    expect(t.executor.commands).toEqual([]);
+  });
+
+  it('a value too long for one environment variable says so and what to do', async () => {
+    const t = setup({
+      yaml: book(
+        `
+  - { id: big, title: Big, run: 'true', env: { BLOB: '{{blob}}' } }`,
+        `  blob: { prompt: Blob }`,
+      ),
+      ui: [
+        { ask: 'var', name: 'blob', answer: 'x'.repeat(200 * 1024) },
+        { ask: 'step', answer: 'run' },
+        {
+          ask: 'failure',
+          failure: /env BLOB \(from \{\{blob\}\}\) is 201 KB, more than the 128 KB one environment variable can hold: put the value in a file/,
+          answer: 'skip',
+        },
+      ],
+      exec: [],
+    });
+    await t.go();
+    expect(t.executor.commands).toEqual([]);
   });
 });

@@ -82,6 +82,9 @@ steps:
     await s.waitFor('The step failed. What now?');
     await s.sendKeys('e', 'Enter');
     await s.waitFor(`Opening ${editor} on the command`);
+    // Shown as it will run, and run only once confirmed.
+    await s.waitFor(/\$ echo checking\n {2}test -d \/\n\? Run the edited command\?/);
+    await s.sendKeys('Enter');
     const screen = await s.waitFor('Run completed');
     // One failure only: the retry ran the fixed command.
     expect(screen.match(/failed: exit code 1/g)).toHaveLength(1);
@@ -96,7 +99,7 @@ steps:
     expect(events.filter((e) => e.type === 'command.finished').map((e) => e.ok)).toEqual([false, true]);
   });
 
-  it('an editor that fails, or none at all, leaves the command as it was and the walk goes on', async () => {
+  it('an editor that fails cancels the edit (nothing runs), and with none at all the command is typed on one line', async () => {
     const yaml = `drbook: 1
 id: multi
 title: Multi-line
@@ -114,7 +117,9 @@ steps:
     await s.sendKeys('Enter');
     await s.waitFor('The step failed. What now?');
     await s.sendKeys('e', 'Enter');
-    await s.waitFor(/failed: exit code 1[\s\S]*failed: exit code 1[\s\S]*The step failed\. What now\?/);
+    await s.waitFor(/edit cancelled: \/bin\/false exited with code 1[\s\S]*The step failed\. What now\?/);
+    // The command ran once: the failure question is asked again, nothing ran again.
+    expect((await s.screen()).match(/exit 1 after/g)).toHaveLength(1);
     await s.sendKeys('a', 'Enter');
     await s.waitFor('Abort the runbook?');
     await s.sendKeys('Enter');
@@ -136,6 +141,8 @@ steps:
     await t.sendKeys('e', 'Enter');
     await t.waitFor(/No editor found[\s\S]*Edit the command \(values/);
     await t.type('echo checking; test -d /');
+    await t.sendKeys('Enter');
+    await t.waitFor('Run the edited command?');
     await t.sendKeys('Enter');
     await t.waitFor('Run completed');
     expect(journal(c).events.find((e) => e.type === 'command.edited')).toMatchObject({ to: 'echo checking; test -d /' });
@@ -159,6 +166,8 @@ steps:
     // Home, past "test -", then replace the f by a d: the rest of the text stays.
     await s.sendKeys('Home', 'Right', 'Right', 'Right', 'Right', 'Right', 'Right', 'DC');
     await s.type('d');
+    await s.sendKeys('Enter');
+    await s.waitFor('Run the edited command?');
     await s.sendKeys('Enter');
     await s.waitFor('Run completed');
     const { events } = journal(b);

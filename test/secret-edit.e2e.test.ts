@@ -73,6 +73,9 @@ steps:
     // The operator pastes the password itself into the fix; it fails once more (one line in out).
     await s.type(`printf '%s\\n' ${SECRET} >> ${out}; [ "$(wc -l < ${out})" -ge 2 ]`);
     await s.sendKeys('Enter');
+    // Shown before it runs, the secret masked.
+    await waitUntil(s, 'the edited command shown', (t) => /^\$ printf '%s\\n' \*\*\* >> /m.test(t) && /^\? Run the edited command\?/m.test(t));
+    await s.sendKeys('Enter');
     await waitUntil(s, 'the second failure', (t) => /^✔ Edit the command/m.test(t) && /^\? The step failed\. What now\?/m.test(t));
     // Ctrl-C at the question pauses the session.
     await s.sendKeys('C-c');

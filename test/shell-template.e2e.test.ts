@@ -271,6 +271,8 @@ describe.skipIf(!tmuxAvailable())('edit and retry in a terminal', () => {
     await s.waitFor(/^\? Edit the command .*: \(echo \$\(\( \{\{v\}\} \+ 1 \)\)\)$/m);
     await s.type('echo "got:{{v}}"');
     await s.sendKeys('Enter');
+    await s.waitFor('Run the edited command?');
+    await s.sendKeys('Enter');
     screen = await s.waitFor(/Run completed: 1 done/);
     expect(screen).toContain(`got:${value}`);
     expect(await s.waitForExit()).toBe(0);

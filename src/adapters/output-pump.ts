@@ -8,6 +8,7 @@ import type { WriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Redactor, StreamRedactor } from '../core/redact.js';
+import type { ScreenModes } from './terminal-state.js';
 
 export type Sink = NodeJS.WritableStream;
 
@@ -47,6 +48,8 @@ export interface OutputPumpOptions {
   captureLimitBytes: number;
   /** Called before command output reaches the screen (the status line erases itself). */
   beforeShow: () => void;
+  /** Told of everything shown, for the screen modes the command leaves on. */
+  screenModes?: ScreenModes;
 }
 
 export class OutputPump {
@@ -189,6 +192,7 @@ export class OutputPump {
   private show(sink: Sink, data: string | Buffer): void {
     if (data.length === 0) return;
     this.options.beforeShow();
+    this.options.screenModes?.see(data);
     this.write(sink, data);
     this.atLineStart = typeof data === 'string' ? data.endsWith('\n') : data[data.length - 1] === 0x0a;
   }

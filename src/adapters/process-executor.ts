@@ -14,6 +14,7 @@ import { chooseGroupMode, COMMAND_ENV, commandMark, findOnPath, spawnTarget, tak
 import type { GroupMode } from './process-group.js';
 import { readProcessGroup, readProcStart, terminateTree } from './process-tree.js';
 import { StatusLine } from './status-line.js';
+import { saveTerminal, ScreenModes, type TerminalOutput, type TerminalSnapshot } from './terminal-state.js';
 
 export interface ProcessExecutorOptions {
   stdout?: NodeJS.WritableStream;
@@ -90,7 +91,11 @@ export class ProcessExecutor implements Executor {
       return failedToStart(started, spawnFailure(file, 'ENOENT', undefined));
     }
     const target = spawnTarget(mode, file, args);
-    const restoreStdin = this.interactive ? handTerminalToChild() : () => {};
+    // What the command does to the terminal (raw mode, the alternate screen, a hidden
+    // cursor) is undone after it, whatever way it ends.
+    const screenModes = new ScreenModes();
+    const terminal = this.interactive ? saveTerminal(process.stdin, this.stdout as TerminalOutput, screenModes) : undefined;
+    const restoreStdin = this.interactive ? handTerminalToChild(terminal, screenModes) : () => {};
     // From before the process exists: a signal that comes while it starts and its pid is
     // journaled is held for supervise, which stops the tree for it.
     const early: { signal?: NodeJS.Signals } = {};
@@ -117,7 +122,8 @@ export class ProcessExecutor implements Executor {
       restoreStdin();
       giveUp();
       if (logFd !== undefined) closeSync(logFd);
-      return failedToStart(started, `cannot start ${file}: ${reason(error)}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      return failedToStart(started, code === 'E2BIG' ? spawnFailure(file, code, undefined) : `cannot start ${file}: ${reason(error)}`);
     }
 
     const pid = subprocess.pid;
@@ -150,7 +156,7 @@ export class ProcessExecutor implements Executor {
     }
 
     try {
-      return await this.supervise(request, subprocess, { pid, procStart, mode, pgid }, started, logFd, early);
+      return await this.supervise(request, subprocess, { pid, procStart, mode, pgid }, started, logFd, early, screenModes);
     } finally {
       if (mode === 'foreground') takeTerminalBack();
       restoreStdin();
@@ -165,6 +171,7 @@ export class ProcessExecutor implements Executor {
     started: number,
     logFd: number | undefined,
     early: { signal?: NodeJS.Signals },
+    screenModes: ScreenModes,
   ): Promise<CommandResult> {
     const log = logFd === undefined ? undefined : createWriteStream('', { fd: logFd, autoClose: true, highWaterMark: 1024 * 1024 });
     const statusEnabled = this.showElapsed && (this.stderr as { isTTY?: boolean }).isTTY === true;
@@ -187,6 +194,7 @@ export class ProcessExecutor implements Executor {
       oneScreenStream: this.oneScreenStream,
       captureLimitBytes: this.captureLimitBytes,
       beforeShow: () => status.clear(),
+      screenModes,
     });
     const stop = new CommandStop({
       ...spawned,
@@ -299,6 +307,8 @@ function checkCwd(cwd: string): string | undefined {
 function spawnFailure(shell: string, code: string | undefined, message: string | undefined): string {
   if (code === 'ENOENT') return `cannot start ${shell}: not found in PATH`;
   if (code === 'EACCES') return `cannot start ${shell}: permission denied`;
+  if (code === 'E2BIG')
+    return `cannot start ${shell}: the command and its environment are larger than the system allows (E2BIG): put large values in a file and give the command its path`;
   const line = (message ?? '').split('\n').find((text) => text.trim() !== '');
   return `cannot start ${shell}: ${code ?? line ?? 'unknown error'}`;
 }
@@ -334,7 +344,7 @@ function openLog(path: string, replace = false): number {
  * The command gets the terminal as the operator left it before any prompt: cooked mode,
  * so Ctrl-C makes a SIGINT and typed text echoes, and drbook not reading it.
  */
-function handTerminalToChild(): () => void {
+function handTerminalToChild(terminal: TerminalSnapshot | undefined, modes: ScreenModes): () => void {
   const stdin = process.stdin;
   if (!stdin.isTTY) return () => {};
   const wasRaw = stdin.isRaw;
@@ -342,6 +352,7 @@ function handTerminalToChild(): () => void {
   if (wasRaw) stdin.setRawMode(false);
   if (wasFlowing) stdin.pause();
   return () => {
+    terminal?.restore({ altScreen: modes.altScreen, showCursor: modes.cursorHidden });
     if (wasRaw) stdin.setRawMode(true);
     if (wasFlowing) stdin.resume();
   };

@@ -4,7 +4,7 @@
  * safe common answer, and nothing typed earlier can answer a question they have not seen.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { confirm as confirmPrompt, editor as editorPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
+import { confirm as confirmPrompt, expand, input as inputPrompt, password, select } from '@inquirer/prompts';
 import { Chalk } from 'chalk';
 import { wantsColor } from './style.js';
 import { PromptInterrupted } from '../core/errors.js';
@@ -23,6 +23,7 @@ import {
 import { countdown, pollStatus } from './poll-wait.js';
 import { discardTypeAhead } from './type-ahead.js';
 import { findEditor } from './find-editor.js';
+import { editInEditor } from './edit-in-editor.js';
 
 export interface TerminalUiOptions {
   input?: NodeJS.ReadStream;
@@ -36,6 +37,12 @@ export interface TerminalUiOptions {
 /** The one-key choices: the letter is what the operator types. */
 const STEP_KEYS = { run: 'r', skip: 's', done: 'd', note: 'n', abort: 'a' } as const satisfies Record<StepAction, string>;
 const FAILURE_KEYS = { retry: 'r', edit: 'e', skip: 's', done: 'd', completed: 'c', note: 'n', abort: 'a' } as const satisfies Record<FailureAction, string>;
+
+/** Reads of one paste come closer together than this. */
+const PASTE_BURST_MS = 25;
+
+/** What a var prompt says after a paste of several lines. */
+const VAR_HINT = 'A var is one line: type or paste its value on one line, or give a value of several lines in a file with --vars-file.';
 
 type ChoiceKey = (typeof STEP_KEYS)[StepAction] | (typeof FAILURE_KEYS)[FailureAction];
 /** Keys of questions asked outside a walk (`q` quits); never `h`, which the prompt keeps for help. */
@@ -117,28 +124,142 @@ export class TerminalUi implements Ui {
     };
   }
 
+  /** The prompt being asked, for Ctrl-D: its readline closes and nothing else would settle it. */
+  private signal: AbortSignal | undefined;
+
   private get context() {
-    return { input: this.input, output: this.output, clearPromptOnDone: false };
+    return { input: this.input, output: this.output, clearPromptOnDone: false, ...(this.signal ? { signal: this.signal } : {}) };
   }
 
   /**
    * Every question goes through here: stale keys are thrown away first, and Ctrl-C, however
-   * it surfaces, becomes the one error the engine knows (the session pauses).
+   * it surfaces, becomes the one error the engine knows (the session pauses); so does Ctrl-D
+   * (end of input). Ctrl-Z suspends drbook as in a shell, and `fg` brings the question back.
    */
   private async ask<T>(question: () => Promise<T>): Promise<T> {
+    return (await this.askWatched(question, false)).answer;
+  }
+
+  /**
+   * A question whose answer is one line (a var, a one-line command, a note). A paste of
+   * several lines would answer it with its first line and lose the rest (a certificate cut
+   * after its first line, a command run without its second): such an answer is not taken,
+   * the operator is told why, with `hint`, and asked again.
+   */
+  private async askOneLine<T>(question: () => Promise<T>, hint: string): Promise<T> {
+    for (;;) {
+      const { answer, pasted } = await this.askWatched(question, true);
+      if (pasted.length === 0) return answer;
+      this.pastedLines(pasted.length + 1, hint);
+    }
+  }
+
+  private pastedLines(count: number, hint: string): void {
+    this.warn(`the pasted text had ${count} lines, and this answer is one line: it was not taken. ${hint}`);
+  }
+
+  /**
+   * `pasted`: the lines (not blank) that were already waiting behind the Enter that answered:
+   * typed by no hand that fast, they are the rest of a paste.
+   */
+  private async askWatched<T>(question: () => Promise<T>, watchPaste: boolean): Promise<{ answer: T; pasted: string[] }> {
     const drained = await discardTypeAhead(this.input);
     if (drained.interrupted) {
       this.line();
       throw new PromptInterrupted();
     }
-    try {
-      return await question();
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
-        throw new PromptInterrupted();
+    const input = this.input;
+    let controller = new AbortController();
+    let settled = false;
+    let endOfInput = false;
+    let continued = false;
+    // After Ctrl-Z, readline stops drbook (SIGTSTP). On `fg` the question is asked afresh,
+    // drawn whole below what the shell printed. Where no shell can stop drbook (no job
+    // control), the signal is dropped and the same question reads keys again.
+    const wakeUp = (): void => {
+      if (settled) return;
+      if (input.isTTY === true && input.isRaw !== true) input.setRawMode?.(true);
+      input.resume();
+    };
+    const onContinue = (): void =>
+      void setImmediate(() => {
+        if (settled || controller.signal.aborted) return;
+        continued = true;
+        controller.abort();
+      });
+    const onKey = (_text: unknown, key?: { ctrl?: boolean; name?: string }): void => {
+      if (key?.ctrl !== true) return;
+      if (key.name === 'z') setImmediate(wakeUp);
+      // Ctrl-D on an empty line closes the prompt's readline, which turns raw mode off.
+      if (key.name === 'd') {
+        setImmediate(() => {
+          if (settled || input.isRaw === true || controller.signal.aborted) return;
+          endOfInput = true;
+          controller.abort();
+        });
       }
-      throw error;
+    };
+    // The bytes behind an Enter, in the same burst of input: a paste arrives at once, in
+    // reads a few milliseconds apart; keys typed after an answer refused by its check do not.
+    let enter = false;
+    let after: Buffer[] = [];
+    let lastRead = 0;
+    const spy = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const now = performance.now();
+      if (now - lastRead > PASTE_BURST_MS) {
+        enter = false;
+        after = [];
+      }
+      lastRead = now;
+      if (enter) {
+        after.push(bytes);
+        return;
+      }
+      const at = bytes.findIndex((b) => b === 0x0d || b === 0x0a);
+      if (at < 0) return;
+      enter = true;
+      after.push(bytes.subarray(at + 1));
+    };
+    input.on('keypress', onKey);
+    process.on('SIGCONT', onContinue);
+    if (watchPaste) input.on('data', spy);
+    let answer: T;
+    try {
+      for (;;) {
+        this.signal = controller.signal;
+        try {
+          answer = await question();
+          break;
+        } catch (error) {
+          if (endOfInput) {
+            this.line();
+            this.line(this.paint.dim('Ctrl-D: end of input.'));
+            throw new PromptInterrupted('end of input');
+          }
+          if (continued) {
+            continued = false;
+            controller = new AbortController();
+            continue;
+          }
+          if (error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError')) {
+            throw new PromptInterrupted();
+          }
+          throw error;
+        }
+      }
+    } finally {
+      settled = true;
+      this.signal = undefined;
+      input.removeListener('keypress', onKey);
+      process.removeListener('SIGCONT', onContinue);
+      input.removeListener('data', spy);
     }
+    if (!watchPaste) return { answer, pasted: [] };
+    // What the same paste still has on its way (a long one comes in several reads).
+    const rest = await discardTypeAhead(input, { quietMs: 30, keep: true });
+    const text = Buffer.concat(after).toString('utf8') + (rest.text ?? '');
+    return { answer, pasted: text.split(/\r\n|\r|\n/).filter((l) => l.trim() !== '') };
   }
 
   showStep(view: StepView): void {
@@ -231,8 +352,9 @@ export class TerminalUi implements Ui {
       if (this.lineMode) {
         return this.ask(() => this.lineAsk(`${message}${keep}: `, (v) => check(resolve(v)), { mask: true }).then(resolve));
       }
-      const answer = await this.ask(() =>
-        password({ message: message + keep, mask: '*', validate: (v) => check(resolve(v)), theme: this.theme }, this.context),
+      const answer = await this.askOneLine(
+        () => password({ message: message + keep, mask: '*', validate: (v) => check(resolve(v)), theme: this.theme }, this.context),
+        VAR_HINT,
       );
       return resolve(answer);
     }
@@ -243,10 +365,14 @@ export class TerminalUi implements Ui {
     }
     // The default is shown, not typed in: typing replaces it (Tab to edit it), so a
     // hurried operator cannot append a new value to the old one by accident.
-    return this.ask(() => inputPrompt({ message, default: initial, prefill: 'tab', validate: check, theme: this.theme }, this.context));
+    return this.askOneLine(() => inputPrompt({ message, default: initial, prefill: 'tab', validate: check, theme: this.theme }, this.context), VAR_HINT);
   }
 
   async askText(message: string, initial?: string): Promise<string> {
+    return this.askTextLine(message, initial, 'Type or paste one line.');
+  }
+
+  private async askTextLine(message: string, initial: string | undefined, hint: string): Promise<string> {
     if (this.lineMode) {
       return this.ask(async () => {
         if (initial !== undefined && initial !== '') {
@@ -258,7 +384,7 @@ export class TerminalUi implements Ui {
       });
     }
     // Prefilled and editable: fixing one wrong flag in a long command is the common case.
-    return this.ask(() => inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context));
+    return this.askOneLine(() => inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context), hint);
   }
 
   /**
@@ -266,9 +392,20 @@ export class TerminalUi implements Ui {
    * (`run: |`) goes to $VISUAL, $EDITOR or vi, as `git commit` does; with none of them,
    * or no full terminal, it is typed again on one line.
    */
-  async editCommand(message: string, initial: string): Promise<string> {
-    if (!initial.includes('\n')) return this.askText(message, initial);
+  async editCommand(message: string, initial: string): Promise<string | undefined> {
     const editor = this.lineMode ? undefined : findEditor(this.env);
+    if (!initial.includes('\n')) {
+      if (editor === undefined || this.lineMode)
+        return this.askTextLine(message, initial, 'Nothing was run: type the command on one line (join its lines with &&).');
+      const { answer, pasted } = await this.askWatched(
+        () => inputPrompt({ message, default: initial, prefill: 'editable', theme: this.theme }, this.context),
+        true,
+      );
+      if (pasted.length === 0) return answer;
+      // Nothing is lost and nothing runs unseen: the whole paste goes to the editor.
+      this.warn(`the pasted text had ${pasted.length + 1} lines, and this line takes one: nothing was run. ${editor} opens with all of them.`);
+      return this.openEditor(editor, [answer, ...pasted].join('\n'));
+    }
     if (editor === undefined) {
       this.line(this.paint.dim('No editor found ($VISUAL, $EDITOR, vi): the command is shown below; type it again on one line, or press Enter to keep it.'));
       return this.ask(async () => {
@@ -277,18 +414,17 @@ export class TerminalUi implements Ui {
         return answer === '' ? initial : answer;
       });
     }
-    this.line(this.paint.dim(`Opening ${editor} on the command: save and quit to retry with it; an empty file keeps the command.`));
-    // The prompt's editor library reads $VISUAL itself: point it at the one found.
-    const saved = process.env.VISUAL;
-    process.env.VISUAL = editor;
-    let edited: string;
-    try {
-      edited = await this.ask(() => editorPrompt({ message, default: initial, waitForUserInput: false, postfix: '.sh', theme: this.theme }, this.context));
-    } finally {
-      if (saved === undefined) delete process.env.VISUAL;
-      else process.env.VISUAL = saved;
+    return this.openEditor(editor, initial);
+  }
+
+  private async openEditor(editor: string, initial: string): Promise<string | undefined> {
+    this.line(this.paint.dim(`Opening ${editor} on the command: save and quit to see it before it runs; quit with an error (vim: :cq) to cancel.`));
+    const answer = await this.ask(() => editInEditor(editor, initial, { input: this.input, output: this.output }));
+    if (!answer.saved) {
+      this.warn(`edit cancelled: ${answer.why}. Nothing was run.`);
+      return undefined;
     }
-    const trimmed = edited.replace(/\s+$/, '');
+    const trimmed = answer.text.replace(/\s+$/, '');
     return trimmed === '' ? initial : trimmed;
   }
 

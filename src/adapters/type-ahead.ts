@@ -17,6 +17,8 @@ export interface DiscardOptions {
   quietMs?: number;
   /** Stop draining after this long even if bytes keep coming (a key held down). */
   maxMs?: number;
+  /** Keep what was drained, in `text` (the rest of a paste). */
+  keep?: boolean;
 }
 
 export interface DiscardResult {
@@ -28,6 +30,8 @@ export interface DiscardResult {
    * prompt: the caller treats it as Ctrl-C at the prompt rather than losing it.
    */
   interrupted: boolean;
+  /** What was drained, with `keep` (latin1 for bytes that are not UTF-8 text). */
+  text?: string;
 }
 
 const CTRL_C = 0x03;
@@ -43,6 +47,7 @@ export async function discardTypeAhead(input: TypeAheadInput, options: DiscardOp
   const quietMs = options.quietMs ?? 30;
   const maxMs = options.maxMs ?? 500;
   const wasRaw = input.isRaw === true;
+  const kept: Buffer[] = [];
 
   // Raw mode makes a half-typed line readable now (in cooked mode the kernel holds it
   // until Enter) and stops the kernel from echoing what we are throwing away.
@@ -58,6 +63,7 @@ export async function discardTypeAhead(input: TypeAheadInput, options: DiscardOp
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       result.discarded += bytes.length;
+      if (options.keep === true) kept.push(bytes);
       if (bytes.includes(CTRL_C)) result.interrupted = true;
       if (quiet) clearTimeout(quiet);
       quiet = setTimeout(finish, quietMs);
@@ -71,5 +77,6 @@ export async function discardTypeAhead(input: TypeAheadInput, options: DiscardOp
   // Paused, process.stdin stops reading the terminal, so a command started next gets
   // the keyboard to itself.
   input.pause();
+  if (options.keep === true) result.text = Buffer.concat(kept).toString('utf8');
   return result;
 }

@@ -138,7 +138,7 @@ export class Walk {
         if (outcome) this.settled(left.current.step, outcome);
       }
     } catch (error) {
-      if (error instanceof PromptInterrupted) journal.append({ type: 'session.paused', reason: 'Ctrl-C at a prompt while resuming' });
+      if (error instanceof PromptInterrupted) journal.append({ type: 'session.paused', reason: `${error.reason} while resuming` });
       throw error;
     }
     return this.run();
@@ -165,7 +165,7 @@ export class Walk {
       }
     } catch (error) {
       if (error instanceof PromptInterrupted) {
-        this.deps.journal.append({ type: 'session.paused', ...(current ? { step: current.id } : {}), reason: 'Ctrl-C at a prompt' });
+        this.deps.journal.append({ type: 'session.paused', ...(current ? { step: current.id } : {}), reason: error.reason });
         return { status: 'paused', counts: this.counts, durationMs: this.elapsed(), ...(current ? { stoppedAt: current.id } : {}) };
       }
       if (error instanceof Abort) return this.end('aborted', error.step, error.reason);
@@ -312,7 +312,7 @@ export class Walk {
       }
 
       let result: CommandResult | undefined;
-      let failure = cannotRun(template, sites, lookup, (n) => this.plan.vars.has(n));
+      let failure = cannotRun(template, sites, lookup, (n) => this.plan.vars.has(n), step.env);
       if (failure === undefined) {
         this.plan.attempts.set(step.id, attempt);
         poll ??= step.poll ? new PollRun(step.poll, clock, attempt) : undefined;
@@ -418,29 +418,21 @@ export class Walk {
           if (said === undefined) continue;
           abortReason = said;
         }
+        if (action === 'edit') {
+          journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
+          // Nothing edited runs unseen: a cancelled or unchanged edit, or a "no" to the
+          // command shown, is the same question again.
+          const edited = await this.takeEdit(step, template, current);
+          if (edited === undefined) continue;
+          template = edited;
+        }
         break;
       }
-      journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
+      if (action !== 'edit') journal.append({ type: 'decision', step: step.id, question: `After failure (${reason}): what next?`, answer: action });
       switch (action) {
         case 'retry':
+        case 'edit':
           continue;
-        case 'edit': {
-          const edited = await this.askEdit(template);
-          if (edited && edited !== template.trim()) {
-            journal.append({
-              type: 'command.edited',
-              step: step.id,
-              attempt: (this.plan.attempts.get(step.id) ?? 0) + 1,
-              from: redactor.redact(template),
-              to: redactor.redact(edited),
-            });
-            template = edited;
-            // The fix may name a declared var no step has needed yet: ask for it now, or
-            // the retry could only fail with "no value".
-            await this.ensureVars(step, templateNames(template));
-          }
-          continue;
-        }
         case 'skip':
           return { outcome: 'skipped', reason: `after failure: ${reason}` };
         case 'done':
@@ -466,10 +458,49 @@ export class Walk {
   }
 
   /**
-   * The operator's edit of a command, checked as validation checks a run: an edit the shell
-   * would read a value of as code is refused with the reason, and asked again.
+   * An edit after a failure, start to end: the new command is asked for, then shown as it
+   * will run (values in, secrets masked) and confirmed, and only then journaled. Returns
+   * the new template, or undefined when nothing changes (the editor failed, the text is
+   * the same, or the operator said no): the failure question comes again.
    */
-  private async askEdit(template: string): Promise<string> {
+  private async takeEdit(step: Step, template: string, current: StepView): Promise<string | undefined> {
+    const { ui, journal } = this.deps;
+    const { redactor } = this.plan;
+    const edited = await this.askEdit(template);
+    if (edited === undefined) return undefined;
+    if (edited === '' || edited === template.trim()) {
+      ui.info('The command is unchanged: nothing was run.');
+      return undefined;
+    }
+    // The fix may name a declared var no step has needed yet: asked now, so the command
+    // shown is the one that runs.
+    await this.ensureVars(step, templateNames(edited));
+    const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
+    const shown = redactor.redact(renderShown(edited, sites, (n) => this.plan.vars.get(n)));
+    ui.showStep({ ...current, command: shown, part: 'command' });
+    const question = 'Run the edited command?';
+    const yes = await ui.confirm(question);
+    journal.append({ type: 'decision', step: step.id, question, answer: yes ? 'yes' : 'no' });
+    if (!yes) {
+      ui.info('The edit was dropped: nothing was run, and the command is as it was.');
+      return undefined;
+    }
+    journal.append({
+      type: 'command.edited',
+      step: step.id,
+      attempt: (this.plan.attempts.get(step.id) ?? 0) + 1,
+      from: redactor.redact(template),
+      to: redactor.redact(edited),
+    });
+    return edited;
+  }
+
+  /**
+   * The operator's edit of a command, checked as validation checks a run: an edit the shell
+   * would read a value of as code is refused with the reason, and asked again. Undefined:
+   * the edit was cancelled (the editor failed; the UI said so).
+   */
+  private async askEdit(template: string): Promise<string | undefined> {
     const { ui } = this.deps;
     let initial = template;
     for (;;) {
@@ -477,7 +508,9 @@ export class Walk {
       // typed into the edit is kept as its {{name}}: the journal never holds the value, and
       // resume replays the very same command (*** could not run).
       const message = 'Edit the command (values as {{name}}; the change is recorded):';
-      const edited = this.plan.vars.withPlaceholders((ui.editCommand ? await ui.editCommand(message, initial) : await ui.askText(message, initial)).trim());
+      const answer = ui.editCommand ? await ui.editCommand(message, initial) : await ui.askText(message, initial);
+      if (answer === undefined) return undefined;
+      const edited = this.plan.vars.withPlaceholders(answer.trim());
       if (!edited || edited === template.trim()) return edited;
       const sites = await this.deps.shellSites(edited, this.plan.runbook.shell);
       const refusals = sites.flatMap((site) => {

@@ -26,11 +26,22 @@ export class DrbookError extends Error {
   }
 }
 
-/** Raised by a Ui when the operator presses Ctrl-C at a prompt: the session pauses. */
+/**
+ * Raised by a Ui when the operator presses Ctrl-C at a prompt, or ends its input (Ctrl-D at
+ * a terminal, the end of piped answers): the session pauses.
+ */
 export class PromptInterrupted extends Error {
-  constructor() {
-    super('interrupted at a prompt');
+  /** What stopped the prompt, as the journal's pause reason says it. */
+  readonly by: 'Ctrl-C' | 'end of input';
+  constructor(by: 'Ctrl-C' | 'end of input' = 'Ctrl-C') {
+    super(by === 'Ctrl-C' ? 'interrupted at a prompt' : 'end of input at a prompt');
     this.name = 'PromptInterrupted';
+    this.by = by;
+  }
+
+  /** The journal's reason: "Ctrl-C at a prompt", "end of input (Ctrl-D) at a prompt". */
+  get reason(): string {
+    return this.by === 'Ctrl-C' ? 'Ctrl-C at a prompt' : 'end of input (Ctrl-D) at a prompt';
   }
 }
 

@@ -56,9 +56,10 @@ export interface Ui {
   askText(message: string, initial?: string): Promise<string>;
   /**
    * An edited command: a multi-line one goes to the operator's editor where there is one.
-   * Optional: a Ui without it edits through askText.
+   * Optional: a Ui without it edits through askText. Undefined: the edit was cancelled (the
+   * editor failed or was killed) and the Ui has said so; nothing of it may run.
    */
-  editCommand?(message: string, initial: string): Promise<string>;
+  editCommand?(message: string, initial: string): Promise<string | undefined>;
   info(message: string): void;
   warn(message: string): void;
   /** Before a command runs, so output and prompts do not mix. */

@@ -787,12 +787,60 @@ export function integerOnlyPattern(pattern: string | undefined): boolean {
 /** The value an integer context accepts at run time, whatever the pattern said. */
 const INTEGER_VALUE = /^[-0-9]+$/;
 
-/** Why a command cannot start: a value missing, or one that cannot go where it stands; undefined when it can. */
-export function cannotRun(template: string, sites: readonly PlaceholderSite[], lookup: Lookup, has: (name: string) => boolean): string | undefined {
+/**
+ * Why a command cannot start: a value missing, or one that cannot go where it stands (in
+ * the command, or in the step's `env:`); undefined when it can.
+ */
+export function cannotRun(
+  template: string,
+  sites: readonly PlaceholderSite[],
+  lookup: Lookup,
+  has: (name: string) => boolean,
+  stepEnv?: Readonly<Record<string, unknown>>,
+): string | undefined {
   const missing = templateNames(template).filter((n) => !has(n));
   if (missing.length > 0) return `cannot run: no value for ${missing.map((n) => `{{${n}}}`).join(', ')}`;
-  const unfit = unfitValue(sites, lookup);
+  const unfit = unfitValue(sites, lookup) ?? unfitEnv(stepEnv, lookup);
   return unfit === undefined ? undefined : `cannot run: ${unfit}`;
+}
+
+/**
+ * The most one environment variable (`NAME=value`) may hold: Linux refuses a longer one
+ * (MAX_ARG_STRLEN, 32 pages) with E2BIG, and every value drbook passes travels as one.
+ */
+export const ENV_VALUE_LIMIT = 128 * 1024;
+
+function sizeProblem(what: string, entry: string): string | undefined {
+  const bytes = utf8Length(entry) + 1;
+  if (bytes <= ENV_VALUE_LIMIT) return undefined;
+  return `${what} is ${Math.ceil(bytes / 1024)} KB, more than the ${ENV_VALUE_LIMIT / 1024} KB one environment variable can hold: put the value in a file and give the command its path`;
+}
+
+/** Why a step's `env:` cannot be given to its command (a NUL byte, a value too long), or undefined. */
+function unfitEnv(stepEnv: Readonly<Record<string, unknown>> | undefined, lookup: Lookup): string | undefined {
+  for (const [key, raw] of Object.entries(stepEnv ?? {})) {
+    const value = renderTemplate(String(raw), lookup);
+    const from = templateNames(String(raw));
+    const source = from.length > 0 ? ` (from ${from.map((n) => `{{${n}}}`).join(', ')})` : '';
+    if (value.includes('\0')) return `env ${key}${source} holds a NUL byte, which no command can receive: remove it from the value`;
+    const tooLong = sizeProblem(`env ${key}${source}`, `${key}=${value}`);
+    if (tooLong !== undefined) return tooLong;
+  }
+  return undefined;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 /** Why a value cannot go where its placeholder stands (a NUL byte, a non-integer in arithmetic), or undefined. */
@@ -802,6 +850,9 @@ function unfitValue(sites: readonly PlaceholderSite[], lookup: Lookup): string |
     const value = lookup(site.name);
     if (value === undefined) continue;
     if (value.includes('\0')) return `{{${site.name}}} holds a NUL byte, which no command can receive`;
+    // The value travels to the shell in one environment variable.
+    const tooLong = sizeProblem(`{{${site.name}}}`, `${envName(site.name)}=${value}`);
+    if (tooLong !== undefined) return tooLong;
     if (site.integer !== undefined && !INTEGER_VALUE.test(value)) return `{{${site.name}}} stands in ${site.integer} and its value is not an integer`;
   }
   return undefined;

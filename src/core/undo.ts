@@ -165,7 +165,7 @@ export class UndoWalk {
         ui.info('rehearsal: undo not executed');
         return this.finish(step, 'done', started, 'rehearsal: not executed');
       }
-      let failure = cannotRun(template, sites, lookup, (n) => vars.has(n));
+      let failure = cannotRun(template, sites, lookup, (n) => vars.has(n), step.env);
       let result: CommandResult | undefined;
       if (failure === undefined) {
         const attempt = (this.attempts.get(step.id) ?? 0) + 1;

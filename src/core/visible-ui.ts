@@ -24,6 +24,7 @@ export function visibleUi(ui: Ui): Ui {
           editCommand: async (message: string, initial: string) => {
             // As askText: the editor shows control characters made visible; left as it was, it is the command itself.
             const answer = await ui.editCommand!(visible(message), visible(initial));
+            if (answer === undefined) return undefined;
             return answer.trim() === visible(initial).trim() ? initial : answer;
           },
         }
