@@ -31,6 +31,8 @@ describe('resume and secrets', () => {
         '  - id: crash',
         '    title: drbook dies here the first time',
         '    run: test -e crashed || { touch crashed; kill -9 $PPID; sleep 1; }',
+        // Cut by the kill: idempotent, so resume --yes may run it again (else it leaves the question to the operator).
+        '    idempotent: true',
         '  - id: show-config',
         '    title: Show the config',
         '    run: printf "db_password=%s\\n" "$(cat app.conf)"',
@@ -95,6 +97,8 @@ describe('resume asks only for the secrets the remaining steps need', () => {
         '  - id: crash',
         '    title: drbook dies here the first time',
         '    run: test -e crashed || { touch crashed; kill -9 $PPID; sleep 1; }',
+        // Cut by the kill: idempotent, so resume --yes may run it again (else it leaves the question to the operator).
+        '    idempotent: true',
         '  - id: last',
         '    title: Needs no secret',
         '    run: echo finished',
@@ -141,6 +145,7 @@ describe('resume --yes and a variable nobody gave', () => {
       '  - id: crash',
       '    title: drbook dies here the first time',
       '    run: test -e crashed || { touch crashed; kill -9 $PPID; sleep 1; }',
+      '    idempotent: true',
       ...extraSteps,
       '',
     ].join('\n');

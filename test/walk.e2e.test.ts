@@ -507,6 +507,10 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
     await s.type('cat proxy.conf');
     screen = await answer(s, editPrompt, 'Enter');
     expect(screen).toMatch(/^✔ Edit the command .*: cat proxy\.conf$/m);
+    // The edited command is shown as it will run, then confirmed.
+    screen = await asked(s, 'Run the edited command?');
+    expect(screen).toMatch(/^\$ cat proxy\.conf$/m);
+    await answer(s, 'Run the edited command?', 'Enter');
 
     screen = await asked(s, stepPrompt(2, 2));
     expect(screen).toMatch(/^listen 443 ssl$/m);
@@ -520,6 +524,7 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
       'session.started',
       'step.started check-config',
       ...ran('check-config'),
+      'decision check-config',
       'decision check-config',
       'command.edited check-config',
       ...ran('check-config'),
@@ -538,7 +543,10 @@ describe.skipIf(!tmuxAvailable())('the walk in a terminal, by keys', () => {
       reason: 'exit code 1',
       tail: 'cat: proxy-old.conf: No such file or directory',
     });
-    expect(only(events, 'decision')).toMatchObject({ step: 'check-config', question: 'After failure (exit code 1): what next?', answer: 'edit' });
+    expect(all(events, 'decision')).toMatchObject([
+      { step: 'check-config', question: 'After failure (exit code 1): what next?', answer: 'edit' },
+      { step: 'check-config', question: 'Run the edited command?', answer: 'yes' },
+    ]);
     expect(only(events, 'command.edited')).toMatchObject({ step: 'check-config', attempt: 2, from: 'cat proxy-old.conf', to: 'cat proxy.conf' });
     expect(all(events, 'command.started').map((e) => [e.attempt, e.command, e.log])).toEqual([
       [1, 'cat proxy-old.conf', '01-check-config.log'],
