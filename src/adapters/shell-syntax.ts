@@ -1,10 +1,10 @@
 /**
  * Whether the commands of runbooks parse, checked by bash itself before a live run finds
  * out ("syntax error near unexpected token `fi'"). One bash process for all the commands
- * of all the files being loaded: each command is read from stdin and defined as the body
- * of a function through eval, which parses it without running any of it. Loading the wasm
- * parser for a runbook without placeholders would cost its start-up; a bash process costs a
- * few milliseconds, and a file seen before costs one read of its cache entry.
+ * of all the files being loaded, which hands each command to a `bash -n` (parse only, run
+ * nothing). Loading the wasm parser for a runbook without placeholders would cost its
+ * start-up; bash forks itself for a few milliseconds a command, and a file seen before
+ * costs one read of its cache entry.
  *
  * bash checks the commands of `shell: sh` runbooks too: what bash cannot parse, no sh
  * can; a bashism that only dash refuses is not caught.
@@ -26,20 +26,17 @@ export interface CommandTexts {
 export type SyntaxFinder = (text: string, dialect: ShellDialect) => ShellSyntaxError | undefined;
 
 /** Bumped when the check changes, so old entries are not read. */
-const CACHE_VERSION = 'v1';
+const CACHE_VERSION = 'v2';
 const CACHE_WRITE: ReplaceOptions = { mode: 0o600, durable: false };
 const CHECK_TIMEOUT_MS = 10_000;
 
 /*
- * extglob on: a command may turn it on before using @(a|b), which this check does not run.
- * The blank line before the closing brace keeps a trailing backslash from joining it.
+ * For each command read from stdin, a `bash -n` of its own: bash parses it and runs
+ * nothing, whatever it holds. (Defining it as a function body through eval would run what
+ * follows a command that closes the brace itself: `}; touch x; f() {`.) extglob on: a
+ * command may turn it on before using @(a|b), which this check does not run.
  */
-const CHECKER = [
-  'shopt -s extglob',
-  'exec 2>&1',
-  "nl=$'\\n'",
-  'while IFS= read -r -d "" c; do printf "\\0"; eval "__drbook_syntax() {$nl$c$nl$nl}"; printf "\\1%d" $?; done',
-].join('; ');
+const CHECKER = ['exec 2>&1', 'while IFS= read -r -d "" c; do printf "\\0"; bash --norc --noprofile -O extglob -n -c "$c"; printf "\\1%d" $?; done'].join('; ');
 
 function textKey(text: string, dialect: ShellDialect): string {
   return createHash('sha256').update(`${dialect}\0${text}`).digest('hex');
@@ -123,12 +120,10 @@ function parseChunk(chunk: string): ShellSyntaxError | undefined {
   const status = chunk.slice(mark + 1);
   const messages = chunk.slice(0, Math.max(mark, 0));
   if (status === '0') return undefined;
-  // bash -c runs a here-document that the end of the command closes, with a warning; only
-  // the function's closing brace, swallowed by it, makes this check fail.
+  // A here-document the end of the command closes is what bash -c accepts, with a warning.
   if (/here-document at line \d+ delimited by end-of-file/.test(messages)) return undefined;
   const first = messages.split('\n').find((l) => l.trim() !== '') ?? 'syntax error';
-  const located = /^[^:]*: eval: line (\d+): (.*)$/.exec(first);
-  if (!located) return { line: 0, message: first.replace(/^[^:]*: eval: /, '') };
-  // Line 1 of the eval is the function's opening line.
-  return { line: Number(located[1]) - 1, message: located[2]! };
+  const located = /^[^:]*: -c: line (\d+): (.*)$/.exec(first);
+  if (!located) return { line: 0, message: first.replace(/^[^:]*: -c: /, '') };
+  return { line: Number(located[1]), message: located[2]! };
 }
